@@ -1,0 +1,88 @@
+"""Configuration from the environment and ``.env`` (pydantic-settings). Every setting is in the README."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+
+class AfterCompletion(StrEnum):
+    """What a message after a finished interview does."""
+
+    OFFER = "offer"  # offer a new interview with a button / a word
+    AUTO = "auto"  # start a new interview right away
+    NEVER = "never"  # say the study is closed for this person
+
+
+def _split_words(value: object) -> object:
+    if isinstance(value, str):
+        return tuple(w.strip().lower() for w in value.split(",") if w.strip())
+    return value
+
+
+class Settings(BaseSettings):
+    """All settings. Secrets are ``SecretStr`` so they never print."""
+
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    # --- the interview API ---
+    koji_api_url: str = Field("", description="Base URL of the interview API (empty: the built-in server).")
+    koji_api_key: SecretStr | None = Field(None, description="API key (empty: the built-in server).")
+    koji_study: str | None = Field(None, description="Study (project) to interview for, if the API needs one.")
+    koji_rate_limit: int = Field(60, description="Requests per minute allowed for the API key.")
+    koji_locale: str | None = Field(None, description="Default interview locale (else the platform's).")
+
+    # --- storage ---
+    database_path: str = Field("interview-bridge.db", description="SQLite file.")
+    token_encryption_key: SecretStr | None = Field(
+        None, description="Fernet key to encrypt session tokens at rest (`interview-bridge doctor` makes one)."
+    )
+
+    # --- conversation behaviour ---
+    inactivity_timeout: float = Field(1800.0, description="Seconds of silence before completing (timeout).")
+    inactivity_nudge: float = Field(300.0, description="Seconds before the timeout to send a reminder (0: none).")
+    max_message_length: int = Field(4000, description="Longest respondent message forwarded, in characters.")
+    exit_words: Annotated[tuple[str, ...], NoDecode] = Field(
+        ("exit", "stop", "quit", "/exit", "/stop"), description="Words that end an interview (after a confirm)."
+    )
+    after_completion: AfterCompletion = Field(
+        AfterCompletion.OFFER, description="What a message after the end does: offer, auto or never."
+    )
+
+    # --- Discord ---
+    discord_token: SecretStr | None = Field(None, description="Bot token; enables the Discord adapter.")
+    discord_api_url: str | None = Field(None, description="REST base override (tests, proxies).")
+    discord_gateway_url: str | None = Field(None, description="Gateway URL override (tests, proxies).")
+    discord_allowed_guilds: Annotated[tuple[str, ...], NoDecode] = Field(
+        (), description="Guild ids whose members may be interviewed (empty: anyone sharing a server)."
+    )
+    discord_allowed_roles: Annotated[tuple[str, ...], NoDecode] = Field(
+        (), description="Role ids required in an allowed guild (empty: any role)."
+    )
+    discord_edit_interval: float = Field(1.0, description="Seconds between edits of one streamed reply.")
+
+    # --- Slack ---
+    slack_bot_token: SecretStr | None = Field(None, description="xoxb- token; enables the Slack adapter.")
+    slack_app_token: SecretStr | None = Field(None, description="xapp- token for Socket Mode.")
+    slack_signing_secret: SecretStr | None = Field(None, description="Signing secret for HTTP mode.")
+    slack_api_url: str | None = Field(None, description="Web API base override (tests, proxies).")
+    slack_http_port: int = Field(3000, description="Port of the HTTP-mode events endpoint.")
+    slack_update_interval: float = Field(1.0, description="Seconds between updates of one streamed reply.")
+
+    # --- the built-in interview server (used when no API key is set) ---
+    emulator_brief: str | None = Field(None, description="Brief YAML for the built-in server (default: sample).")
+    emulator_token_rate: float = Field(40.0, description="Tokens per second the built-in server streams.")
+
+    log_level: str = Field("INFO", description="Logging level.")
+
+    @field_validator("exit_words", "discord_allowed_guilds", "discord_allowed_roles", mode="before")
+    @classmethod
+    def _split(cls, value: object) -> object:
+        return _split_words(value)
+
+    def uses_builtin_server(self) -> bool:
+        """True when no real API is configured: run the built-in interview server."""
+        return not self.koji_api_key or not self.koji_api_url

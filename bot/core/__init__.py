@@ -1,0 +1,1 @@
+"""The platform-neutral core: one conversation maps to one interview."""

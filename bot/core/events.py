@@ -1,0 +1,115 @@
+"""Neutral inbound events: what an adapter hands to the core, whatever the platform."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from bot.api.models import AnswerValue
+from bot.core.keys import ConversationKey
+
+
+@dataclass(frozen=True, slots=True)
+class RespondentInfo:
+    """What the adapter knows of the person: becomes the API's ``respondent``."""
+
+    external_id: str
+    display_name: str | None = None
+    locale: str | None = None
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Start:
+    """An explicit request to start an interview (slash command, button, first DM)."""
+
+    key: ConversationKey
+    respondent: RespondentInfo
+    study: str | None = None
+    event_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class UserText:
+    """The respondent typed something. ``attachments`` counts files that came with it (never forwarded)."""
+
+    key: ConversationKey
+    text: str
+    respondent: RespondentInfo
+    event_id: str | None = None
+    attachments: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """A structured answer from a component click.
+
+    ``key`` is the conversation the question was posted in; ``actor`` is the platform user who clicked
+    (someone else's click is refused). ``interview_id`` and ``question_id`` come from the component, so a
+    click on a stale question is recognised.
+    """
+
+    key: ConversationKey
+    actor: str
+    interview_id: str
+    question_id: str
+    value: AnswerValue
+    event_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Exit:
+    """The respondent wants to stop. ``confirmed=False`` asks them to confirm first."""
+
+    key: ConversationKey
+    confirmed: bool = False
+    actor: str | None = None
+    event_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Retry:
+    """Retry the turn that failed (the Retry button under a failed reply)."""
+
+    key: ConversationKey
+    actor: str | None = None
+    event_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CancelExit:
+    """The respondent chose to continue after asking to exit."""
+
+    key: ConversationKey
+    actor: str | None = None
+    event_id: str | None = None
+
+
+InboundEvent = Start | UserText | Answer | Exit | Retry | CancelExit
+
+
+class OutcomeKind(StrEnum):
+    """How the core took an event; adapters answer interactions from it (ephemerally where they can)."""
+
+    ACCEPTED = "accepted"
+    DUPLICATE = "duplicate"  # the platform event was already handled
+    REJECTED = "rejected"  # bad input (empty, too long, attachment only): ``message`` says why
+    STALE = "stale"  # a click on a question that is no longer pending
+    NOT_YOURS = "not_yours"  # a click on someone else's question
+    NO_INTERVIEW = "no_interview"  # nothing to act on
+    FAILED = "failed"  # the interview API failed; ``message`` says what to do
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """The core's answer to one inbound event."""
+
+    kind: OutcomeKind
+    message: str | None = None
+    interview_id: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        """True when the event was acted on."""
+        return self.kind is OutcomeKind.ACCEPTED

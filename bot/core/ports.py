@@ -1,0 +1,90 @@
+"""What the core asks of an adapter: rendering reply streams, questions and notices on one platform."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Protocol
+
+from bot.api.models import Question
+from bot.core.keys import ConversationKey
+
+
+class Action(StrEnum):
+    """Buttons (or typed words, on the terminal) an adapter offers under a notice or a reply."""
+
+    RETRY = "retry"
+    END = "end"  # ask to end the interview (leads to a confirmation)
+    CONFIRM_EXIT = "confirm_exit"
+    CANCEL_EXIT = "cancel_exit"
+    NEW_INTERVIEW = "new_interview"
+
+
+class NoticeKind(StrEnum):
+    """What a notice is about, so an adapter can style it."""
+
+    INFO = "info"
+    REJECTED = "rejected"  # the message was not sent (empty, too long, attachment only)
+    CONFIRM_EXIT = "confirm_exit"
+    NUDGE = "nudge"  # inactivity reminder
+    ENDED = "ended"  # the interview is over (thank-you / closing message)
+    OFFER_NEW = "offer_new"
+    ERROR = "error"
+
+
+@dataclass(frozen=True, slots=True)
+class Notice:
+    """A short message from the bot itself (not the interviewer), with optional actions."""
+
+    kind: NoticeKind
+    text: str
+    actions: tuple[Action, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class PendingQuestion:
+    """A structured question waiting for its answer in one conversation."""
+
+    interview_id: str
+    question: Question
+    owner: str  # the platform user id of the respondent
+
+
+class ReplyStream(Protocol):
+    """One interviewer reply being shown as it grows.
+
+    The core calls ``status`` while the request waits, then ``append`` with the text that arrived since
+    the last call (no more often than the adapter's ``update_interval``), then exactly one of
+    ``finish`` (with the whole text, which the adapter must make sure is shown in full) or ``fail``.
+    """
+
+    async def status(self, text: str) -> None:
+        """Show a transient status (e.g. "queued: 3rd in line, about 20 s") in place of the reply."""
+
+    async def append(self, text: str) -> None:
+        """Add ``text`` to the reply shown so far."""
+
+    async def finish(self, text: str, question: PendingQuestion | None) -> None:
+        """The reply is complete: show exactly ``text``; render ``question`` with it (or right after)."""
+
+    async def fail(self, text_so_far: str, notice: Notice) -> None:
+        """The reply broke: end the message visibly with ``notice`` (and its actions, e.g. Retry / End)."""
+
+
+class Adapter(Protocol):
+    """A platform the core talks through: Discord, Slack, the terminal."""
+
+    #: The ``platform`` part of conversation keys this adapter serves.
+    platform: str
+    #: Minimum seconds between two updates of one reply stream (edits on Discord, appends on Slack).
+    update_interval: float
+
+    async def begin_reply(self, key: ConversationKey) -> ReplyStream:
+        """Show at once that the interviewer is replying (placeholder, typing, thinking status)."""
+        ...
+
+    async def show_question(self, key: ConversationKey, pending: PendingQuestion) -> None:
+        """Render a structured question on its own (e.g. one restored after a restart)."""
+
+    async def notify(self, key: ConversationKey, notice: Notice) -> None:
+        """Send a notice into the conversation."""
