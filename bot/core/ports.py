@@ -88,3 +88,11 @@ class Adapter(Protocol):
 
     async def notify(self, key: ConversationKey, notice: Notice) -> None:
         """Send a notice into the conversation."""
+
+
+class RespondentUnreachable(Exception):
+    """Raised by an adapter when the respondent can no longer be reached (DMs closed, bot blocked, app removed).
+
+    The core stops sending to that conversation; at the inactivity deadline the interview completes with
+    reason ``respondent_left`` instead of ``timeout``.
+    """
