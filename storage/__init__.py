@@ -1,0 +1,35 @@
+"""Persistence of interviews, turns, questions, seen platform events and the transcript mirror.
+
+The core depends on :class:`storage.base.Store` only; :class:`storage.sqlite.SQLiteStore` is the default backend.
+"""
+
+from storage.base import (
+    ActiveInterviewExists,
+    InterviewRecord,
+    QueuedMessage,
+    RecordStatus,
+    Store,
+    StoredQuestion,
+    TranscriptLine,
+    Turn,
+)
+from storage.crypto import InvalidEncryptionKey, SessionTokenUnreadable, generate_key
+from storage.migrations import SchemaTooNew
+from storage.sqlite import SQLiteStore, UnknownInterview
+
+__all__ = [
+    "ActiveInterviewExists",
+    "InterviewRecord",
+    "InvalidEncryptionKey",
+    "QueuedMessage",
+    "RecordStatus",
+    "SQLiteStore",
+    "SchemaTooNew",
+    "SessionTokenUnreadable",
+    "Store",
+    "StoredQuestion",
+    "TranscriptLine",
+    "Turn",
+    "UnknownInterview",
+    "generate_key",
+]

@@ -1,0 +1,189 @@
+"""Versioned schema migrations of the SQLite backend.
+
+The schema version lives in ``PRAGMA user_version``. Migrations form an ordered list; each one is applied once,
+in its own ``BEGIN IMMEDIATE`` transaction together with the bump of ``user_version``, so a crash in the middle
+leaves the previous version intact and the next start applies it again. Never edit a released migration: append
+a new one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sqlite3
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import aiosqlite
+
+
+@dataclass(frozen=True, slots=True)
+class Migration:
+    """One step of the schema: ``statements`` run in order, in one transaction."""
+
+    version: int
+    description: str
+    statements: tuple[str, ...]
+
+
+class SchemaTooNew(RuntimeError):
+    """The database was written by a newer version of the bridge than this one."""
+
+
+_INITIAL = Migration(
+    1,
+    "interviews, turns, queued messages, questions, transcript, seen events, adapter state",
+    (
+        """
+        CREATE TABLE interviews (
+            id INTEGER PRIMARY KEY,
+            interview_id TEXT NOT NULL,
+            platform TEXT NOT NULL,
+            workspace TEXT NOT NULL,
+            channel TEXT NOT NULL,
+            user_id TEXT NOT NULL,
+            session_token TEXT NOT NULL,
+            token_encrypted INTEGER NOT NULL DEFAULT 0,
+            status TEXT NOT NULL CHECK (status IN ('active', 'completing', 'completed')),
+            study TEXT,
+            locale TEXT,
+            created_at REAL NOT NULL,
+            updated_at REAL NOT NULL,
+            last_activity_at REAL NOT NULL,
+            nudge_at REAL,
+            expires_at REAL,
+            exit_requested INTEGER NOT NULL DEFAULT 0,
+            turns_sent INTEGER NOT NULL DEFAULT 0,
+            completion_reason TEXT,
+            completed_at REAL,
+            failed_turn INTEGER NOT NULL DEFAULT 0,
+            platform_state TEXT NOT NULL DEFAULT '{}',
+            -- the earlier of the two deadlines: what the inactivity sweep orders by
+            due_at REAL GENERATED ALWAYS AS
+                (min(coalesce(nudge_at, expires_at), coalesce(expires_at, nudge_at))) VIRTUAL
+        )
+        """,
+        "CREATE UNIQUE INDEX interviews_by_id ON interviews (interview_id)",
+        # at most one non-completed interview per conversation key, enforced by the database itself
+        """
+        CREATE UNIQUE INDEX interviews_open_by_key ON interviews (platform, workspace, channel, user_id)
+            WHERE status <> 'completed'
+        """,
+        "CREATE INDEX interviews_by_key ON interviews (platform, workspace, channel, user_id, created_at)",
+        "CREATE INDEX interviews_by_user ON interviews (platform, user_id, created_at)",
+        "CREATE INDEX interviews_due ON interviews (due_at) WHERE status = 'active'",
+        # the turn in flight: deleted when finished (its text lives on in the transcript) or requeued
+        """
+        CREATE TABLE turns (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            interview_id TEXT NOT NULL REFERENCES interviews (interview_id) ON DELETE CASCADE,
+            content TEXT NOT NULL,
+            answer TEXT,
+            created_at REAL NOT NULL,
+            turns_before INTEGER NOT NULL
+        )
+        """,
+        # at most one turn in flight per interview
+        "CREATE UNIQUE INDEX turns_in_flight ON turns (interview_id)",
+        # queued messages: turn_id is set while they travel in a turn, and they go with it when it is finished
+        """
+        CREATE TABLE queued_messages (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            interview_id TEXT NOT NULL REFERENCES interviews (interview_id) ON DELETE CASCADE,
+            content TEXT NOT NULL,
+            answer TEXT,
+            created_at REAL NOT NULL,
+            turn_id INTEGER REFERENCES turns (id) ON DELETE CASCADE
+        )
+        """,
+        "CREATE INDEX queued_by_interview ON queued_messages (interview_id, id) WHERE turn_id IS NULL",
+        "CREATE INDEX queued_by_turn ON queued_messages (turn_id)",
+        """
+        CREATE TABLE pending_questions (
+            interview_id TEXT PRIMARY KEY REFERENCES interviews (interview_id) ON DELETE CASCADE,
+            question_id TEXT NOT NULL,
+            question TEXT NOT NULL,
+            asked_at REAL NOT NULL
+        ) WITHOUT ROWID
+        """,
+        """
+        CREATE TABLE transcript (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            interview_id TEXT NOT NULL REFERENCES interviews (interview_id) ON DELETE CASCADE,
+            role TEXT NOT NULL,
+            content TEXT NOT NULL,
+            at REAL NOT NULL
+        )
+        """,
+        "CREATE INDEX transcript_by_interview ON transcript (interview_id, id)",
+        """
+        CREATE TABLE seen_events (
+            platform TEXT NOT NULL,
+            event_id TEXT NOT NULL,
+            seen_at REAL NOT NULL,
+            PRIMARY KEY (platform, event_id)
+        ) WITHOUT ROWID
+        """,
+        "CREATE INDEX seen_events_by_time ON seen_events (seen_at)",
+        """
+        CREATE TABLE adapter_state (
+            scope TEXT NOT NULL,
+            key TEXT NOT NULL,
+            value TEXT NOT NULL,
+            PRIMARY KEY (scope, key)
+        ) WITHOUT ROWID
+        """,
+    ),
+)
+
+MIGRATIONS: tuple[Migration, ...] = (_INITIAL,)
+"""Every migration, oldest first; versions are 1, 2, 3, … without gaps."""
+
+
+def check_order(migrations: Sequence[Migration]) -> None:
+    """Raise ValueError unless versions run 1, 2, 3, … in order."""
+    for expected, migration in enumerate(migrations, start=1):
+        if migration.version != expected:
+            raise ValueError(f"migration {migration.description!r} has version {migration.version}, not {expected}")
+
+
+async def rollback_quietly(db: aiosqlite.Connection) -> None:
+    """Roll back the open transaction, if there is one (after an error, which must not be masked)."""
+    with contextlib.suppress(sqlite3.Error):  # no transaction was open: the failing statement ended it
+        await db.execute("ROLLBACK")
+
+
+async def schema_version(db: aiosqlite.Connection) -> int:
+    """The version the database is at (0: empty)."""
+    rows = list(await db.execute_fetchall("PRAGMA user_version"))
+    return int(rows[0][0])
+
+
+async def migrate(db: aiosqlite.Connection, migrations: Sequence[Migration] = MIGRATIONS) -> list[int]:
+    """Apply the migrations the database lacks, each once and in its own transaction; returns their versions.
+
+    ``db`` must be in autocommit mode (``isolation_level=None``) with no transaction open. Safe against another
+    process migrating the same file at the same time: the version is read again under the write lock.
+    """
+    check_order(migrations)
+    latest = len(migrations)
+    current = await schema_version(db)
+    if current > latest:
+        raise SchemaTooNew(
+            f"the database is at schema version {current}, this version of interview-bridge knows up to {latest}"
+        )
+    applied: list[int] = []
+    for migration in migrations[current:]:
+        await db.execute("BEGIN IMMEDIATE")
+        try:
+            if await schema_version(db) >= migration.version:  # another process got there first
+                await db.execute("ROLLBACK")
+                continue
+            for statement in migration.statements:
+                await db.execute(statement)
+            await db.execute(f"PRAGMA user_version = {int(migration.version)}")
+            await db.execute("COMMIT")
+        except BaseException:
+            await rollback_quietly(db)
+            raise
+        applied.append(migration.version)
+    return applied
