@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 
 class QuestionType(StrEnum):
@@ -85,6 +85,31 @@ class TranscriptEntry(BaseModel):
     created_at: str | None = None
     question: Question | None = None
 
+    @model_validator(mode="before")
+    @classmethod
+    def _normalize(cls, data: Any) -> Any:
+        """Accept the other spellings: ``assistant``/``user`` roles, ``sender``, ``text``, ``timestamp``."""
+        if not isinstance(data, dict):
+            return data
+        shaped = dict(data)
+        role = str(shaped.get("role") or shaped.get("sender") or shaped.get("type") or "").lower()
+        shaped["role"] = _ROLES.get(role, role)
+        if "content" not in shaped:
+            shaped["content"] = shaped.get("text", shaped.get("message", ""))
+        if "created_at" not in shaped and "timestamp" in shaped:
+            shaped["created_at"] = shaped["timestamp"]
+        if shaped.get("question") is None and isinstance(shaped.get("widget"), dict):
+            shaped["question"] = shaped["widget"]
+        return shaped
+
+
+_ROLES = {
+    "assistant": "interviewer", "ai": "interviewer", "bot": "interviewer", "interviewer": "interviewer",
+    "user": "respondent", "participant": "respondent", "human": "respondent", "respondent": "respondent",
+}
+_STATUSES = {"completed": "completed", "complete": "completed", "finished": "completed", "ended": "completed",
+             "completing": "completing", "wrapping_up": "completing"}
+
 
 class InterviewDetails(BaseModel):
     """The answer to ``get``: status, transcript and (after completion) analysis."""
@@ -99,6 +124,25 @@ class InterviewDetails(BaseModel):
     analysis: dict[str, Any] | None = None
     stats: dict[str, Any] | None = None
     metadata: dict[str, Any] = Field(default_factory=dict)
+    turn_count: int | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _normalize(cls, data: Any) -> Any:
+        """Accept ``id`` for ``interview_id``, ``messages`` for ``transcript`` and other status words."""
+        if not isinstance(data, dict):
+            return data
+        shaped = dict(data)
+        shaped.setdefault("interview_id", shaped.get("id"))
+        if "transcript" not in shaped and isinstance(shaped.get("messages"), list):
+            shaped["transcript"] = shaped["messages"]
+        status = str(shaped.get("status") or shaped.get("interview_status") or "").lower()
+        shaped["status"] = _STATUSES.get(status, "active")
+        if shaped["status"] == "completed":
+            shaped["is_complete"] = True
+        if shaped.get("metadata") is None:
+            shaped["metadata"] = {}
+        return shaped
 
 
 class CompletionResult(BaseModel):

@@ -1,0 +1,387 @@
+"""The typed async client of a Koji-style headless interview API.
+
+Speaks both documented generations: ``POST …/:id/message`` with an SSE (or JSON) reply, falling back to the
+older ``POST …/:id/messages`` JSON variant when the newer route does not exist. A respondent message is never
+sent twice: if a reply breaks after the server accepted the message, the rest is recovered from
+``GET /interviews/:id``. See ``docs/api-wire-format.md``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import AsyncIterator
+from types import TracebackType
+from typing import Any
+
+import httpx
+from pydantic import ValidationError
+
+from bot.api.answers import answer_text, validate_answer
+from bot.api.budget import QueueCallback, RequestBudget
+from bot.api.errors import (
+    AlreadyCompleted,
+    ApiUnavailable,
+    BadRequest,
+    InterviewApiError,
+    RateLimited,
+    ServerError,
+    StreamBroken,
+    error_from_response,
+)
+from bot.api.models import (
+    AnswerValue,
+    CompletionReason,
+    CompletionResult,
+    InterviewDetails,
+    Question,
+    QuestionEvent,
+    RecoveredTurn,
+    Respondent,
+    StartedInterview,
+    StatusEvent,
+    StreamEvent,
+    TextDelta,
+    TextReplace,
+    TranscriptEntry,
+)
+from bot.api.sse import Done, aiter_sse, interpret, parse_json_reply, parse_question
+from bot.api.transport import Retry, Transport
+
+__all__ = ["InterviewClient", "QueueCallback"]
+
+log = logging.getLogger(__name__)
+
+_RECOVERY_DELAYS = (0.3, 0.8, 2.0)
+
+
+class InterviewClient:
+    """One API base and key. Use as ``async with InterviewClient(url, key) as client:``.
+
+    ``budget`` defaults to the process-wide budget of this key (``rate_limit`` requests per minute), shared
+    with every other client using the same key. ``study`` is sent as ``project_id`` when starting.
+    """
+
+    def __init__(self, base_url: str, api_key: str, *, budget: RequestBudget | None = None,
+                 rate_limit: int = 60, study: str | None = None, max_retries: int = 3,
+                 timeout: httpx.Timeout | None = None, stream_read_timeout: float = 120.0,
+                 backoff_base: float = 0.5) -> None:
+        self._transport = Transport(base_url, api_key, budget=budget, rate_limit=rate_limit,
+                                    max_retries=max_retries, timeout=timeout,
+                                    stream_read_timeout=stream_read_timeout, backoff_base=backoff_base)
+        self.study = study
+        self._old_messages_route = False  # learned: the server only has the older /messages
+        self._body_field = "content"  # learned: "message" if the server refused "content"
+        self._turns: dict[str, int] = {}  # respondent messages per interview, when known
+
+    @property
+    def budget(self) -> RequestBudget:
+        """The request budget this client draws from."""
+        return self._transport.budget
+
+    async def __aenter__(self) -> InterviewClient:
+        return self
+
+    async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                        tb: TracebackType | None) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Close the connection pool."""
+        await self._transport.aclose()
+
+    # --- start ----------------------------------------------------------------------------------------------------
+
+    async def start(self, respondent: Respondent | None = None, *, mode: str = "text", locale: str | None = None,
+                    study: str | None = None, caller: str | None = None,
+                    on_queued: QueueCallback | None = None) -> StartedInterview:
+        """Start an interview: its id, session token, opening message (and question, if it opens with one)."""
+        body: dict[str, Any] = {"mode": mode}
+        if respondent is not None:
+            body["respondent"] = respondent.model_dump(exclude_none=True)
+        if locale:
+            body["locale"] = locale
+        if study or self.study:
+            body["project_id"] = study or self.study
+        data = await self._transport.request("POST", "interviews/start", json=body, caller=caller,
+                                             on_queued=on_queued, retry=Retry.NO_RESPONSE)
+        started = _started(data)
+        self._turns[started.interview_id] = 0
+        return started
+
+    # --- send -----------------------------------------------------------------------------------------------------
+
+    def send(self, interview_id: str, session_token: str, content: str, *,
+             answer: tuple[Question, AnswerValue] | None = None, caller: str | None = None,
+             on_queued: QueueCallback | None = None) -> AsyncIterator[StreamEvent]:
+        """Send the respondent's message and iterate the reply's events (always ending with a status)."""
+        body: dict[str, Any] = {"content": content}
+        if answer is not None:
+            question, value = answer
+            value = validate_answer(question, value)
+            body = {"content": content.strip() or answer_text(question, value),
+                    "answer": {"question_id": question.id, "type": str(question.type), "value": value}}
+        if not str(body["content"]).strip():
+            raise BadRequest("the message is empty", code="invalid_message")
+        return self._send(interview_id, session_token, body, caller, on_queued)
+
+    def _message_request(self, interview_id: str, body: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+        payload = dict(body)
+        if self._body_field != "content":
+            payload[self._body_field] = payload.pop("content")
+        if self._old_messages_route:
+            payload["type"] = "respondent"
+            return f"interviews/{interview_id}/messages", payload
+        return f"interviews/{interview_id}/message", payload
+
+    async def _send(self, interview_id: str, session_token: str, body: dict[str, Any], caller: str | None,
+                    on_queued: QueueCallback | None) -> AsyncIterator[StreamEvent]:
+        turns_before = self._turns.get(interview_id)
+        content = str(body["content"])
+        connect_failures = limited = 0
+        tried_field = False
+        while True:
+            path, payload = self._message_request(interview_id, body)
+            try:
+                response, _ = await self._transport.open("POST", path, json=payload, session_token=session_token,
+                                                         caller=caller, on_queued=on_queued, stream=True)
+            except ApiUnavailable:
+                if connect_failures >= self._transport.max_retries:
+                    raise
+                await self._transport.backoff(connect_failures)
+                connect_failures += 1
+                continue
+            except httpx.TransportError as exc:  # sent, but no answer: did the server take it?
+                log.warning("message request failed before a reply (%s); checking the transcript", type(exc).__name__)
+                async for event in self._recovered(interview_id, content, turns_before, "", None, caller,
+                                                   accepted=None):
+                    yield event
+                return
+            try:
+                if response.status_code >= 400:
+                    raw = await response.aread()
+                    error = error_from_response(response.status_code, raw, response.headers)
+                    if isinstance(error, RateLimited) and limited <= self._transport.max_retries + 3:
+                        self._transport.on_rate_limited(error)
+                        limited += 1
+                        continue
+                    if response.status_code in (404, 405) and not self._old_messages_route and _route_missing(raw):
+                        log.info("the API has no /message route; using the older /messages")
+                        self._old_messages_route = True
+                        continue
+                    if isinstance(error, BadRequest) and not tried_field:  # our text was not empty: wrong field?
+                        tried_field = True
+                        self._body_field = "message" if self._body_field == "content" else "content"
+                        continue
+                    if isinstance(error, ServerError):
+                        async for event in self._recovered(interview_id, content, turns_before, "", None, caller,
+                                                           accepted=None, error=error):
+                            yield event
+                        return
+                    raise error
+                async for event in self._read_reply(response, interview_id, content, turns_before, caller):
+                    yield event
+                return
+            finally:
+                await response.aclose()
+
+    async def _read_reply(self, response: httpx.Response, interview_id: str, content: str,
+                          turns_before: int | None, caller: str | None) -> AsyncIterator[StreamEvent]:
+        received = ""
+        question: Question | None = None
+        status: StatusEvent | None = None
+        errored = False
+        is_sse = "text/event-stream" in response.headers.get("content-type", "")
+        try:
+            if is_sse:
+                frames = aiter_sse(response.aiter_text())
+                try:
+                    async for sse in frames:
+                        parsed = interpret(sse)
+                        for item in parsed:
+                            if isinstance(item, Done):
+                                break
+                            if isinstance(item, TextDelta):
+                                received += item.text
+                            elif isinstance(item, QuestionEvent):
+                                question = item.question
+                            elif isinstance(item, StatusEvent):
+                                status = item = self._count(interview_id, item, turns_before)
+                            else:
+                                errored = errored or not isinstance(item, TextReplace)
+                            yield item
+                        if any(isinstance(item, Done) for item in parsed):
+                            break
+                finally:
+                    await frames.aclose()
+            else:
+                raw = await response.aread()
+                try:
+                    data = json.loads(raw) if raw.strip() else {}
+                except ValueError:
+                    data = raw.decode("utf-8", "replace")
+                for event in parse_json_reply(data):
+                    if isinstance(event, TextDelta):
+                        received += event.text
+                    elif isinstance(event, StatusEvent):
+                        status = event = self._count(interview_id, event, turns_before)
+                    yield event
+        except (httpx.TransportError, httpx.StreamError) as exc:
+            log.warning("reply stream broke (%s) after %d chars; recovering from the transcript",
+                        type(exc).__name__, len(received))
+            async for event in self._recovered(interview_id, content, turns_before, received, question, caller,
+                                               accepted=True):
+                yield event
+            return
+        if not received and question is None and status is None and not errored:
+            async for event in self._recovered(interview_id, content, turns_before, "", None, caller, accepted=True):
+                yield event
+            return
+        if status is None:
+            yield await self._status_from_get(interview_id, turns_before, caller)
+
+    def _count(self, interview_id: str, event: StatusEvent, turns_before: int | None) -> StatusEvent:
+        turns = event.turn_count
+        if turns is None and turns_before is not None:
+            turns = turns_before + 1
+        if turns is not None:
+            self._turns[interview_id] = turns
+        return StatusEvent(status=event.status, is_complete=event.is_complete, turn_count=turns)
+
+    async def _status_from_get(self, interview_id: str, turns_before: int | None, caller: str | None) -> StatusEvent:
+        try:
+            details = await self.get(interview_id, caller=caller)
+        except InterviewApiError as exc:
+            log.warning("could not read the interview status after a reply (%s)", exc.code)
+            return self._count(interview_id, StatusEvent(status="active"), turns_before)
+        return StatusEvent(status=details.status, is_complete=details.is_complete,
+                           turn_count=self._turns.get(interview_id))
+
+    async def _recovered(self, interview_id: str, content: str, turns_before: int | None, received: str,
+                         question: Question | None, caller: str | None, *, accepted: bool | None,
+                         error: InterviewApiError | None = None) -> AsyncIterator[StreamEvent]:
+        try:
+            turn = await self.recover_turn(interview_id, content, turns_before=turns_before, caller=caller)
+        except StreamBroken:
+            raise
+        except InterviewApiError as exc:
+            raise StreamBroken(f"the reply broke and the transcript could not be read ({exc.code})",
+                               accepted=accepted) from None
+        if turn is None:
+            if error is not None:
+                raise error
+            raise StreamBroken("the reply broke before the server took the message",
+                               accepted=False if accepted is None else accepted)
+        if turn.text.startswith(received):
+            if turn.text[len(received):]:
+                yield TextDelta(turn.text[len(received):])
+        else:
+            yield TextReplace(turn.text)
+        if turn.question is not None and turn.question != question:
+            yield QuestionEvent(turn.question)
+        yield StatusEvent(status=turn.status, is_complete=turn.is_complete, turn_count=self._turns.get(interview_id))
+
+    # --- recover, complete, get ---------------------------------------------------------------------------------
+
+    async def recover_turn(self, interview_id: str, content: str, *, turns_before: int | None = None,
+                           caller: str | None = None) -> RecoveredTurn | None:
+        """Did the server accept the respondent message ``content``? Then return the reply that followed.
+
+        ``None`` means the message is not in the transcript (safe to send again). Raises ``StreamBroken``
+        (accepted) if the message is there but its reply does not appear after a few polls.
+        """
+        wanted = content.strip()
+        for attempt, delay in enumerate((0.0, *_RECOVERY_DELAYS)):
+            if delay:
+                await asyncio.sleep(delay)
+            details = await self.get(interview_id, caller=caller)
+            entries = details.transcript
+            mine = [i for i, e in enumerate(entries) if e.role == "respondent"]
+            index = _accepted_index(entries, mine, wanted, turns_before)
+            if index is None:
+                return None
+            replies = []
+            for entry in entries[index + 1:]:
+                if entry.role == "respondent":
+                    break
+                replies.append(entry)
+            if replies or details.status == "completed":
+                self._turns[interview_id] = len(mine) if turns_before is None else turns_before + 1
+                text = "\n\n".join(e.content for e in replies)
+                asked = next((e.question for e in reversed(replies) if e.question is not None), None)
+                return RecoveredTurn(text=text, question=asked, status=details.status,
+                                     is_complete=details.is_complete)
+            log.info("message accepted, reply not in the transcript yet (poll %d)", attempt + 1)
+        raise StreamBroken("the server took the message but its reply could not be read", accepted=True)
+
+    async def complete(self, interview_id: str, session_token: str,
+                       reason: CompletionReason = CompletionReason.MANUAL, feedback: dict[str, Any] | None = None,
+                       *, caller: str | None = None) -> CompletionResult:
+        """Complete the interview (starts the analysis). 200 and 409 ``already_completed`` both succeed."""
+        body: dict[str, Any] = {"reason": str(reason)}
+        if feedback:
+            body["feedback"] = feedback
+        try:
+            data = await self._transport.request("POST", f"interviews/{interview_id}/complete", json=body,
+                                                 session_token=session_token, caller=caller)
+            already = False
+        except AlreadyCompleted as exc:
+            data, already = exc.body, True
+        if not isinstance(data, dict):
+            data = {}
+        data.setdefault("interview_id", interview_id)
+        data["already_completed"] = already or bool(data.get("already_completed"))
+        return CompletionResult.model_validate(data)
+
+    async def get(self, interview_id: str, *, caller: str | None = None) -> InterviewDetails:
+        """Status, transcript and (after completion) analysis of one interview."""
+        data = await self._transport.request("GET", f"interviews/{interview_id}", caller=caller)
+        if isinstance(data, dict) and isinstance(data.get("interview"), dict):
+            data = data["interview"]
+        try:
+            details = InterviewDetails.model_validate(data)
+        except ValidationError:
+            raise ServerError("the interview API sent an interview in an unknown shape") from None
+        return details
+
+
+def _accepted_index(entries: list[TranscriptEntry], mine: list[int], wanted: str,
+                    turns_before: int | None) -> int | None:
+    """Where the respondent message ``wanted`` sits in the transcript, or ``None`` if it was not accepted."""
+    if turns_before is not None:
+        if len(mine) <= turns_before:
+            return None
+        if entries[mine[turns_before]].content.strip() == wanted:
+            return mine[turns_before]
+    if mine and entries[mine[-1]].content.strip() == wanted:
+        return mine[-1]
+    return None
+
+
+def _route_missing(raw: bytes) -> bool:
+    """A 404/405 without our JSON error body means the route does not exist (not "interview not found")."""
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        return True
+    return not (isinstance(data, dict) and "error" in data)
+
+
+def _started(data: Any) -> StartedInterview:
+    if not isinstance(data, dict):
+        raise ServerError("the interview API answered start with something that is not an object")
+    shaped = dict(data.get("interview", data)) if isinstance(data.get("interview"), dict) else dict(data)
+    shaped.setdefault("interview_id", shaped.get("id") or shaped.get("interviewId") or shaped.get("conversation_id"))
+    shaped.setdefault("session_token", shaped.get("sessionToken") or data.get("session_token"))
+    first = shaped.get("initial_message", shaped.get("initialMessage", shaped.get("message", "")))
+    if isinstance(first, dict):
+        shaped.setdefault("question", first.get("question"))
+        first = first.get("content", "")
+    shaped["initial_message"] = first or ""
+    question = parse_question({"question": shaped["question"]}) if isinstance(shaped.get("question"), dict) else None
+    shaped["question"] = question
+    try:
+        return StartedInterview.model_validate(shaped)
+    except ValidationError:
+        raise ServerError("the interview API answered start without an interview id or session token") from None
