@@ -1,0 +1,281 @@
+"""The Discord adapter: interviewer replies streamed into DM messages, questions as components, notices.
+
+Sending goes through a ``discord.Client``'s REST side only (partial channels and messages by id), so it
+works for messages written before a restart and does not depend on the gateway cache.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from typing import Any
+
+import discord
+
+from bot.adapters.discord import components
+from bot.adapters.discord.edit_budget import EditBudget
+from bot.adapters.discord.text import PLACEHOLDER, split_message, visible, with_note
+from bot.core.keys import ConversationKey
+from bot.core.ports import Notice, NoticeKind, PendingQuestion, RespondentUnreachable
+from storage.base import Store
+
+log = logging.getLogger(__name__)
+
+PLATFORM = "discord"
+#: Discord error codes meaning the member cannot be reached in DMs.
+UNREACHABLE_CODES = frozenset({50007, 50278, 10013, 10003, 50001})
+#: Store scope of reply streams in progress (their message ids), to reuse them after a crash.
+REPLY_SCOPE = "discord.reply"
+#: Store scope of members a bot-initiated DM failed for.
+UNREACHABLE_SCOPE = "discord.unreachable"
+#: Attempts at a write that must land (a reply's final text) when Discord keeps failing.
+FINAL_ATTEMPTS = 4
+
+_NOTICE_PREFIX = {
+    NoticeKind.REJECTED: "⚠️ ",
+    NoticeKind.ERROR: "⚠️ ",
+    NoticeKind.NUDGE: "👋 ",
+    NoticeKind.ENDED: "✅ ",
+}
+
+
+def dm_key(channel_id: int | str, user_id: int | str) -> ConversationKey:
+    """The conversation key of a member's DM with the bot."""
+    return ConversationKey(PLATFORM, "", str(channel_id), str(user_id))
+
+
+def is_unreachable(error: BaseException) -> bool:
+    """True when Discord says the member cannot be messaged (DMs closed, bot blocked, unknown user)."""
+    return isinstance(error, discord.HTTPException) and error.code in UNREACHABLE_CODES
+
+
+class DiscordAdapter:
+    """Renders the core's replies, questions and notices in Discord DMs (implements ``bot.core.ports.Adapter``)."""
+
+    platform = PLATFORM
+
+    def __init__(
+        self,
+        client: discord.Client,
+        *,
+        edit_interval: float = 1.0,
+        budget: EditBudget | None = None,
+        store: Store | None = None,
+    ) -> None:
+        """``edit_interval``: seconds between edits of one reply; ``budget``: shared by all conversations."""
+        self.client = client
+        self.update_interval = edit_interval
+        self.budget = budget or EditBudget(interval=edit_interval)
+        self.store = store
+
+    # --- low-level writes (errors mapped to RespondentUnreachable) ---
+
+    def channel(self, key: ConversationKey) -> discord.PartialMessageable:
+        """The DM channel of a conversation, by id."""
+        return self.client.get_partial_messageable(int(key.channel), type=discord.ChannelType.private)
+
+    async def _unreachable(self, key: ConversationKey, error: discord.HTTPException) -> RespondentUnreachable:
+        log.info("discord: member unreachable", extra={"conversation": key.as_str(), "code": error.code})
+        if self.store is not None:
+            await self.store.put_state(UNREACHABLE_SCOPE, key.user, {"code": error.code, "at": time.time()})
+        return RespondentUnreachable(f"discord error {error.code}")
+
+    async def send(self, key: ConversationKey, content: str, view: discord.ui.View | None = None) -> int:
+        """Post a message into the conversation; returns its id."""
+        try:
+            if view is None:
+                message = await self.channel(key).send(content=content)
+            else:
+                message = await self.channel(key).send(content=content, view=view)
+        except discord.HTTPException as error:
+            if is_unreachable(error):
+                raise await self._unreachable(key, error) from None
+            raise
+        self.budget.note_write(key.channel)
+        return message.id
+
+    async def edit(
+        self, key: ConversationKey, message_id: int, content: str | None = None, view: Any = discord.utils.MISSING
+    ) -> None:
+        """Edit a message of the conversation (``view=None`` removes its components)."""
+        message = self.channel(key).get_partial_message(message_id)
+        kwargs: dict[str, Any] = {"view": view}
+        if content is not None:
+            kwargs["content"] = content
+        try:
+            await message.edit(**kwargs)
+        except discord.HTTPException as error:
+            if is_unreachable(error):
+                raise await self._unreachable(key, error) from None
+            raise
+
+    async def typing(self, key: ConversationKey) -> None:
+        """Show "typing…" (best effort: it is cosmetic)."""
+        try:
+            await self.client.http.send_typing(int(key.channel))
+        except discord.HTTPException as error:
+            log.debug("discord: typing failed", extra={"code": error.code})
+
+    # --- the Adapter protocol ---
+
+    async def begin_reply(self, key: ConversationKey) -> DiscordReplyStream:
+        """Post the placeholder at once (reusing one left by a crash mid-reply) and show typing."""
+        leftover: list[int] = []
+        if self.store is not None:
+            state = await self.store.get_state(REPLY_SCOPE, key.as_str())
+            leftover = [int(m) for m in (state or {}).get("messages", [])]
+        stream = DiscordReplyStream(self, key)
+        if leftover:
+            try:
+                await self.edit(key, leftover[0], PLACEHOLDER, view=None)
+                stream.messages = leftover
+                stream.shown = [PLACEHOLDER] + [""] * (len(leftover) - 1)
+            except RespondentUnreachable:
+                raise
+            except discord.HTTPException:
+                leftover = []
+        if not leftover:
+            stream.messages = [await self.send(key, PLACEHOLDER)]
+            stream.shown = [PLACEHOLDER]
+            await stream.remember()
+        await self.typing(key)
+        return stream
+
+    async def show_question(self, key: ConversationKey, pending: PendingQuestion) -> None:
+        """Post a question with its components (e.g. restored after a restart)."""
+        view = components.question_view(pending.interview_id, pending.question)
+        text = f"**{pending.question.text}**" if pending.question.text else "Your answer:"
+        for chunk in split_message(text)[:-1]:
+            await self.send(key, chunk)
+        await self.send(key, visible(split_message(text)[-1]), view)
+
+    async def notify(self, key: ConversationKey, notice: Notice) -> None:
+        """Post a notice of the bot itself, with its action buttons."""
+        text = _NOTICE_PREFIX.get(notice.kind, "") + notice.text
+        chunks = split_message(text)
+        for chunk in chunks[:-1]:
+            await self.send(key, chunk)
+        view = components.actions_view(notice.actions) if notice.actions else None
+        await self.send(key, visible(chunks[-1]), view)
+
+
+class DiscordReplyStream:
+    """One interviewer reply: a placeholder that grows by edits, continued in new messages past 2000 chars."""
+
+    def __init__(self, adapter: DiscordAdapter, key: ConversationKey) -> None:
+        """Made by :meth:`DiscordAdapter.begin_reply`."""
+        self.adapter = adapter
+        self.key = key
+        self.messages: list[int] = []
+        self.shown: list[str] = []
+        self.text = ""
+        self._status: str | None = None
+        self._dirty = False
+        self._flusher: asyncio.Task[None] | None = None
+        self._closed = False
+
+    async def remember(self) -> None:
+        """Store the message ids so a reply interrupted by a crash is reused, not left as a stray "…"."""
+        if self.adapter.store is not None:
+            await self.adapter.store.put_state(REPLY_SCOPE, self.key.as_str(), {"messages": self.messages})
+
+    async def status(self, text: str) -> None:
+        """Show a status (queued, waiting) until the first text arrives."""
+        self._status = text
+        if not self.text:
+            self._kick()
+
+    async def append(self, text: str) -> None:
+        """Add text; the message is edited at the next turn of the shared edit budget."""
+        self.text += text
+        self._kick()
+
+    def _kick(self) -> None:
+        self._dirty = True
+        if not self._closed and (self._flusher is None or self._flusher.done()):
+            self._flusher = asyncio.create_task(self._flush_loop(), name=f"discord-reply-{self.key.channel}")
+
+    async def _flush_loop(self) -> None:
+        while self._dirty and not self._closed:
+            self._dirty = False
+            await self.adapter.budget.acquire(self.key.channel)
+            try:
+                await self._render(self._draft())
+            except RespondentUnreachable:
+                self._closed = True
+            except discord.HTTPException as error:  # the final render will set things right
+                log.warning("discord: edit failed mid-reply", extra={"code": error.code, "status": error.status})
+
+    def _draft(self) -> list[str]:
+        if not self.text and self._status:
+            return [f"*{self._status}*"]
+        return split_message(self.text) if self.text else [PLACEHOLDER]
+
+    async def _render(self, chunks: list[str], last_view: Any = discord.utils.MISSING) -> None:
+        """Make the messages show ``chunks`` (editing changed ones, posting new ones, deleting extra ones)."""
+        for i, chunk in enumerate(chunks):
+            content = visible(chunk)
+            final_one = i == len(chunks) - 1
+            view = last_view if final_one else discord.utils.MISSING
+            if i < len(self.messages):
+                if self.shown[i] != content or view is not discord.utils.MISSING:
+                    await self.adapter.edit(self.key, self.messages[i], content, view=view)
+                    self.shown[i] = content
+            else:
+                self.messages.append(
+                    await self.adapter.send(self.key, content, None if view is discord.utils.MISSING else view)
+                )
+                self.shown.append(content)
+                await self.remember()
+        for message_id in self.messages[len(chunks) :]:
+            try:
+                await self.adapter.channel(self.key).get_partial_message(message_id).delete()
+            except discord.HTTPException:
+                log.debug("discord: stray reply message not deleted")
+        del self.messages[len(chunks) :], self.shown[len(chunks) :]
+
+    async def _stop_flusher(self) -> None:
+        self._closed = True
+        task, self._flusher = self._flusher, None
+        if task is not None and not task.done():
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    async def _land(self, chunks: list[str], last_view: Any) -> None:
+        """Write the final state, retrying transient failures: the final text always lands."""
+        await self._stop_flusher()
+        for attempt in range(FINAL_ATTEMPTS):
+            await self.adapter.budget.acquire(self.key.channel)
+            try:
+                await self._render(chunks, last_view)
+                break
+            except discord.HTTPException as error:
+                if attempt == FINAL_ATTEMPTS - 1 or (400 <= error.status < 500 and error.status != 429):
+                    raise
+                log.warning("discord: final edit failed, retrying", extra={"status": error.status})
+                await asyncio.sleep(0.5 * 2**attempt)
+        if self.adapter.store is not None:
+            await self.adapter.store.put_state(REPLY_SCOPE, self.key.as_str(), None)
+
+    async def finish(self, text: str, question: PendingQuestion | None) -> None:
+        """Show exactly ``text`` (split at 2000) with the question's components, or "End interview"."""
+        self.text = text
+        view: discord.ui.View | None = components.reply_view()
+        separate = None
+        if question is not None:
+            qview = components.question_view(question.interview_id, question.question)
+            if qview is not None and question.question.text.strip() in text:
+                view = qview
+            elif qview is not None:
+                separate, view = question, None
+        await self._land(split_message(text) if text else [PLACEHOLDER], view)
+        if separate is not None:
+            await self.adapter.show_question(self.key, separate)
+
+    async def fail(self, text_so_far: str, notice: Notice) -> None:
+        """End the message with a short note and the notice's buttons (Retry / End)."""
+        view = components.actions_view(notice.actions) if notice.actions else None
+        await self._land(with_note(text_so_far, notice.text), view)

@@ -1,0 +1,231 @@
+"""Slash commands (``/interview start|stop|status``, ``/interview-button``) and the DM listener."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import time
+from typing import Any
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.adapters.discord import components, ids
+from bot.adapters.discord.adapter import DiscordAdapter, dm_key, is_unreachable
+from bot.adapters.discord.interactions import ComponentRouter, respondent_of
+from bot.config import Settings
+from bot.core.bridge import Bridge
+from bot.core.events import Exit, OutcomeKind, RespondentInfo, Start, UserText
+from bot.core.ports import RespondentUnreachable
+from storage.base import RecordStatus
+
+log = logging.getLogger(__name__)
+
+DMS_CLOSED = (
+    "I couldn't send you a direct message, so the interview hasn't started. To open your DMs: right-click "
+    "(or long-press) this server → **Privacy Settings** → turn on **Direct Messages**, then try again."
+)
+NOT_ELIGIBLE = "Sorry — interviews here are only open to members of the participating servers or roles."
+#: Seconds an eligibility check is cached (a REST lookup per allowed guild otherwise).
+ELIGIBILITY_TTL = 300.0
+
+
+class InterviewCog(commands.Cog, name="Interview"):
+    """Interviews in members' DMs: DM listener, slash commands, persistent Start buttons and components."""
+
+    interview = app_commands.Group(name="interview", description="Take part in an interview in your DMs.")
+
+    def __init__(self, bot: commands.Bot, bridge: Bridge, settings: Settings) -> None:
+        """Serve ``bridge``'s Discord conversations through ``bot``."""
+        self.bot = bot
+        self.bridge = bridge
+        self.settings = settings
+        self.adapter = DiscordAdapter(bot, edit_interval=settings.discord_edit_interval, store=bridge.store)
+        self.router = ComponentRouter(bridge, self.adapter)
+        self.router.on_start = self.start_in_dm
+        self._eligible: dict[str, tuple[float, bool]] = {}
+        self._told_ineligible: dict[str, float] = {}
+
+    async def cog_load(self) -> None:
+        """Register the persistent components and the adapter (which resumes unfinished Discord work)."""
+        self.bot.add_dynamic_items(components.InterviewComponent)
+        components.set_handler(self.bot, self.router)
+        self.bridge.register(self.adapter)
+
+    async def cog_unload(self) -> None:
+        """Stop routing clicks to this cog."""
+        components.set_handler(self.bot, None)
+        self.bot.remove_dynamic_items(components.InterviewComponent)
+
+    # --- who may be interviewed ---
+
+    async def is_eligible(
+        self, user_id: int, member_roles: list[int] | None = None, guild_id: int | None = None
+    ) -> bool:
+        """Open to anyone sharing a server unless DISCORD_ALLOWED_GUILDS / DISCORD_ALLOWED_ROLES restrict it."""
+        guilds, roles = self.settings.discord_allowed_guilds, self.settings.discord_allowed_roles
+        if not guilds and not roles:
+            return True
+        if guild_id is not None and member_roles is not None:  # an interaction carries the member's roles
+            in_guild = not guilds or str(guild_id) in guilds
+            return in_guild and (not roles or bool({str(r) for r in member_roles} & set(roles)))
+        cached = self._eligible.get(str(user_id))
+        if cached is not None and cached[0] > time.monotonic():
+            return cached[1]
+        verdict = False
+        for guild in guilds or tuple(str(g.id) for g in self.bot.guilds):
+            try:
+                member = await self.bot.http.get_member(int(guild), user_id)
+            except discord.HTTPException:
+                continue
+            if not roles or {str(r) for r in member.get("roles", [])} & set(roles):
+                verdict = True
+                break
+        self._eligible[str(user_id)] = (time.monotonic() + ELIGIBILITY_TTL, verdict)
+        return verdict
+
+    # --- DMs ---
+
+    @commands.Cog.listener()
+    async def on_message(self, message: discord.Message) -> None:
+        """A DM from a member: continue their interview, or start one."""
+        if message.guild is not None or message.author.bot or message.author.id == getattr(self.bot.user, "id", None):
+            return
+        if not await self.is_eligible(message.author.id):
+            now = time.monotonic()
+            if self._told_ineligible.get(str(message.author.id), 0.0) < now:  # say it once in a while, not per message
+                self._told_ineligible[str(message.author.id)] = now + 600
+                with contextlib.suppress(discord.HTTPException):
+                    await message.channel.send(NOT_ELIGIBLE)
+            return
+        author = message.author
+        event = UserText(
+            key=dm_key(message.channel.id, author.id),
+            text=message.content,
+            respondent=RespondentInfo(
+                external_id=str(author.id),
+                display_name=author.global_name or author.name,
+                metadata={"platform": "discord", "discord_user": author.name},
+            ),
+            event_id=str(message.id),
+            attachments=len(message.attachments),
+        )
+        try:
+            await self.bridge.handle(event)
+        except RespondentUnreachable:
+            log.info("discord: DM reply failed: member unreachable")
+
+    @commands.Cog.listener()
+    async def on_interaction(self, interaction: discord.Interaction[Any]) -> None:
+        """Modal submits are routed by custom id here (DynamicItem covers buttons and selects only)."""
+        if interaction.type is not discord.InteractionType.modal_submit:
+            return
+        data: dict[str, Any] = dict(interaction.data or {})
+        custom_id = str(data.get("custom_id", ""))
+        if custom_id.startswith(ids.PREFIX + ":"):
+            await self.router.on_modal(interaction, custom_id)
+
+    # --- starting from a server ---
+
+    async def start_in_dm(self, interaction: discord.Interaction[Any], study: str | None) -> None:
+        """Open the member's DM and start there; DMs closed → an ephemeral how-to and nothing half-started."""
+        if not interaction.response.is_done():
+            await interaction.response.defer(ephemeral=True, thinking=True)
+        member_roles = [r.id for r in getattr(interaction.user, "roles", [])] if interaction.guild_id else None
+        if not await self.is_eligible(interaction.user.id, member_roles, interaction.guild_id):
+            await interaction.followup.send(NOT_ELIGIBLE, ephemeral=True)
+            return
+        try:
+            channel = await interaction.user.create_dm()
+        except discord.HTTPException as error:
+            text = DMS_CLOSED if is_unreachable(error) else "I couldn't open a DM with you. Please try again later."
+            await interaction.followup.send(text, ephemeral=True)
+            return
+        guild = interaction.guild
+        respondent = respondent_of(
+            interaction,
+            guild_id=str(interaction.guild_id) if interaction.guild_id else None,
+            guild_name=guild.name if guild is not None else None,
+        )
+        key = dm_key(channel.id, interaction.user.id)
+        try:
+            outcome = await self.bridge.handle(Start(key, respondent, study, event_id=str(interaction.id)))
+        except RespondentUnreachable:
+            await interaction.followup.send(DMS_CLOSED, ephemeral=True)
+            return
+        if outcome.kind is OutcomeKind.ACCEPTED and interaction.guild_id is not None:
+            text = f"Your interview has started in our DMs: {channel.jump_url}"
+        elif outcome.kind is OutcomeKind.ACCEPTED:
+            text = "Your interview has started below."
+        else:
+            text = outcome.message or "The interview could not start. Please try again later."
+            if interaction.guild_id is not None and outcome.kind is OutcomeKind.REJECTED:
+                text += f" ({channel.jump_url})"
+        await interaction.followup.send(text, ephemeral=True)
+
+    # --- slash commands ---
+
+    @interview.command(name="start", description="Start an interview in your DMs.")
+    @app_commands.describe(study="Which study to take part in (optional).")
+    async def start(self, interaction: discord.Interaction[Any], study: str | None = None) -> None:
+        """``/interview start [study]``."""
+        await self.start_in_dm(interaction, study)
+
+    async def _dm_key_of(self, interaction: discord.Interaction[Any]) -> Any:
+        if interaction.guild_id is None and interaction.channel_id is not None:
+            return dm_key(interaction.channel_id, interaction.user.id)
+        channel = await interaction.user.create_dm()
+        return dm_key(channel.id, interaction.user.id)
+
+    @interview.command(name="stop", description="End your interview.")
+    async def stop(self, interaction: discord.Interaction[Any]) -> None:
+        """``/interview stop``: ends the member's interview (what was shared so far is kept)."""
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        key = await self._dm_key_of(interaction)
+        try:
+            outcome = await self.bridge.handle(
+                Exit(key, confirmed=True, actor=str(interaction.user.id), event_id=str(interaction.id))
+            )
+        except RespondentUnreachable:
+            outcome = None
+        if outcome is None or outcome.ok:
+            text = "Your interview has ended. Thank you!"
+        else:
+            text = outcome.message or "You don't have an interview in progress."
+        await interaction.followup.send(text, ephemeral=True)
+
+    @interview.command(name="status", description="Where your interview stands.")
+    async def status(self, interaction: discord.Interaction[Any]) -> None:
+        """``/interview status``: an ephemeral summary."""
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        record = await self.bridge.status(await self._dm_key_of(interaction))
+        if record is None:
+            text = "You have no interview yet. Use `/interview start` to begin."
+        elif record.status is RecordStatus.COMPLETED:
+            text = f"Your last interview is finished ({record.completion_reason or 'completed'}). Thank you!"
+        else:
+            since = f"<t:{int(record.created_at)}:R>" if record.created_at else "recently"
+            study = f" for **{record.study}**" if record.study else ""
+            text = (
+                f"Your interview{study} is in progress (started {since}, {record.turns_sent} replies so far). "
+                "Continue in our DMs."
+            )
+        await interaction.followup.send(text, ephemeral=True)
+
+    @app_commands.command(name="interview-button", description="Post a persistent “Start interview” button here.")
+    @app_commands.describe(study="Study the button starts (optional).", label="Button label.")
+    @app_commands.default_permissions(manage_guild=True)
+    @app_commands.guild_only()
+    async def post_button(
+        self, interaction: discord.Interaction[Any], study: str | None = None, label: str = "Start interview"
+    ) -> None:
+        """Moderators: post a message with a "Start interview" button that opens a DM interview when clicked."""
+        try:
+            view = components.start_view(study, components.clip(label, components.BUTTON_LABEL_LIMIT))
+        except ValueError as error:
+            await interaction.response.send_message(str(error), ephemeral=True)
+            return
+        await interaction.response.send_message(
+            "Want to help us improve? Take a short interview in your DMs — click below to begin.", view=view
+        )

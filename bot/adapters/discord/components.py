@@ -1,0 +1,316 @@
+"""Questions, actions and the Start button as persistent Discord components (buttons, selects, modals).
+
+Every component has ``timeout=None`` and a custom id from :mod:`bot.adapters.discord.ids` that carries all
+the state a click needs, and every one is wrapped in :class:`InterviewComponent`, a ``DynamicItem`` whose
+template matches all of them: register it once with ``client.add_dynamic_items(InterviewComponent)`` and
+clicks work after a restart, on messages the process never saw.
+
+Layout rules (Discord: ≤ 5 rows, ≤ 5 buttons or 1 select per row, ≤ 25 options per select, labels ≤ 80):
+yes/no → 2 buttons; scale → buttons in rows of ≤ 5 up to 20 values, selects beyond; single choice → buttons
+up to 5 short options, else selects of 25 ("paged": one select per 25 options, up to 4); "other" → a button
+opening a modal; multiple choice → selects + Submit; ranking → tap the items in order (ranked items turn into
+grey "1. …" buttons), Reset and Submit. The last row always holds "End interview".
+"""
+
+from __future__ import annotations
+
+import re
+import weakref
+from collections.abc import Sequence
+from typing import Any, Protocol
+
+import discord
+
+from bot.adapters.discord import ids
+from bot.api.models import Question, QuestionType
+from bot.core.ports import Action
+
+BUTTON_LABEL_LIMIT = 80
+SELECT_OPTION_LIMIT = 25
+OPTION_LABEL_LIMIT = 100
+MAX_ROWS = 5
+ROW_WIDTH = 5
+#: Rows usable by a question (the last row is kept for controls and "End interview").
+QUESTION_ROWS = MAX_ROWS - 1
+
+ACTION_LABELS: dict[Action, tuple[str, discord.ButtonStyle]] = {
+    Action.RETRY: ("Retry", discord.ButtonStyle.primary),
+    Action.END: ("End interview", discord.ButtonStyle.secondary),
+    Action.CONFIRM_EXIT: ("Yes, end it", discord.ButtonStyle.danger),
+    Action.CANCEL_EXIT: ("No, continue", discord.ButtonStyle.primary),
+    Action.NEW_INTERVIEW: ("Start a new interview", discord.ButtonStyle.success),
+}
+
+
+def clip(text: str, limit: int) -> str:
+    """``text`` cut to ``limit`` characters with an ellipsis (labels only; never the interviewer's text)."""
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+class ComponentHandler(Protocol):
+    """What handles a click or a selection (the cog); found by the client the interaction came to."""
+
+    async def on_component(self, interaction: discord.Interaction[Any], custom_id: str) -> None:
+        """Answer the interaction of a component with this custom id."""
+
+
+_handlers: weakref.WeakKeyDictionary[discord.Client, ComponentHandler] = weakref.WeakKeyDictionary()
+
+
+def set_handler(client: discord.Client, handler: ComponentHandler | None) -> None:
+    """Route this client's component interactions to ``handler`` (None: stop routing)."""
+    if handler is None:
+        _handlers.pop(client, None)
+    else:
+        _handlers[client] = handler
+
+
+class InterviewComponent(discord.ui.DynamicItem[discord.ui.Item[Any]], template=ids.TEMPLATE):
+    """Every button and select of the adapter: rebuilt from its custom id on each click (restart-proof)."""
+
+    def __init__(self, item: discord.ui.Item[Any]) -> None:
+        """Wrap a button or select whose custom id was made by :mod:`ids`."""
+        super().__init__(item)
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction[Any], item: discord.ui.Item[Any], match: re.Match[str], /
+    ) -> InterviewComponent:
+        """Rebuild from the clicked component (all state is in its custom id)."""
+        return cls(item)
+
+    async def callback(self, interaction: discord.Interaction[Any]) -> None:
+        """Hand the click to the handler registered for this client."""
+        handler = _handlers.get(interaction.client)
+        if handler is not None:
+            await handler.on_component(interaction, str(self.custom_id))
+
+
+def _button(
+    label: str, custom_id: str, row: int, style: discord.ButtonStyle = discord.ButtonStyle.secondary, **kw: Any
+) -> InterviewComponent:
+    return InterviewComponent(
+        discord.ui.Button(label=clip(label, BUTTON_LABEL_LIMIT), custom_id=custom_id, style=style, row=row, **kw)
+    )
+
+
+def _view(items: Sequence[discord.ui.Item[Any]]) -> discord.ui.View:
+    view = discord.ui.View(timeout=None)
+    for item in items:
+        view.add_item(item)
+    return view
+
+
+def end_button(row: int) -> InterviewComponent:
+    """The "End interview" button that sits on the interviewer's messages."""
+    label, style = ACTION_LABELS[Action.END]
+    return _button(label, ids.action_id(Action.END.value), row, style)
+
+
+def actions_view(actions: Sequence[Action]) -> discord.ui.View:
+    """Buttons for a notice's or a failed reply's actions, in one row."""
+    return _view([_button(ACTION_LABELS[a][0], ids.action_id(a.value), 0, ACTION_LABELS[a][1]) for a in actions])
+
+
+def reply_view() -> discord.ui.View:
+    """What sits under an interviewer message without a question: "End interview"."""
+    return _view([end_button(0)])
+
+
+def start_view(study: str | None, label: str = "Start interview") -> discord.ui.View:
+    """The moderator's persistent "Start interview" button."""
+    return _view([_button(label, ids.start_id(study), 0, discord.ButtonStyle.success)])
+
+
+def answered_view(answer_text: str) -> discord.ui.View:
+    """Replaces a question's components once answered: a disabled button showing the answer."""
+    return _view([_button(f"✓ {answer_text}", ids.display_id(0), 0, discord.ButtonStyle.secondary, disabled=True)])
+
+
+def scale_values(question: Question) -> list[int]:
+    """The values of a scale question, low to high."""
+    low, high = sorted((question.scale_min, question.scale_max))
+    return list(range(low, high + 1))
+
+
+def _scale_label(question: Question, value: int) -> str:
+    if value == question.scale_min and question.min_label:
+        return f"{value} · {question.min_label}"
+    if value == question.scale_max and question.max_label:
+        return f"{value} · {question.max_label}"
+    return str(value)
+
+
+def _selects(
+    kind: str,
+    interview_id: str,
+    question: Question,
+    labels: Sequence[str],
+    *,
+    chosen: frozenset[int] = frozenset(),
+    mask: str | None = None,
+    multi: bool = False,
+) -> list[InterviewComponent]:
+    """One select per 25 options (up to :data:`QUESTION_ROWS`), values are option indexes."""
+    items: list[InterviewComponent] = []
+    pages = [range(i, min(i + SELECT_OPTION_LIMIT, len(labels))) for i in range(0, len(labels), SELECT_OPTION_LIMIT)]
+    for page_no, page in enumerate(pages[:QUESTION_ROWS]):
+        options = [
+            discord.SelectOption(label=clip(labels[i], OPTION_LABEL_LIMIT), value=str(i), default=i in chosen)
+            for i in page
+        ]
+        args = (str(page_no),) if mask is None else (str(page_no), mask)
+        placeholder = "Choose…" if len(pages) == 1 else f"Options {page.start + 1}–{page.stop}"
+        if multi:
+            most = question.max_choices or len(labels)
+            low = min(question.min_choices, len(page)) if len(pages) == 1 else 0
+            high = max(1, min(most, len(page)))
+        else:
+            low, high = 1, 1
+        select: discord.ui.Select[Any] = discord.ui.Select(
+            custom_id=ids.question_id(kind, interview_id, question.id, *args),
+            placeholder=placeholder,
+            options=options,
+            min_values=min(low, high),
+            max_values=high,
+            row=page_no,
+        )
+        items.append(InterviewComponent(select))
+    return items
+
+
+def _button_rows(buttons: list[tuple[str, str, discord.ButtonStyle, bool]]) -> list[InterviewComponent]:
+    """Buttons (label, custom id, style, disabled) laid out in rows of five."""
+    return [
+        _button(label, custom_id, n // ROW_WIDTH, style, disabled=disabled)
+        for n, (label, custom_id, style, disabled) in enumerate(buttons)
+    ]
+
+
+def question_view(interview_id: str, question: Question) -> discord.ui.View | None:
+    """The components of a fresh question (None for open-ended questions: they are answered by typing)."""
+    qid = question.id
+    primary = discord.ButtonStyle.primary
+    if question.type is QuestionType.OPEN_ENDED:
+        return None
+    if question.type is QuestionType.YES_NO:
+        items = [
+            _button("Yes", ids.question_id("a", interview_id, qid, "y"), 0, discord.ButtonStyle.success),
+            _button("No", ids.question_id("a", interview_id, qid, "n"), 0, discord.ButtonStyle.danger),
+        ]
+        return _view([*items, end_button(1)])
+    if question.type is QuestionType.SCALE:
+        values = scale_values(question)
+        if len(values) <= QUESTION_ROWS * ROW_WIDTH:
+            items = _button_rows(
+                [
+                    (_scale_label(question, v), ids.question_id("a", interview_id, qid, str(v)), primary, False)
+                    for v in values
+                ]
+            )
+        else:
+            items = _selects("s", interview_id, question, [_scale_label(question, v) for v in values])
+        return _view([*items, end_button(QUESTION_ROWS)])
+    if question.type is QuestionType.SINGLE_CHOICE:
+        options = question.options
+        short = all(len(o) <= BUTTON_LABEL_LIMIT for o in options)
+        if len(options) <= ROW_WIDTH and short:
+            items = _button_rows(
+                [(o, ids.question_id("a", interview_id, qid, str(i)), primary, False) for i, o in enumerate(options)]
+            )
+        else:
+            items = _selects("s", interview_id, question, options)
+        controls: list[InterviewComponent] = []
+        if question.allow_other:
+            controls.append(_button("Other…", ids.question_id("o", interview_id, qid), QUESTION_ROWS))
+        return _view([*items, *controls, end_button(QUESTION_ROWS)])
+    if question.type is QuestionType.MULTIPLE_CHOICE:
+        return multiple_choice_view(interview_id, question, frozenset())
+    return ranking_view(interview_id, question, ())
+
+
+def multiple_choice_view(interview_id: str, question: Question, chosen: frozenset[int]) -> discord.ui.View:
+    """Selects (min/max from the question) keeping the choices so far, and Submit."""
+    mask = ids.encode_mask(chosen)
+    items = _selects("m", interview_id, question, question.options, chosen=chosen, mask=mask, multi=True)
+    enough = len(chosen) >= max(1, question.min_choices)
+    submit = _button(
+        f"Submit ({len(chosen)})" if chosen else "Submit",
+        ids.question_id("ms", interview_id, question.id, mask),
+        QUESTION_ROWS,
+        discord.ButtonStyle.success,
+        disabled=not enough,
+    )
+    return _view([*items, submit, end_button(QUESTION_ROWS)])
+
+
+def ranking_view(interview_id: str, question: Question, order: tuple[int, ...]) -> discord.ui.View:
+    """Tap the items from most to least preferred: ranked ones turn grey with their rank; Reset; Submit.
+
+    Works one-handed on a phone: no dragging, one tap per item, and the order so far is always visible.
+    The order lives in the custom ids, so a half-done ranking survives a restart. Above 20 items, a select
+    picks the next item and the order so far is shown in its placeholder.
+    """
+    options = question.options
+    order = tuple(i for i in dict.fromkeys(order) if 0 <= i < len(options))
+    remaining = [i for i in range(len(options)) if i not in order]
+    if len(remaining) == 1:  # the last item has only one place left
+        order = (*order, remaining[0])
+        remaining = []
+    so_far = ids.encode_order(order)
+    qid = question.id
+    items: list[InterviewComponent]
+    if len(options) <= QUESTION_ROWS * ROW_WIDTH:
+        buttons = [
+            (
+                f"{rank + 1}. {options[i]}",
+                ids.question_id("r", interview_id, qid, so_far, f"{i}d"),
+                discord.ButtonStyle.secondary,
+                True,
+            )
+            for rank, i in enumerate(order)
+        ]
+        buttons += [
+            (options[i], ids.question_id("r", interview_id, qid, so_far, str(i)), discord.ButtonStyle.primary, False)
+            for i in remaining
+        ]
+        items = _button_rows(buttons)
+    else:
+        ranked = ", ".join(f"{rank + 1}. {options[i]}" for rank, i in enumerate(order))
+        select: discord.ui.Select[Any] = discord.ui.Select(
+            custom_id=ids.question_id("r", interview_id, qid, so_far, "s"),
+            placeholder=clip(f"Pick #{len(order) + 1}" + (f" — so far: {ranked}" if ranked else ""), 150),
+            options=[
+                discord.SelectOption(label=clip(options[i], OPTION_LABEL_LIMIT), value=str(i))
+                for i in remaining[:SELECT_OPTION_LIMIT]
+            ]
+            or [discord.SelectOption(label="—", value="-")],
+            disabled=not remaining,
+            row=0,
+        )
+        items = [InterviewComponent(select)]
+    controls = [
+        _button("Reset", ids.question_id("rr", interview_id, qid), QUESTION_ROWS, disabled=not order),
+        _button(
+            "Submit",
+            ids.question_id("rs", interview_id, qid, so_far),
+            QUESTION_ROWS,
+            discord.ButtonStyle.success,
+            disabled=bool(remaining),
+        ),
+    ]
+    return _view([*items, *controls, end_button(QUESTION_ROWS)])
+
+
+def other_modal(interview_id: str, question: Question) -> discord.ui.Modal:
+    """The modal behind "Other…": one text input; its submit is routed by custom id (restart-proof)."""
+    modal = discord.ui.Modal(
+        title=clip(question.text or "Your answer", 45),
+        custom_id=ids.question_id("om", interview_id, question.id),
+        timeout=None,
+    )
+    modal.add_item(
+        discord.ui.TextInput(label="Your answer", custom_id="other", max_length=400, style=discord.TextStyle.paragraph)
+    )
+    return modal

@@ -1,0 +1,55 @@
+"""Loading the adapter into a bot: ``await bot.load_extension("bot.adapters.discord")``.
+
+A community that already runs a ``commands.Bot`` loads the adapter like any extension. ``setup`` uses, in
+this order: a :class:`~bot.core.bridge.Bridge` the host put on ``bot.interview_bridge``; else it opens one
+from :class:`~bot.config.Settings` (``bot.interview_settings`` if set, else the environment / ``.env``) and
+closes it when the extension is unloaded. The host still syncs its command tree itself
+(``await bot.tree.sync()``) once after the first load, as for any extension with slash commands.
+"""
+
+from __future__ import annotations
+
+import logging
+from contextlib import AsyncExitStack
+
+import discord
+from discord.ext import commands
+
+from bot.adapters.discord.cog import InterviewCog
+from bot.config import Settings
+from bot.core.bridge import Bridge
+
+log = logging.getLogger(__name__)
+
+_stacks: dict[int, AsyncExitStack] = {}
+
+
+def configure_endpoints(settings: Settings) -> None:
+    """Point discord.py at ``DISCORD_API_URL`` / ``DISCORD_GATEWAY_URL`` (tests, proxies) before login."""
+    if settings.discord_api_url:
+        discord.http.Route.BASE = settings.discord_api_url.rstrip("/")
+    if settings.discord_gateway_url:
+        import yarl
+
+        discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(settings.discord_gateway_url)
+
+
+async def setup(bot: commands.Bot) -> None:
+    """Add the interview cog (slash commands, DM listener, persistent components) to ``bot``."""
+    settings: Settings = getattr(bot, "interview_settings", None) or Settings()  # type: ignore[call-arg]
+    bridge: Bridge | None = getattr(bot, "interview_bridge", None)
+    if bridge is None:
+        from bot.app import open_bridge
+
+        stack = AsyncExitStack()
+        bridge = await stack.enter_async_context(open_bridge(settings))
+        _stacks[id(bot)] = stack
+    await bot.add_cog(InterviewCog(bot, bridge, settings))
+    log.info("discord: interview extension loaded")
+
+
+async def teardown(bot: commands.Bot) -> None:
+    """Close the bridge ``setup`` opened (if it opened one)."""
+    stack = _stacks.pop(id(bot), None)
+    if stack is not None:
+        await stack.aclose()

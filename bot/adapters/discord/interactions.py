@@ -1,0 +1,275 @@
+"""Component clicks, selections and modal submits → the core's events, answered within Discord's 3 s.
+
+Everything a click needs is in its custom id (see :mod:`ids`) plus the store's pending question, so clicks
+work on messages written before a restart. The core decides staleness, ownership and double clicks; this
+module shows its verdict: the question's components are replaced by the chosen value, or the clicker gets an
+ephemeral explanation and nothing changes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import discord
+
+from bot.adapters.discord import components, ids
+from bot.adapters.discord.adapter import DiscordAdapter, dm_key
+from bot.api.models import AnswerValue, Question, QuestionType
+from bot.core.bridge import Bridge
+from bot.core.events import (
+    Answer,
+    CancelExit,
+    Exit,
+    InboundEvent,
+    Outcome,
+    OutcomeKind,
+    RespondentInfo,
+    Retry,
+    Start,
+)
+from bot.core.keys import ConversationKey
+from bot.core.ports import Action, RespondentUnreachable
+
+log = logging.getLogger(__name__)
+
+#: How long to wait for the core before deferring an interaction (Discord allows 3 s for the first answer).
+ANSWER_WITHIN = 2.0
+STALE = "This question is no longer open."
+UNAVAILABLE = "Something went wrong on our side. Please try again in a moment."
+
+
+def respondent_of(interaction: discord.Interaction[Any], **metadata: Any) -> RespondentInfo:
+    """The respondent behind an interaction; its locale becomes the interview locale."""
+    user = interaction.user
+    meta: dict[str, Any] = {"platform": "discord", "discord_user": user.name, **metadata}
+    return RespondentInfo(
+        external_id=str(user.id),
+        display_name=user.global_name or user.name,
+        locale=interaction.locale.value if interaction.locale else None,
+        metadata={k: v for k, v in meta.items() if v is not None},
+    )
+
+
+def modal_fields(data: Any) -> dict[str, str]:
+    """``custom_id → value`` of every text input in a modal submit (rows or labels, any nesting)."""
+    found: dict[str, str] = {}
+    if isinstance(data, dict):
+        if isinstance(data.get("custom_id"), str) and isinstance(data.get("value"), str):
+            found[data["custom_id"]] = data["value"]
+        for value in data.values():
+            found.update(modal_fields(value))
+    elif isinstance(data, list):
+        for value in data:
+            found.update(modal_fields(value))
+    return found
+
+
+class ComponentRouter:
+    """Turns the adapter's component interactions into core events and shows the outcome."""
+
+    def __init__(self, bridge: Bridge, adapter: DiscordAdapter) -> None:
+        """Route to ``bridge``; ``adapter`` renders."""
+        self.bridge = bridge
+        self.adapter = adapter
+        #: Called for a click on a moderator's "Start interview" button (set by the cog).
+        self.on_start: Callable[[discord.Interaction[Any], str | None], Awaitable[None]] | None = None
+
+    # --- plumbing ---
+
+    async def _decide(
+        self,
+        interaction: discord.Interaction[Any],
+        event: InboundEvent,
+        on_done: Callable[[Outcome], Awaitable[None]],
+        *,
+        ephemeral_defer: bool = False,
+    ) -> None:
+        """Run ``event`` through the core; answer in time (deferring if the core is slow), then ``on_done``."""
+        task = asyncio.ensure_future(self.bridge.handle(event))
+        done, _ = await asyncio.wait({task}, timeout=ANSWER_WITHIN)
+        if not done and not interaction.response.is_done():
+            await interaction.response.defer(ephemeral=ephemeral_defer, thinking=ephemeral_defer)
+        try:
+            outcome = await task
+        except RespondentUnreachable:
+            outcome = Outcome(OutcomeKind.FAILED, "I can't send you messages. Please open your DMs and try again.")
+        except Exception:
+            log.exception("discord: event failed")
+            outcome = Outcome(OutcomeKind.FAILED, UNAVAILABLE)
+        await on_done(outcome)
+
+    @staticmethod
+    async def tell(interaction: discord.Interaction[Any], text: str) -> None:
+        """An ephemeral message to the clicker, whether or not the interaction was answered yet."""
+        if interaction.response.is_done():
+            await interaction.followup.send(text, ephemeral=True)
+        else:
+            await interaction.response.send_message(text, ephemeral=True)
+
+    @staticmethod
+    async def replace_view(interaction: discord.Interaction[Any], view: discord.ui.View | None) -> None:
+        """Replace the components of the clicked message."""
+        if interaction.response.is_done():
+            await interaction.edit_original_response(view=view)
+        else:
+            await interaction.response.edit_message(view=view)
+
+    async def _pending(self, key: ConversationKey, ref: ids.QuestionRef) -> tuple[str, str, Question | None]:
+        """The (interview id, question id) a ref names, and the question if it is the one pending."""
+        interview_id, question_id = ref.interview_id, ref.question_id
+        if ref.digest is not None:
+            record = await self.bridge.status(key)
+            interview_id = record.interview_id if record is not None else "?"
+            question_id = "~" + ref.digest
+        stored = await self.bridge.store.pending_question(interview_id) if interview_id else None
+        if stored is None or not ref.matches(interview_id, stored.question_id):
+            return interview_id, question_id, None
+        return interview_id, stored.question_id, Question.model_validate(stored.question)
+
+    # --- entry point ---
+
+    async def on_component(self, interaction: discord.Interaction[Any], custom_id: str) -> None:
+        """Handle a click or a selection on one of the adapter's components."""
+        parsed = ids.parse(custom_id)
+        if parsed is None or parsed.kind == "d" or interaction.channel_id is None:
+            return
+        key = dm_key(interaction.channel_id, interaction.user.id)
+        event_id = str(interaction.id)
+        actor = str(interaction.user.id)
+        if parsed.kind == "go":
+            if self.on_start is not None:
+                await self.on_start(interaction, parsed.args[0] or None)
+            return
+        if parsed.kind == "x":
+            await self._action(interaction, key, parsed.args[0], actor, event_id)
+            return
+        if parsed.ref is None:
+            return
+        interview_id, question_id, question = await self._pending(key, parsed.ref)
+        data: dict[str, Any] = dict(interaction.data or {})
+        values = [str(v) for v in data.get("values", [])]
+        if parsed.kind in {"o", "m", "r", "rr"}:  # steps inside one question: no core event yet
+            await self._step(interaction, parsed, interview_id, question, actor, values)
+            return
+        value = self._value(parsed, question, values)
+        answer = Answer(key, actor, interview_id, question_id, value if value is not None else "", event_id)
+        await self._answer(interaction, answer)
+
+    async def on_modal(self, interaction: discord.Interaction[Any], custom_id: str) -> None:
+        """Handle the submit of the "Other…" modal (routed by custom id, so it survives restarts)."""
+        parsed = ids.parse(custom_id)
+        if parsed is None or parsed.kind != "om" or parsed.ref is None or interaction.channel_id is None:
+            return
+        key = dm_key(interaction.channel_id, interaction.user.id)
+        interview_id, question_id, _ = await self._pending(key, parsed.ref)
+        text = modal_fields(interaction.data).get("other", "").strip()
+        if not text:
+            await self.tell(interaction, "Please type an answer.")
+            return
+        answer = Answer(key, str(interaction.user.id), interview_id, question_id, text, str(interaction.id))
+        await self._answer(interaction, answer)
+
+    # --- answers ---
+
+    @staticmethod
+    def _value(parsed: ids.ComponentId, question: Question | None, values: list[str]) -> AnswerValue | None:
+        """The answer value a click means, or None when the question is not pending (the core says why)."""
+        if question is None:
+            return None
+        options = question.options
+        try:
+            if parsed.kind == "a" and question.type is QuestionType.YES_NO:
+                return parsed.args[0] == "y"
+            if parsed.kind == "a" and question.type is QuestionType.SCALE:
+                return int(parsed.args[0])
+            if parsed.kind == "a":
+                return options[int(parsed.args[0])]
+            if parsed.kind == "s" and question.type is QuestionType.SCALE:
+                return components.scale_values(question)[int(values[0])]
+            if parsed.kind == "s":
+                return options[int(values[0])]
+            if parsed.kind == "ms":
+                return [options[i] for i in sorted(ids.decode_mask(parsed.args[0])) if i < len(options)]
+            if parsed.kind == "rs":
+                return [options[i] for i in ids.decode_order(parsed.args[0]) if i < len(options)]
+        except (IndexError, ValueError):
+            return None
+        return None
+
+    async def _answer(self, interaction: discord.Interaction[Any], answer: Answer) -> None:
+        async def done(outcome: Outcome) -> None:
+            if outcome.kind is OutcomeKind.ACCEPTED:
+                await self.replace_view(interaction, components.answered_view(outcome.message or "Answered"))
+            elif outcome.kind is not OutcomeKind.DUPLICATE:
+                await self.tell(interaction, outcome.message or STALE)
+
+        await self._decide(interaction, answer, done)
+
+    # --- steps inside a question (other → modal, multi-select, ranking) ---
+
+    async def _step(
+        self,
+        interaction: discord.Interaction[Any],
+        parsed: ids.ComponentId,
+        interview_id: str,
+        question: Question | None,
+        actor: str,
+        values: list[str],
+    ) -> None:
+        record = await self.bridge.store.get_interview(interview_id) if question is not None else None
+        if question is None or record is None:
+            await self.tell(interaction, STALE)
+            return
+        if record.key.user != actor:
+            await self.tell(interaction, "This question belongs to someone else's interview.")
+            return
+        if parsed.kind == "o":
+            await interaction.response.send_modal(components.other_modal(interview_id, question))
+        elif parsed.kind == "m":
+            page, mask = int(parsed.args[0]), ids.decode_mask(parsed.args[1] if len(parsed.args) > 1 else "")
+            on_page = set(range(page * components.SELECT_OPTION_LIMIT, (page + 1) * components.SELECT_OPTION_LIMIT))
+            chosen = frozenset((mask - on_page) | {int(v) for v in values if v.isdigit()})
+            await self.replace_view(interaction, components.multiple_choice_view(interview_id, question, chosen))
+        elif parsed.kind == "rr":
+            await self.replace_view(interaction, components.ranking_view(interview_id, question, ()))
+        else:  # "r": a ranking pick (a button, or the select above 20 items)
+            order = ids.decode_order(parsed.args[0])
+            pick = values[0] if parsed.args[1] == "s" and values else parsed.args[1]
+            new_order = (*order, int(pick)) if pick.isdigit() else order
+            await self.replace_view(interaction, components.ranking_view(interview_id, question, new_order))
+
+    # --- actions (Retry, End, confirm/cancel exit, new interview) ---
+
+    async def _action(
+        self, interaction: discord.Interaction[Any], key: ConversationKey, name: str, actor: str, event_id: str
+    ) -> None:
+        try:
+            action = Action(name)
+        except ValueError:
+            return
+        event: InboundEvent
+        if action is Action.RETRY:
+            event = Retry(key, actor, event_id)
+        elif action is Action.END:
+            event = Exit(key, confirmed=False, actor=actor, event_id=event_id)
+        elif action is Action.CONFIRM_EXIT:
+            event = Exit(key, confirmed=True, actor=actor, event_id=event_id)
+        elif action is Action.CANCEL_EXIT:
+            event = CancelExit(key, actor, event_id)
+        else:
+            event = Start(key, respondent_of(interaction), event_id=event_id)
+
+        async def done(outcome: Outcome) -> None:
+            if outcome.kind is OutcomeKind.ACCEPTED and action is not Action.END:
+                await self.replace_view(interaction, None)  # one-shot buttons go away once acted on
+            elif not interaction.response.is_done() and outcome.kind is OutcomeKind.ACCEPTED:
+                await interaction.response.defer()
+            elif outcome.kind is not OutcomeKind.ACCEPTED and outcome.kind is not OutcomeKind.DUPLICATE:
+                await self.tell(interaction, outcome.message or "Nothing to do.")
+            elif not interaction.response.is_done():
+                await interaction.response.defer()
+
+        await self._decide(interaction, event, done)

@@ -1,0 +1,57 @@
+"""Running the adapter as its own bot (``interview-bridge run`` with ``DISCORD_TOKEN``)."""
+
+from __future__ import annotations
+
+import logging
+
+import discord
+from discord.ext import commands
+
+from bot.adapters.discord.extension import configure_endpoints
+from bot.config import Settings
+from bot.core.bridge import Bridge
+
+log = logging.getLogger(__name__)
+
+EXTENSION = "bot.adapters.discord"
+
+
+def intents() -> discord.Intents:
+    """What the bot needs: DMs (message content in DMs needs no privileged intent) and guilds (slash commands)."""
+    wanted = discord.Intents.none()
+    wanted.guilds = True
+    wanted.dm_messages = True
+    return wanted
+
+
+class InterviewBot(commands.Bot):
+    """A bot that only runs interviews: loads the extension in ``setup_hook`` (before the gateway connects)."""
+
+    def __init__(self, bridge: Bridge, settings: Settings, *, sync_commands: bool = False) -> None:
+        """``sync_commands``: push the slash commands to Discord at start (needed once, and after changes)."""
+        super().__init__(command_prefix=commands.when_mentioned, intents=intents(), help_command=None)
+        self.interview_bridge = bridge
+        self.interview_settings = settings
+        self.sync_commands = sync_commands
+
+    async def setup_hook(self) -> None:
+        """Load the extension (registers persistent components, so old buttons work) and maybe sync commands."""
+        await self.load_extension(EXTENSION)
+        if self.sync_commands:
+            synced = await self.tree.sync()
+            log.info("discord: %d slash commands synced", len(synced))
+
+
+def build_bot(bridge: Bridge, settings: Settings, *, sync_commands: bool = False) -> InterviewBot:
+    """The bot, with discord.py pointed at the configured REST base and gateway."""
+    configure_endpoints(settings)
+    return InterviewBot(bridge, settings, sync_commands=sync_commands)
+
+
+async def run_discord(bridge: Bridge, settings: Settings, *, sync_commands: bool = True) -> None:
+    """Connect and serve until cancelled. Commands are synced at start unless told otherwise."""
+    if settings.discord_token is None:
+        raise ValueError("DISCORD_TOKEN is not set")
+    bot = build_bot(bridge, settings, sync_commands=sync_commands)
+    async with bot:
+        await bot.start(settings.discord_token.get_secret_value())
