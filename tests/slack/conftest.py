@@ -1,0 +1,43 @@
+"""Fixtures for Slack tests: `fake_slack` (a started FakeSlack) and `serve_http` (serve an aiohttp app locally).
+
+Do not add an `__init__.py` to tests/slack: the folder would become a package named `slack`, which clashes with
+slack_sdk's own `slack` package. Import the fake as `from fake_slack import FakeSlack`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+import pytest
+from aiohttp import web
+from fake_slack import FakeSlack
+
+SIGNING_SECRET = "fake-signing-secret-for-tests"
+
+
+@pytest.fixture
+async def fake_slack() -> AsyncIterator[FakeSlack]:
+    """A FakeSlack on 127.0.0.1 with signing secret `SIGNING_SECRET` and one user, U0ALICE01 ("alice")."""
+    async with FakeSlack(signing_secret=SIGNING_SECRET) as fake:
+        fake.add_user("U0ALICE01", "alice")
+        yield fake
+
+
+@pytest.fixture
+async def serve_http() -> AsyncIterator[Callable[[web.Application], Awaitable[str]]]:
+    """`await serve_http(web_app)` serves it on 127.0.0.1 (ephemeral port); returns "http://127.0.0.1:PORT"."""
+    runners: list[web.AppRunner] = []
+
+    async def serve(app: web.Application) -> str:
+        runner = web.AppRunner(app, access_log=None)
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        runners.append(runner)
+        assert site._server is not None
+        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        return f"http://127.0.0.1:{port}"
+
+    yield serve
+    for runner in reversed(runners):
+        await runner.cleanup()
