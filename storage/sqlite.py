@@ -10,6 +10,9 @@ Concurrency: aiosqlite runs one thread per connection. Every method holds one :c
 talks to the connection, and multi-statement methods run in ``BEGIN IMMEDIATE`` … ``COMMIT``, so the
 transactions of concurrent coroutines never interleave; other processes are held off by SQLite's own locks
 (``busy_timeout``).
+
+Query plans: no ``ANALYZE`` is run, on purpose. Without statistics SQLite assumes large tables and uses the
+indexes for every lookup; statistics gathered while a table is small would steer it to full scans later.
 """
 
 from __future__ import annotations
@@ -88,14 +91,10 @@ class SQLiteStore:
         self._db = db
 
     async def close(self) -> None:
-        """Let SQLite refresh its planner statistics if they are stale, then release the connection."""
+        """Release the connection (waiting for the method in progress, if any)."""
         async with self._lock:
             db, self._db = self._db, None
-            if db is None:
-                return
-            try:
-                await db.execute("PRAGMA optimize")
-            finally:
+            if db is not None:
                 await db.close()
 
     async def __aenter__(self) -> SQLiteStore:
