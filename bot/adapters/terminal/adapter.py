@@ -1,0 +1,106 @@
+"""The terminal adapter: the interview in a terminal or over a pipe."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TextIO
+
+from bot.adapters.terminal.render import render_question
+from bot.core.keys import ConversationKey
+from bot.core.ports import Action, Notice, NoticeKind, PendingQuestion
+
+ACTION_HINTS = {
+    Action.RETRY: "type “retry” to try again",
+    Action.END: "type “exit” to end the interview",
+    Action.NEW_INTERVIEW: "type “new” to start another interview",
+}
+
+
+class TerminalReply:
+    """One interviewer reply, printed as it streams."""
+
+    def __init__(self, adapter: TerminalAdapter) -> None:
+        self._adapter = adapter
+        self._shown = ""
+
+    async def status(self, text: str) -> None:
+        """Print a status line (e.g. waiting in the queue)."""
+        self._adapter.write(f"  ({text})\n")
+
+    async def append(self, text: str) -> None:
+        """Print the next piece of the reply."""
+        if not self._shown:
+            self._adapter.write("\nInterviewer: ")
+        self._shown += text
+        self._adapter.write(text)
+
+    async def finish(self, text: str, question: PendingQuestion | None) -> None:
+        """Print what is missing of ``text`` and the question's choices."""
+        if self._shown and text.startswith(self._shown):
+            self._adapter.write(text[len(self._shown) :] + "\n")
+        else:
+            if self._shown:
+                self._adapter.write("\n")
+            self._adapter.write(f"\nInterviewer: {text}\n")
+        self._shown = text
+        self._adapter.pending = question
+        if question is not None:
+            self._adapter.show_choices(question)
+        self._adapter.turn_done()
+
+    async def fail(self, text_so_far: str, notice: Notice) -> None:
+        """End the broken reply with a note and what to do."""
+        if self._shown:
+            self._adapter.write("\n")
+        await self._adapter.notify(self._adapter.key, notice)
+        self._adapter.turn_done()
+
+
+class TerminalAdapter:
+    """Prints to ``output``; the chat loop in :mod:`bot.adapters.terminal.chat` reads the respondent's lines."""
+
+    platform = "terminal"
+
+    def __init__(self, output: TextIO, key: ConversationKey, *, update_interval: float = 0.05) -> None:
+        self.output = output
+        self.key = key
+        self.update_interval = update_interval
+        self.pending: PendingQuestion | None = None
+        self.last_actions: tuple[Action, ...] = ()
+        self.ended = asyncio.Event()
+        self._turn = asyncio.Event()
+
+    def write(self, text: str) -> None:
+        """Write and flush (a pipe shows progress too)."""
+        self.output.write(text)
+        self.output.flush()
+
+    def show_choices(self, pending: PendingQuestion) -> None:
+        """Print a structured question's choices."""
+        for line in render_question(pending.question):
+            self.write(line + "\n")
+
+    def turn_done(self) -> None:
+        """A reply finished or failed."""
+        self._turn.set()
+
+    async def begin_reply(self, key: ConversationKey) -> TerminalReply:
+        """A new reply starts."""
+        self._turn.clear()
+        return TerminalReply(self)
+
+    async def show_question(self, key: ConversationKey, pending: PendingQuestion) -> None:
+        """Print a question on its own."""
+        self.pending = pending
+        self.write(f"\nInterviewer: {pending.question.text}\n")
+        self.show_choices(pending)
+
+    async def notify(self, key: ConversationKey, notice: Notice) -> None:
+        """Print the bot's own message and the words that act as its buttons."""
+        self.last_actions = notice.actions
+        hints = [ACTION_HINTS[a] for a in notice.actions if a in ACTION_HINTS]
+        suffix = f" ({'; '.join(hints)})" if hints else ""
+        self.write(f"\n— {notice.text}{suffix}\n")
+        if notice.kind is NoticeKind.ENDED:
+            self.pending = None
+            self.ended.set()

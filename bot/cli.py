@@ -1,0 +1,164 @@
+"""``interview-bridge`` (also ``python -m bot``): run, demo, chat, emulator, doctor."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import sys
+import tempfile
+from collections.abc import Coroutine, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from bot import __version__
+from bot.config import Settings
+
+if TYPE_CHECKING:
+    from bot.adapters.terminal.chat import TerminalChat
+    from bot.core.bridge import Bridge
+
+log = logging.getLogger("bot.cli")
+
+
+def _logging(level: str) -> None:
+    logging.basicConfig(
+        level=getattr(logging, level.upper(), logging.INFO),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+
+
+async def _chat(settings: Settings, study: str | None) -> int:
+    from bot.adapters.terminal.chat import TerminalChat
+    from bot.app import open_bridge
+
+    async with open_bridge(settings) as bridge:
+        chat = TerminalChat(bridge, sys.stdin, sys.stdout, study=study)
+        status = await chat.run()
+        if settings.uses_builtin_server():
+            await _print_summary(bridge, chat)
+        return status
+
+
+async def _print_summary(bridge: Bridge, chat: TerminalChat) -> None:
+    """After the demo: what the interview service made of it (the built-in server's analysis)."""
+    record = await bridge.store.latest_interview(chat.key)
+    if record is None:
+        return
+    details = None
+    for _ in range(30):
+        details = await bridge.client.get(record.interview_id)
+        if details.analysis_status in ("completed", "failed", None) and details.status == "completed":
+            break
+        await asyncio.sleep(0.2)
+    if details is None or not details.analysis:
+        return
+    analysis = details.analysis
+    out = chat.adapter
+    out.write("\n── What the interview service made of it " + "─" * 20 + "\n")
+    if "quality_score" in analysis:
+        out.write(f"Quality score: {analysis['quality_score']} / 5\n")
+    for theme in analysis.get("themes", [])[:5]:
+        name = theme.get("name", theme) if isinstance(theme, dict) else theme
+        out.write(f"Theme: {name}\n")
+    for answer in analysis.get("structured_answers", analysis.get("structuredAnswers", []))[:10]:
+        if isinstance(answer, dict):
+            out.write(f"  {answer.get('questionText', answer.get('questionId'))}: {answer.get('structuredValue')}\n")
+
+
+async def _run(settings: Settings) -> int:
+    from bot.app import open_bridge
+
+    runners = []
+    if settings.discord_token:
+        from bot.adapters.discord.runner import run_discord
+
+        runners.append(run_discord)
+    if settings.slack_bot_token:
+        from bot.adapters.slack.runner import run_slack
+
+        runners.append(run_slack)
+    if not runners:
+        print(
+            "No platform is configured: set DISCORD_TOKEN and/or SLACK_BOT_TOKEN (see the README),\n"
+            "or try `make demo` / `interview-bridge chat` for the terminal.",
+            file=sys.stderr,
+        )
+        return 2
+    async with open_bridge(settings) as bridge, asyncio.TaskGroup() as group:
+        for runner in runners:
+            group.create_task(runner(bridge, settings))
+    return 0
+
+
+async def _emulator(args: argparse.Namespace) -> int:
+    from bot.emulator import EmulatorConfig, serve_forever
+
+    config = EmulatorConfig(
+        brief=Path(args.brief) if args.brief else None,
+        api_key=args.api_key,
+        port=args.port,
+        token_rate=args.token_rate,
+        generation=args.generation,
+    )
+    await serve_forever(config)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The command line."""
+    parser = argparse.ArgumentParser(
+        prog="interview-bridge", description="AI-moderated interviews in Discord and Slack DMs."
+    )
+    parser.add_argument("--version", action="version", version=f"interview-bridge {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("run", help="run the configured adapters (Discord, Slack)")
+    demo = commands.add_parser("demo", help="built-in interview server + terminal chat, no credentials")
+    demo.add_argument("--token-rate", type=float, default=60.0, help="tokens per second the server streams")
+    chat = commands.add_parser("chat", help="a terminal interview against the configured API")
+    chat.add_argument("--study", default=None)
+    emulator = commands.add_parser("emulator", help="serve the built-in Koji-compatible interview server")
+    emulator.add_argument("--port", type=int, default=8765)
+    emulator.add_argument("--brief", default=None, help="research brief YAML (default: the sample brief)")
+    emulator.add_argument("--api-key", default=None, help="the key it accepts (default: printed at start)")
+    emulator.add_argument("--token-rate", type=float, default=40.0)
+    emulator.add_argument("--generation", choices=("new", "old"), default="new", help="which API docs to speak")
+    doctor = commands.add_parser("doctor", help="check the configuration and say what is missing")
+    doctor.add_argument("--generate-key", action="store_true", help="print a new TOKEN_ENCRYPTION_KEY")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``interview-bridge`` command."""
+    args = build_parser().parse_args(argv)
+    settings = Settings()
+    if args.command == "doctor":
+        from bot.doctor import doctor
+
+        return doctor(settings, generate_key=args.generate_key)
+    if args.command == "demo":
+        _logging("WARNING")
+        with tempfile.TemporaryDirectory(prefix="interview-bridge-demo-") as folder:
+            demo_settings = settings.model_copy(
+                update={
+                    "koji_api_key": None,
+                    "database_path": str(Path(folder) / "demo.db"),
+                    "emulator_token_rate": args.token_rate,
+                }
+            )
+            return _main_loop(_chat(demo_settings, None))
+    if args.command == "chat":
+        _logging("WARNING")
+        return _main_loop(_chat(settings, args.study))
+    _logging(settings.log_level)
+    if args.command == "emulator":
+        return _main_loop(_emulator(args))
+    return _main_loop(_run(settings))
+
+
+def _main_loop(coro: Coroutine[Any, Any, int]) -> int:
+    with contextlib.suppress(KeyboardInterrupt):
+        return int(asyncio.run(coro))
+    return 130

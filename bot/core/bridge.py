@@ -1,0 +1,304 @@
+"""The bridge: neutral events in, interviews driven, replies and questions out through adapters.
+
+One conversation (key) maps to at most one active interview. Events of one conversation are handled one at a
+time under a per-key lock; a turn's streaming runs in a background worker, so ``handle`` returns quickly
+(adapters can answer a platform interaction within its deadline) and no conversation waits for another.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import Any
+
+from bot.api.answers import answer_text, validate_answer
+from bot.api.client import InterviewClient
+from bot.api.models import CompletionReason, Question
+from bot.config import AfterCompletion
+from bot.core import texts
+from bot.core.clock import Clock, SystemClock
+from bot.core.context import UNREACHABLE, CoreContext
+from bot.core.events import (
+    Answer,
+    CancelExit,
+    Exit,
+    InboundEvent,
+    Outcome,
+    OutcomeKind,
+    RespondentInfo,
+    Retry,
+    Start,
+    UserText,
+)
+from bot.core.keys import ConversationKey
+from bot.core.lifecycle import Lifecycle
+from bot.core.policy import BridgeConfig
+from bot.core.ports import Action, Adapter, Notice, NoticeKind
+from bot.core.turns import TurnRunner
+from storage.base import InterviewRecord, RecordStatus, Store
+
+log = logging.getLogger("bot.core")
+
+ACCEPTED = Outcome(OutcomeKind.ACCEPTED)
+
+
+class Bridge:
+    """The platform-neutral core. Adapters call :meth:`handle`; the bridge calls the adapters back."""
+
+    def __init__(
+        self, client: InterviewClient, store: Store, config: BridgeConfig, *, clock: Clock | None = None
+    ) -> None:
+        self.store = store
+        self.config = config
+        self._ctx = CoreContext(client=client, store=store, config=config, clock=clock or SystemClock())
+        self._turns = TurnRunner(self._ctx, self._on_api_end)
+        self._lifecycle = Lifecycle(self._ctx, self._turns)
+        self._sweeper: asyncio.Task[None] | None = None
+        self._background: set[asyncio.Task[None]] = set()
+
+    # --- wiring ---
+
+    def register(self, adapter: Adapter) -> None:
+        """Serve conversations of ``adapter.platform`` through ``adapter``.
+
+        Registering after :meth:`start` resumes that platform's unfinished work right away.
+        """
+        self._ctx.adapters[adapter.platform] = adapter
+        if self._sweeper is not None:
+            task = asyncio.create_task(self.resume(adapter.platform), name=f"resume:{adapter.platform}")
+            self._background.add(task)
+            task.add_done_callback(self._background.discard)
+
+    async def start(self) -> None:
+        """Resume what a previous run left unfinished, then start the inactivity sweep."""
+        await self.resume()
+        if self._sweeper is None:
+            self._sweeper = asyncio.create_task(self._sweep_forever(), name="inactivity-sweep")
+
+    async def stop(self) -> None:
+        """Stop the sweep and the workers. Turns in flight stay stored and resume at the next start."""
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._sweeper
+            self._sweeper = None
+        await self._turns.cancel_all()
+
+    async def resume(self, platform: str | None = None) -> None:
+        """Pick up turns in flight, queued messages and interrupted completions from storage."""
+        for record in await self.store.unfinished_interviews():
+            if record.key.platform not in self._ctx.adapters or platform not in (None, record.key.platform):
+                continue
+            async with self._ctx.locks.hold(record.key.as_str()):
+                if record.status is RecordStatus.COMPLETING:
+                    await self._lifecycle.finish_completing(record)
+                    continue
+                turn = await self.store.turn_in_flight(record.interview_id)
+                if turn is not None:
+                    self._turns.mark_resumed(turn)
+                if turn is not None or await self.store.queued_messages(record.interview_id):
+                    log.info("resuming interview=%s turn_in_flight=%s", record.interview_id, turn is not None)
+                    self._turns.kick(record)
+
+    # --- queries ---
+
+    @property
+    def client(self) -> InterviewClient:
+        """The interview API client (transcripts, analysis)."""
+        return self._ctx.client
+
+    async def status(self, key: ConversationKey) -> InterviewRecord | None:
+        """The conversation's active interview, else its latest one."""
+        return await self.store.active_interview(key) or await self.store.latest_interview(key)
+
+    async def wait_until_idle(self, key: ConversationKey) -> None:
+        """Wait until the conversation's interview has no turn in flight or queued (terminal, tests)."""
+        record = await self.store.latest_interview(key)
+        if record is not None:
+            await self._turns.wait_idle(record.interview_id)
+
+    # --- events ---
+
+    async def handle(self, event: InboundEvent) -> Outcome:
+        """Act on one inbound event. Returns quickly; replies stream in the background."""
+        now = self._ctx.clock.now()
+        if event.event_id and not await self.store.mark_event(event.key.platform, event.event_id, now):
+            log.info("duplicate event dropped platform=%s event=%s", event.key.platform, event.event_id)
+            return Outcome(OutcomeKind.DUPLICATE)
+        owner = event.key
+        if isinstance(event, Answer):  # the question's conversation decides, not the clicker's
+            record = await self.store.get_interview(event.interview_id)
+            owner = record.key if record is not None else event.key
+        async with self._ctx.locks.hold(owner.as_str()):
+            if isinstance(event, UserText):
+                return await self._on_text(event)
+            if isinstance(event, Answer):
+                return await self._on_answer(event)
+            if isinstance(event, Start):
+                return await self._on_start(event.key, event.respondent, event.study)
+            if isinstance(event, Exit):
+                return await self._on_exit(event)
+            if isinstance(event, Retry):
+                return await self._on_retry(event)
+            return await self._on_cancel_exit(event)
+
+    async def _on_start(self, key: ConversationKey, respondent: RespondentInfo, study: str | None) -> Outcome:
+        record = await self.store.active_interview(key)
+        if record is not None:
+            await self._notify(record, Notice(NoticeKind.INFO, texts.ALREADY_RUNNING))
+            return Outcome(OutcomeKind.REJECTED, texts.ALREADY_RUNNING, record.interview_id)
+        return await self._lifecycle.start(key, respondent, study)
+
+    async def _on_text(self, event: UserText) -> Outcome:
+        record = await self.store.active_interview(event.key)
+        word = event.text.strip().lower()
+        if record is None:
+            return await self._text_without_interview(event, word)
+        problem = self._check_text(event)
+        if problem is not None:
+            await self._notify(record, Notice(NoticeKind.REJECTED, problem))
+            return Outcome(OutcomeKind.REJECTED, problem, record.interview_id)
+        if record.exit_requested:
+            if word in self.config.confirm_words:
+                await self._lifecycle.complete(record, CompletionReason.RESPONDENT_LEFT)
+                return Outcome(OutcomeKind.ACCEPTED, interview_id=record.interview_id)
+            record.exit_requested = False  # anything else: carry on, and pass the message on
+        elif word in self.config.exit_words:
+            return await self._ask_exit(record)
+        record.platform_state.pop(UNREACHABLE, None)
+        pending = await self.store.pending_question(record.interview_id)
+        if pending is not None:  # a typed reply answers the question: its buttons go stale
+            await self.store.resolve_question(record.interview_id, pending.question_id)
+        await self._enqueue(record, event.text, None)
+        return Outcome(OutcomeKind.ACCEPTED, interview_id=record.interview_id)
+
+    async def _text_without_interview(self, event: UserText, word: str) -> Outcome:
+        latest = await self.store.latest_interview(event.key)
+        policy = self.config.after_completion
+        if latest is None or policy is AfterCompletion.AUTO or word in self.config.start_words:
+            if latest is not None and policy is AfterCompletion.NEVER:
+                await self._ctx.adapter(event.key).notify(event.key, Notice(NoticeKind.INFO, texts.CLOSED))
+                return Outcome(OutcomeKind.REJECTED, texts.CLOSED)
+            return await self._lifecycle.start(event.key, event.respondent, None)
+        if policy is AfterCompletion.NEVER:
+            notice = Notice(NoticeKind.INFO, texts.CLOSED)
+        else:
+            notice = Notice(NoticeKind.OFFER_NEW, texts.OFFER_NEW, (Action.NEW_INTERVIEW,))
+        await self._ctx.adapter(event.key).notify(event.key, notice)
+        return Outcome(OutcomeKind.NO_INTERVIEW, notice.text)
+
+    def _check_text(self, event: UserText) -> str | None:
+        if not event.text.strip():
+            return texts.ATTACHMENT_ONLY if event.attachments else texts.EMPTY
+        if len(event.text) > self.config.max_message_length:
+            return texts.too_long(len(event.text), self.config.max_message_length)
+        return None
+
+    async def _on_answer(self, event: Answer) -> Outcome:
+        record = await self.store.get_interview(event.interview_id)
+        if record is None or record.status is not RecordStatus.ACTIVE:
+            return Outcome(OutcomeKind.STALE, texts.INTERVIEW_OVER)
+        if event.actor != record.key.user:
+            return Outcome(OutcomeKind.NOT_YOURS, texts.NOT_YOURS, record.interview_id)
+        pending = await self.store.pending_question(record.interview_id)
+        if pending is None or pending.question_id != event.question_id:
+            return Outcome(OutcomeKind.STALE, texts.STALE_QUESTION, record.interview_id)
+        question = Question.model_validate(pending.question)
+        try:
+            value = validate_answer(question, event.value)
+        except ValueError as error:
+            return Outcome(OutcomeKind.REJECTED, str(error), record.interview_id)
+        if not await self.store.resolve_question(record.interview_id, question.id):
+            return Outcome(OutcomeKind.STALE, texts.STALE_QUESTION, record.interview_id)
+        readable = answer_text(question, value)
+        record.exit_requested = False
+        payload = {"question_id": question.id, "value": value, "question": pending.question}
+        await self._enqueue(record, readable, payload)
+        return Outcome(OutcomeKind.ACCEPTED, readable, record.interview_id)
+
+    async def _enqueue(self, record: InterviewRecord, text: str, answer: dict[str, Any] | None) -> None:
+        now = self._ctx.clock.now()
+        await self.store.enqueue_message(record.interview_id, text, now, answer)
+        self._ctx.clear_deadlines(record)
+        record.last_activity_at = now
+        record.updated_at = now
+        await self.store.update_interview(record)
+        self._turns.kick(record)
+
+    async def _ask_exit(self, record: InterviewRecord) -> Outcome:
+        record.exit_requested = True
+        await self.store.update_interview(record)
+        notice = Notice(NoticeKind.CONFIRM_EXIT, texts.CONFIRM_EXIT, (Action.CONFIRM_EXIT, Action.CANCEL_EXIT))
+        await self._notify(record, notice)
+        return Outcome(OutcomeKind.ACCEPTED, texts.CONFIRM_EXIT, record.interview_id)
+
+    async def _on_exit(self, event: Exit) -> Outcome:
+        record = await self.store.active_interview(event.key)
+        if record is None:
+            return Outcome(OutcomeKind.NO_INTERVIEW, texts.NO_INTERVIEW)
+        if event.actor is not None and event.actor != record.key.user:
+            return Outcome(OutcomeKind.NOT_YOURS, texts.NOT_YOURS, record.interview_id)
+        if not event.confirmed:
+            return await self._ask_exit(record)
+        await self._lifecycle.complete(record, CompletionReason.RESPONDENT_LEFT)
+        return Outcome(OutcomeKind.ACCEPTED, interview_id=record.interview_id)
+
+    async def _on_cancel_exit(self, event: CancelExit) -> Outcome:
+        record = await self.store.active_interview(event.key)
+        if record is None:
+            return Outcome(OutcomeKind.NO_INTERVIEW, texts.NO_INTERVIEW)
+        if record.exit_requested:
+            record.exit_requested = False
+            await self.store.update_interview(record)
+            await self._notify(record, Notice(NoticeKind.INFO, texts.EXIT_CANCELLED))
+        return Outcome(OutcomeKind.ACCEPTED, texts.EXIT_CANCELLED, record.interview_id)
+
+    async def _on_retry(self, event: Retry) -> Outcome:
+        record = await self.store.active_interview(event.key)
+        if record is None:
+            return Outcome(OutcomeKind.NO_INTERVIEW, texts.NO_INTERVIEW)
+        if event.actor is not None and event.actor != record.key.user:
+            return Outcome(OutcomeKind.NOT_YOURS, texts.NOT_YOURS, record.interview_id)
+        if self._turns.busy(record.interview_id) or not await self.store.turn_in_flight(record.interview_id):
+            return Outcome(OutcomeKind.STALE, "Nothing to retry — the reply already came through.")
+        self._ctx.clear_deadlines(record)
+        await self.store.update_interview(record)
+        self._turns.kick(record)
+        return Outcome(OutcomeKind.ACCEPTED, interview_id=record.interview_id)
+
+    # --- background ---
+
+    async def _on_api_end(self, record: InterviewRecord, why: str) -> None:
+        """The API ended the interview (natural end) or no longer knows it."""
+        if why == "natural":
+            await self._lifecycle.complete(record, CompletionReason.NATURAL)
+            return
+        record.status = RecordStatus.COMPLETED
+        record.completion_reason = "gone"
+        record.completed_at = self._ctx.clock.now()
+        self._ctx.clear_deadlines(record)
+        await self.store.update_interview(record)
+
+    async def check_deadlines(self) -> int:
+        """Send due nudges and complete timed-out interviews; returns how many were acted on."""
+        acted = 0
+        for due in await self.store.due_interviews(self._ctx.clock.now()):
+            async with self._ctx.locks.hold(due.key.as_str()):
+                record = await self.store.get_interview(due.interview_id)
+                if record is None or record.status is not RecordStatus.ACTIVE:
+                    continue
+                await self._lifecycle.on_deadline(record)
+                acted += 1
+        return acted
+
+    async def _sweep_forever(self) -> None:
+        while True:
+            await asyncio.sleep(self.config.sweep_interval)
+            try:
+                await self.check_deadlines()
+            except Exception:  # the sweep must survive a bad record or a storage hiccup
+                log.exception("inactivity sweep failed")
+
+    async def _notify(self, record: InterviewRecord, notice: Notice) -> None:
+        await self._ctx.reach(record, self._ctx.adapter(record.key).notify(record.key, notice))

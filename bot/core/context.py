@@ -1,0 +1,69 @@
+"""What the parts of the core share: the API client, storage, settings, clock and adapters."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable
+from dataclasses import dataclass, field
+from typing import TypeVar
+
+from bot.api.client import InterviewClient
+from bot.core.clock import Clock
+from bot.core.keys import ConversationKey
+from bot.core.locks import KeyedLocks
+from bot.core.policy import BridgeConfig
+from bot.core.ports import Adapter, RespondentUnreachable
+from storage.base import InterviewRecord, Store
+
+log = logging.getLogger("bot.core")
+T = TypeVar("T")
+
+UNREACHABLE = "unreachable"
+
+
+@dataclass
+class CoreContext:
+    """Shared by the bridge, the turn runner and the lifecycle."""
+
+    client: InterviewClient
+    store: Store
+    config: BridgeConfig
+    clock: Clock
+    adapters: dict[str, Adapter] = field(default_factory=dict)
+    locks: KeyedLocks = field(default_factory=KeyedLocks)
+
+    def adapter(self, key: ConversationKey) -> Adapter:
+        """The adapter serving ``key``'s platform."""
+        try:
+            return self.adapters[key.platform]
+        except KeyError:
+            raise LookupError(f"no adapter registered for platform {key.platform!r}") from None
+
+    def set_deadlines(self, record: InterviewRecord) -> None:
+        """The interviewer spoke: start the inactivity clock (nudge, then timeout)."""
+        now = self.clock.now()
+        record.last_activity_at = now
+        record.expires_at = now + self.config.inactivity_timeout
+        lead = self.config.nudge_lead()
+        record.nudge_at = None if lead is None else record.expires_at - lead
+
+    @staticmethod
+    def clear_deadlines(record: InterviewRecord) -> None:
+        """The respondent spoke (or the interview ended): no deadline runs."""
+        record.nudge_at = None
+        record.expires_at = None
+
+    @staticmethod
+    def unreachable(record: InterviewRecord) -> bool:
+        """True once the platform said the respondent cannot be reached."""
+        return bool(record.platform_state.get(UNREACHABLE))
+
+    async def reach(self, record: InterviewRecord, call: Awaitable[T]) -> T | None:
+        """Run an adapter call; if the respondent cannot be reached, record it and return None."""
+        try:
+            return await call
+        except RespondentUnreachable as error:
+            log.warning("respondent unreachable interview=%s: %s", record.interview_id, error)
+            record.platform_state[UNREACHABLE] = True
+            await self.store.update_interview(record)
+            return None

@@ -1,0 +1,143 @@
+"""Start → turns → complete (natural | respondent_left | timeout), and the inactivity deadlines."""
+
+from __future__ import annotations
+
+import logging
+
+from bot.api.errors import ApiUnavailable, InterviewApiError, NotFound, RateLimited, ServerError, Unauthorized
+from bot.api.models import CompletionReason, Respondent
+from bot.core import texts
+from bot.core.context import CoreContext
+from bot.core.events import Outcome, OutcomeKind, RespondentInfo
+from bot.core.keys import ConversationKey
+from bot.core.ports import Action, Notice, NoticeKind, PendingQuestion
+from bot.core.relay import ReplyRelay
+from bot.core.turns import TurnRunner
+from storage.base import ActiveInterviewExists, InterviewRecord, RecordStatus, StoredQuestion
+
+log = logging.getLogger("bot.core.lifecycle")
+
+
+class Lifecycle:
+    """Starts and completes interviews; runs the inactivity sweep. Callers hold the conversation's lock."""
+
+    def __init__(self, ctx: CoreContext, turns: TurnRunner) -> None:
+        self._ctx = ctx
+        self._turns = turns
+
+    async def start(self, key: ConversationKey, respondent: RespondentInfo, study: str | None) -> Outcome:
+        """Start an interview for ``key`` and show its opening message."""
+        ctx = self._ctx
+        adapter = ctx.adapter(key)
+        stream = await adapter.begin_reply(key)
+        relay = ReplyRelay(stream, adapter.update_interval)
+        locale = respondent.locale or ctx.config.locale
+        metadata = {"platform": key.platform, "workspace": key.workspace or None, "locale": locale}
+        metadata.update(respondent.metadata)
+        try:
+            started = await ctx.client.start(
+                Respondent(
+                    external_id=respondent.external_id,
+                    display_name=respondent.display_name,
+                    metadata={k: v for k, v in metadata.items() if v is not None},
+                ),
+                locale=locale,
+                study=study or ctx.config.study,
+                caller=key.as_str(),
+                on_queued=relay.queued,
+            )
+        except InterviewApiError as error:
+            log.warning("start failed key=%s: %s", key.as_str(), error)
+            message = texts.start_failed(error)
+            await relay.fail(Notice(NoticeKind.ERROR, message, (Action.NEW_INTERVIEW,)))
+            return Outcome(OutcomeKind.FAILED, message)
+        now = ctx.clock.now()
+        record = InterviewRecord(
+            key=key,
+            interview_id=started.interview_id,
+            session_token=started.session_token,
+            study=study or ctx.config.study,
+            locale=locale,
+            created_at=now,
+            updated_at=now,
+        )
+        ctx.set_deadlines(record)
+        try:
+            await ctx.store.create_interview(record)
+        except ActiveInterviewExists:  # another bot process won the race: give this one back
+            await self._complete_remote(record, CompletionReason.MANUAL)
+            await relay.fail(Notice(NoticeKind.INFO, texts.ALREADY_RUNNING))
+            return Outcome(OutcomeKind.REJECTED, texts.ALREADY_RUNNING)
+        await ctx.store.append_transcript(record.interview_id, "interviewer", started.initial_message, now)
+        pending = None
+        if started.question is not None:
+            pending = PendingQuestion(record.interview_id, started.question, key.user)
+            await ctx.store.set_pending_question(
+                StoredQuestion(record.interview_id, started.question.id, started.question.model_dump(mode="json"), now)
+            )
+        await ctx.reach(record, relay.finish(started.initial_message, pending))
+        log.info("interview started key=%s interview=%s", key.as_str(), record.interview_id)
+        return Outcome(OutcomeKind.ACCEPTED, interview_id=record.interview_id)
+
+    async def complete(self, record: InterviewRecord, reason: CompletionReason, *, notify: bool = True) -> None:
+        """End the interview: stored first (resumable), then the API, then the closing message."""
+        ctx = self._ctx
+        record.status = RecordStatus.COMPLETING
+        record.completion_reason = reason.value
+        record.exit_requested = False
+        ctx.clear_deadlines(record)
+        record.updated_at = ctx.clock.now()
+        await ctx.store.update_interview(record)
+        await self._turns.cancel(record.interview_id)
+        pending = await ctx.store.pending_question(record.interview_id)
+        if pending is not None:
+            await ctx.store.resolve_question(record.interview_id, pending.question_id)
+        done = await self._complete_remote(record, reason)
+        if done:
+            record.status = RecordStatus.COMPLETED
+            record.completed_at = ctx.clock.now()
+            await ctx.store.update_interview(record)
+        log.info("interview completed interview=%s reason=%s api_done=%s", record.interview_id, reason, done)
+        if notify and not ctx.unreachable(record):
+            actions = (Action.NEW_INTERVIEW,) if ctx.config.after_completion.value == "offer" else ()
+            notice = Notice(NoticeKind.ENDED, texts.ended(reason, ctx.config.inactivity_timeout), actions)
+            await ctx.reach(record, ctx.adapter(record.key).notify(record.key, notice))
+
+    async def _complete_remote(self, record: InterviewRecord, reason: CompletionReason) -> bool:
+        """Call the API's complete. False if it should be tried again later (the API is down or busy)."""
+        try:
+            await self._ctx.client.complete(
+                record.interview_id, record.session_token, reason, caller=record.key.as_str()
+            )
+        except (NotFound, Unauthorized) as error:
+            log.warning("complete: interview %s unknown to the API (%s)", record.interview_id, error.code)
+        except (ApiUnavailable, ServerError, RateLimited) as error:
+            log.warning("complete deferred interview=%s: %s", record.interview_id, error.code)
+            return False
+        except InterviewApiError as error:
+            log.warning("complete refused interview=%s: %s", record.interview_id, error.code)
+        return True
+
+    async def finish_completing(self, record: InterviewRecord) -> None:
+        """Retry the API's complete for an interview left in ``completing`` (crash or API down)."""
+        reason = CompletionReason(record.completion_reason or CompletionReason.MANUAL.value)
+        if await self._complete_remote(record, reason):
+            record.status = RecordStatus.COMPLETED
+            record.completed_at = self._ctx.clock.now()
+            await self._ctx.store.update_interview(record)
+
+    async def on_deadline(self, record: InterviewRecord) -> None:
+        """A deadline of ``record`` is due (caller holds the lock and re-read the record)."""
+        ctx = self._ctx
+        now = ctx.clock.now()
+        if self._turns.busy(record.interview_id):
+            return
+        if record.expires_at is not None and record.expires_at <= now:
+            reason = CompletionReason.RESPONDENT_LEFT if ctx.unreachable(record) else CompletionReason.TIMEOUT
+            await self.complete(record, reason)
+        elif record.nudge_at is not None and record.nudge_at <= now:
+            record.nudge_at = None
+            await ctx.store.update_interview(record)
+            if not ctx.unreachable(record) and record.expires_at is not None:
+                notice = Notice(NoticeKind.NUDGE, texts.nudge(record.expires_at - now), (Action.END,))
+                await ctx.reach(record, ctx.adapter(record.key).notify(record.key, notice))

@@ -1,0 +1,225 @@
+"""Turns: one at a time per interview, never blocking other interviews.
+
+A respondent message is stored (queued) before anything else happens. A worker per interview turns the queue
+into the turn in flight (stored), sends it, relays the streamed reply, and only then marks the turn done.
+After a crash or a failed attempt the turn in flight is first looked up with ``GET /interviews/:id``: a
+message the API already accepted is never sent again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+
+from bot.api.errors import AlreadyCompleted, Conflict, InterviewApiError, NotFound, Unauthorized
+from bot.api.models import AnswerValue, Question, RecoveredTurn, TextReplace
+from bot.core import texts
+from bot.core.context import CoreContext
+from bot.core.ports import Action, Notice, NoticeKind, PendingQuestion
+from bot.core.relay import ReplyRelay, StreamErrorReported
+from storage.base import InterviewRecord, RecordStatus, StoredQuestion, Turn
+
+log = logging.getLogger("bot.core.turns")
+
+#: Called (with the conversation lock held) when the API says an interview is over or gone.
+EndCallback = Callable[[InterviewRecord, str], Awaitable[None]]
+
+
+class TurnRunner:
+    """Runs the turns of every interview; one worker task per interview with work to do."""
+
+    def __init__(self, ctx: CoreContext, on_end: EndCallback) -> None:
+        self._ctx = ctx
+        self._on_end = on_end
+        self._workers: dict[str, asyncio.Task[None]] = {}
+        self._attempted: set[int] = set()  # turn ids sent (or tried) by this process
+
+    def kick(self, record: InterviewRecord) -> None:
+        """Make sure a worker runs for this interview (no-op if one does)."""
+        worker = self._workers.get(record.interview_id)
+        if worker is None or worker.done():
+            task = asyncio.create_task(self._work(record.interview_id), name=f"turns:{record.interview_id}")
+            self._workers[record.interview_id] = task
+            task.add_done_callback(lambda _: self._forget(record.interview_id, task))
+
+    def _forget(self, interview_id: str, task: asyncio.Task[None]) -> None:
+        if self._workers.get(interview_id) is task:
+            del self._workers[interview_id]
+
+    def busy(self, interview_id: str) -> bool:
+        """True while a worker is running for the interview."""
+        worker = self._workers.get(interview_id)
+        return worker is not None and not worker.done()
+
+    async def wait_idle(self, interview_id: str) -> None:
+        """Wait until the interview's worker (if any) has nothing left to do."""
+        while (worker := self._workers.get(interview_id)) is not None and not worker.done():
+            with contextlib.suppress(asyncio.CancelledError):
+                await asyncio.shield(worker)
+
+    async def cancel(self, interview_id: str) -> None:
+        """Stop the interview's worker (the interview is ending)."""
+        worker = self._workers.get(interview_id)
+        if worker is not None and worker is not asyncio.current_task() and not worker.done():
+            worker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await worker
+
+    async def cancel_all(self) -> None:
+        """Stop every worker (shutdown). Turns in flight stay stored and resume at the next start."""
+        for interview_id in list(self._workers):
+            await self.cancel(interview_id)
+
+    async def _work(self, interview_id: str) -> None:
+        store = self._ctx.store
+        while True:
+            record = await store.get_interview(interview_id)
+            if record is None or record.status is not RecordStatus.ACTIVE:
+                return
+            turn = await store.begin_turn(interview_id, self._ctx.clock.now())
+            if turn is None:
+                return
+            if not await self._run(record, turn):
+                return
+
+    async def _run(self, record: InterviewRecord, turn: Turn) -> bool:
+        """One turn, start to end. False when the worker should stop (failure or end of interview)."""
+        ctx = self._ctx
+        adapter = ctx.adapter(record.key)
+        resumed = turn.id in self._attempted
+        self._attempted.add(turn.id)
+        stream = await ctx.reach(record, adapter.begin_reply(record.key))
+        relay = ReplyRelay(stream, adapter.update_interval) if stream is not None else None
+        try:
+            recovered = await self._recover(record, turn) if resumed else None
+            if recovered is not None:
+                await self._feed_recovered(relay, recovered)
+                text, question, is_complete = recovered.text, recovered.question, recovered.is_complete
+            else:
+                text, question, is_complete = await self._send(record, turn, relay)
+        except asyncio.CancelledError:
+            if relay is not None:
+                with contextlib.suppress(Exception):
+                    await relay.fail(Notice(NoticeKind.INFO, "(interrupted)"))
+            raise
+        except (AlreadyCompleted, Conflict) as error:
+            log.info("interview %s already completed on the API side (%s)", record.interview_id, error.code)
+            await self._end(record, "natural", relay)
+            return False
+        except (NotFound, Unauthorized) as error:
+            log.warning("interview %s is gone on the API side (%s)", record.interview_id, error.code)
+            await self._end(record, "gone", relay)
+            return False
+        except (InterviewApiError, StreamErrorReported, OSError) as error:
+            log.warning("turn failed interview=%s turn=%s: %r", record.interview_id, turn.id, error)
+            await self._fail(record, relay, error)
+            return False
+        await self._deliver(record, turn, relay, text, question, is_complete)
+        return not is_complete
+
+    def mark_resumed(self, turn: Turn) -> None:
+        """A turn found in flight at start-up: look it up before sending it again."""
+        self._attempted.add(turn.id)
+
+    async def _recover(self, record: InterviewRecord, turn: Turn) -> RecoveredTurn | None:
+        return await self._ctx.client.recover_turn(
+            record.interview_id, turn.content, turns_before=turn.turns_before, caller=record.key.as_str()
+        )
+
+    @staticmethod
+    async def _feed_recovered(relay: ReplyRelay | None, recovered: RecoveredTurn) -> None:
+        if relay is not None and recovered.text:
+            await relay.feed(TextReplace(recovered.text))
+
+    async def _send(
+        self, record: InterviewRecord, turn: Turn, relay: ReplyRelay | None
+    ) -> tuple[str, Question | None, bool]:
+        answer: tuple[Question, AnswerValue] | None = None
+        if turn.answer is not None:
+            answer = (Question.model_validate(turn.answer["question"]), turn.answer["value"])
+        events = self._ctx.client.send(
+            record.interview_id,
+            record.session_token,
+            turn.content,
+            answer=answer,
+            caller=record.key.as_str(),
+            on_queued=relay.queued if relay is not None else None,
+        )
+        sink = relay or ReplyRelay(_Discard(), 0.0)
+        async for event in events:
+            await sink.feed(event)
+        return sink.text, sink.question, sink.is_complete
+
+    async def _deliver(
+        self,
+        record: InterviewRecord,
+        turn: Turn,
+        relay: ReplyRelay | None,
+        text: str,
+        question: Question | None,
+        is_complete: bool,
+    ) -> None:
+        ctx = self._ctx
+        now = ctx.clock.now()
+        pending = None
+        if question is not None and not is_complete:
+            pending = PendingQuestion(record.interview_id, question, record.key.user)
+            await ctx.store.set_pending_question(
+                StoredQuestion(record.interview_id, question.id, question.model_dump(mode="json"), now)
+            )
+        if relay is not None:
+            await ctx.reach(record, relay.finish(text, pending))
+        async with ctx.locks.hold(record.key.as_str()):
+            await ctx.store.finish_turn(turn.id, text, now)
+            fresh = await ctx.store.get_interview(record.interview_id)
+            if fresh is None or fresh.status is not RecordStatus.ACTIVE:
+                return
+            fresh.failed_turn = False
+            if is_complete:
+                await self._on_end(fresh, "natural")
+                return
+            if not await ctx.store.queued_messages(record.interview_id):
+                ctx.set_deadlines(fresh)
+            fresh.updated_at = now
+            await ctx.store.update_interview(fresh)
+
+    async def _fail(self, record: InterviewRecord, relay: ReplyRelay | None, error: Exception) -> None:
+        ctx = self._ctx
+        notice = Notice(NoticeKind.ERROR, texts.turn_failed(error), (Action.RETRY, Action.END))
+        if relay is not None:
+            await ctx.reach(record, relay.fail(notice))
+        async with ctx.locks.hold(record.key.as_str()):
+            fresh = await ctx.store.get_interview(record.interview_id)
+            if fresh is None or fresh.status is not RecordStatus.ACTIVE:
+                return
+            fresh.failed_turn = True
+            ctx.set_deadlines(fresh)  # a respondent who walks away from a failed turn still times out
+            await ctx.store.update_interview(fresh)
+
+    async def _end(self, record: InterviewRecord, why: str, relay: ReplyRelay | None) -> None:
+        if relay is not None and why == "gone":
+            await self._ctx.reach(record, relay.fail(Notice(NoticeKind.ERROR, texts.GONE)))
+        elif relay is not None:
+            await self._ctx.reach(record, relay.finish(relay.text, None))
+        async with self._ctx.locks.hold(record.key.as_str()):
+            fresh = await self._ctx.store.get_interview(record.interview_id)
+            if fresh is not None and fresh.status is RecordStatus.ACTIVE:
+                await self._on_end(fresh, why)
+
+
+class _Discard:
+    """A reply stream nobody sees (the respondent is unreachable): the reply is still stored."""
+
+    async def status(self, text: str) -> None:
+        return None
+
+    async def append(self, text: str) -> None:
+        return None
+
+    async def finish(self, text: str, question: PendingQuestion | None) -> None:
+        return None
+
+    async def fail(self, text_so_far: str, notice: Notice) -> None:
+        return None

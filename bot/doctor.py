@@ -1,0 +1,162 @@
+"""``interview-bridge doctor``: checks the configuration and says what is missing, in plain words."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sqlite3
+from dataclasses import dataclass
+from pathlib import Path
+
+from cryptography.fernet import Fernet
+
+from bot.config import Settings
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """One line of the report."""
+
+    ok: bool
+    topic: str
+    text: str
+    blocking: bool = False
+
+
+def _secret(value: object) -> str:
+    getter = getattr(value, "get_secret_value", None)
+    return str(getter()) if callable(getter) else ""
+
+
+def check_api(settings: Settings) -> list[Finding]:
+    """The interview API: configured, or the built-in server."""
+    if settings.uses_builtin_server():
+        if settings.koji_api_key and not settings.koji_api_url:
+            return [Finding(False, "Interview API", "KOJI_API_KEY is set but KOJI_API_URL is not.", True)]
+        return [Finding(True, "Interview API", "no KOJI_API_KEY: the built-in interview server will be used.")]
+    findings = [
+        Finding(
+            True,
+            "Interview API",
+            f"{settings.koji_api_url} with a key of {len(_secret(settings.koji_api_key))} characters.",
+        )
+    ]
+    findings.append(asyncio.run(_probe_api(settings)))
+    return findings
+
+
+async def _probe_api(settings: Settings) -> Finding:
+    from bot.api.client import InterviewClient
+    from bot.api.errors import ApiUnavailable, Forbidden, InterviewApiError, NotFound, Unauthorized
+
+    async with InterviewClient(settings.koji_api_url, _secret(settings.koji_api_key), max_retries=0) as client:
+        try:
+            await client.get("doctor-probe-00000000")
+        except NotFound:
+            return Finding(True, "Interview API", "reachable, and the key is accepted.")
+        except Unauthorized:
+            return Finding(False, "Interview API", "reachable, but the API key was refused (401).", True)
+        except Forbidden:
+            return Finding(True, "Interview API", "reachable; the key may lack interview:read (403).")
+        except ApiUnavailable:
+            return Finding(False, "Interview API", "cannot be reached: check KOJI_API_URL and the network.", True)
+        except InterviewApiError as error:
+            return Finding(False, "Interview API", f"answered {error.status} {error.code}.")
+    return Finding(True, "Interview API", "reachable.")
+
+
+def check_storage(settings: Settings) -> list[Finding]:
+    """The database file and the token encryption key."""
+    findings = []
+    path = Path(settings.database_path)
+    folder = path.parent if str(path.parent) else Path(".")
+    if not folder.exists() or not os.access(folder, os.W_OK):
+        findings.append(Finding(False, "Database", f"cannot write in {folder.resolve()} (DATABASE_PATH).", True))
+    else:
+        try:
+            sqlite3.connect(f"file:{path}?mode=rwc", uri=True).close()
+            findings.append(Finding(True, "Database", f"{path.resolve()}"))
+        except sqlite3.Error as error:
+            findings.append(Finding(False, "Database", f"{path}: {error}", True))
+    key = _secret(settings.token_encryption_key)
+    if not key:
+        findings.append(
+            Finding(
+                False,
+                "Encryption",
+                "session tokens are stored unencrypted; set TOKEN_ENCRYPTION_KEY "
+                "(make one with `interview-bridge doctor --generate-key`).",
+            )
+        )
+    else:
+        try:
+            Fernet(key.encode())
+            findings.append(Finding(True, "Encryption", "session tokens are encrypted at rest."))
+        except ValueError:
+            findings.append(Finding(False, "Encryption", "TOKEN_ENCRYPTION_KEY is not a valid Fernet key.", True))
+    return findings
+
+
+def check_platforms(settings: Settings) -> list[Finding]:
+    """Discord and Slack credentials."""
+    findings = []
+    discord = _secret(settings.discord_token)
+    if discord:
+        shape_ok = discord.count(".") == 2
+        findings.append(
+            Finding(
+                shape_ok,
+                "Discord",
+                "DISCORD_TOKEN is set."
+                if shape_ok
+                else "DISCORD_TOKEN does not look like a bot token (three parts separated by dots).",
+                not shape_ok,
+            )
+        )
+    slack = _secret(settings.slack_bot_token)
+    if slack:
+        if not slack.startswith("xoxb-"):
+            findings.append(Finding(False, "Slack", "SLACK_BOT_TOKEN should start with xoxb-.", True))
+        app_token = _secret(settings.slack_app_token)
+        signing = _secret(settings.slack_signing_secret)
+        if app_token and not app_token.startswith("xapp-"):
+            findings.append(Finding(False, "Slack", "SLACK_APP_TOKEN should start with xapp-.", True))
+        elif app_token:
+            findings.append(Finding(True, "Slack", "Socket Mode (SLACK_APP_TOKEN) — no public URL needed."))
+        elif signing:
+            findings.append(
+                Finding(True, "Slack", f"HTTP mode on port {settings.slack_http_port} (SLACK_SIGNING_SECRET).")
+            )
+        else:
+            findings.append(
+                Finding(
+                    False,
+                    "Slack",
+                    "set SLACK_APP_TOKEN (Socket Mode) or SLACK_SIGNING_SECRET (HTTP mode) so Slack can reach the bot.",
+                    True,
+                )
+            )
+    if not discord and not slack:
+        findings.append(
+            Finding(
+                False,
+                "Platforms",
+                "neither DISCORD_TOKEN nor SLACK_BOT_TOKEN is set: "
+                "`interview-bridge run` has nothing to serve (`make demo` still works).",
+            )
+        )
+    return findings
+
+
+def doctor(settings: Settings, *, generate_key: bool = False) -> int:
+    """Print the report; exit status 1 if something blocks `run`."""
+    if generate_key:
+        print(Fernet.generate_key().decode())
+        return 0
+    findings = check_api(settings) + check_storage(settings) + check_platforms(settings)
+    for finding in findings:
+        mark = "✓" if finding.ok else ("✗" if finding.blocking else "!")
+        print(f"{mark} {finding.topic}: {finding.text}")
+    blocking = [f for f in findings if f.blocking]
+    print("\nAll set." if not blocking else f"\n{len(blocking)} problem(s) to fix before `interview-bridge run`.")
+    return 1 if blocking else 0

@@ -1,0 +1,93 @@
+"""A platform stand-in for core tests: an Adapter that records what the core asks it to show."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+
+from bot.core.keys import ConversationKey
+from bot.core.ports import Notice, NoticeKind, PendingQuestion, RespondentUnreachable
+
+
+@dataclass
+class RecordedReply:
+    """One reply stream as the platform would show it."""
+
+    key: ConversationKey
+    statuses: list[str] = field(default_factory=list)
+    appends: list[str] = field(default_factory=list)
+    final: str | None = None
+    question: PendingQuestion | None = None
+    failed: Notice | None = None
+    text_at_failure: str | None = None
+
+    @property
+    def shown(self) -> str:
+        """What the respondent sees."""
+        return self.final if self.final is not None else "".join(self.appends)
+
+
+class RecordingReply:
+    def __init__(self, adapter: RecordingAdapter, reply: RecordedReply) -> None:
+        self._adapter = adapter
+        self.reply = reply
+
+    async def status(self, text: str) -> None:
+        self.reply.statuses.append(text)
+
+    async def append(self, text: str) -> None:
+        self._adapter.check_reachable(self.reply.key)
+        self.reply.appends.append(text)
+
+    async def finish(self, text: str, question: PendingQuestion | None) -> None:
+        self._adapter.check_reachable(self.reply.key)
+        self.reply.final = text
+        self.reply.question = question
+        self._adapter.changed.set()
+
+    async def fail(self, text_so_far: str, notice: Notice) -> None:
+        self.reply.failed = notice
+        self.reply.text_at_failure = text_so_far
+        self._adapter.changed.set()
+
+
+class RecordingAdapter:
+    """Records replies and notices per conversation; can play a respondent who blocked the bot."""
+
+    def __init__(self, platform: str = "test", update_interval: float = 0.0) -> None:
+        self.platform = platform
+        self.update_interval = update_interval
+        self.replies: list[RecordedReply] = []
+        self.notices: list[tuple[ConversationKey, Notice]] = []
+        self.questions: list[PendingQuestion] = []
+        self.unreachable: set[str] = set()
+        self.changed = asyncio.Event()
+
+    def check_reachable(self, key: ConversationKey) -> None:
+        if key.user in self.unreachable:
+            raise RespondentUnreachable(f"user {key.user} blocked the bot")
+
+    async def begin_reply(self, key: ConversationKey) -> RecordingReply:
+        self.check_reachable(key)
+        reply = RecordedReply(key)
+        self.replies.append(reply)
+        return RecordingReply(self, reply)
+
+    async def show_question(self, key: ConversationKey, pending: PendingQuestion) -> None:
+        self.check_reachable(key)
+        self.questions.append(pending)
+
+    async def notify(self, key: ConversationKey, notice: Notice) -> None:
+        self.check_reachable(key)
+        self.notices.append((key, notice))
+        self.changed.set()
+
+    def replies_of(self, key: ConversationKey) -> list[RecordedReply]:
+        return [r for r in self.replies if r.key == key]
+
+    def notices_of(self, key: ConversationKey, kind: NoticeKind | None = None) -> list[Notice]:
+        return [n for k, n in self.notices if k == key and (kind is None or n.kind is kind)]
+
+    def last_question(self, key: ConversationKey) -> PendingQuestion | None:
+        finished = [r for r in self.replies_of(key) if r.final is not None]
+        return finished[-1].question if finished else None

@@ -1,0 +1,186 @@
+"""Turns in order, failures mid-reply, inactivity, restarts — core against the built-in server."""
+
+from __future__ import annotations
+
+import asyncio
+
+from bot.api.client import InterviewClient
+from bot.core.bridge import Bridge
+from bot.core.clock import ManualClock
+from bot.core.events import OutcomeKind, Retry, UserText
+from bot.core.ports import Action, NoticeKind
+from bot.emulator import Emulator
+from storage.base import RecordStatus
+from storage.sqlite import SQLiteStore
+
+from .conftest import CONFIG
+from .helpers import key_of, respondent, say, start
+from .recording import RecordingAdapter
+
+
+async def _respondent_messages(bridge: Bridge, interview_id: str) -> list[str]:
+    details = await bridge.client.get(interview_id)
+    return [e.content for e in details.transcript if e.role == "respondent"]
+
+
+async def test_messages_during_a_reply_are_kept_in_order_and_sent_together(
+    bridge: Bridge, adapter: RecordingAdapter, emulator: Emulator
+) -> None:
+    key = key_of("q1")
+    interview_id = await start(bridge, key)
+    emulator.faults.token_rate = 60.0  # a slow reply, so the next messages arrive while it streams
+    for text in ("first", "second", "third"):
+        outcome = await bridge.handle(UserText(key, text, respondent("q1")))
+        assert outcome.ok
+    await bridge.wait_until_idle(key)
+    assert await _respondent_messages(bridge, interview_id) == ["first", "second\n\nthird"]
+    replies = [r for r in adapter.replies_of(key) if r.final is not None]
+    assert len(replies) == 3  # opening + two replies, each delivered whole
+    assert all(r.shown == r.final for r in replies)
+
+
+async def test_slow_replies_reach_the_adapter_in_pieces(
+    client: InterviewClient, store: SQLiteStore, clock: ManualClock, emulator: Emulator
+) -> None:
+    adapter = RecordingAdapter(update_interval=0.1)
+    bridge = Bridge(client, store, CONFIG, clock=clock)
+    bridge.register(adapter)
+    key = key_of("q2")
+    await start(bridge, key)
+    emulator.faults.token_rate = 80.0
+    await say(bridge, key, "I mostly hang out in the voice channels in the evenings.")
+    reply = adapter.replies_of(key)[-1]
+    assert len(reply.appends) >= 2, "the reply grows while it streams"
+    assert "".join(reply.appends) == reply.final
+
+
+async def test_a_failure_mid_reply_ends_visibly_and_retry_sends_nothing_twice(
+    bridge: Bridge, adapter: RecordingAdapter, emulator: Emulator
+) -> None:
+    key = key_of("f1")
+    interview_id = await start(bridge, key)
+    emulator.faults.error_rate = 1.0  # every message request fails with a 5xx
+    await bridge.handle(UserText(key, "my answer", respondent("f1")))
+    await bridge.wait_until_idle(key)
+    failed = adapter.replies_of(key)[-1]
+    assert failed.failed is not None and failed.final is None
+    assert failed.failed.actions == (Action.RETRY, Action.END)
+    assert "kept" in failed.failed.text
+    emulator.faults.error_rate = 0.0
+    outcome = await bridge.handle(Retry(key, actor="f1"))
+    assert outcome.ok
+    await bridge.wait_until_idle(key)
+    assert adapter.replies_of(key)[-1].final
+    assert await _respondent_messages(bridge, interview_id) == ["my answer"]
+    assert (await bridge.handle(Retry(key, actor="f1"))).kind is OutcomeKind.STALE
+
+
+async def test_a_cut_stream_is_recovered_without_sending_twice(
+    bridge: Bridge, adapter: RecordingAdapter, emulator: Emulator
+) -> None:
+    key = key_of("f2")
+    interview_id = await start(bridge, key)
+    emulator.faults.cut_stream_after_chars = 15
+    await say(bridge, key, "I found the server through a YouTube video.")
+    details = await bridge.client.get(interview_id)
+    last = [e.content for e in details.transcript if e.role == "interviewer"][-1]
+    assert adapter.replies_of(key)[-1].final == last
+    assert await _respondent_messages(bridge, interview_id) == ["I found the server through a YouTube video."]
+
+
+async def test_nudge_then_timeout_with_an_injected_clock(
+    bridge: Bridge, adapter: RecordingAdapter, store: SQLiteStore, clock: ManualClock, emulator: Emulator
+) -> None:
+    key = key_of("t1")
+    interview_id = await start(bridge, key)
+    clock.advance(CONFIG.inactivity_timeout - CONFIG.inactivity_nudge - 1)
+    assert await bridge.check_deadlines() == 0
+    clock.advance(2)
+    assert await bridge.check_deadlines() == 1
+    nudges = adapter.notices_of(key, NoticeKind.NUDGE)
+    assert len(nudges) == 1 and "2 min" in nudges[0].text
+    assert await bridge.check_deadlines() == 0  # one reminder only
+    clock.advance(CONFIG.inactivity_nudge)
+    assert await bridge.check_deadlines() == 1
+    record = await store.get_interview(interview_id)
+    assert record is not None and record.status is RecordStatus.COMPLETED
+    assert record.completion_reason == "timeout"
+    assert "without a reply" in adapter.notices_of(key, NoticeKind.ENDED)[0].text
+    assert (await bridge.client.get(interview_id)).status == "completed"
+    # after completion, a new message offers a new interview
+    offer = await bridge.handle(UserText(key, "hello again", respondent("t1")))
+    assert offer.kind is OutcomeKind.NO_INTERVIEW
+    assert adapter.notices_of(key, NoticeKind.OFFER_NEW)[0].actions == (Action.NEW_INTERVIEW,)
+    assert (await bridge.handle(UserText(key, "new", respondent("t1")))).ok
+
+
+async def test_an_answer_resets_the_inactivity_clock(
+    bridge: Bridge, adapter: RecordingAdapter, clock: ManualClock
+) -> None:
+    key = key_of("t2")
+    await start(bridge, key)
+    clock.advance(CONFIG.inactivity_timeout - 10)
+    await say(bridge, key, "still here")
+    clock.advance(20)
+    assert await bridge.check_deadlines() == 0
+
+
+async def test_an_unreachable_respondent_completes_as_respondent_left(
+    bridge: Bridge, adapter: RecordingAdapter, store: SQLiteStore, clock: ManualClock
+) -> None:
+    key = key_of("t3")
+    interview_id = await start(bridge, key)
+    adapter.unreachable.add("t3")  # blocked the bot / left the server
+    clock.advance(CONFIG.inactivity_timeout - CONFIG.inactivity_nudge + 1)
+    await bridge.check_deadlines()
+    clock.advance(CONFIG.inactivity_nudge)
+    await bridge.check_deadlines()
+    record = await store.get_interview(interview_id)
+    assert record is not None and record.completion_reason == "respondent_left"
+    assert not adapter.notices_of(key, NoticeKind.NUDGE)
+
+
+async def test_many_conversations_do_not_wait_for_each_other(
+    bridge: Bridge, adapter: RecordingAdapter, emulator: Emulator
+) -> None:
+    keys = [key_of(f"c{i}") for i in range(8)]
+    ids = await asyncio.gather(*(start(bridge, k) for k in keys))
+    assert len(set(ids)) == 8
+    await asyncio.gather(*(say(bridge, k, f"answer from {k.user}") for k in keys))
+    for key, interview_id in zip(keys, ids, strict=True):
+        assert await _respondent_messages(bridge, interview_id) == [f"answer from {key.user}"]
+
+
+async def test_a_turn_in_flight_is_resumed_by_a_new_bridge(
+    client: InterviewClient, store: SQLiteStore, clock: ManualClock, emulator: Emulator
+) -> None:
+    """A stored turn that the API accepted is recovered by GET, not sent again."""
+    adapter = RecordingAdapter()
+    first = Bridge(client, store, CONFIG, clock=clock)
+    first.register(adapter)
+    key = key_of("r1")
+    interview_id = await start(first, key)
+    emulator.faults.token_rate = 30.0
+    await first.handle(UserText(key, "cut me off", respondent("r1")))
+    await emulator_wait_for_respondent(first, interview_id)
+    await first.stop()  # the process dies mid-reply: the turn stays in flight
+    assert await store.turn_in_flight(interview_id) is not None
+    emulator.faults.token_rate = 5000.0
+    again = RecordingAdapter()
+    second = Bridge(client, store, CONFIG, clock=clock)
+    second.register(again)
+    await second.start()
+    await second.wait_until_idle(key)
+    await second.stop()
+    assert await store.turn_in_flight(interview_id) is None
+    assert await _respondent_messages(second, interview_id) == ["cut me off"]
+    details = await client.get(interview_id)
+    assert again.replies_of(key)[-1].final == [e.content for e in details.transcript if e.role == "interviewer"][-1]
+
+
+async def emulator_wait_for_respondent(bridge: Bridge, interview_id: str) -> None:
+    for _ in range(200):
+        if await _respondent_messages(bridge, interview_id):
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError("the message never reached the server")
