@@ -1,0 +1,262 @@
+"""The Slack adapter: interviews in the respondent's DM with the app, one thread per interview.
+
+Conversation key: ``ConversationKey("slack", team_id, dm_channel_id, user_id)``. The interview's thread
+(``thread_ts``) is adapter state kept in the store (scope ``slack-thread``), so it survives restarts.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.adapters.slack.blocks import (
+    Block,
+    QuestionRef,
+    answer_summary,
+    answered_blocks,
+    notice_blocks,
+    question_blocks,
+    question_fallback_text,
+    replace_question,
+    text_sections,
+)
+from bot.adapters.slack.budget import SlackBudget
+from bot.adapters.slack.calls import BLOCK_ERRORS, STREAM_ERRORS, SlackCalls, error_code
+from bot.adapters.slack.reply import THINKING, SlackReply, Target, blocks_fit
+from bot.api.models import AnswerValue, Question
+from bot.core.keys import ConversationKey
+from bot.core.ports import Notice, PendingQuestion
+from storage.base import Store
+
+log = logging.getLogger("bot.adapters.slack")
+
+PLATFORM = "slack"
+THREAD_SCOPE = "slack-thread"
+QUESTION_SCOPE = "slack-question"
+ANCHOR_TEXT = "📝 *Interview* — we'll talk in this thread. Reply here whenever you're ready."
+POINTER_TEXT = "↪️ Added to your interview — the conversation continues in its thread."
+
+
+def conversation_key(team_id: str, channel_id: str, user_id: str) -> ConversationKey:
+    """The key of a respondent's DM conversation with the app."""
+    return ConversationKey(PLATFORM, team_id, channel_id, user_id)
+
+
+class SlackAdapter:
+    """Implements :class:`bot.core.ports.Adapter` for Slack (see the module docstring)."""
+
+    platform = PLATFORM
+
+    def __init__(
+        self,
+        client: AsyncWebClient,
+        store: Store,
+        *,
+        budget: SlackBudget | None = None,
+        update_interval: float = 1.0,
+    ) -> None:
+        self.calls = SlackCalls(client, budget or SlackBudget())
+        self.store = store
+        self.update_interval = update_interval
+        self.streaming_available = True
+        self.status_available = True
+
+    @property
+    def client(self) -> AsyncWebClient:
+        """The Web API client."""
+        return self.calls.client
+
+    # --- thread state ---
+
+    async def thread_of(self, key: ConversationKey) -> str | None:
+        """The ts of the thread the conversation's interview lives in, if one is set."""
+        state = await self.store.get_state(THREAD_SCOPE, key.as_str())
+        return str(state["thread_ts"]) if state and state.get("thread_ts") else None
+
+    async def set_thread(self, key: ConversationKey, thread_ts: str | None) -> None:
+        """Set (None: clear, so the next reply opens a new thread) the conversation's interview thread."""
+        await self.store.put_state(THREAD_SCOPE, key.as_str(), {"thread_ts": thread_ts} if thread_ts else None)
+
+    async def target(self, key: ConversationKey, *, open_thread: bool = True) -> Target:
+        """Where to post for ``key``; with ``open_thread`` a thread anchor is posted when there is none."""
+        thread_ts = await self.thread_of(key)
+        if thread_ts is None and open_thread:
+            response = await self.calls.call(
+                "chat.postMessage", self.client.chat_postMessage, team=key.workspace, conversation=key.as_str(),
+                channel=key.channel, text=ANCHOR_TEXT,
+            )
+            thread_ts = str(response["ts"])
+            await self.set_thread(key, thread_ts)
+        return Target(key, key.channel, thread_ts)
+
+    # --- the Adapter protocol ---
+
+    async def begin_reply(self, key: ConversationKey) -> SlackReply:
+        """Show the thinking status in the interview's thread at once (a placeholder if statuses fail)."""
+        target = await self.target(key)
+        if self.status_available and await self.set_status(target, THINKING, required=True):
+            return SlackReply(self, target)
+        response = await self.calls.call(
+            "chat.postMessage", self.client.chat_postMessage, team=target.team, conversation=target.conversation,
+            channel=target.channel, thread_ts=target.thread_ts, text="_…_",
+        )
+        reply = SlackReply(self, target, placeholder_ts=str(response["ts"]))
+        reply.messages.append(str(response["ts"]))
+        return reply
+
+    async def show_question(self, key: ConversationKey, pending: PendingQuestion) -> None:
+        """Post ``pending`` on its own in the interview's thread."""
+        await self.post_question(await self.target(key), pending)
+
+    async def notify(self, key: ConversationKey, notice: Notice) -> None:
+        """Post ``notice`` in the interview's thread (top level when the DM has no interview thread)."""
+        await self.post_notice(await self.target(key, open_thread=False), notice)
+
+    # --- used by replies and listeners ---
+
+    async def set_status(self, target: Target, text: str, *, required: bool) -> bool:
+        """Set the thread's status ("is thinking…"); False when statuses are not available here."""
+        if not target.thread_ts:
+            return False
+        try:
+            await self.calls.call(
+                "assistant.threads.setStatus", self.client.assistant_threads_setStatus, team=target.team,
+                conversation=target.conversation, required=required,
+                channel_id=target.channel, thread_ts=target.thread_ts, status=text,
+            )
+        except SlackApiError as error:
+            code = error_code(error)
+            if code in STREAM_ERRORS or code in ("missing_scope", "not_allowed_token_type"):
+                log.info("slack thread status not available (%s): using placeholders", code)
+                self.status_available = False
+            return False
+        return True
+
+    def streaming_unavailable(self, code: str) -> None:
+        """chat.startStream is refused here: stream with chat.update from now on."""
+        if code in ("unknown_method", "not_allowed", "method_deprecated", "feature_not_enabled",
+                    "streaming_not_enabled", "missing_scope", "not_allowed_token_type"):
+            log.info("slack streaming not available (%s): using chat.update", code)
+            self.streaming_available = False
+
+    async def post(self, target: Target, text: str, blocks: list[Block] | None = None) -> str:
+        """chat.postMessage into the target's thread; returns the ts."""
+        kwargs: dict[str, Any] = {"channel": target.channel, "text": text}
+        if target.thread_ts:
+            kwargs["thread_ts"] = target.thread_ts
+        if blocks:
+            kwargs["blocks"] = blocks
+        response = await self.calls.call(
+            "chat.postMessage", self.client.chat_postMessage, team=target.team, conversation=target.conversation,
+            **kwargs,
+        )
+        return str(response["ts"])
+
+    async def post_notice(self, target: Target, notice: Notice) -> None:
+        """A bot notice with its buttons; never fails on a block problem (falls back to text)."""
+        blocks = notice_blocks(notice) if notice.actions else None
+        try:
+            await self.post(target, notice.text, blocks)
+        except SlackApiError as error:
+            if error_code(error) not in BLOCK_ERRORS:
+                raise
+            await self.post(target, notice.text)
+
+    async def post_question(self, target: Target, pending: PendingQuestion) -> None:
+        """Post a question's blocks as its own message; split them, or fall back to text, if Slack refuses."""
+        blocks = question_blocks(pending, include_text=True)
+        if not blocks:
+            return
+        text = pending.question.text or "Question"
+        candidates = [blocks] if blocks_fit(blocks) else []
+        for attempt in candidates:
+            try:
+                ts = await self.post(target, text, attempt)
+            except SlackApiError as error:
+                if error_code(error) not in BLOCK_ERRORS:
+                    raise
+                log.info("slack refused question blocks (%s): splitting", error_code(error))
+                continue
+            await self.remember_question(target, ts, pending, text)
+            return
+        # Split: the question text on its own, then the answer blocks alone; else plain text to type.
+        answer_part = [b for b in blocks if not str(b.get("block_id", "")).endswith("|text")]
+        try:
+            await self.post(target, text)
+            ts = await self.post(target, "Choose an answer", answer_part)
+            await self.remember_question(target, ts, pending, "Choose an answer")
+        except SlackApiError as error:
+            if error_code(error) not in BLOCK_ERRORS:
+                raise
+            await self.post(target, question_fallback_text(pending.question))
+
+    async def remember_question(self, target: Target, ts: str, pending: PendingQuestion, text: str) -> None:
+        """Keep where a question's blocks are, to show "You chose …" there after the answer."""
+        await self.store.put_state(
+            QUESTION_SCOPE,
+            f"{pending.interview_id}|{pending.question.id}",
+            {"channel": target.channel, "ts": ts, "text": text, "thread_ts": target.thread_ts,
+             "question": pending.question.model_dump(mode="json")},
+        )
+
+    async def question_record(self, interview_id: str, question_id: str) -> dict[str, Any] | None:
+        """What :meth:`remember_question` kept."""
+        return await self.store.get_state(QUESTION_SCOPE, f"{interview_id}|{question_id}")
+
+    async def stored_question(self, interview_id: str, question_id: str) -> Question | None:
+        """The question as it was posted (for reading clicks on it)."""
+        record = await self.question_record(interview_id, question_id)
+        if record and record.get("question"):
+            return Question.model_validate(record["question"])
+        pending = await self.store.pending_question(interview_id)
+        if pending is not None and pending.question_id == question_id:
+            return Question.model_validate(pending.question)
+        return None
+
+    async def replace_question_blocks(
+        self, key: ConversationKey, ref: QuestionRef, new: list[Block], message: dict[str, Any] | None
+    ) -> None:
+        """Replace the question's blocks in its message by ``new`` (keeping the message's text visible)."""
+        record = await self.question_record(ref.interview_id, ref.question_id)
+        if message is None or not message.get("ts"):
+            if record is None:
+                return
+            message = {"ts": record["ts"], "text": record.get("text", ""), "blocks": None}
+        channel = str(record["channel"]) if record else key.channel
+        text = str(message.get("text") or "")
+        old_blocks = list(message.get("blocks") or [])
+        if not old_blocks and record:  # not in the payload: rebuild from the stored question
+            pending = PendingQuestion(ref.interview_id, Question.model_validate(record["question"]), key.user)
+            old_blocks = question_blocks(pending, include_text=False)
+        blocks = replace_question(old_blocks, ref, new)
+        if all(QuestionRef.parse(b.get("block_id")) for b in blocks) and text.strip():
+            blocks = [*text_sections(text), *blocks]
+        await self.calls.call(
+            "chat.update", self.client.chat_update, team=key.workspace, conversation=key.as_str(),
+            channel=channel, ts=str(message["ts"]), text=text or "Question", blocks=blocks,
+        )
+
+    async def mark_answered(
+        self, key: ConversationKey, ref: QuestionRef, question: Question, value: AnswerValue,
+        message: dict[str, Any] | None,
+    ) -> None:
+        """After an accepted answer: the question's buttons become "You chose …"."""
+        try:
+            await self.replace_question_blocks(key, ref, answered_blocks(ref, answer_summary(question, value)),
+                                               message)
+        except SlackApiError as error:
+            log.info("slack could not mark the question answered (%s)", error_code(error))
+
+    async def ephemeral(self, key: ConversationKey, channel: str, text: str, thread_ts: str | None = None) -> None:
+        """A message only ``key.user`` sees (errors are logged, never raised: it is a courtesy)."""
+        kwargs: dict[str, Any] = {"channel": channel, "user": key.user, "text": text}
+        if thread_ts:
+            kwargs["thread_ts"] = thread_ts
+        try:
+            await self.calls.call("chat.postEphemeral", self.client.chat_postEphemeral, team=key.workspace,
+                                  conversation=key.as_str(), **kwargs)
+        except Exception as error:  # never let a courtesy message break the handler
+            log.info("slack ephemeral failed: %s", type(error).__name__)

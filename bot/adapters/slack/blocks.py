@@ -1,0 +1,296 @@
+"""Structured questions and notices as Block Kit, and clicks back into answer values.
+
+Identifiers carried by the message itself (so a click works after a restart):
+
+* every block of a question has ``block_id = "ibq|<interview_id>|<question_id>|<part>"``;
+* answer elements have ``action_id`` starting with ``ib:`` (``ib:yes``, ``ib:choice:3``, ``ib:multi``, …);
+* notice buttons have ``action_id = "ib:act:<action>"`` (see :class:`bot.core.ports.Action`).
+
+Option values are option indexes; the clicked question is read back from the store to map them to text.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from bot.adapters.slack.text import SECTION_LIMIT, split_text
+from bot.api.models import AnswerValue, Question, QuestionType
+from bot.core.ports import Action, Notice, PendingQuestion
+
+Block = dict[str, Any]
+
+BLOCK_PREFIX = "ibq"
+ACTION_PREFIX = "ib:"
+NOTICE_ACTION_PREFIX = "ib:act:"
+#: Button texts and option texts are cut at 75 characters by Slack.
+LABEL_LIMIT = 75
+BUTTONS_MAX = 5  # single choice: up to this many options as buttons
+RADIO_MAX = 10  # then radio buttons (Slack's limit for radio buttons and checkboxes)
+SELECT_MAX = 100  # options per static select
+SCALE_BUTTONS_MAX = 11  # scales up to 11 points (0-10) as buttons, wider ones as a select
+
+NOTICE_LABELS: dict[Action, str] = {
+    Action.RETRY: "Retry",
+    Action.END: "End interview",
+    Action.CONFIRM_EXIT: "Yes, end it",
+    Action.CANCEL_EXIT: "No, continue",
+    Action.NEW_INTERVIEW: "Start a new interview",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class QuestionRef:
+    """Which question a block belongs to, parsed from its ``block_id``."""
+
+    interview_id: str
+    question_id: str
+    part: str = ""
+
+    def block_id(self, part: str) -> str:
+        """The ``block_id`` of another part of the same question."""
+        return "|".join((BLOCK_PREFIX, self.interview_id, self.question_id, part))
+
+    @classmethod
+    def parse(cls, block_id: str | None) -> QuestionRef | None:
+        """The reference in ``block_id``, or None for a block that is not part of a question."""
+        if not block_id or not block_id.startswith(BLOCK_PREFIX + "|"):
+            return None
+        parts = block_id.split("|", 3)
+        if len(parts) < 3:
+            return None
+        return cls(parts[1], parts[2], parts[3] if len(parts) > 3 else "")
+
+
+def escape(text: str) -> str:
+    """Escape ``&``, ``<`` and ``>`` for Slack mrkdwn."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def label(text: str, limit: int = LABEL_LIMIT) -> str:
+    """``text`` cut to Slack's label length (display only: values are indexes)."""
+    text = text.strip() or "…"
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def plain(text: str) -> dict[str, Any]:
+    """A ``plain_text`` text object."""
+    return {"type": "plain_text", "text": label(text), "emoji": True}
+
+
+def button(text: str, action_id: str, value: str, style: str | None = None) -> dict[str, Any]:
+    """A button element."""
+    element: dict[str, Any] = {"type": "button", "text": plain(text), "action_id": action_id, "value": value}
+    if style:
+        element["style"] = style
+    return element
+
+
+def option(text: str, value: str) -> dict[str, Any]:
+    """An option object for selects, radio buttons and checkboxes."""
+    return {"text": plain(text), "value": value}
+
+
+def text_sections(text: str, block_id: str | None = None) -> list[Block]:
+    """``text`` as mrkdwn sections of at most 3,000 characters each (nothing lost)."""
+    blocks: list[Block] = []
+    for i, part in enumerate(split_text(text, SECTION_LIMIT)):
+        if not part.strip():
+            continue
+        block: Block = {"type": "section", "text": {"type": "mrkdwn", "text": part}}
+        if block_id:
+            block["block_id"] = f"{block_id}{i}"
+        blocks.append(block)
+    return blocks
+
+
+def _context(ref: QuestionRef, part: str, text: str) -> Block:
+    return {"type": "context", "block_id": ref.block_id(part), "elements": [{"type": "mrkdwn", "text": text}]}
+
+
+def _select(action_id: str, placeholder: str, options: list[dict[str, Any]]) -> dict[str, Any]:
+    return {"type": "static_select", "action_id": action_id, "placeholder": plain(placeholder), "options": options}
+
+
+def _scale_elements(q: Question) -> list[dict[str, Any]]:
+    points = list(range(q.scale_min, q.scale_max + 1))
+    if len(points) <= SCALE_BUTTONS_MAX:
+        return [button(str(n), f"ib:scale:{n}", str(n)) for n in points]
+    chunks = [points[i : i + SELECT_MAX] for i in range(0, len(points), SELECT_MAX)]
+    return [
+        _select(f"ib:scale_select:{k}", f"{c[0]}–{c[-1]}", [option(str(n), str(n)) for n in c])
+        for k, c in enumerate(chunks[:25])
+    ]
+
+
+def _single_elements(q: Question) -> list[dict[str, Any]]:
+    opts = list(q.options)
+    elements: list[dict[str, Any]]
+    if len(opts) <= BUTTONS_MAX:
+        elements = [button(o, f"ib:choice:{i}", str(i)) for i, o in enumerate(opts)]
+    elif len(opts) <= RADIO_MAX:
+        elements = [{"type": "radio_buttons", "action_id": "ib:radio",
+                     "options": [option(o, str(i)) for i, o in enumerate(opts)]}]
+    else:
+        elements = []
+        for k in range(0, min(len(opts), SELECT_MAX * 20), SELECT_MAX):
+            chunk = [option(o, str(k + j)) for j, o in enumerate(opts[k : k + SELECT_MAX])]
+            title = "Choose…" if len(opts) <= SELECT_MAX else f"Options {k + 1}–{k + len(chunk)}"
+            elements.append(_select(f"ib:select:{k // SELECT_MAX}", title, chunk))
+    if q.allow_other:
+        elements.append(button("Other…", "ib:other", "other"))
+    return elements
+
+
+def _multi_elements(q: Question) -> list[dict[str, Any]]:
+    opts = list(q.options)
+    element: dict[str, Any]
+    if len(opts) <= RADIO_MAX:
+        element = {"type": "checkboxes", "action_id": "ib:multi",
+                   "options": [option(o, str(i)) for i, o in enumerate(opts)]}
+    else:
+        element = {"type": "multi_static_select", "action_id": "ib:multi", "placeholder": plain("Choose…"),
+                   "options": [option(o, str(i)) for i, o in enumerate(opts[:SELECT_MAX])]}
+        if q.max_choices:
+            element["max_selected_items"] = q.max_choices
+    return [element, button("Submit", "ib:submit", "submit", style="primary")]
+
+
+def choice_hint(q: Question) -> str | None:
+    """The "pick 1–3" hint of a multiple-choice question, or None when any number goes."""
+    low, high = max(q.min_choices, 0), q.max_choices
+    if high is not None and high == low:
+        return f"Pick {low}, then Submit."
+    if high is not None:
+        return f"Pick {low}–{high}, then Submit."
+    if low > 1:
+        return f"Pick at least {low}, then Submit."
+    return "Pick any that apply, then Submit."
+
+
+def ranking_blocks(ref: QuestionRef, q: Question, ranked: list[int]) -> list[Block]:
+    """The ranking widget after ``ranked`` (option indexes, best first) were picked.
+
+    Ranking has no native element: the respondent clicks the options in order of preference ("pick your
+    #1", then #2…); the order so far lives in the ``block_id`` so each click is self-contained. Once all but
+    one are placed the last one follows and Submit / Start over appear.
+    """
+    opts = list(q.options)
+    order_part = "rank:" + ",".join(str(i) for i in ranked)
+    blocks: list[Block] = []
+    if ranked:
+        lines = "\n".join(f"{n}. {escape(opts[i])}" for n, i in enumerate(ranked, 1))
+        blocks.append({"type": "section", "block_id": ref.block_id("ranked"),
+                       "text": {"type": "mrkdwn", "text": lines[:SECTION_LIMIT]}})
+    remaining = [i for i in range(len(opts)) if i not in ranked]
+    if len(remaining) <= 1:
+        order = ranked + remaining
+        if not ranked and remaining:
+            blocks.append(text_sections(escape(opts[remaining[0]]))[0])
+        full = "rank:" + ",".join(str(i) for i in order)
+        blocks.append({"type": "actions", "block_id": ref.block_id(full), "elements": [
+            button("Submit", "ib:rank_submit", "submit", style="primary"),
+            button("Start over", "ib:rank_reset", "reset"),
+        ]})
+        return blocks
+    blocks.append(_context(ref, "rankhint", f"Click your #{len(ranked) + 1}:"))
+    elements = [button(opts[i], f"ib:rank:{i}", str(i)) for i in remaining[:24]]
+    if ranked:
+        elements.append(button("Start over", "ib:rank_reset", "reset"))
+    blocks.append({"type": "actions", "block_id": ref.block_id(order_part), "elements": elements})
+    return blocks
+
+
+def question_blocks(pending: PendingQuestion, *, include_text: bool = True) -> list[Block]:
+    """The Block Kit of a structured question (empty for an open-ended one)."""
+    q = pending.question
+    ref = QuestionRef(pending.interview_id, q.id)
+    blocks: list[Block] = []
+    if q.type is QuestionType.OPEN_ENDED:
+        return blocks
+    if include_text and q.text.strip():
+        blocks.append({"type": "section", "block_id": ref.block_id("text"),
+                       "text": {"type": "mrkdwn", "text": f"*{escape(q.text)}*"[:SECTION_LIMIT]}})
+    if q.type is QuestionType.YES_NO:
+        elements = [button("Yes", "ib:yes", "true", style="primary"), button("No", "ib:no", "false")]
+        blocks.append({"type": "actions", "block_id": ref.block_id("a"), "elements": elements})
+    elif q.type is QuestionType.SCALE:
+        blocks.append({"type": "actions", "block_id": ref.block_id("a"), "elements": _scale_elements(q)})
+        if q.min_label or q.max_label:
+            hint = " · ".join(
+                f"{n} = {escape(t)}" for n, t in ((q.scale_min, q.min_label), (q.scale_max, q.max_label)) if t
+            )
+            blocks.append(_context(ref, "hint", hint))
+    elif q.type is QuestionType.SINGLE_CHOICE:
+        blocks.append({"type": "actions", "block_id": ref.block_id("a"), "elements": _single_elements(q)})
+    elif q.type is QuestionType.MULTIPLE_CHOICE:
+        blocks.append({"type": "actions", "block_id": ref.block_id("a"), "elements": _multi_elements(q)})
+        choices = choice_hint(q)
+        if choices:
+            blocks.append(_context(ref, "hint", choices))
+    elif q.type is QuestionType.RANKING:
+        blocks.extend(ranking_blocks(ref, q, []))
+    return blocks
+
+
+def question_fallback_text(q: Question) -> str:
+    """A plain-text form of a question, for when its blocks cannot be posted: it can be answered by typing."""
+    lines = [q.text]
+    if q.type is QuestionType.YES_NO:
+        lines.append("(yes / no)")
+    elif q.type is QuestionType.SCALE:
+        lines.append(f"({q.scale_min}–{q.scale_max})")
+    else:
+        lines.extend(f"{n}. {o}" for n, o in enumerate(q.options, 1))
+    return "\n".join(line for line in lines if line)
+
+
+def answer_summary(q: Question, value: AnswerValue) -> str:
+    """What replaces the actions after an answer: "You chose …" (mrkdwn)."""
+    if isinstance(value, bool):
+        shown = "Yes" if value else "No"
+    elif isinstance(value, list):
+        if q.type is QuestionType.RANKING:
+            return "You ranked: " + ", ".join(f"{n}. *{escape(v)}*" for n, v in enumerate(value, 1))
+        shown = ", ".join(value) if value else "nothing"
+    else:
+        shown = str(value)
+    return f"You chose *{escape(shown)}*" if not isinstance(value, list) else f"You chose: *{escape(shown)}*"
+
+
+def answered_blocks(ref: QuestionRef, summary: str) -> list[Block]:
+    """The context block that replaces a question's blocks once it is answered."""
+    return [_context(ref, "done", f"✅ {summary}")]
+
+
+def replace_question(blocks: list[Block], ref: QuestionRef, new: list[Block]) -> list[Block]:
+    """``blocks`` with those of question ``ref`` (except its text) replaced by ``new`` (at the first one's place)."""
+    out: list[Block] = []
+    placed = False
+    for block in blocks:
+        other = QuestionRef.parse(block.get("block_id"))
+        if other and other.interview_id == ref.interview_id and other.question_id == ref.question_id:
+            if other.part == "text":
+                out.append(block)
+                continue
+            if not placed:
+                out.extend(new)
+                placed = True
+            continue
+        out.append(block)
+    if not placed:
+        out.extend(new)
+    return out
+
+
+def notice_blocks(notice: Notice) -> list[Block]:
+    """A notice as blocks: its text and one button per action."""
+    blocks = text_sections(notice.text) or [{"type": "section", "text": {"type": "mrkdwn", "text": " "}}]
+    if notice.actions:
+        elements = []
+        for act in notice.actions:
+            style = "danger" if act is Action.CONFIRM_EXIT else ("primary" if act is Action.NEW_INTERVIEW else None)
+            elements.append(button(NOTICE_LABELS.get(act, act.value), NOTICE_ACTION_PREFIX + act.value, act.value,
+                                   style=style))
+        blocks.append({"type": "actions", "block_id": "ibn|" + notice.kind.value, "elements": elements})
+    return blocks

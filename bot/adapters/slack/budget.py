@@ -1,0 +1,185 @@
+"""Slack's per-method, per-workspace rate tiers as one budget shared fairly by all conversations.
+
+Slack limits e.g. ``chat.update`` to about 50 calls a minute *per workspace*, whatever the channel. One
+busy interview must not starve the others, so every call of a limited method goes through the workspace's
+bucket for that method:
+
+* :meth:`SlackBudget.acquire` (calls that must happen: the final text of a reply) waits its turn in a queue
+  served round-robin across conversations;
+* :meth:`SlackBudget.try_acquire` (intermediate updates of a streamed reply, which the next update or the
+  final one supersedes) only takes spare capacity: never while someone waits, and each conversation at most
+  its fair share (one call per ``active conversations / rate`` seconds).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections import OrderedDict, deque
+from collections.abc import Callable
+
+#: Calls per minute per workspace (Slack's tiers: Tier 3 ≈ 50/min). Methods not listed are not budgeted.
+DEFAULT_LIMITS: dict[str, float] = {
+    "chat.update": 50.0,
+    "chat.startStream": 50.0,
+    "chat.appendStream": 50.0,
+    "chat.stopStream": 50.0,
+    "chat.postMessage": 60.0,
+    "assistant.threads.setStatus": 50.0,
+}
+#: A conversation counts as active (for fair shares) this long after its last call.
+ACTIVE_WINDOW = 60.0
+
+
+class MethodBucket:
+    """The token bucket of one method in one workspace, with a fair queue. Pure: time is passed in."""
+
+    def __init__(self, per_minute: float, now: float, burst: float | None = None) -> None:
+        if per_minute <= 0:
+            raise ValueError("per_minute must be positive")
+        self.rate = per_minute / 60.0
+        self.capacity = burst if burst is not None else max(1.0, min(per_minute / 10.0, 10.0))
+        self.tokens = self.capacity
+        self.updated = now
+        self.blocked_until = 0.0
+        self.waiters: OrderedDict[str, deque[asyncio.Future[None]]] = OrderedDict()
+        self.last_grant: dict[str, float] = {}
+        self.granted: dict[str, int] = {}
+
+    def _refill(self, now: float) -> None:
+        if now > self.updated:
+            self.tokens = min(self.capacity, self.tokens + (now - self.updated) * self.rate)
+            self.updated = now
+
+    def _available(self, now: float) -> bool:
+        self._refill(now)
+        return now >= self.blocked_until and self.tokens >= 1.0
+
+    def _grant(self, conversation: str, now: float) -> None:
+        self.tokens -= 1.0
+        self.last_grant[conversation] = now
+        self.granted[conversation] = self.granted.get(conversation, 0) + 1
+
+    def active_conversations(self, now: float, including: str | None = None) -> int:
+        """Conversations that called within the last minute or are waiting now (plus ``including``)."""
+        recent = {c for c, t in self.last_grant.items() if now - t <= ACTIVE_WINDOW}
+        recent |= set(self.waiters)
+        if including is not None:
+            recent.add(including)
+        return len(recent)
+
+    def try_take(self, conversation: str, now: float) -> bool:
+        """Take a token for an optional call if spare capacity allows; never ahead of a waiting call."""
+        if self.waiters or not self._available(now):
+            return False
+        active = self.active_conversations(now, including=conversation)
+        last = self.last_grant.get(conversation)
+        if active > 1 and last is not None and now - last < (active / self.rate):
+            return False
+        self._grant(conversation, now)
+        return True
+
+    def take_now(self, conversation: str, now: float) -> bool:
+        """Take a token for a required call if nobody is queued and one is available."""
+        if self.waiters or not self._available(now):
+            return False
+        self._grant(conversation, now)
+        return True
+
+    def enqueue(self, conversation: str, waiter: asyncio.Future[None]) -> None:
+        """Queue a required call; served round-robin across conversations by :meth:`pump`."""
+        self.waiters.setdefault(conversation, deque()).append(waiter)
+
+    def pump(self, now: float) -> float | None:
+        """Grant queued calls while tokens last. Returns seconds until the next token, or None if none waits."""
+        while self.waiters:
+            conversation, queue = next(iter(self.waiters.items()))
+            while queue and queue[0].done():  # cancelled waiters
+                queue.popleft()
+            if not queue:
+                del self.waiters[conversation]
+                continue
+            if not self._available(now):
+                if now < self.blocked_until:
+                    return self.blocked_until - now
+                return max((1.0 - self.tokens) / self.rate, 0.001)
+            queue.popleft().set_result(None)
+            self._grant(conversation, now)
+            del self.waiters[conversation]
+            if queue:  # more from the same conversation: to the back of the line
+                self.waiters[conversation] = queue
+        return None
+
+    def block(self, now: float, seconds: float) -> None:
+        """Slack answered 429: no calls of this method until ``seconds`` from ``now``."""
+        self.blocked_until = max(self.blocked_until, now + seconds)
+        self.tokens = 0.0
+        self.updated = now
+
+
+class SlackBudget:
+    """All buckets: one per (workspace, method). Shared by every conversation the process serves."""
+
+    def __init__(self, limits: dict[str, float] | None = None, *, clock: Callable[[], float] = time.monotonic) -> None:
+        self.limits = dict(DEFAULT_LIMITS if limits is None else limits)
+        self._clock = clock
+        self._buckets: dict[tuple[str, str], MethodBucket] = {}
+        self._pumps: dict[tuple[str, str], asyncio.Task[None]] = {}
+
+    def bucket(self, team: str, method: str) -> MethodBucket | None:
+        """The bucket of ``method`` in workspace ``team`` (None: the method is not budgeted)."""
+        limit = self.limits.get(method)
+        if limit is None:
+            return None
+        found = self._buckets.get((team, method))
+        if found is None:
+            found = self._buckets[(team, method)] = MethodBucket(limit, self._clock())
+        return found
+
+    def try_acquire(self, team: str, method: str, conversation: str) -> bool:
+        """An optional call may go now (see :meth:`MethodBucket.try_take`)."""
+        bucket = self.bucket(team, method)
+        return True if bucket is None else bucket.try_take(conversation, self._clock())
+
+    async def acquire(self, team: str, method: str, conversation: str) -> None:
+        """Wait for this conversation's turn to call ``method`` in workspace ``team``."""
+        bucket = self.bucket(team, method)
+        if bucket is None or bucket.take_now(conversation, self._clock()):
+            return
+        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        bucket.enqueue(conversation, waiter)
+        self._ensure_pump(team, method, bucket)
+        try:
+            await waiter
+        except asyncio.CancelledError:
+            if waiter.done() and not waiter.cancelled():
+                bucket.tokens += 1.0  # granted but not used: give it back
+            raise
+
+    def penalize(self, team: str, method: str, seconds: float) -> None:
+        """Slack rate-limited ``method`` in ``team``: hold every conversation's calls for ``seconds``."""
+        bucket = self.bucket(team, method)
+        if bucket is not None:
+            bucket.block(self._clock(), seconds)
+
+    def _ensure_pump(self, team: str, method: str, bucket: MethodBucket) -> None:
+        task = self._pumps.get((team, method))
+        if task is None or task.done():
+            self._pumps[(team, method)] = asyncio.create_task(self._pump(bucket), name=f"slack-budget-{method}")
+
+    async def _pump(self, bucket: MethodBucket) -> None:
+        while True:
+            delay = bucket.pump(self._clock())
+            if delay is None:
+                return
+            await asyncio.sleep(delay)
+
+    async def close(self) -> None:
+        """Stop the pump tasks (waiting calls are cancelled)."""
+        for task in self._pumps.values():
+            task.cancel()
+        for task in self._pumps.values():
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._pumps.clear()

@@ -1,0 +1,90 @@
+"""Web API calls through the shared budget, with Slack's errors sorted into what the adapter does next."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.adapters.slack.budget import SlackBudget
+from bot.core.ports import RespondentUnreachable
+
+log = logging.getLogger("bot.adapters.slack")
+
+#: The respondent (or the whole workspace) can no longer be reached: stop sending.
+UNREACHABLE_ERRORS = frozenset({
+    "account_inactive", "invalid_auth", "not_authed", "token_revoked", "token_expired", "app_uninstalled",
+    "team_access_not_granted", "channel_not_found", "is_archived", "user_not_found", "user_disabled",
+    "cannot_dm_bot", "not_in_channel", "org_login_required", "ekm_access_denied", "team_disabled",
+})
+#: The stream is over or streaming is not available here: continue with chat.update / chat.postMessage.
+STREAM_ERRORS = frozenset({
+    "message_not_in_streaming_state", "unknown_method", "not_allowed", "method_deprecated",
+    "not_allowed_token_type", "feature_not_enabled", "streaming_not_enabled", "missing_scope",
+    "invalid_arguments", "message_not_found", "cant_update_message", "edit_window_closed",
+})
+#: The blocks were refused: send them split, or as text.
+BLOCK_ERRORS = frozenset({"invalid_blocks", "invalid_blocks_format", "msg_blocks_too_long", "too_many_blocks"})
+
+
+def error_code(error: SlackApiError) -> str:
+    """Slack's error code (``"ratelimited"`` for a 429 the retry handler gave up on)."""
+    response = error.response
+    try:
+        if response.status_code == 429:
+            return "ratelimited"
+        return str(response.get("error") or "unknown_error")
+    except Exception:  # a malformed response
+        return "unknown_error"
+
+
+class SlackCalls:
+    """Calls the Web API for one adapter: budget first, then the call; unreachable errors raised as such."""
+
+    def __init__(self, client: AsyncWebClient, budget: SlackBudget) -> None:
+        self.client = client
+        self.budget = budget
+
+    async def call(
+        self,
+        method: str,
+        fn: Callable[..., Awaitable[Any]],
+        *,
+        team: str,
+        conversation: str,
+        required: bool = True,
+        **kwargs: Any,
+    ) -> Any:
+        """Call ``fn(**kwargs)`` (the client method for ``method``) within the budget.
+
+        An optional call (``required=False``) is skipped (returns None) when the budget has no spare capacity.
+        Raises :class:`RespondentUnreachable` for errors that mean the respondent is gone, else SlackApiError.
+        """
+        if required:
+            await self.budget.acquire(team, method, conversation)
+        elif not self.budget.try_acquire(team, method, conversation):
+            return None
+        try:
+            return await fn(**kwargs)
+        except SlackApiError as error:
+            code = error_code(error)
+            if code == "ratelimited":
+                retry_after = _retry_after(error)
+                self.budget.penalize(team, method, retry_after)
+            if code in UNREACHABLE_ERRORS:
+                log.warning("slack %s: respondent unreachable (%s)", method, code)
+                raise RespondentUnreachable(code) from None
+            log.info("slack %s failed: %s", method, code)
+            raise
+
+
+def _retry_after(error: SlackApiError) -> float:
+    try:
+        headers = {str(k).lower(): v for k, v in dict(error.response.headers).items()}
+        value = headers.get("retry-after", "1")
+        return float(value[0] if isinstance(value, list) else value)
+    except (TypeError, ValueError, AttributeError):
+        return 1.0

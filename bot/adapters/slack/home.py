@@ -1,0 +1,71 @@
+"""The App Home tab: the user's interviews, with Start and Resume buttons."""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any
+
+from bot.adapters.slack.blocks import Block, button
+from storage.base import InterviewRecord, RecordStatus, Store
+
+if TYPE_CHECKING:
+    from bot.adapters.slack.adapter import SlackAdapter
+
+log = logging.getLogger("bot.adapters.slack")
+
+HOME_START = "ib_home:start"
+HOME_RESUME = "ib_home:resume"
+HOME_LIMIT = 15
+
+_STATUS_LABEL = {
+    RecordStatus.ACTIVE: "🟢 In progress",
+    RecordStatus.COMPLETING: "⏳ Finishing",
+    RecordStatus.COMPLETED: "✅ Done",
+}
+
+
+def _when(at: float) -> str:
+    if at <= 0:
+        return ""
+    return f" · started <!date^{int(at)}^{{date_short_pretty}} {{time}}|{int(at)}>"
+
+
+def home_view(records: list[InterviewRecord]) -> dict[str, Any]:
+    """The Home tab's view for a user with ``records`` (newest first)."""
+    blocks: list[Block] = [
+        {"type": "header", "text": {"type": "plain_text", "text": "Your interviews"}},
+        {"type": "section", "text": {"type": "mrkdwn", "text": (
+            "Short conversations about your work here. Your answers go to the research team; "
+            "you can stop at any time with `/interview stop`.")}},
+    ]
+    active = [r for r in records if r.status is not RecordStatus.COMPLETED]
+    if not active:
+        blocks.append({"type": "actions", "block_id": "home_start",
+                       "elements": [button("Start a new interview", HOME_START, "start", style="primary")]})
+    if not records:
+        blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": "No interviews yet."}]})
+    else:
+        blocks.append({"type": "divider"})
+    for record in records[:HOME_LIMIT]:
+        reason = f" ({record.completion_reason})" if record.completion_reason else ""
+        label = _STATUS_LABEL.get(record.status, record.status.value)
+        study = f"*{record.study}* · " if record.study else ""
+        section: Block = {"type": "section", "block_id": f"home|{record.interview_id}", "text": {
+            "type": "mrkdwn",
+            "text": f"{study}{label}{reason if record.status is RecordStatus.COMPLETED else ''}"
+                    f"{_when(record.created_at)} · {record.turns_sent} message(s)"}}
+        if record.status is RecordStatus.ACTIVE:
+            section["accessory"] = button("Resume", HOME_RESUME, record.interview_id)
+        blocks.append(section)
+    return {"type": "home", "blocks": blocks}
+
+
+async def publish_home(adapter: SlackAdapter, store: Store, team: str, user: str) -> None:
+    """Publish the Home tab of ``user`` (errors are logged: the tab is informational)."""
+    records = await store.interviews_of_user("slack", user, limit=HOME_LIMIT)
+    records = [r for r in records if not team or r.key.workspace == team]
+    try:
+        await adapter.calls.call("views.publish", adapter.client.views_publish, team=team,
+                                 conversation=f"home:{user}", user_id=user, view=home_view(records))
+    except Exception as error:
+        log.info("slack views.publish failed: %s", type(error).__name__)

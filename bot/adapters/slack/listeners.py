@@ -1,0 +1,327 @@
+"""Bolt listeners: DMs, clicks, the "other" modal, ``/interview`` and the App Home tab.
+
+Usable in any ``AsyncApp`` (the bot's own, or one a team already runs)::
+
+    adapter = register_listeners(app, bridge)
+
+Every interaction is acknowledged first (well within Slack's 3 s) and worked on afterwards.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import logging
+import re
+from typing import Any
+
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
+
+from bot.adapters.slack.adapter import POINTER_TEXT, SlackAdapter, conversation_key
+from bot.adapters.slack.blocks import NOTICE_ACTION_PREFIX, NOTICE_LABELS, QuestionRef, text_sections
+from bot.adapters.slack.clicks import Chosen, Ignore, Invalid, OpenOther, Redraw, interpret_click
+from bot.adapters.slack.home import HOME_RESUME, HOME_START, publish_home
+from bot.adapters.slack.people import People
+from bot.adapters.slack.reply import Target
+from bot.api.models import Question
+from bot.core.bridge import Bridge
+from bot.core.events import Answer, CancelExit, Exit, InboundEvent, OutcomeKind, Retry, Start, UserText
+from bot.core.keys import ConversationKey
+from bot.core.ports import Action, PendingQuestion
+from storage.base import RecordStatus
+
+log = logging.getLogger("bot.adapters.slack")
+
+OTHER_VIEW = "ib_other"
+STALE_TEXT = "That question was already answered or is no longer open."
+NOT_YOURS_TEXT = "This question belongs to someone else's interview."
+HELP_TEXT = (
+    "`/interview start [study]` starts an interview in our DM · `/interview stop` ends yours · "
+    "`/interview status` shows where it stands."
+)
+
+
+def register_listeners(
+    app: AsyncApp, bridge: Bridge, adapter: SlackAdapter | None = None, *, update_interval: float = 1.0
+) -> SlackAdapter:
+    """Register the interview listeners on ``app`` and the Slack adapter on ``bridge``; returns the adapter.
+
+    ``adapter`` defaults to one using ``app.client`` and ``bridge.store``.
+    """
+    if adapter is None:
+        adapter = SlackAdapter(app.client, bridge.store, update_interval=update_interval)
+    bridge.register(adapter)
+    Listeners(bridge, adapter).attach(app)
+    return adapter
+
+
+class Listeners:
+    """The listener functions, sharing the bridge, the adapter and a cache of people."""
+
+    def __init__(self, bridge: Bridge, adapter: SlackAdapter) -> None:
+        self.bridge = bridge
+        self.adapter = adapter
+        self.people = People(adapter)
+
+    def attach(self, app: AsyncApp) -> None:
+        """Register every listener on ``app``."""
+        app.event("message")(self.on_message)
+        app.event("app_home_opened")(self.on_home_opened)
+        app.event("app_uninstalled")(self.on_ignored_event)
+        app.event("tokens_revoked")(self.on_ignored_event)
+        app.action(re.compile(r"^ib:"))(self.on_action)
+        app.action(re.compile(r"^ib_home:"))(self.on_home_action)
+        app.view(OTHER_VIEW)(self.on_other_submitted)
+        app.command("/interview")(self.on_command)
+
+    async def on_ignored_event(self, body: dict[str, Any]) -> None:
+        """Acknowledged; the next call to Slack will say the app is gone and the core ends cleanly."""
+        log.info("slack event %s", (body.get("event") or {}).get("type"))
+
+    # --- DMs ---
+
+    async def on_message(self, event: dict[str, Any], body: dict[str, Any]) -> None:
+        """A DM to the app: goes to the user's active interview (or starts/offers one)."""
+        if event.get("channel_type") != "im" or event.get("bot_id") or event.get("app_id"):
+            return
+        if event.get("subtype") not in (None, "file_share") or not event.get("user"):
+            return
+        team = str(body.get("team_id") or event.get("team") or "")
+        user, channel = str(event["user"]), str(event["channel"])
+        key = conversation_key(team, channel, user)
+        root = str(event.get("thread_ts") or event["ts"])
+        active = await self.bridge.store.active_interview(key)
+        current = await self.adapter.thread_of(key)
+        elsewhere = active is not None and current is not None and current != root
+        if active is None or current is None:
+            await self.adapter.set_thread(key, root)
+        text = html.unescape(str(event.get("text") or ""))
+        outcome = await self.bridge.handle(UserText(
+            key, text, await self.people.respondent(team, user),
+            event_id=str(body.get("event_id") or "") or None, attachments=len(event.get("files") or []),
+        ))
+        if elsewhere and outcome.kind is OutcomeKind.ACCEPTED:
+            await self.adapter.post(Target(key, channel, root), POINTER_TEXT)
+
+    # --- clicks ---
+
+    async def on_action(self, ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:
+        """A click on a question or a notice button."""
+        await ack()
+        team, user = _team(body), str(body["user"]["id"])
+        container = body.get("container") or {}
+        channel = str(container.get("channel_id") or (body.get("channel") or {}).get("id") or "")
+        key = conversation_key(team, channel, user)
+        event_id = f"act:{body.get('trigger_id') or action.get('action_ts')}"
+        action_id = str(action.get("action_id", ""))
+        message = body.get("message")
+        thread_ts = container.get("thread_ts")
+        if action_id.startswith(NOTICE_ACTION_PREFIX):
+            await self._notice_action(key, action_id[len(NOTICE_ACTION_PREFIX) :], event_id, message, thread_ts)
+            return
+        ref = QuestionRef.parse(action.get("block_id"))
+        question = await self.adapter.stored_question(ref.interview_id, ref.question_id) if ref else None
+        if ref is None or question is None:
+            await self.adapter.ephemeral(key, channel, STALE_TEXT, thread_ts)
+            return
+        result = interpret_click(question, ref, action, body.get("state") or {})
+        if isinstance(result, Ignore):
+            return
+        if isinstance(result, Invalid):
+            await self.adapter.ephemeral(key, channel, result.message, thread_ts)
+            return
+        if isinstance(result, Chosen):
+            outcome = await self.bridge.handle(
+                Answer(key, user, ref.interview_id, ref.question_id, result.value, event_id=event_id)
+            )
+            if outcome.ok:
+                await self.adapter.mark_answered(key, ref, question, result.value, message)
+            elif outcome.kind is not OutcomeKind.DUPLICATE:
+                await self.adapter.ephemeral(key, channel, outcome.message or STALE_TEXT, thread_ts)
+            return
+        problem = await self._may_act(ref, user)
+        if problem is not None:
+            await self.adapter.ephemeral(key, channel, problem, thread_ts)
+            return
+        if isinstance(result, Redraw):
+            await self.adapter.replace_question_blocks(key, ref, result.blocks, message)
+        elif isinstance(result, OpenOther):
+            await self._open_other(body, key, ref, question.text, str(container.get("message_ts") or ""))
+
+    async def _may_act(self, ref: QuestionRef, user: str) -> str | None:
+        """Why ``user`` may not work this question's widget (someone else's, stale), or None."""
+        record = await self.bridge.store.get_interview(ref.interview_id)
+        if record is None or record.status is not RecordStatus.ACTIVE:
+            return STALE_TEXT
+        if record.key.user != user:
+            return NOT_YOURS_TEXT
+        pending = await self.bridge.store.pending_question(ref.interview_id)
+        if pending is None or pending.question_id != ref.question_id:
+            return STALE_TEXT
+        return None
+
+    async def _notice_action(
+        self, key: ConversationKey, name: str, event_id: str, message: dict[str, Any] | None, thread_ts: Any
+    ) -> None:
+        try:
+            act = Action(name)
+        except ValueError:
+            return
+        user = key.user
+        event: InboundEvent
+        if act is Action.RETRY:
+            event = Retry(key, actor=user, event_id=event_id)
+        elif act is Action.END:
+            event = Exit(key, confirmed=False, actor=user, event_id=event_id)
+        elif act is Action.CONFIRM_EXIT:
+            event = Exit(key, confirmed=True, actor=user, event_id=event_id)
+        elif act is Action.CANCEL_EXIT:
+            event = CancelExit(key, actor=user, event_id=event_id)
+        else:
+            if await self.bridge.store.active_interview(key) is None:
+                await self.adapter.set_thread(key, None)  # a new interview opens its own thread
+            event = Start(key, await self.people.respondent(key.workspace, user), event_id=event_id)
+        outcome = await self.bridge.handle(event)
+        if outcome.kind is OutcomeKind.DUPLICATE:
+            return
+        if message and message.get("ts") and outcome.kind is not OutcomeKind.NOT_YOURS:
+            await self._close_notice(key, message, NOTICE_LABELS.get(act, act.value))
+        if not outcome.ok and outcome.message and act is not Action.NEW_INTERVIEW:
+            await self.adapter.ephemeral(key, key.channel, outcome.message, thread_ts)
+
+    async def _close_notice(self, key: ConversationKey, message: dict[str, Any], chosen: str) -> None:
+        """Replace a notice's buttons by what was chosen, so it cannot be clicked again."""
+        text = str(message.get("text") or "")
+        blocks = [*text_sections(text), {"type": "context", "elements": [{"type": "mrkdwn", "text": f"→ {chosen}"}]}]
+        try:
+            await self.adapter.calls.call(
+                "chat.update", self.adapter.client.chat_update, team=key.workspace, conversation=key.as_str(),
+                channel=key.channel, ts=str(message["ts"]), text=text or chosen, blocks=blocks,
+            )
+        except Exception as error:  # cosmetic: the event was handled already
+            log.info("slack could not close a notice: %s", type(error).__name__)
+
+    # --- the "other" modal ---
+
+    async def _open_other(self, body: dict[str, Any], key: ConversationKey, ref: QuestionRef, title: str,
+                          message_ts: str) -> None:
+        meta = {"team": key.workspace, "channel": key.channel, "iid": ref.interview_id, "qid": ref.question_id,
+                "part": ref.part, "ts": message_ts}
+        view = {
+            "type": "modal", "callback_id": OTHER_VIEW, "private_metadata": json.dumps(meta),
+            "title": {"type": "plain_text", "text": "Your answer"},
+            "submit": {"type": "plain_text", "text": "Send"},
+            "close": {"type": "plain_text", "text": "Cancel"},
+            "blocks": [{
+                "type": "input", "block_id": "other",
+                "label": {"type": "plain_text", "text": (title or "Other")[:2000]},
+                "element": {"type": "plain_text_input", "action_id": "text", "max_length": 2000},
+            }],
+        }
+        try:
+            await self.adapter.client.views_open(trigger_id=body["trigger_id"], view=view)
+        except Exception as error:
+            log.info("slack could not open the other-answer modal: %s", type(error).__name__)
+            await self.adapter.ephemeral(key, key.channel, "Please type your answer as a message instead.")
+
+    async def on_other_submitted(self, ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
+        """The "other" modal was submitted: the typed text answers the single-choice question."""
+        value = (((view.get("state") or {}).get("values") or {}).get("other") or {}).get("text") or {}
+        text = str(value.get("value") or "").strip()
+        if not text:
+            await ack(response_action="errors", errors={"other": "Please type your answer."})
+            return
+        await ack()
+        meta = json.loads(view.get("private_metadata") or "{}")
+        user = str(body["user"]["id"])
+        key = conversation_key(str(meta.get("team") or _team(body)), str(meta.get("channel", "")), user)
+        ref = QuestionRef(str(meta.get("iid", "")), str(meta.get("qid", "")), str(meta.get("part", "")))
+        question = await self.adapter.stored_question(ref.interview_id, ref.question_id)
+        outcome = await self.bridge.handle(
+            Answer(key, user, ref.interview_id, ref.question_id, text, event_id=f"view:{view.get('id')}")
+        )
+        if outcome.ok and question is not None:
+            await self.adapter.mark_answered(key, ref, question, text, None)
+        elif not outcome.ok and outcome.kind is not OutcomeKind.DUPLICATE:
+            await self.adapter.ephemeral(key, key.channel, outcome.message or STALE_TEXT)
+
+    # --- /interview ---
+
+    async def on_command(self, ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
+        """``/interview start [study] | stop | status``."""
+        await ack()
+        team, user = str(body.get("team_id") or ""), str(body.get("user_id") or "")
+        words = str(body.get("text") or "").split()
+        sub = words[0].lower() if words else "help"
+        if sub not in ("start", "stop", "status"):
+            await respond(text=HELP_TEXT, response_type="ephemeral")
+            return
+        key = conversation_key(team, await self.people.dm_channel(team, user), user)
+        if sub == "status":
+            await respond(text=await self._status_text(key), response_type="ephemeral")
+            return
+        if sub == "stop":
+            outcome = await self.bridge.handle(Exit(key, confirmed=False, actor=user,
+                                                    event_id=f"cmd:{body.get('trigger_id')}"))
+            text = "Please confirm in our DM thread." if outcome.ok else (outcome.message or "Nothing to stop.")
+            await respond(text=text, response_type="ephemeral")
+            return
+        if await self.bridge.store.active_interview(key) is not None:
+            await respond(text="You already have an interview in progress — see our DM.", response_type="ephemeral")
+            return
+        await respond(text="Starting your interview in our DM…", response_type="ephemeral")
+        await self.adapter.set_thread(key, None)
+        study = words[1] if len(words) > 1 else None
+        outcome = await self.bridge.handle(Start(key, await self.people.respondent(team, user), study=study,
+                                                 event_id=f"cmd:{body.get('trigger_id')}"))
+        if not outcome.ok and outcome.kind is not OutcomeKind.DUPLICATE and outcome.message:
+            await respond(text=outcome.message, response_type="ephemeral")
+
+    async def _status_text(self, key: ConversationKey) -> str:
+        record = await self.bridge.status(key)
+        if record is None:
+            return "You have no interviews yet. `/interview start` begins one."
+        if record.status is RecordStatus.COMPLETED:
+            return f"Your last interview is finished ({record.completion_reason or 'completed'}). Thank you!"
+        waiting = " — waiting for your reply" if record.expires_at else ""
+        return f"Your interview is in progress: {record.turns_sent} message(s) sent{waiting}."
+
+    # --- App Home ---
+
+    async def on_home_opened(self, event: dict[str, Any], body: dict[str, Any]) -> None:
+        """Publish the Home tab: the user's interviews with Start / Resume."""
+        if event.get("tab", "home") != "home":
+            return
+        await publish_home(self.adapter, self.bridge.store, _team(body), str(event["user"]))
+
+    async def on_home_action(self, ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:
+        """Start or Resume from the Home tab."""
+        await ack()
+        team, user = _team(body), str(body["user"]["id"])
+        key = conversation_key(team, await self.people.dm_channel(team, user), user)
+        if action.get("action_id") == HOME_START:
+            if await self.bridge.store.active_interview(key) is None:
+                await self.adapter.set_thread(key, None)
+                await self.bridge.handle(Start(key, await self.people.respondent(team, user),
+                                               event_id=f"home:{body.get('trigger_id')}"))
+        elif action.get("action_id") == HOME_RESUME:
+            await self._resume(key)
+        await publish_home(self.adapter, self.bridge.store, team, user)
+
+    async def _resume(self, key: ConversationKey) -> None:
+        record = await self.bridge.store.active_interview(key)
+        if record is None:
+            return
+        target = await self.adapter.target(key)
+        pending = await self.bridge.store.pending_question(record.interview_id)
+        await self.adapter.post(target, "👋 Welcome back — your interview continues here. Reply in this thread.")
+        if pending is not None:
+            question = Question.model_validate(pending.question)
+            await self.adapter.show_question(key, PendingQuestion(record.interview_id, question, key.user))
+
+
+def _team(body: dict[str, Any]) -> str:
+    team = body.get("team") or {}
+    if isinstance(team, dict) and team.get("id"):
+        return str(team["id"])
+    return str(body.get("team_id") or (body.get("user") or {}).get("team_id") or "")

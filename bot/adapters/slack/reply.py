@@ -1,0 +1,283 @@
+"""One interviewer reply in a Slack thread: native streaming, with chat.update as the fallback.
+
+How no character is lost:
+
+* the reply keeps the whole text itself and how much of the current message Slack has confirmed
+  (``_shown``); a call that fails changes neither;
+* while streaming, each ``append`` sends what was not confirmed yet through ``chat.appendStream`` (the
+  first one ``chat.startStream``); intermediate updates only use spare budget and are simply skipped
+  otherwise — the next one (or the final one) carries the skipped text;
+* when the stream is gone (expired after ~5 min: ``message_not_in_streaming_state``) or streaming is not
+  available (``unknown_method``, ``not_allowed``, missing scope…) the reply switches to ``chat.update`` of
+  the same message (``chat.postMessage`` if none exists yet) with the *whole* text of the message, so what
+  the failed call carried is included;
+* a message holds at most :data:`MESSAGE_LIMIT` characters: longer replies continue in a new message in
+  the same thread, cut at a paragraph / line / word break.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_chat_stream import AsyncChatStream
+
+from bot.adapters.slack.blocks import Block, question_blocks, text_sections
+from bot.adapters.slack.calls import BLOCK_ERRORS, STREAM_ERRORS, error_code
+from bot.adapters.slack.text import MESSAGE_LIMIT, cut_point
+from bot.core.keys import ConversationKey
+from bot.core.ports import Notice, PendingQuestion
+
+if TYPE_CHECKING:
+    from bot.adapters.slack.adapter import SlackAdapter
+
+log = logging.getLogger("bot.adapters.slack")
+
+#: Blocks attached to a reply when their JSON stays under this size (Slack refuses ~13k: msg_blocks_too_long).
+ATTACH_LIMIT = 11000
+THINKING = "is thinking…"
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """Where a conversation's messages go: the DM channel and the interview's thread."""
+
+    key: ConversationKey
+    channel: str
+    thread_ts: str | None
+
+    @property
+    def team(self) -> str:
+        """The workspace (for the rate budget)."""
+        return self.key.workspace
+
+    @property
+    def conversation(self) -> str:
+        """The conversation's key as a string (for fairness in the budget)."""
+        return self.key.as_str()
+
+
+def message_payload(text: str, blocks: list[Block] | None) -> dict[str, Any]:
+    """``text`` (and ``blocks``) as chat.postMessage / chat.update arguments; the text stays visible."""
+    if not blocks:
+        return {"text": text, "blocks": []}
+    return {"text": text, "blocks": [*text_sections(text), *blocks]}
+
+
+def blocks_fit(blocks: list[Block]) -> bool:
+    """True when ``blocks`` can ride on a message without hitting Slack's size limits."""
+    return len(blocks) <= 45 and len(json.dumps(blocks)) <= ATTACH_LIMIT
+
+
+class SlackReply:
+    """A :class:`bot.core.ports.ReplyStream` rendered in a Slack thread."""
+
+    def __init__(self, adapter: SlackAdapter, target: Target, *, placeholder_ts: str | None = None) -> None:
+        self._adapter = adapter
+        self._calls = adapter.calls
+        self._target = target
+        self._text = ""
+        self._start = 0  # where the current message begins in the text
+        self._shown = 0  # characters of the current message Slack confirmed
+        self._ts: str | None = placeholder_ts  # the current message
+        self._stream: AsyncChatStream | None = None
+        self._streaming = adapter.streaming_available and placeholder_ts is None
+        self._closed: list[tuple[str, int, int]] = []  # earlier messages: (ts, start, end)
+        self.messages: list[str] = []  # ts of every message of this reply, in order
+
+    # --- the ReplyStream protocol ---
+
+    async def status(self, text: str) -> None:
+        """Show ``text`` as the thread's status (or in the placeholder when statuses are not available)."""
+        if self._adapter.status_available and self._target.thread_ts:
+            await self._adapter.set_status(self._target, text, required=False)
+        elif self._ts and not self._text:
+            await self._update(f"_{text}_", required=False)
+            self._shown = 0
+
+    async def append(self, text: str) -> None:
+        """Add ``text``; send what is not shown yet if the budget has room now."""
+        self._text += text
+        await self._close_full_messages()
+        await self._sync(required=False)
+
+    async def finish(self, text: str, question: PendingQuestion | None) -> None:
+        """Show exactly ``text``, with ``question``'s blocks on the last message (or right after it)."""
+        if not text.startswith(self._text[: self._start + self._shown]):
+            await self._rewrite_closed(text)
+        self._text = text
+        await self._close_full_messages()
+        blocks: list[Block] = []
+        if question is not None:
+            blocks = question_blocks(question, include_text=question.question.text.strip() not in text)
+        attach = blocks if blocks and blocks_fit(blocks) else None
+        segment = self._text[self._start :]
+        attached = False
+        if segment.strip() or self._ts or (self._stream is not None and self._stream.ts):
+            attached = await self._close(segment, attach)
+        if question is not None and blocks:
+            if attached and self.messages:
+                await self._adapter.remember_question(self._target, self.messages[-1], question, segment)
+            else:
+                await self._adapter.post_question(self._target, question)
+
+    async def fail(self, text_so_far: str, notice: Notice) -> None:
+        """Keep what was shown (completed to ``text_so_far``), then post ``notice`` with its buttons."""
+        if text_so_far.strip() or self._ts or self._stream is not None:
+            await self.finish(text_so_far, None)
+        await self._adapter.post_notice(self._target, notice)
+
+    # --- internals ---
+
+    async def _close_full_messages(self) -> None:
+        while len(self._text) - self._start > MESSAGE_LIMIT:
+            segment = self._text[self._start :]
+            await self._close(segment[: cut_point(segment, MESSAGE_LIMIT)], None)
+
+    async def _open_stream(self) -> AsyncChatStream:
+        if self._stream is None:
+            self._stream = await self._calls.client.chat_stream(
+                channel=self._target.channel,
+                thread_ts=self._target.thread_ts or "",
+                recipient_team_id=self._target.team or None,
+                recipient_user_id=self._target.key.user,
+                buffer_size=1,
+            )
+        return self._stream
+
+    def _abandon_stream(self, code: str) -> None:
+        if self._stream is not None and self._stream.ts:
+            self._ts = self._stream.ts
+        if self._stream is not None and self._stream.ts is None and code in STREAM_ERRORS:
+            self._adapter.streaming_unavailable(code)
+        self._stream = None
+        self._streaming = False
+
+    async def _sync(self, *, required: bool) -> None:
+        """Bring the current message up to the text (an optional update may be skipped)."""
+        segment = self._text[self._start :]
+        if len(segment) == self._shown:
+            return
+        if self._streaming and self._target.thread_ts:
+            stream = await self._open_stream()
+            method = "chat.appendStream" if stream.ts else "chat.startStream"
+            try:
+                sent = await self._calls.call(
+                    method, stream.append, team=self._target.team, conversation=self._target.conversation,
+                    required=required, markdown_text=segment[self._shown :],
+                )
+            except SlackApiError as error:
+                code = error_code(error)
+                if code not in STREAM_ERRORS and not required:
+                    return  # e.g. still rate limited: the next update carries this text
+                log.info("slack stream fallback to chat.update (%s)", code)
+                self._abandon_stream(code)
+                await self._update(segment, required=True)
+                return
+            if sent is not None:
+                self._shown = len(segment)
+                if self._ts is None and stream.ts:
+                    self._ts = stream.ts
+                    self.messages.append(stream.ts)
+            return
+        try:
+            await self._update(segment, required=required)
+        except SlackApiError:
+            if required:
+                raise
+
+    async def _update(self, text: str, *, required: bool, blocks: list[Block] | None = None) -> bool:
+        """chat.update the current message to ``text`` (chat.postMessage if none). False if skipped."""
+        payload = message_payload(text, blocks)
+        if self._ts is not None:
+            try:
+                done = await self._calls.call(
+                    "chat.update", self._calls.client.chat_update, team=self._target.team,
+                    conversation=self._target.conversation, required=required,
+                    channel=self._target.channel, ts=self._ts, **payload,
+                )
+            except SlackApiError as error:
+                if error_code(error) not in ("message_not_found", "cant_update_message", "edit_window_closed"):
+                    raise
+                self._ts = None  # the message is gone: post a new one with the whole text
+                return await self._update(text, required=True, blocks=blocks)
+            if done is None:
+                return False
+        else:
+            response = await self._calls.call(
+                "chat.postMessage", self._calls.client.chat_postMessage, team=self._target.team,
+                conversation=self._target.conversation, required=True,
+                channel=self._target.channel, thread_ts=self._target.thread_ts, **payload,
+            )
+            self._ts = str(response["ts"])
+            self.messages.append(self._ts)
+        self._shown = len(text)
+        return True
+
+    async def _close(self, segment: str, blocks: list[Block] | None) -> bool:
+        """Finish the current message with exactly ``segment`` (+ ``blocks``). True if the blocks rode on it."""
+        attached = bool(blocks)
+        if self._streaming and self._target.thread_ts:
+            stream = await self._open_stream()
+            try:
+                await self._calls.call(
+                    "chat.stopStream", stream.stop, team=self._target.team,
+                    conversation=self._target.conversation,
+                    markdown_text=segment[self._shown :] or None, blocks=blocks or None,
+                )
+            except SlackApiError as error:
+                code = error_code(error)
+                if code in BLOCK_ERRORS and blocks and stream.ts:
+                    # the text is in the stream's buffer still: stop without the blocks, post them apart
+                    await self._calls.call("chat.stopStream", stream.stop, team=self._target.team,
+                                           conversation=self._target.conversation)
+                    attached = False
+                else:
+                    log.info("slack stream stop fell back to chat.update (%s)", code)
+                    self._abandon_stream(code)
+                    attached = await self._close_by_update(segment, blocks)
+            if self._ts is None and stream.ts:
+                self._ts = stream.ts
+                self.messages.append(stream.ts)
+        else:
+            attached = await self._close_by_update(segment, blocks)
+        assert self._ts is not None
+        self._closed.append((self._ts, self._start, self._start + len(segment)))
+        self._start += len(segment)
+        self._shown = 0
+        self._ts = None
+        self._stream = None
+        self._streaming = self._adapter.streaming_available
+        return attached
+
+    async def _close_by_update(self, segment: str, blocks: list[Block] | None) -> bool:
+        if blocks:
+            try:
+                await self._update(segment, required=True, blocks=blocks)
+                return True
+            except SlackApiError as error:
+                if error_code(error) not in BLOCK_ERRORS:
+                    raise
+        await self._update(segment, required=True)
+        return False
+
+    async def _rewrite_closed(self, text: str) -> None:
+        """The final text differs from what was streamed (a recovered reply): correct the messages."""
+        log.info("slack reply text replaced: rewriting %d message(s)", len(self._closed) + 1)
+        for ts, start, end in self._closed:
+            if text[start:end] != self._text[start:end]:
+                part = text[start:end] or "…"
+                await self._calls.call(
+                    "chat.update", self._calls.client.chat_update, team=self._target.team,
+                    conversation=self._target.conversation, channel=self._target.channel, ts=ts,
+                    text=part, blocks=[],
+                )
+        if self._stream is not None:
+            self._abandon_stream("replaced")
+        self._streaming = False
+        self._shown = -1  # force the current message to be rewritten in full
+        if self._start > len(text):
+            self._start = len(text)
