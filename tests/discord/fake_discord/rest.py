@@ -1,0 +1,420 @@
+"""The fake's REST API under ``/api/v10``: the middleware (auth, rate limits, recording, spec checks) and
+the handlers for users, DMs, channel messages, typing, guild members, the application and its commands.
+
+Interaction callbacks and webhooks (followups) live in :mod:`fake_discord.interactions`.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
+
+import aiohttp
+from aiohttp import web
+
+from . import spec
+from .recording import (
+    CANNOT_DM,
+    EMPTY_MESSAGE,
+    NOT_AUTHOR,
+    UNKNOWN_CHANNEL,
+    UNKNOWN_GUILD,
+    UNKNOWN_MEMBER,
+    UNKNOWN_MESSAGE,
+    UNKNOWN_USER,
+    DiscordError,
+    RecordedRequest,
+    error,
+    invalid_form,
+)
+from .state import DM, EPHEMERAL, Channel, new_snowflake
+
+if TYPE_CHECKING:
+    from .fake import FakeDiscord
+
+PREFIX = "/api/v10"
+FAKE_KEY: web.AppKey[FakeDiscord] = web.AppKey("fake_discord", object)  # type: ignore[arg-type]
+BODY_KEY: web.RequestKey[Any] = web.RequestKey("body", object)
+FILES_KEY: web.RequestKey[int] = web.RequestKey("files", int)
+MAX_CONTENT = 2000
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def fake_of(request: web.Request) -> FakeDiscord:
+    """The :class:`FakeDiscord` serving this request."""
+    return request.app[FAKE_KEY]
+
+
+def body_of(request: web.Request) -> Any:
+    """The parsed JSON body (or ``payload_json`` of a multipart body) of this request."""
+    return request.get(BODY_KEY)
+
+
+def json_response(data: Any, status: int = 200) -> web.Response:
+    """A JSON response with ``Content-Type: application/json`` exactly (discord.py compares the header
+    verbatim and treats anything else, even with ``; charset=utf-8``, as text)."""
+    return web.Response(body=json.dumps(data).encode(), status=status, headers={"Content-Type": "application/json"})
+
+
+def _major_parameter(match: dict[str, str]) -> str:
+    for key in ("channel_id", "guild_id"):
+        if key in match:
+            return match[key]
+    if "webhook_id" in match:
+        return f"{match['webhook_id']}:{match.get('webhook_token', '')}"
+    if "interaction_id" in match:
+        return f"{match['interaction_id']}:{match.get('interaction_token', '')}"
+    return ""
+
+
+async def _read_body(request: web.Request) -> tuple[Any, int]:
+    if not request.can_read_body:
+        return None, 0
+    content_type = request.content_type
+    if content_type == "multipart/form-data":
+        payload: Any = None
+        files = 0
+        reader = await request.multipart()
+        async for part in reader:
+            if not isinstance(part, aiohttp.BodyPartReader):
+                continue
+            if part.name == "payload_json":
+                payload = json.loads(await part.text())
+            else:
+                await part.read()
+                files += 1
+        return payload, files
+    raw = await request.read()
+    if not raw:
+        return None, 0
+    return json.loads(raw), 0
+
+
+@web.middleware
+async def discord_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Auth, body parsing, spec validation, rate limits and recording around every REST handler."""
+    if not request.path.startswith(PREFIX):
+        return await handler(request)
+    fake = fake_of(request)
+    path = request.path[len(PREFIX) :]
+    resource = request.match_info.route.resource
+    canonical = resource.canonical if resource is not None else None
+    template = canonical[len(PREFIX) :] if canonical and canonical.startswith(PREFIX) else None
+    if request.match_info.http_exception is not None:
+        template = None
+    record = RecordedRequest(
+        method=request.method, path=path, route=template, query=dict(request.query), json=None, at=time.time()
+    )
+    fake.requests.append(record)
+    try:
+        record.json, record.files = await _read_body(request)
+    except ValueError:
+        record.status = 400
+        return json_response({"message": "400: Bad Request", "code": 50109}, 400)
+    request[BODY_KEY] = record.json
+    request[FILES_KEY] = record.files
+    if template is not None:
+        record.spec_errors = spec.validate_body(template, request.method, record.json)
+    webhookish = path.startswith(("/webhooks/", "/interactions/"))
+    if not webhookish and request.headers.get("Authorization") != f"Bot {fake.token}":
+        record.status = 401
+        return json_response({"message": "401: Unauthorized", "code": 0}, 401)
+    verdict = fake.limiter.check(
+        request.method,
+        path,
+        template or path,
+        _major_parameter(dict(request.match_info)),
+        exempt_global=webhookish,
+    )
+    if verdict.refused is not None:
+        record.status = 429
+        response: web.StreamResponse = json_response(verdict.refused, 429)
+        response.headers.update(verdict.headers)
+        return response
+    try:
+        response = await handler(request)
+    except DiscordError as exc:
+        response = json_response(exc.body(), exc.status)
+    except web.HTTPException as exc:
+        response = json_response({"message": f"{exc.status}: {exc.reason}", "code": 0}, exc.status)
+    response.headers.update(verdict.headers)
+    record.status = response.status
+    fake.notify()
+    return response
+
+
+# --- users, gateway, application ------------------------------------------------------------------------
+async def get_me(request: web.Request) -> web.Response:
+    """GET /users/@me — the bot user."""
+    fake = fake_of(request)
+    me = fake.world.user_payload(fake.bot_user_id)
+    me.update({"verified": True, "mfa_enabled": False, "email": None, "bot": True})
+    return json_response(me)
+
+
+async def get_user(request: web.Request) -> web.Response:
+    """GET /users/{user_id}."""
+    world = fake_of(request).world
+    user_id = request.match_info["user_id"]
+    if user_id not in world.users:
+        raise error(UNKNOWN_USER)
+    return json_response(world.user_payload(user_id))
+
+
+async def get_gateway(request: web.Request) -> web.Response:
+    """GET /gateway and /gateway/bot — the gateway URL (sharded clients ask)."""
+    fake = fake_of(request)
+    body: dict[str, Any] = {"url": fake.gateway_url}
+    if request.path.endswith("/bot"):
+        body.update(
+            shards=1,
+            session_start_limit={"total": 1000, "remaining": 999, "reset_after": 0, "max_concurrency": 1},
+        )
+    return json_response(body)
+
+
+async def get_application(request: web.Request) -> web.Response:
+    """GET /oauth2/applications/@me and /applications/@me — the application (discord.py asks at login)."""
+    fake = fake_of(request)
+    return json_response(
+        {
+            "id": fake.application_id,
+            "name": fake.world.users[fake.bot_user_id]["username"],
+            "icon": None,
+            "description": "",
+            "summary": "",
+            "type": None,
+            "bot_public": True,
+            "bot_require_code_grant": False,
+            "verify_key": "0" * 64,
+            "flags": 0,
+            "owner": fake.world.user_payload(fake.bot_user_id),
+            "team": None,
+            "bot": fake.world.user_payload(fake.bot_user_id),
+            "tags": [],
+            "redirect_uris": [],
+            "interactions_endpoint_url": None,
+            "approximate_guild_count": len(fake.world.guilds),
+        }
+    )
+
+
+# --- DMs and channels -----------------------------------------------------------------------------------
+async def open_dm(request: web.Request) -> web.Response:
+    """POST /users/@me/channels — open (or get) the DM with ``recipient_id``. Works even when DMs are closed,
+    as on Discord: only sending fails."""
+    fake = fake_of(request)
+    body = body_of(request) or {}
+    recipient = str(body.get("recipient_id") or "")
+    if recipient not in fake.world.users or recipient == fake.bot_user_id:
+        raise invalid_form("recipient_id", "NUMBER_TYPE_COERCE", "Value is not a known user.")
+    channel, _ = fake.world.open_dm(recipient)
+    return json_response(channel.payload(fake.world))
+
+
+def channel_of(request: web.Request) -> Channel:
+    """The channel named in the path, or Discord's 404."""
+    channel = fake_of(request).world.channels.get(request.match_info["channel_id"])
+    if channel is None:
+        raise error(UNKNOWN_CHANNEL)
+    return channel
+
+
+async def get_channel(request: web.Request) -> web.Response:
+    """GET /channels/{channel_id}."""
+    return json_response(channel_of(request).payload(fake_of(request).world))
+
+
+async def typing(request: web.Request) -> web.Response:
+    """POST /channels/{channel_id}/typing — counted per channel (``fake.typing_count``)."""
+    channel = channel_of(request)
+    fake = fake_of(request)
+    if channel.type == DM and not fake.world.users[channel.recipient_id or ""]["dms_open"]:
+        raise error(CANNOT_DM)
+    channel.typing_count += 1
+    return web.Response(status=204)
+
+
+def check_message_body(body: dict[str, Any], *, creating: bool) -> None:
+    """Discord's own checks beyond the schema: 2000 characters of content, no empty message."""
+    content = body.get("content")
+    if isinstance(content, str) and len(content) > MAX_CONTENT:
+        raise invalid_form("content", "BASE_TYPE_MAX_LENGTH", f"Must be {MAX_CONTENT} or fewer in length.")
+    has_anything = any(body.get(k) for k in ("content", "embeds", "components", "attachments", "sticker_ids"))
+    if creating and not has_anything:
+        raise error(EMPTY_MESSAGE)
+
+
+async def create_message(request: web.Request) -> web.Response:
+    """POST /channels/{channel_id}/messages — 403/50007 when the recipient's DMs are closed."""
+    fake = fake_of(request)
+    channel = channel_of(request)
+    body = body_of(request) or {}
+    if channel.type == DM and not fake.world.users[channel.recipient_id or ""]["dms_open"]:
+        raise error(CANNOT_DM)
+    check_message_body(body, creating=True)
+    files = int(request.get(FILES_KEY, 0))
+    message = fake.world.new_message(channel, fake.bot_user_id, body)
+    for index in range(files):
+        message["attachments"].append(_attachment(index))
+    await fake.dispatch_message_event("MESSAGE_CREATE", channel, message)
+    return json_response(message)
+
+
+def _attachment(index: int) -> dict[str, Any]:
+    attachment_id = new_snowflake()
+    return {
+        "id": attachment_id,
+        "filename": f"file{index}.bin",
+        "size": 1,
+        "url": f"https://cdn.invalid/attachments/{attachment_id}",
+        "proxy_url": f"https://media.invalid/attachments/{attachment_id}",
+        "content_type": "application/octet-stream",
+    }
+
+
+def message_of(request: web.Request, channel: Channel) -> dict[str, Any]:
+    """The message named in the path (ephemeral messages are invisible to channel routes)."""
+    message = channel.messages.get(request.match_info["message_id"])
+    if message is None or int(message.get("flags") or 0) & EPHEMERAL:
+        raise error(UNKNOWN_MESSAGE)
+    return message
+
+
+async def get_message(request: web.Request) -> web.Response:
+    """GET /channels/{channel_id}/messages/{message_id}."""
+    channel = channel_of(request)
+    return json_response(message_of(request, channel))
+
+
+async def list_messages(request: web.Request) -> web.Response:
+    """GET /channels/{channel_id}/messages — newest first, ``limit`` (default 50), ``before``/``after``."""
+    channel = channel_of(request)
+    limit = min(int(request.query.get("limit", "50")), 100)
+    before = request.query.get("before")
+    after = request.query.get("after")
+    visible = [m for m in channel.messages.values() if not int(m.get("flags") or 0) & EPHEMERAL]
+    if before:
+        visible = [m for m in visible if int(m["id"]) < int(before)]
+    if after:
+        visible = [m for m in visible if int(m["id"]) > int(after)]
+    visible.reverse()
+    return json_response(visible[:limit])
+
+
+async def edit_message(request: web.Request) -> web.Response:
+    """PATCH /channels/{channel_id}/messages/{message_id} — only the bot's own messages."""
+    fake = fake_of(request)
+    channel = channel_of(request)
+    message = message_of(request, channel)
+    if message["author"]["id"] != fake.bot_user_id:
+        raise error(NOT_AUTHOR)
+    body = body_of(request) or {}
+    check_message_body(body, creating=False)
+    fake.world.edit_message(message, body)
+    await fake.dispatch_message_event("MESSAGE_UPDATE", channel, message)
+    return json_response(message)
+
+
+async def delete_message(request: web.Request) -> web.Response:
+    """DELETE /channels/{channel_id}/messages/{message_id}."""
+    fake = fake_of(request)
+    channel = channel_of(request)
+    message = message_of(request, channel)
+    del channel.messages[message["id"]]
+    fake.deleted_messages.append(message)
+    await fake.dispatch_message_event("MESSAGE_DELETE", channel, message)
+    return web.Response(status=204)
+
+
+# --- guilds ---------------------------------------------------------------------------------------------
+async def get_member(request: web.Request) -> web.Response:
+    """GET /guilds/{guild_id}/members/{user_id} — 404/10007 once the member left."""
+    world = fake_of(request).world
+    guild = world.guilds.get(request.match_info["guild_id"])
+    if guild is None:
+        raise error(UNKNOWN_GUILD)
+    user_id = request.match_info["user_id"]
+    if user_id not in guild["_members"] and user_id != world.bot_user_id:
+        raise error(UNKNOWN_MEMBER)
+    return json_response(world.member_payload(guild["id"], user_id))
+
+
+async def get_guild(request: web.Request) -> web.Response:
+    """GET /guilds/{guild_id}."""
+    world = fake_of(request).world
+    if request.match_info["guild_id"] not in world.guilds:
+        raise error(UNKNOWN_GUILD)
+    payload = world.guild_payload(request.match_info["guild_id"])
+    for key in ("members", "channels", "threads", "presences", "voice_states", "member_count", "large"):
+        payload.pop(key, None)
+    return json_response(payload)
+
+
+# --- application commands -------------------------------------------------------------------------------
+def _store_commands(fake: FakeDiscord, commands: list[dict[str, Any]], guild_id: str | None) -> list[dict[str, Any]]:
+    stored = []
+    for command in commands:
+        entry = dict(command)
+        entry.setdefault("type", 1)
+        entry.setdefault("description", "")
+        entry.setdefault("options", [])
+        entry.setdefault("default_member_permissions", None)
+        entry.setdefault("nsfw", False)
+        entry.update(id=new_snowflake(), application_id=fake.application_id, version=new_snowflake())
+        if guild_id is not None:
+            entry["guild_id"] = guild_id
+        stored.append(entry)
+    return stored
+
+
+async def put_commands(request: web.Request) -> web.Response:
+    """PUT /applications/{application_id}[/guilds/{guild_id}]/commands — bulk overwrite (what ``tree.sync`` does)."""
+    fake = fake_of(request)
+    if request.match_info["application_id"] != fake.application_id:
+        raise DiscordError(403, 50001, "Missing Access")
+    guild_id = request.match_info.get("guild_id")
+    stored = _store_commands(fake, list(body_of(request) or []), guild_id)
+    if guild_id is None:
+        fake.world.global_commands = stored
+    else:
+        fake.world.guild_commands[guild_id] = stored
+    return json_response(stored)
+
+
+async def get_commands(request: web.Request) -> web.Response:
+    """GET /applications/{application_id}[/guilds/{guild_id}]/commands."""
+    fake = fake_of(request)
+    guild_id = request.match_info.get("guild_id")
+    commands = fake.world.global_commands if guild_id is None else fake.world.guild_commands.get(guild_id, [])
+    return json_response(commands)
+
+
+def add_routes(app: web.Application) -> None:
+    """Register the handlers of this module (paths named exactly as in the OpenAPI spec)."""
+    r = app.router
+    r.add_get(PREFIX + "/users/@me", get_me)
+    r.add_post(PREFIX + "/users/@me/channels", open_dm)
+    r.add_get(PREFIX + "/users/{user_id}", get_user)
+    r.add_get(PREFIX + "/gateway", get_gateway)
+    r.add_get(PREFIX + "/gateway/bot", get_gateway)
+    r.add_get(PREFIX + "/oauth2/applications/@me", get_application)
+    r.add_get(PREFIX + "/applications/@me", get_application)
+    r.add_get(PREFIX + "/channels/{channel_id}", get_channel)
+    r.add_post(PREFIX + "/channels/{channel_id}/typing", typing)
+    r.add_get(PREFIX + "/channels/{channel_id}/messages", list_messages)
+    r.add_post(PREFIX + "/channels/{channel_id}/messages", create_message)
+    r.add_get(PREFIX + "/channels/{channel_id}/messages/{message_id}", get_message)
+    r.add_patch(PREFIX + "/channels/{channel_id}/messages/{message_id}", edit_message)
+    r.add_delete(PREFIX + "/channels/{channel_id}/messages/{message_id}", delete_message)
+    r.add_get(PREFIX + "/guilds/{guild_id}", get_guild)
+    r.add_get(PREFIX + "/guilds/{guild_id}/members/{user_id}", get_member)
+    for base in (
+        "/applications/{application_id}/commands",
+        "/applications/{application_id}/guilds/{guild_id}/commands",
+    ):
+        r.add_put(PREFIX + base, put_commands)
+        r.add_get(PREFIX + base, get_commands)
