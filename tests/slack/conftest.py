@@ -34,9 +34,7 @@ async def serve_http() -> AsyncIterator[Callable[[web.Application], Awaitable[st
         site = web.TCPSite(runner, "127.0.0.1", 0)
         await site.start()
         runners.append(runner)
-        assert site._server is not None
-        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        return f"http://127.0.0.1:{port}"
+        return f"http://127.0.0.1:{runner.addresses[0][1]}"
 
     yield serve
     for runner in reversed(runners):

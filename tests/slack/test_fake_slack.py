@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -10,6 +12,7 @@ from aiohttp import web
 from fake_slack import FakeSlack
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
 
 ALICE = "U0ALICE01"
@@ -69,3 +72,213 @@ async def test_post_update_delete_with_sdk(fake_slack: FakeSlack) -> None:
     with pytest.raises(SlackApiError) as err:
         await bad.auth_test()
     assert err.value.response["error"] == "invalid_auth"
+
+
+async def test_stream_start_append_stop_with_blocks(fake_slack: FakeSlack) -> None:
+    client = client_for(fake_slack)
+    channel = fake_slack.dm_channel_of(ALICE)
+    root = await client.chat_postMessage(channel=channel, text="Interview started")
+    await client.assistant_threads_setStatus(channel_id=channel, thread_ts=root["ts"], status="is thinking…")
+    stream = await client.chat_stream(channel=channel, thread_ts=root["ts"], buffer_size=5)
+    await stream.append(markdown_text="Hel")
+    await stream.append(markdown_text="lo, ")
+    await stream.append(markdown_text="world")
+    buttons = [
+        {
+            "type": "actions",
+            "elements": [{"type": "button", "action_id": "yes", "text": {"type": "plain_text", "text": "Yes"}}],
+        }
+    ]
+    await stream.stop(markdown_text="!", blocks=buttons)
+    [msg] = [m for m in fake_slack.messages(channel, thread_ts=root["ts"]) if m["ts"] == stream.ts]
+    assert msg["text"] == "Hello, world!"
+    assert msg["streaming"] == "stopped" and msg["blocks"] == buttons
+    assert [c.method for c in fake_slack.calls][-3:] == ["chat.startStream", "chat.appendStream", "chat.stopStream"]
+    assert fake_slack.thread_status(channel, root["ts"]) == ["is thinking…", ""]
+    with pytest.raises(SlackApiError) as err:
+        await client.chat_appendStream(channel=channel, ts=str(stream.ts), markdown_text="more")
+    assert err.value.response["error"] == "message_not_in_streaming_state"
+    with pytest.raises(SlackApiError) as err:
+        await client.chat_startStream(channel=channel, thread_ts="")
+    assert err.value.response["error"] == "invalid_arguments"
+
+
+async def test_stream_expires_then_update_recovers(fake_slack: FakeSlack) -> None:
+    fake_slack.stream_ttl = 0.2
+    client = client_for(fake_slack)
+    channel = fake_slack.dm_channel_of(ALICE)
+    root = await client.chat_postMessage(channel=channel, text="root")
+    started = await client.chat_startStream(channel=channel, thread_ts=root["ts"], markdown_text="partial ")
+    await client.chat_appendStream(channel=channel, ts=started["ts"], markdown_text="text")
+    await fake_slack.wait_for(lambda: fake_slack.messages(channel)[-1]["streaming"] == "expired", timeout=3)
+    with pytest.raises(SlackApiError) as err:
+        await client.chat_appendStream(channel=channel, ts=started["ts"], markdown_text=" lost?")
+    assert err.value.response["error"] == "message_not_in_streaming_state"
+    with pytest.raises(SlackApiError) as err:
+        await client.chat_stopStream(channel=channel, ts=started["ts"])
+    assert err.value.response["error"] == "message_not_in_streaming_state"
+    await client.chat_update(channel=channel, ts=started["ts"], text="partial text lost? no")
+    last = fake_slack.messages(channel)[-1]
+    assert last["text"] == "partial text lost? no" and last["update_count"] == 1
+
+
+async def test_forced_stream_expiry_and_channel_streams_need_recipient(fake_slack: FakeSlack) -> None:
+    client = client_for(fake_slack)
+    channel = fake_slack.dm_channel_of(ALICE)
+    root = await client.chat_postMessage(channel=channel, text="root")
+    started = await client.chat_startStream(channel=channel, thread_ts=root["ts"])
+    fake_slack.expire_stream(channel, started["ts"])
+    with pytest.raises(SlackApiError) as err:
+        await client.chat_stopStream(channel=channel, ts=started["ts"], markdown_text="end")
+    assert err.value.response["error"] == "message_not_in_streaming_state"
+    fake_slack.workspace().messages["C0GENERAL"] = []
+    with pytest.raises(SlackApiError) as err:
+        await client.chat_startStream(channel="C0GENERAL", thread_ts=root["ts"])
+    assert err.value.response["error"] == "missing_recipient_user_id"
+    ok = await client.chat_startStream(
+        channel="C0GENERAL", thread_ts=root["ts"], recipient_user_id=ALICE, recipient_team_id=fake_slack.team_id
+    )
+    assert ok["ok"]
+
+
+async def test_signed_event_verified_and_forged_signature_rejected(fake_slack: FakeSlack, serve_http: Serve) -> None:
+    app = await bolt_app(fake_slack, serve_http)
+    seen: list[str] = []
+
+    @app.event("message")
+    async def on_message(event: dict[str, Any]) -> None:
+        seen.append(event["text"])
+
+    challenge = await fake_slack.verify_url()
+    assert challenge.status == 200 and challenge.json == {"challenge": challenge.payload["challenge"]}
+    fake_slack.forge_signature = True
+    forged = await fake_slack.user_sends_dm(ALICE, "forged")
+    assert forged["status"] == 401
+    fake_slack.forge_signature = False
+    body = json.dumps({"type": "event_callback"}).encode()
+    stale = await fake_slack.send_raw(
+        body,
+        {
+            "Content-Type": "application/json",
+            "X-Slack-Request-Timestamp": str(int(time.time()) - 3600),
+            "X-Slack-Signature": "v0=00",
+        },
+    )
+    assert stale.status == 401
+    ok = await fake_slack.user_sends_dm(ALICE, "genuine")
+    assert ok["status"] == 200
+    await fake_slack.wait_for(lambda: seen == ["genuine"])
+
+
+async def test_redelivered_event_carries_retry_headers(fake_slack: FakeSlack, serve_http: Serve) -> None:
+    app = await bolt_app(fake_slack, serve_http)
+    seen: list[tuple[str, list[str] | None]] = []
+
+    @app.event("message")
+    async def on_message(body: dict[str, Any], request: Any) -> None:
+        seen.append((body["event_id"], request.headers.get("x-slack-retry-num")))
+
+    sent = await fake_slack.user_sends_dm(ALICE, "once")
+    assert await fake_slack.redeliver(sent["event_id"]) == 200
+    assert await fake_slack.redeliver(sent["event_id"]) == 200
+    await fake_slack.wait_for(lambda: len(seen) == 3)
+    assert seen == [(sent["event_id"], None), (sent["event_id"], ["1"]), (sent["event_id"], ["2"])]
+    assert fake_slack.deliveries[-1].retry_reason == "http_timeout"
+
+
+async def test_429_is_retried_by_sdk_handler(fake_slack: FakeSlack) -> None:
+    channel = fake_slack.dm_channel_of(ALICE)
+    fake_slack.force_429("chat.postMessage", count=2, retry_after=0)
+    client = client_for(fake_slack, retry_handlers=[AsyncRateLimitErrorRetryHandler(max_retry_count=2)])
+    posted = await client.chat_postMessage(channel=channel, text="eventually")
+    assert posted["ok"]
+    assert [c.status for c in fake_slack.calls_of("chat.postMessage")] == [429, 429, 200]
+    assert len(fake_slack.messages(channel)) == 1
+
+
+async def test_tier_limit_answers_429_with_retry_after(fake_slack: FakeSlack) -> None:
+    client = client_for(fake_slack)
+    channel = fake_slack.dm_channel_of(ALICE)
+    posted = await client.chat_postMessage(channel=channel, text="x")
+    fake_slack.set_tier_limit("chat.update", per_minute=2)
+    for i in range(2):
+        await client.chat_update(channel=channel, ts=posted["ts"], text=f"v{i}")
+    with pytest.raises(SlackApiError) as err:
+        await client.chat_update(channel=channel, ts=posted["ts"], text="v3")
+    assert err.value.response.status_code == 429
+    assert err.value.response["error"] == "ratelimited"
+    assert 1 <= int(err.value.response.headers["Retry-After"]) <= 60
+    stats = fake_slack.rate_stats("chat.update")
+    assert (stats.accepted, stats.limited, stats.peak) == (2, 1, 2)
+    # another workspace has its own budget
+    other = fake_slack.add_workspace("T0OTHER01")
+    fake_slack.add_user("U0BOB0001", "bob", team_id="T0OTHER01")
+    other_client = AsyncWebClient(token=other.bot_token, base_url=fake_slack.api_url)
+    msg = await other_client.chat_postMessage(channel="U0BOB0001", text="hi")
+    await other_client.chat_update(channel=msg["channel"], ts=msg["ts"], text="hi again")
+
+
+def _button(action_id: str, text: str = "Go") -> dict[str, Any]:
+    return {"type": "button", "action_id": action_id, "text": {"type": "plain_text", "text": text}}
+
+
+@pytest.mark.parametrize(
+    ("blocks", "error"),
+    [
+        ([{"type": "divider"}] * 51, "invalid_blocks"),
+        ([{"type": "actions", "elements": [_button(f"b{i}") for i in range(26)]}], "invalid_blocks"),
+        ([{"type": "section", "text": {"type": "mrkdwn", "text": "x" * 3001}}], "invalid_blocks"),
+        ([{"type": "actions", "elements": [_button("b", "x" * 76)]}], "invalid_blocks"),
+        ([{"type": "actions", "elements": [_button("b" * 256)]}], "invalid_blocks"),
+        ([{"type": "fancy_block"}], "invalid_blocks"),
+        (
+            [
+                {
+                    "type": "section",
+                    "text": {"type": "mrkdwn", "text": "pick"},
+                    "accessory": {
+                        "type": "static_select",
+                        "action_id": "s",
+                        "options": [
+                            {"text": {"type": "plain_text", "text": f"o{i}"}, "value": str(i)} for i in range(101)
+                        ],
+                    },
+                }
+            ],
+            "invalid_blocks",
+        ),
+        ([{"type": "section", "text": {"type": "mrkdwn", "text": "y" * 2900}}] * 5, "msg_blocks_too_long"),
+        ("[not json", "invalid_blocks_format"),
+    ],
+)
+async def test_block_validation(fake_slack: FakeSlack, blocks: Any, error: str) -> None:
+    client = client_for(fake_slack)
+    with pytest.raises(SlackApiError) as err:
+        await client.chat_postMessage(channel=fake_slack.dm_channel_of(ALICE), text="t", blocks=blocks)
+    assert err.value.response["error"] == error
+    assert fake_slack.messages(fake_slack.dm_channel_of(ALICE)) == []
+
+
+async def test_valid_blocks_accepted(fake_slack: FakeSlack) -> None:
+    client = client_for(fake_slack)
+    blocks = [
+        {"type": "section", "text": {"type": "mrkdwn", "text": "y" * 2900}},
+        {"type": "actions", "elements": [_button(f"b{i}") for i in range(25)]},
+    ] + [{"type": "divider"}] * 48
+    posted = await client.chat_postMessage(channel=fake_slack.dm_channel_of(ALICE), text="t", blocks=blocks)
+    assert posted["message"]["blocks"] == blocks
+
+
+async def test_removed_app_answers_like_slack(fake_slack: FakeSlack) -> None:
+    client = client_for(fake_slack)
+    channel = fake_slack.dm_channel_of(ALICE)
+    fake_slack.remove_app(error="channel_not_found")
+    assert (await client.auth_test())["ok"]
+    with pytest.raises(SlackApiError) as err:
+        await client.chat_postMessage(channel=channel, text="x")
+    assert err.value.response["error"] == "channel_not_found"
+    fake_slack.remove_app()
+    for call in (client.auth_test(), client.chat_postMessage(channel=channel, text="x")):
+        with pytest.raises(SlackApiError) as err:
+            await call
+        assert err.value.response["error"] == "account_inactive"

@@ -66,7 +66,7 @@ def command_body(fields: dict[str, str]) -> tuple[bytes, str]:
 def signed_headers(secret: str, body: bytes, content_type: str, *, timestamp: int | None = None) -> dict[str, str]:
     """Headers with X-Slack-Signature / X-Slack-Request-Timestamp as Slack computes them."""
     ts = str(int(time.time()) if timestamp is None else timestamp)
-    signature = SignatureVerifier(secret).generate_signature(timestamp=ts, body=body)
+    signature = str(SignatureVerifier(secret).generate_signature(timestamp=ts, body=body))
     return {
         "Content-Type": content_type,
         "User-Agent": SLACK_USER_AGENT,
