@@ -52,6 +52,11 @@ class MethodBucket:
             self.tokens = min(self.capacity, self.tokens + (now - self.updated) * self.rate)
             self.updated = now
 
+    def _prune(self) -> None:
+        """Forget waiters that gave up (cancelled)."""
+        for conversation in [c for c, q in self.waiters.items() if all(f.done() for f in q)]:
+            del self.waiters[conversation]
+
     def _available(self, now: float) -> bool:
         self._refill(now)
         return now >= self.blocked_until and self.tokens >= 1.0
@@ -71,6 +76,7 @@ class MethodBucket:
 
     def try_take(self, conversation: str, now: float) -> bool:
         """Take a token for an optional call if spare capacity allows; never ahead of a waiting call."""
+        self._prune()
         if self.waiters or not self._available(now):
             return False
         active = self.active_conversations(now, including=conversation)
@@ -82,6 +88,7 @@ class MethodBucket:
 
     def take_now(self, conversation: str, now: float) -> bool:
         """Take a token for a required call if nobody is queued and one is available."""
+        self._prune()
         if self.waiters or not self._available(now):
             return False
         self._grant(conversation, now)
