@@ -26,7 +26,9 @@ def _split_words(value: object) -> object:
 class Settings(BaseSettings):
     """All settings. Secrets are ``SecretStr`` so they never print."""
 
-    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", env_ignore_empty=True
+    )
 
     # --- the interview API ---
     koji_api_url: str = Field("", description="Base URL of the interview API (empty: the built-in server).")

@@ -114,6 +114,8 @@ class Bridge:
 
     async def wait_until_idle(self, key: ConversationKey) -> None:
         """Wait until the conversation's interview has no turn in flight or queued (terminal, tests)."""
+        while self._background:  # adapters registered late are still resuming
+            await asyncio.gather(*self._background, return_exceptions=True)
         record = await self.store.latest_interview(key)
         if record is not None:
             await self._turns.wait_idle(record.interview_id)
