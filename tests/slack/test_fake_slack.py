@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from collections.abc import Awaitable, Callable
@@ -10,6 +11,7 @@ from typing import Any
 import pytest
 from aiohttp import web
 from fake_slack import FakeSlack
+from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
@@ -282,3 +284,168 @@ async def test_removed_app_answers_like_slack(fake_slack: FakeSlack) -> None:
         with pytest.raises(SlackApiError) as err:
             await call
         assert err.value.response["error"] == "account_inactive"
+
+
+def _question_blocks() -> list[dict[str, Any]]:
+    options = [{"text": {"type": "plain_text", "text": t}, "value": t.lower()} for t in ("Red", "Green", "Blue")]
+    return [
+        {"type": "section", "block_id": "q", "text": {"type": "mrkdwn", "text": "Pick colours"}},
+        {"type": "actions", "block_id": "pick", "elements": [
+            {"type": "checkboxes", "action_id": "colours", "options": options},
+            {"type": "static_select", "action_id": "favourite", "options": options},
+            {**_button("submit", "Submit"), "value": "submit"},
+        ]},
+    ]  # fmt: skip
+
+
+async def test_clicks_reach_bolt_with_state_and_respond_replaces(fake_slack: FakeSlack, serve_http: Serve) -> None:
+    app = await bolt_app(fake_slack, serve_http)
+    payloads: list[dict[str, Any]] = []
+
+    @app.action("colours")
+    @app.action("favourite")
+    async def on_pick(ack: Any, body: dict[str, Any]) -> None:
+        await ack()
+        payloads.append(body)
+
+    @app.action("submit")
+    async def on_submit(ack: Any, body: dict[str, Any], respond: Any) -> None:
+        await ack()
+        payloads.append(body)
+        picked = body["state"]["values"]["pick"]["colours"]["selected_options"]
+        await respond(replace_original=True, text="You chose " + ", ".join(o["value"] for o in picked))
+
+    client = client_for(fake_slack)
+    channel = fake_slack.dm_channel_of(ALICE)
+    question = await client.chat_postMessage(channel=channel, text="Pick colours", blocks=_question_blocks())
+    ts = question["ts"]
+    assert await fake_slack.click(ALICE, channel, ts, "colours", selected=["red", "blue"]) == 200
+    assert await fake_slack.click(ALICE, channel, ts, "favourite", selected=["green"]) == 200
+    assert await fake_slack.click(ALICE, channel, ts, "submit") == 200
+    await fake_slack.wait_for(lambda: fake_slack.messages(channel)[0]["text"] == "You chose red, blue")
+    checkbox, select, submit = payloads
+    assert checkbox["type"] == "block_actions" and checkbox["user"]["id"] == ALICE
+    assert [o["value"] for o in checkbox["actions"][0]["selected_options"]] == ["red", "blue"]
+    assert select["actions"][0]["selected_option"]["value"] == "green"
+    assert submit["actions"][0]["value"] == "submit" and submit["message"]["ts"] == ts
+    assert submit["state"]["values"]["pick"]["favourite"]["selected_option"]["value"] == "green"
+    current = fake_slack.messages(channel)[0]
+    assert current["blocks"] is None and current["update_count"] == 1
+    # a stale client still shows the old buttons: the click arrives with the old message
+    assert await fake_slack.click(ALICE, channel, ts, "submit") == 200
+    await fake_slack.wait_for(lambda: len(payloads) == 4)
+    assert payloads[3]["message"]["blocks"] == _question_blocks()
+    with pytest.raises(LookupError):
+        await fake_slack.click(ALICE, channel, ts, "no-such-action")
+    with pytest.raises(LookupError):
+        await fake_slack.click(ALICE, channel, ts, "favourite", selected=["purple"])
+
+
+async def test_slash_command_modal_and_view_submission(fake_slack: FakeSlack, serve_http: Serve) -> None:
+    app = await bolt_app(fake_slack, serve_http)
+    submitted: list[str] = []
+    modal = {
+        "type": "modal", "callback_id": "other", "title": {"type": "plain_text", "text": "Other"},
+        "submit": {"type": "plain_text", "text": "Send"},
+        "blocks": [{"type": "input", "block_id": "answer", "label": {"type": "plain_text", "text": "Your answer"},
+                    "element": {"type": "plain_text_input", "action_id": "text"}}],
+    }  # fmt: skip
+
+    @app.command("/interview")
+    async def on_command(ack: Any, command: dict[str, Any], client: AsyncWebClient) -> None:
+        await ack(text=f"Starting {command['text']}…")
+        await client.views_open(trigger_id=command["trigger_id"], view=modal)
+
+    @app.view("other")
+    async def on_submit(ack: Any, view: dict[str, Any]) -> None:
+        value = view["state"]["values"]["answer"]["text"]["value"]
+        if not value.strip():
+            await ack(response_action="errors", errors={"answer": "Please write something"})
+            return
+        await ack()
+        submitted.append(value)
+
+    answer = await fake_slack.slash_command(ALICE, "/interview", "start onboarding")
+    assert answer["status"] == 200
+    assert fake_slack.ephemerals(ALICE)[0]["text"] == "Starting start onboarding…"
+    await fake_slack.wait_for(lambda: fake_slack.views_opened())
+    view_id = fake_slack.views_opened()[0]["id"]
+    rejected = await fake_slack.submit_view(ALICE, view_id, {"answer": {"text": "  "}})
+    assert rejected["response_action"] == "errors" and rejected["errors"] == {"answer": "Please write something"}
+    assert [v["id"] for v in fake_slack.open_modals(ALICE)] == [view_id]
+    accepted = await fake_slack.submit_view(ALICE, view_id, {"answer": {"text": "purple"}})
+    assert accepted["status"] == 200 and accepted["response_action"] is None
+    assert submitted == ["purple"] and fake_slack.open_modals(ALICE) == []
+    with pytest.raises(SlackApiError) as err:
+        await client_for(fake_slack).views_open(trigger_id="12345.bogus", view=modal)
+    assert err.value.response["error"] == "invalid_trigger_id"
+
+
+async def test_app_home_publish_and_click(fake_slack: FakeSlack, serve_http: Serve) -> None:
+    app = await bolt_app(fake_slack, serve_http)
+    clicks: list[dict[str, Any]] = []
+
+    @app.event("app_home_opened")
+    async def on_home(event: dict[str, Any], client: AsyncWebClient) -> None:
+        blocks = [
+            {"type": "section", "text": {"type": "mrkdwn", "text": "*Your interviews*"}},
+            {"type": "actions", "elements": [{**_button("start", "Start"), "value": "onboarding"}]},
+        ]
+        await client.views_publish(user_id=event["user"], view={"type": "home", "blocks": blocks})
+
+    @app.action("start")
+    async def on_start(ack: Any, body: dict[str, Any]) -> None:
+        await ack()
+        clicks.append(body)
+
+    assert await fake_slack.open_app_home(ALICE) == 200
+    await fake_slack.wait_for(lambda: fake_slack.home_view(ALICE) is not None)
+    home = fake_slack.home_view(ALICE)
+    assert home is not None and home["type"] == "home"
+    assert await fake_slack.click_in_view(ALICE, home["id"], "start") == 200
+    await fake_slack.wait_for(lambda: clicks)
+    assert clicks[0]["container"] == {"type": "view", "view_id": home["id"]}
+    assert clicks[0]["actions"][0]["value"] == "onboarding"
+    with pytest.raises(SlackApiError) as err:
+        await client_for(fake_slack).views_publish(user_id=ALICE, view={"type": "home", "blocks": []}, hash="stale")
+    assert err.value.response["error"] == "hash_conflict"
+
+
+async def test_slow_ack_is_reported(fake_slack: FakeSlack, serve_http: Serve) -> None:
+    app = await bolt_app(fake_slack, serve_http)
+    fake_slack.ack_timeout = 0.2
+
+    @app.command("/interview")
+    async def on_command(ack: Any) -> None:
+        await asyncio.sleep(0.5)
+        await ack()
+
+    answer = await fake_slack.slash_command(ALICE, "/interview", "status")
+    assert answer["status"] == 0 and answer["delivery"].timed_out
+
+
+async def test_socket_mode_delivery_ack_and_reconnect(fake_slack: FakeSlack) -> None:
+    app = AsyncApp(client=client_for(fake_slack))
+    seen: list[str] = []
+
+    @app.event("message")
+    async def on_message(event: dict[str, Any], say: Any) -> None:
+        seen.append(event["text"])
+        await say(text="got it", thread_ts=event["ts"])
+
+    handler = AsyncSocketModeHandler(app, fake_slack.app_token)
+    await handler.connect_async()
+    try:
+        await fake_slack.wait_for(lambda: fake_slack.socket.connected)
+        first = await fake_slack.user_sends_dm(ALICE, "over the socket")
+        assert first["status"] == 200 and first["delivery"].transport == "socket"
+        await fake_slack.socket.request_reconnect()
+        await fake_slack.wait_for(lambda: fake_slack.socket.connects == 2 and fake_slack.socket.connected)
+        second = await fake_slack.user_sends_dm(ALICE, "after reconnect")
+        assert second["status"] == 200
+        channel = fake_slack.dm_channel_of(ALICE)
+        await fake_slack.wait_for(lambda: len(fake_slack.bot_messages(channel)) == 2)
+        assert seen == ["over the socket", "after reconnect"]
+        assert len(fake_slack.calls_of("apps.connections.open")) == 2
+    finally:
+        await handler.close_async()

@@ -2,8 +2,9 @@
 
 Default tiers (calls per minute, per workspace, per method): Tier 1 = 1, Tier 2 = 20, Tier 3 = 50, Tier 4 = 100.
 `chat.postMessage` is "special" in Slack (about 1 per second per channel, bursts allowed): modelled here as
-60 per minute per channel. The streaming methods' tiers are an assumption (startStream/stopStream Tier 2,
-appendStream Tier 4) — tighten or loosen any of them with `RateLimiter.set_limit`.
+60 per minute per channel; `apps.connections.open` (Tier 1) allows 10 per minute.
+The streaming methods' tiers are an assumption (startStream/stopStream Tier 2, appendStream Tier 4).
+Tighten or loosen any of them with `RateLimiter.set_limit`.
 """
 
 from __future__ import annotations
@@ -33,9 +34,10 @@ METHOD_TIERS = {
     "views.push": 4,
     "users.info": 4,
     "team.info": 3,
-    "apps.connections.open": 1,
 }
 PER_CHANNEL = {"chat.postMessage": 60}
+# Tier 1 says "1+ per minute"; Slack tolerates bursts of reconnects, so Socket Mode gets 10 per minute here.
+SPECIAL = {"apps.connections.open": 10}
 
 
 @dataclass
@@ -62,7 +64,7 @@ class RateLimiter:
         self._limits: dict[str, _Limit] = {}
         for method, tier in METHOD_TIERS.items():
             self._limits[method] = _Limit(TIER_PER_MINUTE[tier], 60.0)
-        for method, per_minute in PER_CHANNEL.items():
+        for method, per_minute in {**PER_CHANNEL, **SPECIAL}.items():
             self._limits[method] = _Limit(per_minute, 60.0)
         self._forced: dict[str, list[int]] = {}  # method -> Retry-After values still to answer
         self.stats: dict[str, RateStats] = {}
