@@ -46,6 +46,10 @@ logging.getLogger("aiosqlite").setLevel(logging.INFO)
 
 BUSY_TIMEOUT_MS = 5000
 """How long a statement waits for another process's lock before failing."""
+CACHE_KIB = 32 * 1024
+"""SQLite's page cache per connection (the indexes of ~1M interviews fit)."""
+MMAP_BYTES = 256 * 1024 * 1024
+"""Memory-mapped reads of the file (shared OS page cache, not private memory)."""
 
 
 class UnknownInterview(LookupError):
@@ -84,6 +88,9 @@ class SQLiteStore:
             await db.execute("PRAGMA journal_mode = WAL")  # ":memory:" keeps its own journal; that is fine
             await db.execute(f"PRAGMA synchronous = {self._synchronous}")
             await db.execute("PRAGMA foreign_keys = ON")
+            # lookups touch a handful of b-tree pages; keep them in memory rather than one pread() each
+            await db.execute(f"PRAGMA cache_size = -{CACHE_KIB}")
+            await db.execute(f"PRAGMA mmap_size = {MMAP_BYTES}")
             await migrate(db, self._migrations)
         except BaseException:
             await db.close()
