@@ -16,6 +16,9 @@ from bot.emulator.interviews import InterviewRecord
 if TYPE_CHECKING:
     from bot.emulator.server import Emulator
 
+API_KEY = web.RequestKey("api_key", str)
+RATE_HEADERS = web.RequestKey("rate_headers", dict)
+
 _TOKENS = re.compile(r"\S+\s*|\s+")
 _REASONS = {str(r) for r in CompletionReason}
 
@@ -69,14 +72,14 @@ class Routes:
     # --- helpers -----------------------------------------------------------------------------------------------
 
     def _permit(self, request: web.Request, permission: str) -> str:
-        key: str = request["api_key"]
+        key: str = request[API_KEY]
         if permission not in self.emu.keys.get(key, frozenset()):
             raise ApiFailure(403, "forbidden", f"The API key lacks the {permission} permission.")
         return key
 
     def _interview(self, request: web.Request, interview_id: str | None, *, session: bool) -> InterviewRecord:
         record = self.emu.book.interviews.get(interview_id or "")
-        if record is None or record.key != request["api_key"]:
+        if record is None or record.key != request[API_KEY]:
             raise ApiFailure(404, "not_found", "Interview not found.")
         if session and request.headers.get("X-Session-Token") != record.session_token:
             raise ApiFailure(401, "unauthorized", "Missing or invalid session token.")

@@ -24,7 +24,7 @@ from bot.emulator.brief import load_brief
 from bot.emulator.config import ALL_PERMISSIONS, EmulatorConfig, Faults
 from bot.emulator.interviews import InterviewBook, InterviewRecord
 from bot.emulator.ratelimit import SlidingWindow
-from bot.emulator.routes import ApiFailure, Routes, error
+from bot.emulator.routes import API_KEY, RATE_HEADERS, ApiFailure, Routes, error
 from bot.emulator.webhooks import WebhookSender
 
 log = logging.getLogger(__name__)
@@ -145,12 +145,12 @@ class Emulator:
         key = auth[7:].strip() if auth.lower().startswith("bearer ") else ""
         if key not in self.keys:
             return error(401, "unauthorized", "Missing or invalid API key.")
-        request["api_key"] = key
+        request[API_KEY] = key
         if faults.force_429 > 0:
             faults.force_429 -= 1
             return self._too_many(faults.force_429_retry_after, 0)
         verdict = self.window.check(key)
-        request["rate_headers"] = verdict.headers()
+        request[RATE_HEADERS] = verdict.headers()
         if not verdict.allowed:
             return self._too_many(verdict.retry_after, verdict.reset_at, verdict.headers())
         if faults.error_rate > 0 and self._random.random() < faults.error_rate:
@@ -172,7 +172,7 @@ class Emulator:
 
     async def _on_prepare(self, request: web.Request, response: web.StreamResponse) -> None:
         response.headers.update(_CORS)
-        for name, value in request.get("rate_headers", {}).items():
+        for name, value in request.get(RATE_HEADERS, {}).items():
             response.headers.setdefault(name, value)
 
     def app(self) -> web.Application:
