@@ -6,8 +6,10 @@ import asyncio
 import json
 import time
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
+import jsonschema  # type: ignore[import-untyped]
 import pytest
 from aiohttp import web
 from fake_slack import FakeSlack
@@ -18,6 +20,7 @@ from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetry
 from slack_sdk.web.async_client import AsyncWebClient
 
 ALICE = "U0ALICE01"
+SPEC = Path(__file__).resolve().parents[3] / "shared" / "specs" / "slack-events-api-async-v1.json"
 Serve = Callable[[web.Application], Awaitable[str]]
 
 
@@ -450,3 +453,103 @@ async def test_socket_mode_delivery_ack_and_reconnect(fake_slack: FakeSlack) -> 
         assert len(fake_slack.calls_of("apps.connections.open")) == 2
     finally:
         await handler.close_async()  # type: ignore[no-untyped-call]
+
+
+async def test_envelope_matches_slack_events_schema(fake_slack: FakeSlack, serve_http: Serve) -> None:
+    await bolt_app(fake_slack, serve_http)
+    spec = json.loads(SPEC.read_text())
+    schema = spec["components"]["schemas"]["GenericEventWrapper"]
+    sent = await fake_slack.user_sends_dm(ALICE, "schema check", files=1)
+    jsonschema.validate(sent["envelope"], schema)
+    event = sent["envelope"]["event"]
+    assert event["subtype"] == "file_share" and len(event["files"]) == 1
+    assert event["channel_type"] == "im" and event["channel"].startswith("D")
+
+
+async def test_failed_events_are_redelivered_automatically(fake_slack: FakeSlack, serve_http: Serve) -> None:
+    app = await bolt_app(fake_slack, serve_http)
+    fake_slack.ack_timeout = 0.3
+    fake_slack.auto_retries = 3
+    attempts: list[list[str] | None] = []
+
+    @app.middleware
+    async def slow_first_attempt(request: Any, next: Any) -> Any:
+        retry = request.headers.get("x-slack-retry-num")
+        attempts.append(retry)
+        if retry is None:
+            await asyncio.sleep(0.6)  # the first attempt misses Slack's ack deadline
+        return await next()
+
+    @app.event("message")
+    async def on_message() -> None:
+        pass
+
+    sent = await fake_slack.user_sends_dm(ALICE, "slow")
+    assert sent["delivery"].timed_out
+    retries = [d for d in fake_slack.deliveries if d.retry_num]
+    assert [(d.retry_num, d.retry_reason, d.status) for d in retries] == [(1, "http_timeout", 200)]
+    assert retries[0].payload["event_id"] == sent["event_id"]
+    await fake_slack.wait_for(lambda: len(attempts) == 2)
+
+
+async def test_bot_messages_echo_and_uninstall_events(fake_slack: FakeSlack, serve_http: Serve) -> None:
+    app = await bolt_app(fake_slack, serve_http)
+    fake_slack.echo_bot_messages = True
+    uninstalled: list[str] = []
+
+    @app.event("app_uninstalled")
+    async def on_uninstalled(event: dict[str, Any]) -> None:
+        uninstalled.append(event["type"])
+
+    @app.event("tokens_revoked")
+    async def on_revoked(event: dict[str, Any]) -> None:
+        uninstalled.append(event["type"])
+
+    client = client_for(fake_slack)
+    posted = await client.chat_postMessage(channel=ALICE, text="from the app")
+    await fake_slack.wait_for(lambda: any(d.payload.get("event", {}).get("bot_id") for d in fake_slack.deliveries))
+    echo = next(d for d in fake_slack.deliveries if d.payload.get("event", {}).get("bot_id"))
+    assert echo.payload["event"]["ts"] == posted["ts"] and echo.status == 200
+    deliveries = await fake_slack.uninstall()
+    assert [d.status for d in deliveries] == [200, 200]
+    await fake_slack.wait_for(lambda: uninstalled == ["app_uninstalled", "tokens_revoked"])
+    with pytest.raises(SlackApiError) as err:
+        await client.chat_postMessage(channel=ALICE, text="still there?")
+    assert err.value.response["error"] == "account_inactive"
+
+
+async def test_ephemeral_buttons_are_clickable(fake_slack: FakeSlack, serve_http: Serve) -> None:
+    app = await bolt_app(fake_slack, serve_http)
+    clicks: list[dict[str, Any]] = []
+
+    @app.action("resume")
+    async def on_resume(ack: Any, body: dict[str, Any]) -> None:
+        await ack()
+        clicks.append(body)
+
+    client = client_for(fake_slack)
+    channel = fake_slack.dm_channel_of(ALICE)
+    blocks = [{"type": "actions", "elements": [_button("resume", "Resume")]}]
+    sent = await client.chat_postEphemeral(channel=channel, user=ALICE, text="Resume?", blocks=blocks)
+    assert await fake_slack.click(ALICE, channel, sent["message_ts"], "resume") == 200
+    await fake_slack.wait_for(lambda: clicks)
+    assert clicks[0]["container"]["is_ephemeral"] is True and "message" not in clicks[0]
+    fake_slack.add_user("U0BOB0001", "bob")
+    with pytest.raises(SlackApiError) as err:
+        await client.chat_postEphemeral(channel=channel, user="U0BOB0001", text="not yours")
+    assert err.value.response["error"] == "user_not_in_channel"
+
+
+async def test_concurrent_callers_share_one_workspace_budget(fake_slack: FakeSlack) -> None:
+    users = [f"U0USER{i:03d}" for i in range(8)]
+    for user in users:
+        fake_slack.add_user(user, user.lower())
+    fake_slack.set_tier_limit("chat.update", per_minute=5, window=1.0)
+    client = client_for(fake_slack, retry_handlers=[AsyncRateLimitErrorRetryHandler(max_retry_count=5)])
+    posted = [await client.chat_postMessage(channel=user, text="start") for user in users]
+    await asyncio.gather(*(client.chat_update(channel=p["channel"], ts=p["ts"], text="done") for p in posted))
+    stats = fake_slack.rate_stats("chat.update")
+    assert stats.accepted == 8 and stats.limited >= 3 and stats.peak == 5
+    assert all(fake_slack.messages(p["channel"])[0]["text"] == "done" for p in posted)
+    refused = [c for c in fake_slack.calls_of("chat.update") if c.status == 429]
+    assert len(refused) == stats.limited

@@ -48,6 +48,9 @@ class FakeSlackBase:
         self.forced_errors: dict[str, list[str]] = {}
         self.latency: dict[str, float] = {}
         self.events_url: str | None = None
+        self.auto_retries = 0  # redeliver failed events up to this many times, like Slack (3)
+        self.retry_delays = [0.05, 0.1, 0.2]  # seconds before each redelivery (Slack: ~0 s, 1 min, 5 min)
+        self.echo_bot_messages = False  # deliver message events for the app's own DM posts, as Slack does
         self.api_url = ""
         self.base_url = ""
         self._changed = asyncio.Event()
@@ -128,6 +131,9 @@ class FakeSlackBase:
             raise KeyError(f"no live stream {channel}/{ts}")
         msg.streaming = "expired"
         msg.stream_expired = True
+
+    def on_bot_message(self, msg: FakeMessage, team_id: str) -> None:
+        """Called after the app posts a message (the user side echoes it as an event when enabled)."""
 
     # ---- inspection --------------------------------------------------------------------------------------
     def refresh_stream(self, msg: FakeMessage) -> None:

@@ -83,6 +83,7 @@ def post_message(fake: FakeSlackBase, ws: Workspace, args: JSON) -> JSON:
     )
     ws.messages[channel].append(msg)
     _clear_status(ws, channel, msg.thread_ts)
+    fake.on_bot_message(msg, ws.team_id)
     return {"channel": channel, "ts": msg.ts, "message": msg.to_api(ws.team_id, fake.app_id)}
 
 
@@ -193,6 +194,7 @@ def start_stream(fake: FakeSlackBase, ws: Workspace, args: JSON) -> JSON:
     )
     ws.messages[channel].append(msg)
     _clear_status(ws, channel, thread_ts)
+    fake.on_bot_message(msg, ws.team_id)
     return {"channel": channel, "ts": msg.ts}
 
 

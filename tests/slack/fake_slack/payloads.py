@@ -71,6 +71,7 @@ def envelope(event: JSON, *, team_id: str, app_id: str, bot_user_id: str, token:
         "type": "event_callback",
         "event_id": event_id,
         "event_time": int(time.time()),
+        "authed_users": [bot_user_id],
         "authorizations": [
             {
                 "enterprise_id": None,
@@ -83,6 +84,14 @@ def envelope(event: JSON, *, team_id: str, app_id: str, bot_user_id: str, token:
         "is_ext_shared_channel": False,
         "event_context": f"4-{uuid.uuid4().hex}",
     }
+
+
+def bot_message_event(msg: FakeMessage, team_id: str, app_id: str) -> JSON:
+    """The `message` event Slack sends an app subscribed to message.im for the app's own post."""
+    event = msg.to_api(team_id, app_id)
+    event.update({"channel": msg.channel, "event_ts": msg.ts, "channel_type": "im"})
+    event["bot_profile"] = {"id": msg.bot_id, "app_id": app_id, "name": "interview-bot", "team_id": team_id}
+    return event
 
 
 def user_ref(user: FakeUser) -> JSON:

@@ -12,11 +12,11 @@ from aiohttp import web
 from . import methods_chat, methods_misc  # noqa: F401  (register the Web API methods)
 from .delivery import Delivery, post, signed_headers
 from .socket_mode import SocketModeServer
-from .user_actions import UserActions
+from .view_actions import ViewActions
 from .web_api import handle
 
 
-class FakeSlack(UserActions):
+class FakeSlack(ViewActions):
     """A fake Slack for one app: `async with FakeSlack(signing_secret="…") as fake: …` (see the package doc)."""
 
     def __init__(self, **kwargs: Any) -> None:
@@ -47,6 +47,8 @@ class FakeSlack(UserActions):
 
     async def stop(self) -> None:
         """Close Socket Mode connections, the client session and the server."""
+        for task in list(self.background):
+            task.cancel()
         await self.socket.close_all()
         if self._session is not None:
             await self._session.close()
