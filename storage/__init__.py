@@ -12,10 +12,11 @@ from storage.base import (
     StoredQuestion,
     TranscriptLine,
     Turn,
+    UnknownInterview,
 )
 from storage.crypto import InvalidEncryptionKey, SessionTokenUnreadable, generate_key
 from storage.migrations import SchemaTooNew
-from storage.sqlite import SQLiteStore, UnknownInterview
+from storage.sqlite import SQLiteStore
 
 __all__ = [
     "ActiveInterviewExists",

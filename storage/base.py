@@ -97,6 +97,10 @@ class ActiveInterviewExists(Exception):
     """``create_interview`` found an active interview for the same conversation key."""
 
 
+class UnknownInterview(LookupError):
+    """A write names an interview that is not stored (``update_interview``, a message, question or line for it)."""
+
+
 class Store(Protocol):
     """Everything the core persists. Each method is atomic."""
 
@@ -111,7 +115,12 @@ class Store(Protocol):
         """Insert; raises :class:`ActiveInterviewExists` if the key already has a non-completed one."""
 
     async def update_interview(self, record: InterviewRecord) -> None:
-        """Write every field of ``record`` (by ``interview_id``)."""
+        """Write every field of ``record`` (by ``interview_id``), except that ``turns_sent`` never goes down.
+
+        ``finish_turn`` counts turns in storage, so a record read before a turn finished must not undo the count.
+        Raises :class:`UnknownInterview` if it is not stored, :class:`ActiveInterviewExists` if the change would
+        give its conversation a second non-completed interview.
+        """
 
     async def get_interview(self, interview_id: str) -> InterviewRecord | None:
         """By interview id, whatever its status."""

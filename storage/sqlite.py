@@ -34,13 +34,16 @@ from storage.base import (
     ActiveInterviewExists,
     InterviewRecord,
     QueuedMessage,
+    Store,
     StoredQuestion,
     TranscriptLine,
     Turn,
+    UnknownInterview,
 )
 from storage.crypto import TokenCipher
 from storage.migrations import MIGRATIONS, Migration, migrate, rollback_quietly
 
+_log = logging.getLogger(__name__)
 # aiosqlite logs every call with its parameters at DEBUG level, session tokens included: never let that through.
 logging.getLogger("aiosqlite").setLevel(logging.INFO)
 
@@ -52,11 +55,7 @@ MMAP_BYTES = 256 * 1024 * 1024
 """Memory-mapped reads of the file (shared OS page cache, not private memory)."""
 
 
-class UnknownInterview(LookupError):
-    """A message, turn, question or transcript line was written for an interview that is not stored."""
-
-
-class SQLiteStore:
+class SQLiteStore(Store):
     """:class:`storage.base.Store` on one SQLite file (or ``":memory:"``)."""
 
     def __init__(
@@ -91,11 +90,13 @@ class SQLiteStore:
             # lookups touch a handful of b-tree pages; keep them in memory rather than one pread() each
             await db.execute(f"PRAGMA cache_size = -{CACHE_KIB}")
             await db.execute(f"PRAGMA mmap_size = {MMAP_BYTES}")
-            await migrate(db, self._migrations)
+            applied = await migrate(db, self._migrations)
         except BaseException:
             await db.close()
             raise
         self._db = db
+        if applied:
+            _log.info("storage: applied schema migrations %s to %s", applied, self.path)
 
     async def close(self) -> None:
         """Release the connection (waiting for the method in progress, if any)."""
@@ -158,7 +159,7 @@ class SQLiteStore:
             raise _integrity_error(error, None) from None
 
     async def update_interview(self, record: InterviewRecord) -> None:
-        """Write every field of ``record`` (by ``interview_id``); ``turns_sent`` never goes down.
+        """Write every field of ``record`` (by ``interview_id``), except that ``turns_sent`` never goes down.
 
         Raises :class:`UnknownInterview` if it is not stored, :class:`ActiveInterviewExists` if reopening it would
         give its conversation two non-completed interviews.

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from bot.core.keys import ConversationKey
-from storage.base import ActiveInterviewExists, InterviewRecord, RecordStatus
-from storage.sqlite import SQLiteStore, UnknownInterview
+from storage.base import ActiveInterviewExists, InterviewRecord, RecordStatus, UnknownInterview
+from storage.sqlite import SQLiteStore
 
 MakeRecord = Callable[..., InterviewRecord]
 KEY = ConversationKey("discord", "", "dm1", "u1")

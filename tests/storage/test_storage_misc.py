@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from storage.base import InterviewRecord, StoredQuestion
-from storage.sqlite import SQLiteStore, UnknownInterview
+from storage.base import InterviewRecord, StoredQuestion, UnknownInterview
+from storage.sqlite import SQLiteStore
 
 MakeRecord = Callable[..., InterviewRecord]
 

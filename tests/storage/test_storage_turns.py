@@ -7,8 +7,8 @@ from collections.abc import Callable
 
 import pytest
 
-from storage.base import InterviewRecord, Turn
-from storage.sqlite import SQLiteStore, UnknownInterview
+from storage.base import InterviewRecord, Turn, UnknownInterview
+from storage.sqlite import SQLiteStore
 
 MakeRecord = Callable[..., InterviewRecord]
 ANSWER = {"question_id": "q1", "value": ["a", "b"]}
