@@ -131,7 +131,11 @@ class Emulator:
 
     @web.middleware
     async def _middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
-        response = await self._guarded(request, handler)
+        try:
+            response = await self._guarded(request, handler)
+        except web.HTTPException as exc:
+            self.requests.append(RequestRecord(request.method, request.path, exc.status))
+            raise
         self.requests.append(RequestRecord(request.method, request.path, response.status))
         return response
 

@@ -1,0 +1,95 @@
+"""Both doc generations and every reply shape the client must read, produced by the built-in server."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.api.budget import RequestBudget
+from bot.api.client import InterviewClient
+from bot.api.models import QuestionEvent, StartedInterview, StatusEvent
+from bot.emulator import Emulator, EmulatorConfig, run_emulator
+
+from .conftest import collect, reply_text
+
+
+async def _advance_to_question(emu: Emulator, client: InterviewClient, started: StartedInterview) -> list[object]:
+    emu.interview(started.interview_id).state.follow_ups_used = 9  # skip probing: the reply carries question 2
+    return list(await collect(client.send(started.interview_id, started.session_token, "It was fine overall")))
+
+
+@pytest.mark.parametrize("style", ["named", "typed", "raw"])
+async def test_every_sse_style_gives_the_same_reply(emu: Emulator, client: InterviewClient,
+                                                    started: StartedInterview, style: str) -> None:
+    emu.faults.sse_style = style  # type: ignore[assignment]
+    events = await _advance_to_question(emu, client, started)
+    assert reply_text(events) == emu.transcript(started.interview_id)[-1]["content"]  # type: ignore[arg-type]
+    assert any(isinstance(e, QuestionEvent) and e.question.id == "how_found" for e in events)
+    assert isinstance(events[-1], StatusEvent) and events[-1].turn_count == 1
+
+
+async def test_final_event_without_blank_line_is_kept(emu: Emulator, client: InterviewClient,
+                                                      started: StartedInterview) -> None:
+    emu.faults.final_blank_line = False
+    events = await _advance_to_question(emu, client, started)
+    assert events[-1] == StatusEvent(status="active", is_complete=False, turn_count=1)
+    assert not any(r.method == "GET" for r in emu.requests)  # it came from the stream, not from a GET
+
+
+async def test_missing_status_is_synthesized_from_get(emu: Emulator, client: InterviewClient,
+                                                      started: StartedInterview) -> None:
+    emu.faults.send_status = False
+    events = await collect(client.send(started.interview_id, started.session_token, "hello"))
+    assert isinstance(events[-1], StatusEvent) and events[-1].status == "active"
+    assert any(r.method == "GET" for r in emu.requests)
+
+
+async def test_overview_json_reply(emu: Emulator, client: InterviewClient, started: StartedInterview) -> None:
+    emu.faults.message_reply = "json"
+    events = await _advance_to_question(emu, client, started)
+    assert reply_text(events) == emu.transcript(started.interview_id)[-1]["content"]  # type: ignore[arg-type]
+    assert any(isinstance(e, QuestionEvent) for e in events)
+    assert events[-1] == StatusEvent(status="active", is_complete=False, turn_count=1)
+
+
+async def test_message_field_fallback(emu: Emulator, client: InterviewClient, started: StartedInterview) -> None:
+    emu.faults.body_field = "message"  # the overview page's {"message": ...}
+    events = await collect(client.send(started.interview_id, started.session_token, "first"))
+    assert reply_text(events)
+    await collect(client.send(started.interview_id, started.session_token, "second"))
+    posts = [r.status for r in emu.requests if r.path.endswith("/message")]
+    assert posts == [400, 200, 200]  # learned once, then remembered
+    assert [e["content"] for e in emu.transcript(started.interview_id) if e["role"] == "respondent"] == [
+        "first", "second"]
+
+
+async def test_old_generation_end_to_end() -> None:
+    config = EmulatorConfig(token_rate=0, generation="old", rate_limit=1000, analysis_delay=0.01)
+    async with run_emulator(config) as emu, InterviewClient(
+        emu.base_url, emu.api_key, budget=RequestBudget(1000, 60.0), backoff_base=0.01
+    ) as client:
+        started = await client.start()
+        assert "there" in started.initial_message
+        events = await _advance_to_question(emu, client, started)
+        assert reply_text(events) == emu.transcript(started.interview_id)[-1]["content"]  # type: ignore[arg-type]
+        assert any(isinstance(e, QuestionEvent) for e in events)
+        assert events[-1] == StatusEvent(status="active", is_complete=False, turn_count=1)
+        paths = [(r.path.rsplit("/", 1)[-1], r.status) for r in emu.requests if r.method == "POST"]
+        assert paths == [("start", 201), ("message", 404), ("messages", 200)]
+        details = await client.get(started.interview_id)  # roles come as assistant/user
+        assert [e.role for e in details.transcript] == ["interviewer", "respondent", "interviewer"]
+        emu.faults.force_429 = 1  # the older 429 carries Retry-After
+        result = await client.complete(started.interview_id, started.session_token)
+        assert result.status == "completed"
+        assert [r.status for r in emu.requests][-2:] == [429, 200]
+
+
+async def test_old_generation_retry_after_header() -> None:
+    async with run_emulator(EmulatorConfig(generation="old")) as emu:
+        emu.faults.force_429 = 1
+        import httpx
+
+        async with httpx.AsyncClient() as raw:
+            response = await raw.get(f"{emu.base_url}/interviews/x", headers={"Authorization": f"Bearer {emu.api_key}"})
+        assert response.status_code == 429
+        assert response.headers["Retry-After"] == "1"
+        assert response.json()["error"] == "rate_limited"
