@@ -451,6 +451,11 @@ async def test_socket_mode_delivery_ack_and_reconnect(fake_slack: FakeSlack) -> 
         await fake_slack.wait_for(lambda: len(fake_slack.bot_messages(channel)) == 2)
         assert seen == ["over the socket", "after reconnect"]
         assert len(fake_slack.calls_of("apps.connections.open")) == 2
+        await fake_slack.socket.drop_all()  # a network blip: the client reconnects by itself
+        await fake_slack.wait_for(lambda: fake_slack.socket.connects == 3 and fake_slack.socket.connected)
+        third = await fake_slack.user_sends_dm(ALICE, "after a drop")
+        assert third["status"] == 200
+        await fake_slack.wait_for(lambda: len(seen) == 3)
     finally:
         await handler.close_async()  # type: ignore[no-untyped-call]
 

@@ -27,7 +27,12 @@ with Retry-After; `force_429(method, count, retry_after)` ("*" = any method); `f
 or `FakeSlack(rate_limits=False)` to switch tiers off; `remove_app(team_id, error)` (account_inactive |
 invalid_auth | token_revoked | channel_not_found) and `await uninstall(team_id)` (also delivers app_uninstalled and
 tokens_revoked); `expire_stream(channel, ts)`; `ack_timeout` (3 s: the app must answer within it);
-`forge_signature = True` (bad X-Slack-Signature on every delivery); `add_workspace(team_id)`.
+`forge_signature = True` (bad X-Slack-Signature on every delivery); `add_workspace(team_id)`;
+`auto_retries` (0; Slack uses 3) with `retry_delays`: events the app fails or acks late are redelivered with
+X-Slack-Retry-Num / -Reason (http_timeout | http_error); `echo_bot_messages` (False): the app's own DM posts come
+back as message events with bot_id, as Slack sends them; `set_events_url(url, interactivity_url=, commands_url=)`.
+Text over 40,000 chars and streamed markdown over 12,000 per call answer `msg_too_long`. Any user may click any
+message (no membership check), so "another user's click" can be simulated.
 
 User side (each delivery is signed like Slack and recorded in `deliveries` as a `Delivery`: status, response_body,
 json, ack_seconds, timed_out, retry_num; over Socket Mode when no events URL is set and a client is connected):

@@ -48,6 +48,7 @@ class FakeSlackBase:
         self.forced_errors: dict[str, list[str]] = {}
         self.latency: dict[str, float] = {}
         self.events_url: str | None = None
+        self.request_urls: dict[str, str] = {}  # kind ("interactive", "command") -> URL when not events_url
         self.auto_retries = 0  # redeliver failed events up to this many times, like Slack (3)
         self.retry_delays = [0.05, 0.1, 0.2]  # seconds before each redelivery (Slack: ~0 s, 1 min, 5 min)
         self.echo_bot_messages = False  # deliver message events for the app's own DM posts, as Slack does
@@ -78,9 +79,15 @@ class FakeSlackBase:
         ws.users[user_id] = user
         return user.to_api(include_locale=True)
 
-    def set_events_url(self, url: str) -> None:
-        """Where events, interactions and slash commands are POSTed (the Bolt app's HTTP endpoint)."""
+    def set_events_url(
+        self, url: str, *, interactivity_url: str | None = None, commands_url: str | None = None
+    ) -> None:
+        """Where events, interactions and slash commands are POSTed (the Bolt app's HTTP endpoint).
+
+        Slack lets an app name separate Request URLs for interactivity and slash commands; by default all go to `url`.
+        """
         self.events_url = url
+        self.request_urls = {"interactive": interactivity_url or url, "command": commands_url or url}
 
     def dm_channel_of(self, user_id: str, team_id: str | None = None) -> str:
         """The app's DM channel with this user (created on first use, as conversations.open would)."""

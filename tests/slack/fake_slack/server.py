@@ -89,7 +89,8 @@ class FakeSlack(ViewActions):
         headers = signed_headers(self.signing_secret, delivery.body, delivery.content_type)
         if self.forge_signature:
             headers["X-Slack-Signature"] = "v0=" + "0" * 64
-        return await post(self._session, self.events_url, delivery, headers, self.ack_timeout)
+        url = self.request_urls.get(delivery.kind, self.events_url)
+        return await post(self._session, url, delivery, headers, self.ack_timeout)
 
     async def send_raw(self, body: bytes, headers: dict[str, str]) -> Delivery:
         """POST arbitrary bytes and headers to the events URL (forged or stale signatures, odd bodies)."""
