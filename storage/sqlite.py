@@ -66,6 +66,8 @@ class SQLiteStore(Store):
         synchronous: Literal["NORMAL", "FULL"] = "NORMAL",
         migrations: Sequence[Migration] = MIGRATIONS,
     ) -> None:
+        if synchronous not in ("NORMAL", "FULL"):
+            raise ValueError(f"synchronous must be NORMAL or FULL, not {synchronous!r}")
         self.path = str(path)
         self._cipher = TokenCipher(encryption_key)  # validates the key now, before anything is written
         self._synchronous = synchronous
@@ -78,13 +80,18 @@ class SQLiteStore(Store):
 
     # --- lifecycle ---
     async def open(self) -> None:
-        """Connect, set the pragmas and apply pending migrations."""
-        if self._db is not None:
-            return
+        """Connect, set the pragmas and apply pending migrations (a second call does nothing)."""
+        async with self._lock:
+            if self._db is None:
+                self._db = await self._connect()
+
+    async def _connect(self) -> aiosqlite.Connection:
         db = await aiosqlite.connect(self.path, isolation_level=None)  # autocommit; transactions are explicit
         try:
             await db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-            await db.execute("PRAGMA journal_mode = WAL")  # ":memory:" keeps its own journal; that is fine
+            mode = next(iter(await db.execute_fetchall("PRAGMA journal_mode = WAL")))[0]
+            if mode != "wal" and self.path != ":memory:":  # ":memory:" keeps its own journal; that is fine
+                _log.warning("storage: %s cannot use WAL (journal_mode is %s)", self.path, mode)
             await db.execute(f"PRAGMA synchronous = {self._synchronous}")
             await db.execute("PRAGMA foreign_keys = ON")
             # lookups touch a handful of b-tree pages; keep them in memory rather than one pread() each
@@ -94,9 +101,9 @@ class SQLiteStore(Store):
         except BaseException:
             await db.close()
             raise
-        self._db = db
         if applied:
             _log.info("storage: applied schema migrations %s to %s", applied, self.path)
+        return db
 
     async def close(self) -> None:
         """Release the connection (waiting for the method in progress, if any)."""
