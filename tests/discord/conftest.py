@@ -5,16 +5,15 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 import pytest
-from fake_discord import FakeDiscord, point_discord_py_at
+from fake_discord import FakeDiscord, serving
 
 
 @pytest.fixture
 async def fake_discord() -> AsyncIterator[FakeDiscord]:
     """A running :class:`FakeDiscord` on 127.0.0.1 with discord.py's REST base and gateway pointed at it.
 
-    Message sends/edits are limited to 5 per 5 s per channel (as on Discord); build your own
-    ``FakeDiscord(message_limit=...)`` inside ``point_discord_py_at`` for other limits.
+    Message sends/edits are limited to 5 per 5 s per channel (as on Discord); use
+    ``async with fake_discord.serving(message_limit=...)`` (the module) for other settings.
     """
-    async with FakeDiscord() as fake:
-        with point_discord_py_at(fake):
-            yield fake
+    async with serving() as fake:
+        yield fake

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
+import aiohttp
 import discord
 import pytest
-from fake_discord import FakeDiscord, running_client
+from fake_discord import FakeDiscord, running_client, serving
 
 ADA = "100000000000000001"
 BOB = "100000000000000002"
@@ -94,3 +96,368 @@ async def test_closed_dms_answer_50007(fake_discord: FakeDiscord) -> None:
         fake_discord.set_dms_open(BOB, True)
         await channel.send("hi again")
     assert [m["content"] for m in fake_discord.messages(str(channel.id))] == ["hi again"]
+
+
+class Question(discord.ui.View):
+    """A persistent yes/no question whose answer replaces the buttons (UPDATE_MESSAGE)."""
+
+    def __init__(self) -> None:
+        super().__init__(timeout=None)
+        self.answers: list[str] = []
+
+    @discord.ui.button(label="Yes", custom_id="q1:yes", style=discord.ButtonStyle.success)
+    async def yes(self, interaction: discord.Interaction, button: discord.ui.Button[Question]) -> None:
+        self.answers.append("yes")
+        await interaction.response.edit_message(content="Answer: yes", view=None)
+
+    @discord.ui.button(label="Other…", custom_id="q1:other")
+    async def other(self, interaction: discord.Interaction, button: discord.ui.Button[Question]) -> None:
+        await interaction.response.send_modal(OtherModal(self))
+
+
+class OtherModal(discord.ui.Modal, title="Your answer"):
+    text: discord.ui.TextInput[OtherModal] = discord.ui.TextInput(label="Answer", custom_id="other:text", max_length=50)
+
+    def __init__(self, question: Question) -> None:
+        super().__init__(custom_id="other:modal", timeout=None)
+        self.question = question
+
+    async def on_submit(self, interaction: discord.Interaction) -> None:
+        self.question.answers.append(self.text.value)
+        await interaction.response.send_message(f"Noted: {self.text.value}", ephemeral=True)
+
+
+class QuestionClient(discord.Client):
+    """Posts the question on any DM, and counts every interaction it sees."""
+
+    def __init__(self) -> None:
+        super().__init__(intents=discord.Intents.default(), guild_ready_timeout=0.05)
+        self.view = Question()
+        self.seen: list[discord.Interaction] = []
+
+    async def setup_hook(self) -> None:
+        self.add_view(self.view)
+
+    async def on_message(self, message: discord.Message) -> None:
+        if message.author != self.user:
+            await message.channel.send("Do you like it?", view=self.view)
+
+    async def on_interaction(self, interaction: discord.Interaction) -> None:
+        self.seen.append(interaction)
+
+
+async def _asked(fake: FakeDiscord, user_id: str) -> dict[str, Any]:
+    sent = await fake.user_sends_dm(user_id, "start")
+    await fake.wait_for(lambda: len(fake.bot_messages(sent["channel_id"])) == 1)
+    return fake.bot_messages(sent["channel_id"])[0]
+
+
+async def test_click_updates_the_message(fake_discord: FakeDiscord) -> None:
+    fake_discord.add_user(ADA, "ada", locale="de")
+    client = QuestionClient()
+    async with running_client(client, fake_discord):
+        question = await _asked(fake_discord, ADA)
+        assert [c["custom_id"] for c in question["components"][0]["components"]] == ["q1:yes", "q1:other"]
+        click = await fake_discord.click(ADA, question["id"], "q1:yes")
+        await click.wait_responded()
+        assert click.response_type == 7
+        after = fake_discord.messages(question["channel_id"])[-1]
+        assert after["content"] == "Answer: yes"
+        assert after["components"] == []
+        assert client.view.answers == ["yes"]
+        seen = client.seen[0]
+        assert seen.locale is discord.Locale.german
+        assert isinstance(seen.channel, discord.DMChannel)
+        assert seen.data is not None and seen.data.get("custom_id") == "q1:yes"
+        # the buttons are gone: a Discord client cannot click them any more
+        with pytest.raises(ValueError, match="no component"):
+            await fake_discord.click(ADA, question["id"], "q1:yes")
+    fake_discord.assert_no_spec_errors()
+
+
+async def test_second_callback_is_refused(fake_discord: FakeDiscord) -> None:
+    fake_discord.add_user(ADA, "ada")
+    errors: list[int] = []
+
+    class Twice(discord.Client):
+        async def on_interaction(self, interaction: discord.Interaction) -> None:
+            await interaction.response.defer()
+            try:
+                await interaction.followup.send("x")  # allowed: a followup
+                await self.http.request(  # a second callback for the same interaction
+                    discord.http.Route(
+                        "POST",
+                        "/interactions/{interaction_id}/{token}/callback",
+                        interaction_id=interaction.id,
+                        token=interaction.token,
+                    ),
+                    json={"type": 6},
+                )
+            except discord.HTTPException as exc:
+                errors.append(exc.code)
+
+    client = Twice(intents=discord.Intents.default(), guild_ready_timeout=0.05)
+    async with running_client(client, fake_discord):
+        channel = await (await client.fetch_user(int(ADA))).create_dm()
+        view = discord.ui.View(timeout=None)
+        view.add_item(discord.ui.Button(label="Yes", custom_id="plain:yes"))  # no callback of its own
+        message = await channel.send("pick", view=view)
+        click = await fake_discord.click(ADA, str(message.id), "plain:yes")
+        await fake_discord.wait_for(lambda: bool(errors))
+    assert errors == [40060]
+    assert click.response_type == 6
+    assert [f["content"] for f in click.followups] == ["x"]
+
+
+async def test_modal_round_trip_and_ephemeral_answer(fake_discord: FakeDiscord) -> None:
+    fake_discord.add_user(ADA, "ada")
+    client = QuestionClient()
+    async with running_client(client, fake_discord):
+        question = await _asked(fake_discord, ADA)
+        click = await fake_discord.click(ADA, question["id"], "q1:other")
+        await click.wait_responded()
+        assert click.modal is not None and click.modal["custom_id"] == "other:modal"
+        with pytest.raises(ValueError, match="outside"):
+            await fake_discord.submit_modal(ADA, click, "other:modal", {"other:text": "x" * 51})
+        submitted = await fake_discord.submit_modal(ADA, click, "other:modal", {"other:text": "purple"})
+        await submitted.wait_responded()
+        assert client.view.answers == ["purple"]
+        assert submitted.response_type == 4 and submitted.ephemeral
+        note = submitted.original_message()
+        assert note is not None and note["content"] == "Noted: purple"
+        visible = fake_discord.messages(question["channel_id"], include_ephemeral=False)
+        assert all(m["content"] != "Noted: purple" for m in visible)
+    fake_discord.assert_no_spec_errors()
+
+
+async def test_select_values_are_checked_and_delivered(fake_discord: FakeDiscord) -> None:
+    fake_discord.add_user(ADA, "ada")
+    picked: list[list[str]] = []
+
+    class Pick(discord.ui.View):
+        def __init__(self) -> None:
+            super().__init__(timeout=None)
+
+        @discord.ui.select(
+            custom_id="pick",
+            min_values=1,
+            max_values=2,
+            options=[discord.SelectOption(label=x, value=x) for x in ("red", "green", "blue")],
+        )
+        async def pick(self, interaction: discord.Interaction, select: discord.ui.Select[Pick]) -> None:
+            picked.append(select.values)
+            await interaction.response.defer()
+            await interaction.edit_original_response(content=", ".join(select.values), view=None)
+
+    client = make_client()
+    async with running_client(client, fake_discord):
+        channel = await (await client.fetch_user(int(ADA))).create_dm()
+        message = await channel.send("colours?", view=Pick())
+        with pytest.raises(ValueError, match="no options"):
+            await fake_discord.click(ADA, str(message.id), "pick", values=["pink"])
+        with pytest.raises(ValueError, match=r"takes 1\.\.2"):
+            await fake_discord.click(ADA, str(message.id), "pick", values=["red", "green", "blue"])
+        click = await fake_discord.click(ADA, str(message.id), "pick", values=["red", "blue"])
+        await fake_discord.wait_for(lambda: fake_discord.messages(str(channel.id))[-1]["content"] == "red, blue")
+    assert picked == [["red", "blue"]]
+    assert click.data["component_type"] == 3
+    fake_discord.assert_no_spec_errors()
+
+
+async def test_slash_command_reaches_the_tree(fake_discord: FakeDiscord) -> None:
+    fake_discord.add_user(ADA, "ada")
+    fake_discord.add_guild(GUILD, "Makers", [ADA])
+    calls: list[tuple[str, str | None, str]] = []
+    client = make_client()
+    tree = discord.app_commands.CommandTree(client)
+    group = discord.app_commands.Group(name="interview", description="Interviews")
+
+    @group.command(name="start", description="Start an interview")
+    async def start(interaction: discord.Interaction, study: str | None = None) -> None:
+        calls.append((str(interaction.user.id), study, str(interaction.locale)))
+        await interaction.response.send_message("Check your DMs", ephemeral=True)
+
+    tree.add_command(group)
+    async with running_client(client, fake_discord):
+        with pytest.raises(ValueError, match="not registered"):
+            await fake_discord.slash_command(ADA, "interview", [], guild_id=GUILD)
+        await tree.sync()
+        assert [c["name"] for c in fake_discord.world.global_commands] == ["interview"]
+        options = [{"type": 1, "name": "start", "options": [{"type": 3, "name": "study", "value": "onboarding"}]}]
+        command = await fake_discord.slash_command(ADA, "interview", options, guild_id=GUILD, locale="fr")
+        await command.wait_responded()
+        assert command.ephemeral and command.all_texts() == ["Check your DMs"]
+        in_dm = await fake_discord.slash_command(ADA, "interview", [{"type": 1, "name": "start", "options": []}])
+        await in_dm.wait_responded()
+        assert in_dm.channel_id == fake_discord.dm_channel_of(ADA)
+    assert calls == [(ADA, "onboarding", "fr"), (ADA, None, "en-US")]
+    fake_discord.assert_no_spec_errors()
+
+
+# --- rate limits --------------------------------------------------------------------------------------------
+async def test_forced_429_is_retried_by_discord_py(fake_discord: FakeDiscord) -> None:
+    fake_discord.add_user(ADA, "ada")
+    client = make_client()
+    async with running_client(client, fake_discord):
+        channel = await (await client.fetch_user(int(ADA))).create_dm()
+        fake_discord.force_429("POST", r"^/channels/\d+/messages$", count=2, retry_after=0.05)
+        await channel.send("first")
+        fake_discord.force_429("PATCH", r"^/channels/\d+/messages/\d+$", retry_after=0.05, global_=True)
+        message = await channel.send("second")
+        await message.edit(content="second, edited")
+    statuses = [r.status for r in fake_discord.requests_to("POST", r"^/channels/\d+/messages$")]
+    assert statuses == [429, 429, 200, 200]
+    assert [r.status for r in fake_discord.requests_to("PATCH", r"/messages/")] == [429, 200]
+    assert [m["content"] for m in fake_discord.messages(str(channel.id))] == ["first", "second, edited"]
+
+
+async def test_interaction_webhook_429_is_retried(fake_discord: FakeDiscord) -> None:
+    fake_discord.add_user(ADA, "ada")
+
+    class Deferring(discord.Client):
+        async def on_interaction(self, interaction: discord.Interaction) -> None:
+            await interaction.response.defer(thinking=True)
+            await interaction.edit_original_response(content="done")
+
+    client = Deferring(intents=discord.Intents.default(), guild_ready_timeout=0.05)
+    async with running_client(client, fake_discord):
+        channel = await (await client.fetch_user(int(ADA))).create_dm()
+        view = discord.ui.View(timeout=None)
+        view.add_item(discord.ui.Button(label="Go", custom_id="go"))
+        message = await channel.send("go?", view=view)
+        fake_discord.force_429("PATCH", r"^/webhooks/\d+/[^/]+/messages/@original$", retry_after=0.05)
+        click = await fake_discord.click(ADA, str(message.id), "go")
+        await fake_discord.wait_for(lambda: (click.original_message() or {}).get("content") == "done")
+    assert click.response_type == 5
+    original = click.original_message()
+    assert original is not None and not original["flags"] & 128  # no longer "thinking"
+    assert [r.status for r in fake_discord.requests_to("PATCH", "@original")] == [429, 200]
+
+
+async def test_message_edits_share_a_per_channel_bucket() -> None:
+    async with serving(message_limit=(3, 0.3)) as fake:
+        fake.add_user(ADA, "ada")
+        client = make_client()
+        async with running_client(client, fake):
+            channel = await (await client.fetch_user(int(ADA))).create_dm()
+            message = await channel.send("0")
+            for step in range(1, 6):
+                await message.edit(content=str(step))
+        assert fake.messages(str(channel.id))[-1]["content"] == "5"
+        assert all(r.status == 200 for r in fake.requests_to("PATCH", "/messages/"))  # discord.py waited
+        writes = fake.requests_to("POST", r"/messages$") + fake.requests_to("PATCH", "/messages/")
+        assert len({r.path.split("/")[2] for r in writes}) == 1
+        # a client that ignores the headers meets the 429
+        async with aiohttp.ClientSession(headers={"Authorization": f"Bot {fake.token}"}) as http:
+            url = f"{fake.rest_base}/channels/{channel.id}/messages/{message.id}"
+            answers = []
+            for _ in range(4):
+                async with http.patch(url, json={"content": "fast"}) as response:
+                    answers.append((response.status, response.headers.get("X-RateLimit-Remaining")))
+                    body = await response.json()
+            assert answers[0] == (200, "2")
+            assert answers[-1][0] == 429
+            assert body["global"] is False and 0 < body["retry_after"] <= 0.3
+
+
+# --- gateway ------------------------------------------------------------------------------------------------
+async def test_disconnect_resumes_on_the_resume_url(fake_discord: FakeDiscord) -> None:
+    fake_discord.add_user(ADA, "ada")
+    client = EchoClient()
+    async with running_client(client, fake_discord):
+        await fake_discord.disconnect_gateway()
+        await fake_discord.wait_for(lambda: fake_discord.gateway.stats.resumes == 1)
+        await fake_discord.user_sends_dm(ADA, "after")
+        await fake_discord.wait_for(lambda: len(client.received) == 1)
+    stats = fake_discord.gateway.stats
+    assert stats.identifies == 1 and stats.resume_url_connections == 1
+
+
+async def test_events_missed_during_an_outage_are_replayed_once(fake_discord: FakeDiscord) -> None:
+    fake_discord.add_user(ADA, "ada")
+    client = EchoClient()
+    async with running_client(client, fake_discord):
+        await fake_discord.user_sends_dm(ADA, "before")
+        await fake_discord.wait_for(lambda: len(client.received) == 1)
+        async with fake_discord.gateway_outage():
+            await fake_discord.user_sends_dm(ADA, "during 1")
+            await fake_discord.user_sends_dm(ADA, "during 2")
+            await asyncio.sleep(0.05)
+            assert len(client.received) == 1  # nothing arrives while the gateway is down
+        await fake_discord.wait_for(lambda: len(client.received) == 3)
+        await fake_discord.user_sends_dm(ADA, "after")
+        await fake_discord.wait_for(lambda: len(client.received) == 4)
+        await asyncio.sleep(0.05)
+    assert [m.content for m in client.received] == ["before", "during 1", "during 2", "after"]
+    assert fake_discord.gateway.stats.resumes == 1
+    assert fake_discord.gateway.stats.identifies == 1
+
+
+async def test_restart_keeps_persistent_buttons_working(fake_discord: FakeDiscord) -> None:
+    fake_discord.add_user(ADA, "ada")
+    first = QuestionClient()
+    async with running_client(first, fake_discord):
+        question = await _asked(fake_discord, ADA)
+    second = QuestionClient()  # a new process: only its setup_hook's add_view knows the buttons
+    async with running_client(second, fake_discord):
+        click = await fake_discord.click(ADA, question["id"], "q1:yes")
+        await click.wait_responded()
+    assert second.view.answers == ["yes"] and first.view.answers == []
+    assert fake_discord.gateway.stats.identifies == 2
+
+
+async def test_privileged_intents_are_refused_unless_enabled(fake_discord: FakeDiscord) -> None:
+    client = discord.Client(intents=discord.Intents.all(), guild_ready_timeout=0.05)
+    with pytest.raises(discord.PrivilegedIntentsRequired):
+        async with running_client(client, fake_discord):
+            pass
+    async with serving(allowed_privileged_intents=(1 << 1) | (1 << 8) | (1 << 15)) as fake:
+        client = discord.Client(intents=discord.Intents.all(), guild_ready_timeout=0.05)
+        async with running_client(client, fake):
+            assert client.is_ready()
+
+
+# --- Discord's rules ----------------------------------------------------------------------------------------
+async def test_spec_violations_and_discord_rules_are_reported(fake_discord: FakeDiscord) -> None:
+    fake_discord.add_user(ADA, "ada")
+    client = make_client()
+    async with running_client(client, fake_discord):
+        channel = await (await client.fetch_user(int(ADA))).create_dm()
+        route = discord.http.Route("POST", "/channels/{channel_id}/messages", channel_id=channel.id)
+        bad_button = {"type": 2, "style": 1, "label": "x", "custom_id": "y" * 101}
+        await client.http.request(
+            route, json={"content": "hi", "components": [{"type": 1, "components": [bad_button]}]}
+        )
+        with pytest.raises(discord.HTTPException) as too_long:
+            await channel.send("x" * 2001)
+        with pytest.raises(discord.HTTPException) as empty:
+            await client.http.request(route, json={"content": ""})
+    assert too_long.value.code == 50035 and empty.value.code == 50006
+    problems = fake_discord.spec_errors()
+    assert len(problems) == 1 and "custom_id" in problems[0] and "too long" in problems[0]
+    with pytest.raises(AssertionError, match="custom_id"):
+        fake_discord.assert_no_spec_errors()
+
+
+async def test_late_interaction_answer_is_unknown() -> None:
+    codes: list[int] = []
+
+    class Slow(discord.Client):
+        async def on_interaction(self, interaction: discord.Interaction) -> None:
+            await asyncio.sleep(0.1)
+            try:
+                await interaction.response.send_message("too late")
+            except discord.NotFound as exc:
+                codes.append(exc.code)
+
+    async with serving(interaction_deadline=0.05) as fake:
+        fake.add_user(ADA, "ada")
+        client = Slow(intents=discord.Intents.default(), guild_ready_timeout=0.05)
+        async with running_client(client, fake):
+            channel = await (await client.fetch_user(int(ADA))).create_dm()
+            view = discord.ui.View(timeout=None)
+            view.add_item(discord.ui.Button(label="Go", custom_id="go"))
+            message = await channel.send("go?", view=view)
+            await fake.click(ADA, str(message.id), "go")
+            await fake.wait_for(lambda: bool(codes))
+    assert codes == [10062]

@@ -83,17 +83,16 @@ class DiscordAdapter:
         return RespondentUnreachable(f"discord error {error.code}")
 
     async def send(self, key: ConversationKey, content: str, view: discord.ui.View | None = None) -> int:
-        """Post a message into the conversation; returns its id."""
+        """Post a message into the conversation (after its turn in the shared budget); returns its id."""
+        await self.budget.acquire_urgent(key.channel)
+        channel = self.channel(key)
+        coro = channel.send(content=content) if view is None else channel.send(content=content, view=view)
         try:
-            if view is None:
-                message = await self.channel(key).send(content=content)
-            else:
-                message = await self.channel(key).send(content=content, view=view)
+            message = await asyncio.shield(coro)  # see _stop_flusher: never abandon a request midway
         except discord.HTTPException as error:
             if is_unreachable(error):
                 raise await self._unreachable(key, error) from None
             raise
-        self.budget.note_write(key.channel)
         return message.id
 
     async def edit(
@@ -105,7 +104,7 @@ class DiscordAdapter:
         if content is not None:
             kwargs["content"] = content
         try:
-            await message.edit(**kwargs)
+            await asyncio.shield(message.edit(**kwargs))
         except discord.HTTPException as error:
             if is_unreachable(error):
                 raise await self._unreachable(key, error) from None
@@ -113,6 +112,7 @@ class DiscordAdapter:
 
     async def typing(self, key: ConversationKey) -> None:
         """Show "typing…" (best effort: it is cosmetic)."""
+        self.budget.note_write()
         try:
             await self.client.http.send_typing(int(key.channel))
         except discord.HTTPException as error:
@@ -175,6 +175,7 @@ class DiscordReplyStream:
         self._dirty = False
         self._flusher: asyncio.Task[None] | None = None
         self._closed = False
+        self._waiting_for_budget = False
 
     async def remember(self) -> None:
         """Store the message ids so a reply interrupted by a crash is reused, not left as a stray "…"."""
@@ -200,7 +201,13 @@ class DiscordReplyStream:
     async def _flush_loop(self) -> None:
         while self._dirty and not self._closed:
             self._dirty = False
-            await self.adapter.budget.acquire(self.key.channel)
+            self._waiting_for_budget = True
+            try:
+                await self.adapter.budget.acquire(self.key.channel)
+            finally:
+                self._waiting_for_budget = False
+            if self._closed:
+                return
             try:
                 await self._render(self._draft())
             except RespondentUnreachable:
@@ -237,12 +244,18 @@ class DiscordReplyStream:
         del self.messages[len(chunks) :], self.shown[len(chunks) :]
 
     async def _stop_flusher(self) -> None:
+        """Stop the edit loop: cancel it while it waits for the budget, else let its request finish.
+
+        A request is never cancelled midway: discord.py would keep its global rate-limit lock closed.
+        """
         self._closed = True
         task, self._flusher = self._flusher, None
-        if task is not None and not task.done():
+        if task is None or task.done():
+            return
+        if self._waiting_for_budget:
             task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
 
     async def _land(self, chunks: list[str], last_view: Any) -> None:
         """Write the final state, retrying transient failures: the final text always lands."""

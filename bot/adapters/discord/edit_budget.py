@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -51,6 +51,7 @@ class EditBudget:
         self._refilled_at = clock()
         self._next_at: dict[str, float] = {}
         self._waiters: OrderedDict[str, asyncio.Future[None]] = OrderedDict()
+        self._urgent: deque[tuple[str, asyncio.Future[None]]] = deque()
         self._wake = asyncio.Event()
         self._runner: asyncio.Task[None] | None = None
         self.stats = BudgetStats()
@@ -59,16 +60,32 @@ class EditBudget:
         self._tokens = min(self.burst, self._tokens + (now - self._refilled_at) * self.global_rate)
         self._refilled_at = now
 
-    def note_write(self, channel: str) -> None:
-        """Count a write made outside :meth:`acquire` (a new message) against the channel's interval."""
+    def note_write(self, channel: str | None = None) -> None:
+        """Count a write made outside :meth:`acquire` (typing) globally, and against ``channel``'s interval."""
         now = self._clock()
-        self._next_at[channel] = max(self._next_at.get(channel, 0.0), now + self.interval)
+        if channel is not None:
+            self._next_at[channel] = max(self._next_at.get(channel, 0.0), now + self.interval)
         self._refill(now)
         self._tokens -= 1
 
     def waiting(self) -> int:
         """How many channels wait for an edit."""
         return len(self._waiters)
+
+    async def acquire_urgent(self, channel: str) -> None:
+        """Wait only for the global budget (a new message that must appear at once, e.g. a placeholder).
+
+        Urgent writes go before edits, do not wait for the channel's interval, and restart it.
+        """
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._urgent.append((channel, future))
+        self._ensure_running()
+        await future
+
+    def _ensure_running(self) -> None:
+        self._wake.set()
+        if self._runner is None or self._runner.done():
+            self._runner = asyncio.create_task(self._serve(), name="discord-edit-budget")
 
     async def acquire(self, channel: str) -> None:
         """Wait for this channel's turn to edit. Cancelling the wait gives the turn up."""
@@ -80,9 +97,7 @@ class EditBudget:
             return
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._waiters[channel] = future
-        self._wake.set()
-        if self._runner is None or self._runner.done():
-            self._runner = asyncio.create_task(self._serve(), name="discord-edit-budget")
+        self._ensure_running()
         try:
             await future
         except asyncio.CancelledError:
@@ -92,7 +107,7 @@ class EditBudget:
         self.stats.waited += self._clock() - started
 
     async def _serve(self) -> None:
-        while self._waiters:
+        while self._waiters or self._urgent:
             now = self._clock()
             self._refill(now)
             delay = self._grant_one(now)
@@ -104,6 +119,19 @@ class EditBudget:
 
     def _grant_one(self, now: float) -> float | None:
         """Grant the first eligible waiter (returns None), or return how long to sleep."""
+        while self._urgent:
+            channel, future = self._urgent[0]
+            if future.done():
+                self._urgent.popleft()
+                continue
+            if self._tokens < 1:
+                return (1 - self._tokens) / self.global_rate
+            self._urgent.popleft()
+            self._tokens -= 1
+            self._next_at[channel] = now + self.interval
+            future.set_result(None)
+            self.stats.granted += 1
+            return None
         soonest = float("inf")
         for channel, future in list(self._waiters.items()):
             if future.done():  # cancelled

@@ -1,15 +1,17 @@
 """A fake Discord (REST API + gateway) on 127.0.0.1 that the real, unmodified discord.py talks to.
 
-Use it in tests (the ``fake_discord`` fixture of ``tests/discord/conftest.py`` does the first three lines)::
+Use it in tests (the ``fake_discord`` fixture of ``tests/discord/conftest.py`` is the first line)::
 
-    async with FakeDiscord() as fake:
-        with point_discord_py_at(fake):              # Route.BASE and DiscordWebSocket.DEFAULT_GATEWAY
-            fake.add_user("1001", "ada")
-            client = discord.Client(intents=discord.Intents.default(), guild_ready_timeout=0.05)
-            async with running_client(client, fake):  # login + gateway, waits for on_ready, closes after
-                sent = await fake.user_sends_dm("1001", "hi")         # → on_message in the bot
-                await fake.wait_for(lambda: len(fake.bot_messages(sent["channel_id"])) == 1)
-                fake.assert_no_spec_errors()
+    async with serving(message_limit=(5, 5.0)) as fake:  # FakeDiscord(...) started + point_discord_py_at
+        fake.add_user("1001", "ada")
+        client = discord.Client(intents=discord.Intents.default(), guild_ready_timeout=0.05)
+        async with running_client(client, fake):  # login + gateway, waits for on_ready, closes after
+            sent = await fake.user_sends_dm("1001", "hi")         # → on_message in the bot
+            await fake.wait_for(lambda: len(fake.bot_messages(sent["channel_id"])) == 1)
+        fake.assert_no_spec_errors()
+
+``point_discord_py_at(fake)`` alone patches and restores ``discord.http.Route.BASE`` and
+``discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY``.
 
 Pass ``guild_ready_timeout`` (e.g. 0.05) to the client: discord.py otherwise waits 2 s for GUILD_CREATEs
 before ``on_ready``.
@@ -65,7 +67,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Iterator
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import discord
 import yarl
@@ -76,7 +78,7 @@ from .fake import FakeDiscord
 from .recording import RecordedRequest
 from .state import Interaction
 
-__all__ = ["FakeDiscord", "Interaction", "RecordedRequest", "point_discord_py_at", "running_client"]
+__all__ = ["FakeDiscord", "Interaction", "RecordedRequest", "point_discord_py_at", "running_client", "serving"]
 
 ClientT = TypeVar("ClientT", bound=discord.Client)
 
@@ -93,6 +95,14 @@ def point_discord_py_at(fake: FakeDiscord) -> Iterator[FakeDiscord]:
     finally:
         Route.BASE = old_base
         DiscordWebSocket.DEFAULT_GATEWAY = old_gateway
+
+
+@contextlib.asynccontextmanager
+async def serving(**options: Any) -> AsyncIterator[FakeDiscord]:
+    """A started :class:`FakeDiscord` (``options`` go to its constructor) with discord.py pointed at it."""
+    async with FakeDiscord(**options) as fake:
+        with point_discord_py_at(fake):
+            yield fake
 
 
 async def _until_ready(client: discord.Client) -> None:
