@@ -20,6 +20,7 @@ from bot.adapters.slack.listeners import register_listeners
 from bot.adapters.slack.runner import make_client
 from bot.api.client import InterviewClient
 from bot.core.bridge import Bridge
+from bot.core.clock import ManualClock
 from bot.core.keys import ConversationKey
 from bot.core.policy import BridgeConfig
 from bot.emulator import Emulator, EmulatorConfig, run_emulator
@@ -59,6 +60,7 @@ class Harness:
     bridge: Bridge
     app: AsyncApp
     adapter: SlackAdapter
+    clock: ManualClock
 
     def key(self, user: str = ALICE) -> ConversationKey:
         return conversation_key(self.fake.team_id, self.fake.dm_channel_of(user), user)
@@ -66,6 +68,10 @@ class Harness:
     def bot_replies(self, user: str = ALICE, thread: str | None = None) -> list[dict[str, Any]]:
         channel = self.fake.dm_channel_of(user)
         return [m for m in self.fake.messages(channel, thread) if m["bot"] and m["ts"] != thread]
+
+    def message(self, ts: str, user: str = ALICE) -> dict[str, Any]:
+        """The current state of one message in the user's DM."""
+        return next(m for m in self.fake.messages(self.fake.dm_channel_of(user)) if m["ts"] == ts)
 
     async def thread(self, user: str = ALICE) -> str:
         ts = await self.adapter.thread_of(self.key(user))
@@ -135,7 +141,8 @@ async def harness(
         store = SQLiteStore(tmp_path / "bridge.db")
         await store.open()
         api = InterviewClient(emulator.base_url, emulator.api_key, rate_limit=100_000)
-        bridge = Bridge(api, store, BridgeConfig(inactivity_timeout=600.0, inactivity_nudge=0.0))
+        clock = ManualClock()
+        bridge = Bridge(api, store, BridgeConfig(inactivity_timeout=600.0, inactivity_nudge=0.0), clock=clock)
         client = make_client(fake_slack.bot_token, fake_slack.api_url)
         app = AsyncApp(client=client, signing_secret=fake_slack.signing_secret)
         budget = SlackBudget()
@@ -146,7 +153,7 @@ async def harness(
         url = await serve_http(app.web_app())
         fake_slack.set_events_url(url + "/slack/events")
         try:
-            yield Harness(fake_slack, emulator, store, bridge, app, adapter)
+            yield Harness(fake_slack, emulator, store, bridge, app, adapter, clock)
         finally:
             await bridge.stop()
             await budget.close()
@@ -176,8 +183,7 @@ async def test_dm_flow_end_to_end_through_every_question_type(harness: Harness) 
     assert await h.click(yes_no, "ib:yes") == 200
 
     scale = await h.wait_for_action("ib:scale:4")
-    await h.fake.wait_for(lambda: "You chose *Yes*" in block_text(h.fake.messages(yes_no["channel"])[
-        [m["ts"] for m in h.fake.messages(yes_no["channel"])].index(yes_no["ts"])]))
+    await h.fake.wait_for(lambda: "You chose *Yes*" in block_text(h.message(yes_no["ts"])))
     await h.click(scale, "ib:scale:4")
 
     team = await h.wait_for_action("ib:other")

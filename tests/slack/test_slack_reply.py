@@ -181,8 +181,10 @@ async def test_removed_app_makes_the_respondent_unreachable(
     fake_slack: FakeSlack, adapter: SlackAdapter, key: ConversationKey
 ) -> None:
     reply = await adapter.begin_reply(key)
+    await reply.append("Bye")
     fake_slack.remove_app()
+    await reply.append(" for now")  # mid-stream: nothing more is sent, nothing raised into the stream loop
     with pytest.raises(RespondentUnreachable):
-        await reply.finish("Bye", None)
+        await reply.finish("Bye for now", None)
     with pytest.raises(RespondentUnreachable):
         await adapter.notify(key, Notice(NoticeKind.NUDGE, "Still there?"))

@@ -27,7 +27,7 @@ from bot.api.models import Question
 from bot.core.bridge import Bridge
 from bot.core.events import Answer, CancelExit, Exit, InboundEvent, OutcomeKind, Retry, Start, UserText
 from bot.core.keys import ConversationKey
-from bot.core.ports import Action, PendingQuestion
+from bot.core.ports import Action, PendingQuestion, RespondentUnreachable
 from storage.base import RecordStatus
 
 log = logging.getLogger("bot.adapters.slack")
@@ -105,9 +105,24 @@ class Listeners:
 
     # --- clicks ---
 
-    async def on_action(self, ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:
+    async def on_action(
+        self, ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond
+    ) -> None:
         """A click on a question or a notice button."""
         await ack()
+        try:
+            await self._on_action(body, action, respond)
+        except RespondentUnreachable:
+            log.info("slack click: the respondent can no longer be reached")
+
+    async def _tell(self, respond: AsyncRespond, key: ConversationKey, text: str, thread_ts: Any) -> None:
+        """Answer the clicker only (through the interaction's response_url, else chat.postEphemeral)."""
+        try:
+            await respond(text=text, response_type="ephemeral", replace_original=False)
+        except Exception:  # no response_url (e.g. a modal) or it expired
+            await self.adapter.ephemeral(key, key.channel, text, thread_ts)
+
+    async def _on_action(self, body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond) -> None:
         team, user = _team(body), str(body["user"]["id"])
         container = body.get("container") or {}
         channel = str(container.get("channel_id") or (body.get("channel") or {}).get("id") or "")
@@ -117,18 +132,21 @@ class Listeners:
         message = body.get("message")
         thread_ts = container.get("thread_ts")
         if action_id.startswith(NOTICE_ACTION_PREFIX):
-            await self._notice_action(key, action_id[len(NOTICE_ACTION_PREFIX) :], event_id, message, thread_ts)
+            name = action_id[len(NOTICE_ACTION_PREFIX) :]
+            problem = await self._notice_action(key, name, event_id, message)
+            if problem:
+                await self._tell(respond, key, problem, thread_ts)
             return
         ref = QuestionRef.parse(action.get("block_id"))
         question = await self.adapter.stored_question(ref.interview_id, ref.question_id) if ref else None
         if ref is None or question is None:
-            await self.adapter.ephemeral(key, channel, STALE_TEXT, thread_ts)
+            await self._tell(respond, key, STALE_TEXT, thread_ts)
             return
         result = interpret_click(question, ref, action, body.get("state") or {})
         if isinstance(result, Ignore):
             return
         if isinstance(result, Invalid):
-            await self.adapter.ephemeral(key, channel, result.message, thread_ts)
+            await self._tell(respond, key, result.message, thread_ts)
             return
         if isinstance(result, Chosen):
             outcome = await self.bridge.handle(
@@ -137,11 +155,11 @@ class Listeners:
             if outcome.ok:
                 await self.adapter.mark_answered(key, ref, question, result.value, message)
             elif outcome.kind is not OutcomeKind.DUPLICATE:
-                await self.adapter.ephemeral(key, channel, outcome.message or STALE_TEXT, thread_ts)
+                await self._tell(respond, key, outcome.message or STALE_TEXT, thread_ts)
             return
         problem = await self._may_act(ref, user)
         if problem is not None:
-            await self.adapter.ephemeral(key, channel, problem, thread_ts)
+            await self._tell(respond, key, problem, thread_ts)
             return
         if isinstance(result, Redraw):
             await self.adapter.replace_question_blocks(key, ref, result.blocks, message)
@@ -161,12 +179,13 @@ class Listeners:
         return None
 
     async def _notice_action(
-        self, key: ConversationKey, name: str, event_id: str, message: dict[str, Any] | None, thread_ts: Any
-    ) -> None:
+        self, key: ConversationKey, name: str, event_id: str, message: dict[str, Any] | None
+    ) -> str | None:
+        """Act on a notice button; returns what to tell the clicker, if anything."""
         try:
             act = Action(name)
         except ValueError:
-            return
+            return None
         user = key.user
         event: InboundEvent
         if act is Action.RETRY:
@@ -183,11 +202,12 @@ class Listeners:
             event = Start(key, await self.people.respondent(key.workspace, user), event_id=event_id)
         outcome = await self.bridge.handle(event)
         if outcome.kind is OutcomeKind.DUPLICATE:
-            return
+            return None
         if message and message.get("ts") and outcome.kind is not OutcomeKind.NOT_YOURS:
             await self._close_notice(key, message, NOTICE_LABELS.get(act, act.value))
         if not outcome.ok and outcome.message and act is not Action.NEW_INTERVIEW:
-            await self.adapter.ephemeral(key, key.channel, outcome.message, thread_ts)
+            return outcome.message
+        return None
 
     async def _close_notice(self, key: ConversationKey, message: dict[str, Any], chosen: str) -> None:
         """Replace a notice's buttons by what was chosen, so it cannot be clicked again."""

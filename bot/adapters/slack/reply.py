@@ -29,7 +29,7 @@ from bot.adapters.slack.blocks import Block, question_blocks, text_sections
 from bot.adapters.slack.calls import BLOCK_ERRORS, STREAM_ERRORS, error_code
 from bot.adapters.slack.text import MESSAGE_LIMIT, cut_point
 from bot.core.keys import ConversationKey
-from bot.core.ports import Notice, PendingQuestion
+from bot.core.ports import Notice, PendingQuestion, RespondentUnreachable
 
 if TYPE_CHECKING:
     from bot.adapters.slack.adapter import SlackAdapter
@@ -87,25 +87,42 @@ class SlackReply:
         self._streaming = adapter.streaming_available and placeholder_ts is None
         self._closed: list[tuple[str, int, int]] = []  # earlier messages: (ts, start, end)
         self.messages: list[str] = []  # ts of every message of this reply, in order
+        self._gone: RespondentUnreachable | None = None  # Slack said the respondent cannot be reached
 
     # --- the ReplyStream protocol ---
 
     async def status(self, text: str) -> None:
         """Show ``text`` as the thread's status (or in the placeholder when statuses are not available)."""
-        if self._adapter.status_available and self._target.thread_ts:
-            await self._adapter.set_status(self._target, text, required=False)
-        elif self._ts and not self._text:
-            await self._update(f"_{text}_", required=False)
-            self._shown = 0
+        if self._gone is not None:
+            return
+        try:
+            if self._adapter.status_available and self._target.thread_ts:
+                await self._adapter.set_status(self._target, text, required=False)
+            elif self._ts and not self._text:
+                await self._update(f"_{text}_", required=False)
+                self._shown = 0
+        except RespondentUnreachable as error:
+            self._gone = error
 
     async def append(self, text: str) -> None:
-        """Add ``text``; send what is not shown yet if the budget has room now."""
+        """Add ``text``; send what is not shown yet if the budget has room now.
+
+        If Slack says the respondent is gone, nothing more is sent and ``finish`` / ``fail`` raise
+        :class:`RespondentUnreachable` (where the core expects it).
+        """
         self._text += text
-        await self._close_full_messages()
-        await self._sync(required=False)
+        if self._gone is not None:
+            return
+        try:
+            await self._close_full_messages()
+            await self._sync(required=False)
+        except RespondentUnreachable as error:
+            self._gone = error
 
     async def finish(self, text: str, question: PendingQuestion | None) -> None:
         """Show exactly ``text``, with ``question``'s blocks on the last message (or right after it)."""
+        if self._gone is not None:
+            raise RespondentUnreachable(str(self._gone))
         if not text.startswith(self._text[: self._start + self._shown]):
             await self._rewrite_closed(text)
         self._text = text
@@ -126,6 +143,8 @@ class SlackReply:
 
     async def fail(self, text_so_far: str, notice: Notice) -> None:
         """Keep what was shown (completed to ``text_so_far``), then post ``notice`` with its buttons."""
+        if self._gone is not None:
+            raise RespondentUnreachable(str(self._gone))
         if text_so_far.strip() or self._ts or self._stream is not None:
             await self.finish(text_so_far, None)
         await self._adapter.post_notice(self._target, notice)

@@ -1,0 +1,169 @@
+"""Interactions end to end: redeliveries, someone else's click, double clicks, stale questions, the pointer
+for a new top-level DM, /interview, App Home, 429s and an app removed mid-interview."""
+
+from __future__ import annotations
+
+import asyncio
+
+from test_slack_e2e import ALICE, Harness, action_ids, block_text, harness, start_interview  # noqa: F401
+
+from bot.adapters.slack.adapter import POINTER_TEXT
+from storage.base import RecordStatus
+
+BOB = "U0BOB0002"
+
+
+async def answer_first_question(h: Harness, thread: str) -> dict:
+    await h.fake.user_sends_dm(ALICE, "I am a designer", thread_ts=thread)
+    return await h.wait_for_action("ib:yes")
+
+
+async def test_redelivered_events_are_handled_once(harness: Harness) -> None:
+    h = harness
+    sent = await h.fake.user_sends_dm(ALICE, "hi")
+    assert await h.fake.redeliver(sent["event_id"]) == 200
+    assert await h.fake.redeliver(sent["event_id"]) == 200
+    await h.fake.wait_for(lambda: any("Thanks for joining" in m["text"] for m in h.bot_replies(thread=sent["ts"])))
+    second = await h.fake.user_sends_dm(ALICE, "I am a designer", thread_ts=sent["ts"])
+    assert await h.fake.redeliver(second["event_id"]) == 200
+    await h.wait_for_action("ib:yes")
+    await h.idle()
+    records = await h.store.interviews_of_user("slack", ALICE)
+    assert len(records) == 1
+    answers = [t.content for t in await h.store.transcript(records[0].interview_id) if t.role == "respondent"]
+    assert answers == ["I am a designer"]
+    assert not any(d.timed_out for d in h.fake.deliveries)
+
+
+async def test_another_users_click_changes_nothing(harness: Harness) -> None:
+    h = harness
+    h.fake.add_user(BOB, "bob")
+    thread = await start_interview(h)
+    question = await answer_first_question(h, thread)
+    assert await h.click(question, "ib:no", user=BOB) == 200
+    await h.fake.wait_for(lambda: h.fake.ephemerals(BOB))
+    assert "someone else" in h.fake.ephemerals(BOB)[-1]["text"]
+    assert "ib:no" in action_ids(h.message(question["ts"]))  # still unanswered
+    record = await h.store.active_interview(h.key())
+    assert record is not None
+    assert await h.store.pending_question(record.interview_id) is not None
+    await h.click(question, "ib:yes")  # the owner still can
+    await h.wait_for_action("ib:scale:3")
+
+
+async def test_double_click_and_stale_question_change_nothing(harness: Harness) -> None:
+    h = harness
+    thread = await start_interview(h)
+    question = await answer_first_question(h, thread)
+    statuses = await asyncio.gather(h.click(question, "ib:yes"), h.click(question, "ib:no"))
+    assert statuses == [200, 200]
+    await h.wait_for_action("ib:scale:3")
+    await h.idle()
+    record = await h.store.active_interview(h.key())
+    assert record is not None
+    answers = [t.content for t in await h.store.transcript(record.interview_id) if t.role == "respondent"]
+    assert len(answers) == 2 and answers[1] in ("Yes", "No")
+    # the old yes/no message is still clickable in a stale client: nothing happens, the clicker is told
+    before = len(h.fake.ephemerals(ALICE))
+    await h.click(question, "ib:no")
+    await h.fake.wait_for(lambda: len(h.fake.ephemerals(ALICE)) > before)
+    await h.idle()
+    assert [t.content for t in await h.store.transcript(record.interview_id) if t.role == "respondent"] == answers
+
+
+async def test_typed_answer_makes_buttons_stale(harness: Harness) -> None:
+    h = harness
+    thread = await start_interview(h)
+    question = await answer_first_question(h, thread)
+    await h.fake.user_sends_dm(ALICE, "yes, mostly", thread_ts=thread)
+    await h.wait_for_action("ib:scale:3")
+    await h.click(question, "ib:no")
+    await h.fake.wait_for(lambda: h.fake.ephemerals(ALICE))
+    assert "no longer open" in h.fake.ephemerals(ALICE)[-1]["text"] or "answered" in h.fake.ephemerals(
+        ALICE)[-1]["text"]
+
+
+async def test_new_top_level_dm_goes_to_the_active_interview(harness: Harness) -> None:
+    h = harness
+    thread = await start_interview(h)
+    elsewhere = await h.fake.user_sends_dm(ALICE, "I lead the design team")  # top level, not in the thread
+    await h.wait_for_action("ib:yes")
+    assert (await h.wait_for_action("ib:yes"))["thread_ts"] == thread
+    await h.fake.wait_for(lambda: any(POINTER_TEXT == m["text"] for m in h.bot_replies(thread=elsewhere["ts"])))
+    assert await h.thread() == thread
+    records = await h.store.interviews_of_user("slack", ALICE)
+    assert len(records) == 1
+
+
+async def test_slash_command_start_status_stop(harness: Harness) -> None:
+    h = harness
+    help_answer = await h.fake.slash_command(ALICE, "/interview", "")
+    assert help_answer["status"] == 200
+    await h.fake.wait_for(lambda: any("/interview start" in e["text"] for e in h.fake.ephemerals(ALICE)))
+    started = await h.fake.slash_command(ALICE, "/interview", "start", channel_id="C0GENERAL")
+    assert started["status"] == 200 and not started["delivery"].timed_out
+    await h.fake.wait_for(lambda: any("Thanks for joining" in m["text"] for m in h.bot_replies()))
+    thread = await h.thread()
+    anchor = h.message(thread)
+    assert anchor["bot"] and "Interview" in anchor["text"]  # a command-started interview opens its own thread
+    await h.fake.slash_command(ALICE, "/interview", "status")
+    await h.fake.wait_for(lambda: any("in progress" in e["text"] for e in h.fake.ephemerals(ALICE)))
+    await h.fake.slash_command(ALICE, "/interview", "stop")
+    confirm = await h.wait_for_action("ib:act:confirm_exit")
+    assert confirm["thread_ts"] == thread
+    await h.click(confirm, "ib:act:confirm_exit")
+    await h.record_status(RecordStatus.COMPLETED)
+    record = await h.store.latest_interview(h.key())
+    assert record is not None and record.completion_reason == "respondent_left"
+    assert "ib:act:confirm_exit" not in action_ids(h.message(confirm["ts"]))  # buttons closed after the choice
+
+
+async def test_app_home_lists_interviews_with_start_and_resume(harness: Harness) -> None:
+    h = harness
+    assert await h.fake.open_app_home(ALICE) == 200
+    await h.fake.wait_for(lambda: h.fake.home_view(ALICE) is not None)
+    view = h.fake.home_view(ALICE)
+    assert view is not None and "ib_home:start" in action_ids(view)
+    await h.fake.click_in_view(ALICE, view["id"], "ib_home:start")
+    await h.fake.wait_for(lambda: any("Thanks for joining" in m["text"] for m in h.bot_replies()))
+
+    def resumable() -> bool:
+        current = h.fake.home_view(ALICE)
+        return current is not None and "ib_home:resume" in action_ids(current)
+
+    await h.fake.wait_for(resumable)
+    view = h.fake.home_view(ALICE)
+    assert view is not None and "In progress" in block_text(view)
+    record = await h.store.active_interview(h.key())
+    assert record is not None
+    await h.fake.click_in_view(ALICE, view["id"], "ib_home:resume", value=record.interview_id)
+    thread = await h.thread()
+    await h.fake.wait_for(lambda: any("Welcome back" in m["text"] for m in h.bot_replies(thread=thread)))
+
+
+async def test_rate_limited_slack_calls_are_retried_and_nothing_is_lost(harness: Harness) -> None:
+    h = harness
+    h.fake.force_429("chat.postMessage", 1, retry_after=1)
+    h.fake.force_429("chat.stopStream", 1, retry_after=1)
+    thread = await start_interview(h)
+    question = await answer_first_question(h, thread)
+    assert question["text"].startswith("Thanks.")
+    assert any(c.status == 429 for c in h.fake.calls_of("chat.stopStream"))
+
+
+async def test_app_removed_mid_interview_ends_cleanly(harness: Harness) -> None:
+    h = harness
+    thread = await start_interview(h)
+    h.emulator.faults.latency = 0.5  # the interviewer takes a moment: the app is removed meanwhile
+    await h.fake.user_sends_dm(ALICE, "I am a designer", thread_ts=thread)
+    channel = h.fake.dm_channel_of(ALICE)
+    await h.fake.wait_for(lambda: len([s for s in h.fake.thread_status(channel, thread) if s]) == 2)
+    h.fake.remove_app()
+    await h.idle()
+    record = await h.store.active_interview(h.key())
+    assert record is not None and record.turns_sent == 1  # the answer reached the interview API
+    h.clock.advance(601)
+    await h.bridge.check_deadlines()
+    await h.record_status(RecordStatus.COMPLETED)
+    done = await h.store.latest_interview(h.key())
+    assert done is not None and done.completion_reason == "respondent_left"
