@@ -64,8 +64,8 @@ async def _print_summary(bridge: Bridge, chat: TerminalChat) -> None:
         name = theme.get("name", theme) if isinstance(theme, dict) else theme
         out.write(f"Theme: {name}\n")
     for answer in analysis.get("structured_answers", analysis.get("structuredAnswers", []))[:10]:
-        if isinstance(answer, dict):
-            out.write(f"  {answer.get('questionText', answer.get('questionId'))}: {answer.get('structuredValue')}\n")
+        if isinstance(answer, dict) and answer.get("structuredValue") is not None:
+            out.write(f"  {answer.get('questionText', answer.get('questionId'))} → {answer['structuredValue']}\n")
 
 
 async def _run(settings: Settings) -> int:

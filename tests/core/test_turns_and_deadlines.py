@@ -51,7 +51,7 @@ async def test_slow_replies_reach_the_adapter_in_pieces(
     await say(bridge, key, "I mostly hang out in the voice channels in the evenings.")
     reply = adapter.replies_of(key)[-1]
     assert len(reply.appends) >= 2, "the reply grows while it streams"
-    assert "".join(reply.appends) == reply.final
+    assert reply.final is not None and reply.final.startswith("".join(reply.appends))  # finish carries the rest
 
 
 async def test_a_failure_mid_reply_ends_visibly_and_retry_sends_nothing_twice(

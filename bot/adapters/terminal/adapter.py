@@ -98,7 +98,8 @@ class TerminalAdapter:
     async def notify(self, key: ConversationKey, notice: Notice) -> None:
         """Print the bot's own message and the words that act as its buttons."""
         self.last_actions = notice.actions
-        hints = [ACTION_HINTS[a] for a in notice.actions if a in ACTION_HINTS]
+        ending = notice.kind is NoticeKind.ENDED  # the terminal chat ends with the interview
+        hints = [ACTION_HINTS[a] for a in notice.actions if a in ACTION_HINTS and not ending]
         suffix = f" ({'; '.join(hints)})" if hints else ""
         self.write(f"\n— {notice.text}{suffix}\n")
         if notice.kind is NoticeKind.ENDED:
