@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
@@ -98,7 +100,9 @@ async def test_concurrent_begin_turn_makes_one_turn(store: SQLiteStore, intervie
     assert turns[0] is not None and turns[0].content == "a\n\nb"
 
 
-async def test_finish_turn_mirrors_counts_and_clears(store: SQLiteStore, interview: InterviewRecord) -> None:
+async def test_finish_turn_mirrors_counts_and_clears(
+    store: SQLiteStore, interview: InterviewRecord, db_path: Path
+) -> None:
     iid = interview.interview_id
     await store.enqueue_message(iid, "hello", 1.0)
     await store.enqueue_message(iid, "there", 1.5)
@@ -116,6 +120,9 @@ async def test_finish_turn_mirrors_counts_and_clears(store: SQLiteStore, intervi
     assert await store.turn_in_flight(iid) is None
     assert await store.queued_messages(iid) == []
     assert await store.begin_turn(iid, 4.0) is None
+    with sqlite3.connect(db_path) as raw:  # the sent messages and the turn are gone, not just hidden
+        assert raw.execute("SELECT count(*) FROM queued_messages").fetchone() == (0,)
+        assert raw.execute("SELECT count(*) FROM turns").fetchone() == (0,)
 
     await store.finish_turn(turn.id, "again", 5.0)  # a second finish of the same turn changes nothing
     stored = await store.get_interview(iid)
