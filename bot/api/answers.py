@@ -168,8 +168,8 @@ def _parse_scale(question: Question, text: str) -> AnswerValue | None:
     words = text.lower()
     match = re.search(r"-?\d+(?:\.\d+)?", words)
     if match is None:
-        found = [n for w, n in _NUMBER_WORDS.items() if re.search(rf"\b{w}\b", words)]
-        return found[0] if len(found) == 1 else None
+        found = sorted((m.start(), n) for w, n in _NUMBER_WORDS.items() if (m := re.search(rf"\b{w}\b", words)))
+        return found[0][1] if found else None  # "four out of five" → 4
     return float(match.group())
 
 

@@ -174,8 +174,10 @@ async def test_unreachable_server_is_api_unavailable() -> None:
 
 async def test_cors_is_permissive(emu: Emulator) -> None:
     async with httpx.AsyncClient() as raw:
-        preflight = await raw.options(f"{emu.base_url}/interviews/start",
-                                      headers={"Origin": "https://example.com", "Access-Control-Request-Method": "POST"})
+        preflight = await raw.options(
+            f"{emu.base_url}/interviews/start",
+            headers={"Origin": "https://example.com", "Access-Control-Request-Method": "POST"},
+        )
         get = await raw.get(f"{emu.base_url}/interviews/x", headers={"Authorization": f"Bearer {emu.api_key}"})
     assert preflight.status_code == 204
     assert preflight.headers["Access-Control-Allow-Origin"] == "*"
