@@ -78,7 +78,7 @@ class Harness:
         assert ts is not None
         return ts
 
-    async def wait_for_action(self, action_id: str, user: str = ALICE, timeout: float = 10.0) -> dict[str, Any]:
+    async def wait_for_action(self, action_id: str, user: str = ALICE, within: float = 10.0) -> dict[str, Any]:
         """The latest bot message in the user's DM whose blocks hold ``action_id`` (waits for it)."""
         found: list[dict[str, Any]] = []
 
@@ -89,16 +89,16 @@ class Harness:
                     return True
             return False
 
-        await self.fake.wait_for(check, timeout=timeout)
+        await self.fake.wait_for(check, timeout=within)
         return found[0]
 
     async def idle(self, user: str = ALICE) -> None:
         await asyncio.wait_for(self.bridge.wait_until_idle(self.key(user)), 10.0)
 
-    async def record_status(self, status: RecordStatus, user: str = ALICE, timeout: float = 10.0) -> None:
+    async def record_status(self, status: RecordStatus, user: str = ALICE, within: float = 10.0) -> None:
         """Wait until the user's latest interview has ``status``."""
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
+        deadline = loop.time() + within
         while True:
             record = await self.store.latest_interview(self.key(user))
             if record is not None and record.status is status:

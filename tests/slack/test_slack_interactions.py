@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import asyncio
 
-from test_slack_e2e import ALICE, Harness, action_ids, block_text, harness, start_interview  # noqa: F401
+import test_slack_e2e as e2e
+from test_slack_e2e import ALICE, Harness, action_ids, block_text, start_interview
 
 from bot.adapters.slack.adapter import POINTER_TEXT
 from storage.base import RecordStatus
 
 BOB = "U0BOB0002"
+harness = e2e.harness  # the end-to-end fixture
 
 
 async def answer_first_question(h: Harness, thread: str) -> dict:
@@ -89,7 +91,7 @@ async def test_new_top_level_dm_goes_to_the_active_interview(harness: Harness) -
     elsewhere = await h.fake.user_sends_dm(ALICE, "I lead the design team")  # top level, not in the thread
     await h.wait_for_action("ib:yes")
     assert (await h.wait_for_action("ib:yes"))["thread_ts"] == thread
-    await h.fake.wait_for(lambda: any(POINTER_TEXT == m["text"] for m in h.bot_replies(thread=elsewhere["ts"])))
+    await h.fake.wait_for(lambda: any(m["text"] == POINTER_TEXT for m in h.bot_replies(thread=elsewhere["ts"])))
     assert await h.thread() == thread
     records = await h.store.interviews_of_user("slack", ALICE)
     assert len(records) == 1
@@ -115,7 +117,8 @@ async def test_slash_command_start_status_stop(harness: Harness) -> None:
     await h.record_status(RecordStatus.COMPLETED)
     record = await h.store.latest_interview(h.key())
     assert record is not None and record.completion_reason == "respondent_left"
-    assert "ib:act:confirm_exit" not in action_ids(h.message(confirm["ts"]))  # buttons closed after the choice
+    # the notice's buttons are replaced by the choice, so it cannot be clicked again
+    await h.fake.wait_for(lambda: "ib:act:confirm_exit" not in action_ids(h.message(confirm["ts"])))
 
 
 async def test_app_home_lists_interviews_with_start_and_resume(harness: Harness) -> None:
