@@ -558,3 +558,19 @@ async def test_concurrent_callers_share_one_workspace_budget(fake_slack: FakeSla
     assert all(fake_slack.messages(p["channel"])[0]["text"] == "done" for p in posted)
     refused = [c for c in fake_slack.calls_of("chat.update") if c.status == 429]
     assert len(refused) == stats.limited
+
+
+async def test_view_errors_and_post_message_per_channel_budget(fake_slack: FakeSlack) -> None:
+    client = client_for(fake_slack)
+    too_many = {"type": "home", "blocks": [{"type": "divider"}] * 101}
+    with pytest.raises(SlackApiError) as err:
+        await client.views_publish(user_id=ALICE, view=too_many)
+    assert err.value.response["error"] == "invalid_arguments"
+    assert "no more than 100 items" in err.value.response["response_metadata"]["messages"][0]
+    fake_slack.add_user("U0BOB0001", "bob")
+    fake_slack.set_tier_limit("chat.postMessage", per_minute=1)
+    await client.chat_postMessage(channel=ALICE, text="one")
+    await client.chat_postMessage(channel="U0BOB0001", text="other channel, own budget")
+    with pytest.raises(SlackApiError) as err:
+        await client.chat_postMessage(channel=fake_slack.dm_channel_of(ALICE), text="two")
+    assert err.value.response.status_code == 429

@@ -130,8 +130,8 @@ def _view_arg(args: JSON, expected: str) -> JSON:
             raise BlockError(
                 "invalid_arguments", "must be less than 3001 characters [json-pointer:/view/private_metadata]"
             )
-    except BlockError as exc:
-        raise ApiError(exc.code, response_metadata={"messages": [f"[ERROR] {exc.detail}"]}) from exc
+    except BlockError as exc:  # views answer invalid_arguments for block errors too
+        raise ApiError("invalid_arguments", response_metadata={"messages": [f"[ERROR] {exc.detail}"]}) from exc
     return view
 
 

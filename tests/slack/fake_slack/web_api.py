@@ -95,9 +95,13 @@ def _authenticate(fake: FakeSlackBase, name: str, token: str | None) -> Workspac
     raise ApiError("invalid_auth")
 
 
-def _rate_channel(args: JSON) -> str | None:
+def _rate_channel(fake: FakeSlackBase, ws: Workspace, args: JSON) -> str | None:
     value = args.get("channel") or args.get("channel_id")
-    return str(value) if value else None
+    if not value:
+        return None
+    if value in ws.users:  # a user id names the DM with that user
+        return fake.dm_channel_of(str(value), ws.team_id)
+    return str(value)
 
 
 async def handle(fake: FakeSlackBase, request: web.Request) -> web.Response:
@@ -114,7 +118,7 @@ async def handle(fake: FakeSlackBase, request: web.Request) -> web.Response:
         delay = fake.latency.get(name, fake.latency.get("*", 0.0))
         if delay:
             await asyncio.sleep(delay)
-        retry_after = fake.rate.check(name, ws.team_id, _rate_channel(args))
+        retry_after = fake.rate.check(name, ws.team_id, _rate_channel(fake, ws, args))
         if retry_after is not None:
             status, headers = 429, {"Retry-After": str(retry_after)}
             raise ApiError("ratelimited")
