@@ -39,7 +39,7 @@ class Session:
     id: str
     intents: int
     seq: int = 0
-    log: list[tuple[int, dict[str, Any]]] = field(default_factory=list)
+    log: list[tuple[int, str]] = field(default_factory=list)
     ws: web.WebSocketResponse | None = None
     send_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
@@ -86,18 +86,22 @@ class Gateway:
         for session in list(self.sessions.values()):
             if intent and not session.intents & intent:
                 continue
-            async with session.send_lock:
-                session.seq += 1
-                frame = {"op": 0, "t": event, "s": session.seq, "d": data}
-                session.log.append((session.seq, frame))
-                await self._send(session, frame)
+            await self.emit(session, event, data)
 
-    async def _send(self, session: Session, frame: dict[str, Any]) -> None:
+    async def emit(self, session: Session, event: str, data: dict[str, Any]) -> None:
+        """Send one DISPATCH to one session: next sequence number, kept in the log (as sent) for RESUME."""
+        async with session.send_lock:
+            session.seq += 1
+            text = json.dumps({"op": 0, "t": event, "s": session.seq, "d": data})
+            session.log.append((session.seq, text))
+            await self._send(session, text)
+
+    async def _send(self, session: Session, text: str) -> None:
         ws = session.ws
         if ws is None or ws.closed:
             return
         try:
-            await ws.send_str(json.dumps(frame))
+            await ws.send_str(text)
         except (ConnectionError, RuntimeError):
             log.debug("gateway send failed; the event stays in the log for RESUME")
 
@@ -197,18 +201,10 @@ class Gateway:
         self.stats.identifies += 1
         session = Session(id=secrets.token_hex(16), intents=intents, ws=ws)
         self.sessions[session.id] = session
-        async with session.send_lock:
-            session.seq += 1
-            ready = {"op": 0, "t": "READY", "s": session.seq, "d": self._ready_payload(session)}
-            session.log.append((session.seq, ready))
-            await self._send(session, ready)
+        await self.emit(session, "READY", self._ready_payload(session))
         if intents & GUILDS:
             for guild in self._guild_payloads():
-                async with session.send_lock:
-                    session.seq += 1
-                    frame = {"op": 0, "t": "GUILD_CREATE", "s": session.seq, "d": guild}
-                    session.log.append((session.seq, frame))
-                    await self._send(session, frame)
+                await self.emit(session, "GUILD_CREATE", guild)
         self.identified.set()
         return session
 
@@ -229,11 +225,11 @@ class Gateway:
             if old is not None and old is not ws and not old.closed:
                 with contextlib.suppress(Exception):
                     await old.close(code=4000)
-            for seq, frame in session.log:
+            for seq, text in session.log:
                 if seq > last_seen:
-                    await self._send(session, frame)
+                    await self._send(session, text)
             session.seq += 1
-            resumed = {"op": 0, "t": "RESUMED", "s": session.seq, "d": {}}
+            resumed = json.dumps({"op": 0, "t": "RESUMED", "s": session.seq, "d": {}})
             session.log.append((session.seq, resumed))
             await self._send(session, resumed)
         return session
