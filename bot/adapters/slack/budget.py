@@ -19,14 +19,16 @@ import time
 from collections import OrderedDict, deque
 from collections.abc import Callable
 
-#: Calls per minute per workspace (Slack's tiers: Tier 3 ≈ 50/min). Methods not listed are not budgeted.
+#: Calls per minute per workspace (Slack's tiers: Tier 2 ≈ 20, Tier 3 ≈ 50, Tier 4 ≈ 100 a minute). The
+#: streaming methods' tiers are not published everywhere: these are cautious. Methods not listed are not
+#: budgeted here (``chat.postMessage`` is limited per channel, ~1/s, not per workspace).
 DEFAULT_LIMITS: dict[str, float] = {
     "chat.update": 50.0,
-    "chat.startStream": 50.0,
-    "chat.appendStream": 50.0,
-    "chat.stopStream": 50.0,
-    "chat.postMessage": 60.0,
+    "chat.startStream": 20.0,
+    "chat.appendStream": 100.0,
+    "chat.stopStream": 20.0,
     "assistant.threads.setStatus": 50.0,
+    "views.publish": 100.0,
 }
 #: A conversation counts as active (for fair shares) this long after its last call.
 ACTIVE_WINDOW = 60.0

@@ -56,14 +56,18 @@ class SlackCalls:
         team: str,
         conversation: str,
         required: bool = True,
+        budgeted: bool = True,
         **kwargs: Any,
     ) -> Any:
         """Call ``fn(**kwargs)`` (the client method for ``method``) within the budget.
 
-        An optional call (``required=False``) is skipped (returns None) when the budget has no spare capacity.
+        An optional call (``required=False``) is skipped (returns None) when the budget has no spare capacity;
+        ``budgeted=False`` means the caller took the budget already.
         Raises :class:`RespondentUnreachable` for errors that mean the respondent is gone, else SlackApiError.
         """
-        if required:
+        if not budgeted:
+            pass
+        elif required:
             await self.budget.acquire(team, method, conversation)
         elif not self.budget.try_acquire(team, method, conversation):
             return None

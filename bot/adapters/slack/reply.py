@@ -167,6 +167,15 @@ class SlackReply:
             )
         return self._stream
 
+    def _may_start_stream(self) -> bool:
+        """True if a stream runs already, or the workspace's chat.startStream budget allows one now.
+
+        A reply never waits for the startStream tier: without room it is posted and updated instead.
+        """
+        if self._stream is not None and self._stream.ts:
+            return True
+        return self._calls.budget.try_acquire(self._target.team, "chat.startStream", self._target.conversation)
+
     def _abandon_stream(self, code: str) -> None:
         if self._stream is not None and self._stream.ts:
             self._ts = self._stream.ts
@@ -180,13 +189,16 @@ class SlackReply:
         segment = self._text[self._start :]
         if len(segment) == self._shown:
             return
+        if self._streaming and self._target.thread_ts and not self._may_start_stream():
+            self._streaming = False  # the workspace's chat.startStream tier is spent: post and update
         if self._streaming and self._target.thread_ts:
             stream = await self._open_stream()
-            method = "chat.appendStream" if stream.ts else "chat.startStream"
+            starting = stream.ts is None
+            method = "chat.startStream" if starting else "chat.appendStream"
             try:
                 sent = await self._calls.call(
                     method, stream.append, team=self._target.team, conversation=self._target.conversation,
-                    required=required, markdown_text=segment[self._shown :],
+                    required=required, budgeted=not starting, markdown_text=segment[self._shown :],
                 )
             except SlackApiError as error:
                 code = error_code(error)
@@ -239,6 +251,8 @@ class SlackReply:
     async def _close(self, segment: str, blocks: list[Block] | None) -> bool:
         """Finish the current message with exactly ``segment`` (+ ``blocks``). True if the blocks rode on it."""
         attached = bool(blocks)
+        if self._streaming and self._target.thread_ts and not self._may_start_stream():
+            self._streaming = False
         if self._streaming and self._target.thread_ts:
             stream = await self._open_stream()
             try:
