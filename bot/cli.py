@@ -138,6 +138,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         from bot.doctor import doctor
 
         return doctor(settings, generate_key=args.generate_key)
+    brief = args.brief if args.command == "emulator" else settings.emulator_brief
+    if args.command == "emulator" or settings.uses_builtin_server() or args.command == "demo":
+        problem = _check_brief(brief)
+        if problem:
+            print(problem, file=sys.stderr)
+            return 2
     if args.command == "demo":
         _logging("WARNING")
         with tempfile.TemporaryDirectory(prefix="interview-bridge-demo-") as folder:
@@ -156,6 +162,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "emulator":
         return _main_loop(_emulator(args))
     return _main_loop(_run(settings))
+
+
+def _check_brief(path: str | None) -> str | None:
+    """A clear message if the built-in server's research brief cannot be used."""
+    from bot.emulator.brief import load_brief
+
+    try:
+        load_brief(path)
+    except ValueError as error:
+        return f"interview-bridge: {error}"
+    return None
 
 
 def _main_loop(coro: Coroutine[Any, Any, int]) -> int:
