@@ -8,7 +8,7 @@ import contextlib
 import logging
 import sys
 import tempfile
-from collections.abc import Coroutine, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -71,15 +71,13 @@ async def _print_summary(bridge: Bridge, chat: TerminalChat) -> None:
 async def _run(settings: Settings) -> int:
     from bot.app import open_bridge
 
-    runners = []
+    runners: list[Callable[[Bridge, Settings], Awaitable[None]]] = []
     if settings.discord_token:
         from bot.adapters.discord.runner import run_discord
 
         runners.append(run_discord)
     if settings.slack_bot_token:
-        from bot.adapters.slack.runner import run_slack
-
-        runners.append(run_slack)
+        runners.append(_serve_slack)
     if not runners:
         print(
             "No platform is configured: set DISCORD_TOKEN and/or SLACK_BOT_TOKEN (see the README),\n"
@@ -91,6 +89,17 @@ async def _run(settings: Settings) -> int:
         for runner in runners:
             group.create_task(runner(bridge, settings))
     return 0
+
+
+async def _serve_slack(bridge: Bridge, settings: Settings) -> None:
+    """Serve Slack (Socket Mode, or HTTP mode) until cancelled."""
+    from bot.adapters.slack.runner import start_slack
+
+    runner = await start_slack(settings, bridge)
+    try:
+        await asyncio.Event().wait()
+    finally:
+        await runner.stop()
 
 
 async def _emulator(args: argparse.Namespace) -> int:
