@@ -8,7 +8,7 @@ import contextlib
 import logging
 import sys
 import tempfile
-from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -71,7 +71,7 @@ async def _print_summary(bridge: Bridge, chat: TerminalChat) -> None:
 async def _run(settings: Settings) -> int:
     from bot.app import open_bridge
 
-    runners: list[Callable[[Bridge, Settings], Awaitable[None]]] = []
+    runners: list[Callable[[Bridge, Settings], Coroutine[Any, Any, None]]] = []
     if settings.discord_token:
         from bot.adapters.discord.runner import run_discord
 
