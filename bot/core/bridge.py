@@ -40,7 +40,9 @@ from storage.base import InterviewRecord, RecordStatus, Store
 
 log = logging.getLogger("bot.core")
 
-ACCEPTED = Outcome(OutcomeKind.ACCEPTED)
+#: How long handled platform event ids are remembered, and how often older ones are forgotten.
+EVENT_MEMORY = 3 * 24 * 3600.0
+EVENT_PRUNE_EVERY = 3600.0
 
 
 class Bridge:
@@ -295,10 +297,15 @@ class Bridge:
         return acted
 
     async def _sweep_forever(self) -> None:
+        last_prune = float("-inf")
         while True:
             await asyncio.sleep(self.config.sweep_interval)
             try:
                 await self.check_deadlines()
+                now = self._ctx.clock.now()
+                if now - last_prune >= EVENT_PRUNE_EVERY:  # redeliveries come within minutes, not days
+                    last_prune = now
+                    await self.store.prune_events(now - EVENT_MEMORY)
             except Exception:  # the sweep must survive a bad record or a storage hiccup
                 log.exception("inactivity sweep failed")
 
