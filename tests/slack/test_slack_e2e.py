@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -130,35 +131,50 @@ def block_text(message: dict[str, Any]) -> str:
     return "\n".join(parts)
 
 
-@pytest.fixture
-async def harness(
-    fake_slack: FakeSlack, serve_http: Callable[[web.Application], Awaitable[str]], tmp_path: Path
+@asynccontextmanager
+async def open_harness(
+    fake: FakeSlack,
+    serve_http: Callable[[web.Application], Awaitable[str]],
+    tmp_path: Path,
+    *,
+    budget: SlackBudget | None = None,
+    update_interval: float = 0.05,
+    token_rate: float = 3000.0,
 ) -> AsyncIterator[Harness]:
+    """The whole chain on loopback: emulator, SQLite store, bridge, Bolt app served over HTTP for the fake."""
     brief = tmp_path / "brief.yaml"
     brief.write_text(BRIEF, encoding="utf-8")
-    config = EmulatorConfig(brief=brief, token_rate=3000.0, analysis_delay=0.05, rate_limit=100_000)
+    config = EmulatorConfig(brief=brief, token_rate=token_rate, analysis_delay=0.05, rate_limit=100_000)
     async with run_emulator(config) as emulator:
         store = SQLiteStore(tmp_path / "bridge.db")
         await store.open()
         api = InterviewClient(emulator.base_url, emulator.api_key, rate_limit=100_000)
         clock = ManualClock()
         bridge = Bridge(api, store, BridgeConfig(inactivity_timeout=600.0, inactivity_nudge=0.0), clock=clock)
-        client = make_client(fake_slack.bot_token, fake_slack.api_url)
-        app = AsyncApp(client=client, signing_secret=fake_slack.signing_secret)
-        budget = SlackBudget()
+        client = make_client(fake.bot_token, fake.api_url)
+        app = AsyncApp(client=client, signing_secret=fake.signing_secret)
+        budget = budget or SlackBudget()
         adapter = register_listeners(
-            app, bridge, SlackAdapter(client, store, budget=budget, update_interval=0.05)
+            app, bridge, SlackAdapter(client, store, budget=budget, update_interval=update_interval)
         )
         await bridge.start()
         url = await serve_http(app.web_app())
-        fake_slack.set_events_url(url + "/slack/events")
+        fake.set_events_url(url + "/slack/events")
         try:
-            yield Harness(fake_slack, emulator, store, bridge, app, adapter, clock)
+            yield Harness(fake, emulator, store, bridge, app, adapter, clock)
         finally:
             await bridge.stop()
             await budget.close()
             await api.aclose()
             await store.close()
+
+
+@pytest.fixture
+async def harness(
+    fake_slack: FakeSlack, serve_http: Callable[[web.Application], Awaitable[str]], tmp_path: Path
+) -> AsyncIterator[Harness]:
+    async with open_harness(fake_slack, serve_http, tmp_path) as h:
+        yield h
 
 
 async def start_interview(h: Harness, text: str = "hi") -> str:

@@ -1,0 +1,83 @@
+"""Many interviews in one workspace at once: one shared, fair budget per method keeps Slack from answering 429;
+and a reply that outlives its stream (expiry) is completed with chat.update without losing a character."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+from aiohttp import web
+from fake_slack import FakeSlack
+from test_slack_e2e import Harness, open_harness
+
+from bot.adapters.slack.budget import SlackBudget
+
+#: Slack's tiers scaled down to a one-second window so the test is short: calls per second per workspace.
+TIERS = {
+    "assistant.threads.setStatus": 20,
+    "chat.startStream": 6,
+    "chat.appendStream": 20,
+    "chat.stopStream": 8,
+    "chat.update": 10,
+}
+
+
+def budget_for(tiers: dict[str, int]) -> SlackBudget:
+    """A budget that cannot exceed ``tiers`` in any one-second window (burst + refill <= the tier)."""
+    return SlackBudget({method: calls * 8.0 for method, calls in tiers.items()})
+
+
+async def interviewer_lines(h: Harness, user: str) -> list[str]:
+    record = await h.store.latest_interview(h.key(user))
+    assert record is not None
+    return [line.content for line in await h.store.transcript(record.interview_id) if line.role == "interviewer"]
+
+
+async def test_many_concurrent_interviews_share_the_workspace_budget(
+    fake_slack: FakeSlack, serve_http: Callable[[web.Application], Awaitable[str]], tmp_path: Path
+) -> None:
+    users = [f"U0PEOPLE{i:02d}" for i in range(8)]
+    for i, user in enumerate(users):
+        fake_slack.add_user(user, f"person{i}")
+    for method, calls in TIERS.items():
+        fake_slack.set_tier_limit(method, calls, window=1.0)
+    async with open_harness(fake_slack, serve_http, tmp_path, budget=budget_for(TIERS), update_interval=0.02,
+                            token_rate=400.0) as h:
+        sent = await asyncio.gather(*(fake_slack.user_sends_dm(u, "hi") for u in users))
+        assert all(s["status"] == 200 for s in sent)
+        threads = {u: s["ts"] for u, s in zip(users, sent, strict=True)}
+        await fake_slack.wait_for(
+            lambda: all(any("What is your role?" in m["text"] for m in h.bot_replies(u, threads[u])) for u in users),
+            timeout=30,
+        )
+        answers = [fake_slack.user_sends_dm(u, f"I am {u}, and I work on the platform team " * 3,
+                                            thread_ts=threads[u]) for u in users]
+        await asyncio.gather(*answers)
+        for user in users:
+            await h.wait_for_action("ib:yes", user=user, within=30)
+            await h.idle(user)
+
+        for user in users:  # every reply shows exactly what the interviewer said
+            shown = [m["text"] for m in h.bot_replies(user, threads[user])]
+            assert shown == await interviewer_lines(h, user)
+        for method in TIERS:
+            assert fake_slack.rate_stats(method).limited == 0, method
+        assert fake_slack.rate_stats("chat.appendStream").accepted > 0  # replies did stream
+        assert not any(d.timed_out for d in fake_slack.deliveries)
+
+
+async def test_stream_expiry_mid_reply_falls_back_to_update_end_to_end(
+    fake_slack: FakeSlack, serve_http: Callable[[web.Application], Awaitable[str]], tmp_path: Path
+) -> None:
+    fake_slack.stream_ttl = 0.15  # Slack's ~5 minutes, shortened
+    async with open_harness(fake_slack, serve_http, tmp_path, update_interval=0.02, token_rate=60.0) as h:
+        sent = await fake_slack.user_sends_dm("U0ALICE01", "hi")
+        await fake_slack.wait_for(lambda: any("What is your role?" in m["text"]
+                                              for m in h.bot_replies(thread=sent["ts"])), timeout=15)
+        await fake_slack.user_sends_dm("U0ALICE01", "I design things", thread_ts=sent["ts"])
+        question = await h.wait_for_action("ib:yes", within=15)
+        await h.idle()
+        assert question["stream_expired"] and question["update_count"] >= 1
+        shown = [m["text"] for m in h.bot_replies(thread=sent["ts"])]
+        assert shown == await interviewer_lines(h, "U0ALICE01")
