@@ -1,0 +1,88 @@
+"""The runner: Socket Mode (envelopes over the fake's WebSocket, reconnects) and HTTP mode (the bot's own aiohttp
+server, signed requests), each with the real Bolt app, the bridge and the built-in interview server."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from fake_slack import FakeSlack
+
+from bot.adapters.slack.runner import start_slack
+from bot.api.client import InterviewClient
+from bot.config import Settings
+from bot.core.bridge import Bridge
+from bot.core.policy import BridgeConfig
+from bot.emulator import EmulatorConfig, run_emulator
+from storage.sqlite import SQLiteStore
+
+ALICE = "U0ALICE01"
+
+
+@pytest.fixture
+async def bridge(tmp_path: Path) -> AsyncIterator[Bridge]:
+    async with run_emulator(EmulatorConfig(token_rate=3000.0, rate_limit=100_000)) as emulator:
+        store = SQLiteStore(tmp_path / "bridge.db")
+        await store.open()
+        api = InterviewClient(emulator.base_url, emulator.api_key, rate_limit=100_000)
+        core = Bridge(api, store, BridgeConfig())
+        await core.start()
+        yield core
+        await core.stop()
+        await api.aclose()
+        await store.close()
+
+
+def settings(fake: FakeSlack, **extra: object) -> Settings:
+    return Settings(_env_file=None, slack_bot_token=fake.bot_token, slack_api_url=fake.api_url,  # type: ignore[call-arg]
+                    **extra)
+
+
+async def greeted(fake: FakeSlack, thread: str, count: int = 1) -> None:
+    channel = fake.dm_channel_of(ALICE)
+    await fake.wait_for(lambda: len([m for m in fake.bot_messages(channel, thread) if m["ts"] != thread]) >= count,
+                        timeout=10)
+
+
+async def test_socket_mode_by_default_and_survives_reconnects(fake_slack: FakeSlack, bridge: Bridge) -> None:
+    runner = await start_slack(settings(fake_slack, slack_app_token=fake_slack.app_token), bridge)
+    try:
+        assert runner.socket_mode
+        await fake_slack.wait_for(lambda: fake_slack.socket.connected)
+        sent = await fake_slack.user_sends_dm(ALICE, "hi")
+        assert sent["delivery"].transport == "socket" and sent["status"] == 200
+        await greeted(fake_slack, sent["ts"])
+
+        await fake_slack.socket.request_reconnect()  # Slack's "disconnect" message: the client reconnects
+        await fake_slack.wait_for(lambda: fake_slack.socket.connects >= 2 and fake_slack.socket.connected)
+        again = await fake_slack.user_sends_dm(ALICE, "I run the support team", thread_ts=sent["ts"])
+        assert again["status"] == 200
+        await greeted(fake_slack, sent["ts"], count=2)
+    finally:
+        await runner.stop()
+
+
+async def test_http_mode_serves_signed_requests_on_its_own_server(fake_slack: FakeSlack, bridge: Bridge) -> None:
+    config = settings(fake_slack, slack_signing_secret=fake_slack.signing_secret, slack_http_port=0)
+    runner = await start_slack(config, bridge, host="127.0.0.1")
+    try:
+        assert not runner.socket_mode and runner.port
+        fake_slack.set_events_url(f"http://127.0.0.1:{runner.port}/slack/events")
+        fake_slack.forge_signature = True
+        forged = await fake_slack.user_sends_dm(ALICE, "hi")
+        assert forged["status"] == 401  # not from Slack: refused, nothing started
+        fake_slack.forge_signature = False
+        sent = await fake_slack.user_sends_dm(ALICE, "hi")
+        assert sent["status"] == 200
+        await greeted(fake_slack, sent["ts"])
+        assert len(fake_slack.bot_messages(fake_slack.dm_channel_of(ALICE), forged["ts"])) == 0
+    finally:
+        await runner.stop()
+
+
+def test_neither_token_nor_secret_is_a_clear_error(fake_slack: FakeSlack) -> None:
+    from bot.adapters.slack.runner import make_app
+
+    with pytest.raises(ValueError, match="SLACK_BOT_TOKEN"):
+        make_app(Settings(_env_file=None))  # type: ignore[call-arg]
