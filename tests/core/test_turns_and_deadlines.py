@@ -184,3 +184,40 @@ async def emulator_wait_for_respondent(bridge: Bridge, interview_id: str) -> Non
             return
         await asyncio.sleep(0.01)
     raise AssertionError("the message never reached the server")
+
+
+async def test_a_respondent_waiting_for_the_shared_budget_sees_their_place(
+    store: SQLiteStore, clock: ManualClock, emulator: Emulator
+) -> None:
+    from bot.api.budget import RequestBudget
+
+    budget = RequestBudget(limit=3, window=1.0)
+    adapter = RecordingAdapter()
+    async with InterviewClient(emulator.base_url, emulator.api_key, budget=budget) as client:
+        bridge = Bridge(client, store, CONFIG, clock=clock)
+        bridge.register(adapter)
+        keys = [key_of(f"b{i}") for i in range(5)]
+        await asyncio.gather(*(start(bridge, k) for k in keys))
+        await bridge.stop()
+    statuses = [s for r in adapter.replies for s in r.statuses]
+    assert statuses, "at least one respondent was told they wait"
+    assert all("in line" in s or "next" in s for s in statuses)
+    assert all(r.final for r in adapter.replies), "everyone got their opening message in the end"
+
+
+async def test_deadlines_survive_a_restart(
+    client: InterviewClient, store: SQLiteStore, clock: ManualClock, adapter: RecordingAdapter
+) -> None:
+    first = Bridge(client, store, CONFIG, clock=clock)
+    first.register(adapter)
+    key = key_of("d1")
+    interview_id = await start(first, key)
+    await first.stop()
+    clock.advance(CONFIG.inactivity_timeout + 1)  # the bot was down past the deadline
+    second = Bridge(client, store, CONFIG, clock=clock)
+    second.register(adapter)
+    await second.start()
+    assert await second.check_deadlines() == 1
+    await second.stop()
+    record = await store.get_interview(interview_id)
+    assert record is not None and record.completion_reason == "timeout"
