@@ -33,6 +33,10 @@ from storage.base import RecordStatus
 log = logging.getLogger("bot.adapters.slack")
 
 OTHER_VIEW = "ib_other"
+#: Events the listeners handle: ``deploy/slack-manifest.yaml`` subscribes to exactly these.
+EVENTS = ("app_home_opened", "app_uninstalled", "assistant_thread_started", "message.im", "tokens_revoked")
+#: The slash command.
+COMMAND = "/interview"
 STALE_TEXT = "That question was already answered or is no longer open."
 NOT_YOURS_TEXT = "This question belongs to someone else's interview."
 HELP_TEXT = (
@@ -69,10 +73,11 @@ class Listeners:
         app.event("app_home_opened")(self.on_home_opened)
         app.event("app_uninstalled")(self.on_ignored_event)
         app.event("tokens_revoked")(self.on_ignored_event)
+        app.event("assistant_thread_started")(self.on_ignored_event)  # the interview starts with the first DM
         app.action(re.compile(r"^ib:"))(self.on_action)
         app.action(re.compile(r"^ib_home:"))(self.on_home_action)
         app.view(OTHER_VIEW)(self.on_other_submitted)
-        app.command("/interview")(self.on_command)
+        app.command(COMMAND)(self.on_command)
 
     async def on_ignored_event(self, body: dict[str, Any]) -> None:
         """Acknowledged; the next call to Slack will say the app is gone and the core ends cleanly."""

@@ -30,6 +30,17 @@ log = logging.getLogger("bot.adapters.slack")
 
 EVENTS_PATH = "/slack/events"
 
+#: Bot scopes the app needs, and what each is for (``deploy/slack-manifest.yaml`` requests exactly these).
+SCOPES: dict[str, str] = {
+    "assistant:write": "show the “is thinking…” status in the interview's thread (assistant.threads.setStatus)",
+    "chat:write": "post, stream (chat.startStream/appendStream/stopStream) and update replies; ephemeral notes",
+    "commands": "the /interview slash command",
+    "im:history": "receive the messages people send the app in its Messages tab (message.im)",
+    "im:read": "know the DM channels the app is in",
+    "im:write": "open the DM with someone who starts an interview from /interview or the Home tab",
+    "users:read": "the respondent's display name, locale and time zone (users.info), passed to the interview",
+}
+
 
 def make_client(token: str, api_url: str | None = None, *, rate_limit_retries: int = 3) -> AsyncWebClient:
     """A Web API client that retries connection errors and 429s (after ``Retry-After``)."""
