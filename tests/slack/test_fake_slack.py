@@ -14,7 +14,7 @@ import pytest
 from aiohttp import web
 from fake_slack import FakeSlack
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
-from slack_bolt.async_app import AsyncApp
+from slack_bolt.async_app import AsyncApp, AsyncAssistant
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
@@ -574,3 +574,30 @@ async def test_view_errors_and_post_message_per_channel_budget(fake_slack: FakeS
     with pytest.raises(SlackApiError) as err:
         await client.chat_postMessage(channel=fake_slack.dm_channel_of(ALICE), text="two")
     assert err.value.response.status_code == 429
+
+
+async def test_bolt_assistant_thread_flow(fake_slack: FakeSlack, serve_http: Serve) -> None:
+    app = await bolt_app(fake_slack, serve_http)
+    assistant = AsyncAssistant()
+
+    @assistant.thread_started
+    async def on_started(say: Any, set_suggested_prompts: Any) -> None:
+        await say("Hi! Ready for a short interview?")
+        await set_suggested_prompts(prompts=[{"title": "Start", "message": "start"}])
+
+    @assistant.user_message
+    async def on_user_message(payload: dict[str, Any], set_status: Any, say: Any) -> None:
+        await set_status("is thinking…")
+        await say(f"You said: {payload['text']}")
+
+    app.use(assistant)
+    thread = await fake_slack.start_assistant_thread(ALICE)
+    assert thread["status"] == 200
+    channel, thread_ts = thread["channel"], thread["thread_ts"]
+    await fake_slack.wait_for(lambda: "prompts" in fake_slack.assistant_threads.get((channel, thread_ts), {}))
+    sent = await fake_slack.user_sends_dm(ALICE, "start", thread_ts=thread_ts)
+    assert sent["event"]["thread_ts"] == thread_ts
+    await fake_slack.wait_for(lambda: len(fake_slack.bot_messages(channel, thread_ts)) == 3)
+    texts = [m["text"] for m in fake_slack.bot_messages(channel, thread_ts)]
+    assert texts[1:] == ["Hi! Ready for a short interview?", "You said: start"]
+    assert fake_slack.thread_status(channel, thread_ts) == ["is thinking…", ""]

@@ -14,8 +14,11 @@ Identity: `api_url` ("http://127.0.0.1:PORT/api/"), `bot_token`, `bot_user_id`, 
 Web API (`POST api_url + method`, form, query or JSON arguments, Bearer or `token` argument; errors are HTTP 200
 `{"ok": false, "error": …}`): auth.test, team.info, users.info, conversations.open / info / history / replies,
 chat.postMessage / update / delete / postEphemeral, chat.startStream / appendStream / stopStream,
-assistant.threads.setStatus, views.publish / open / push / update, apps.connections.open (xapp token).
-Blocks are validated lightly (see `blocks.py`: `invalid_blocks`, `msg_blocks_too_long`, `invalid_blocks_format`).
+assistant.threads.setStatus / setTitle / setSuggestedPrompts, views.publish / open / push / update,
+apps.connections.open (xapp token only).
+Blocks are validated lightly (see `blocks.py`: `invalid_blocks`, `msg_blocks_too_long`, `invalid_blocks_format`;
+views answer `invalid_arguments`). Text over 40,000 chars and streamed markdown over 12,000 per call answer
+`msg_too_long`. chat.update keeps the blocks when none are given (`blocks=[]` removes them).
 Streams must be replies in a thread; outside DMs they need recipient_user_id/recipient_team_id; after `stream_ttl`
 seconds (constructor argument or attribute, default 300) or `expire_stream()` append/stop answer
 `message_not_in_streaming_state`. Posting in a thread clears its assistant status (history kept).
@@ -31,25 +34,29 @@ tokens_revoked); `expire_stream(channel, ts)`; `ack_timeout` (3 s: the app must 
 `auto_retries` (0; Slack uses 3) with `retry_delays`: events the app fails or acks late are redelivered with
 X-Slack-Retry-Num / -Reason (http_timeout | http_error); `echo_bot_messages` (False): the app's own DM posts come
 back as message events with bot_id, as Slack sends them; `set_events_url(url, interactivity_url=, commands_url=)`.
-Text over 40,000 chars and streamed markdown over 12,000 per call answer `msg_too_long`. Any user may click any
-message (no membership check), so "another user's click" can be simulated.
 
 User side (each delivery is signed like Slack and recorded in `deliveries` as a `Delivery`: status, response_body,
 json, ack_seconds, timed_out, retry_num; over Socket Mode when no events URL is set and a client is connected):
-`user_sends_dm(user, text, thread_ts=, files=, retry_num=, event_id=)` → dict (event, event_id, ts, channel,
-envelope, status, body, ack_seconds, delivery); `redeliver(event_id)` → status (X-Slack-Retry-Num 1, 2, …);
-`deliver_event(event)`; `click(user, channel, ts, action_id, value=, selected=)` → status (block_actions; stale
-versions of a message stay clickable; picks are remembered into state.values); `click_in_view(user, view_id,
-action_id, …)` (Home tab / modal); `submit_view(user, view_id, values)` → dict (status, response_action, errors, …;
-modal stack updated); `close_view(user, view_id)`; `slash_command(user, command, text, channel_id=)` → dict (the
-answer becomes an ephemeral); `open_app_home(user)` → status; `verify_url()`; `send_raw(body, headers)`.
-response_url POSTs (replace_original, delete_original, response_type) are applied to the messages.
+- `user_sends_dm(user, text, thread_ts=, files=, retry_num=, event_id=)` → dict (event, event_id, ts, channel,
+  envelope, status, body, ack_seconds, delivery); `redeliver(event_id)` → status (X-Slack-Retry-Num 1, 2, …);
+  `deliver_event(event)`; `open_app_home(user)` → status; `verify_url()`; `send_raw(body, headers)`.
+- `start_assistant_thread(user)` → dict (channel, thread_ts, status): an `assistant_thread_started` event, so
+  Bolt's AsyncAssistant works.
+- `click(user, channel, ts, action_id, value=, selected=)` → status (block_actions). Earlier versions of a message
+  stay clickable (stale clients, double clicks); picks are remembered into state.values of later clicks; any user
+  may click any message (no membership check), so "another user's click" can be simulated.
+- `click_in_view(user, view_id, action_id, …)` (Home tab / modal); `submit_view(user, view_id, values)` → dict
+  (status, response_action, errors, …; the modal stack follows the answer); `close_view(user, view_id)`.
+- `slash_command(user, command, text, channel_id=)` → dict (status, body, json, ack_seconds, response_url,
+  trigger_id; the answer becomes an ephemeral). response_url POSTs (replace_original, delete_original,
+  response_type) are applied to the messages.
 
 Inspection: `messages(channel, thread_ts=None)` (all of the channel, or a thread's parent + replies; dicts with
 text, blocks, ts, thread_ts, user, bot, streaming None|"streaming"|"stopped"|"expired", chunks, update_count,
 versions), `bot_messages(...)`, `ephemerals(user)`, `home_view(user)`, `views_opened()`, `open_modals(user)`,
-`thread_status(channel, thread_ts)`, `calls` / `calls_of(method)` (`RecordedCall`: method, args, status,
-response), `dm_channel_of(user)`, `await wait_for(predicate, timeout=5)`.
+`thread_status(channel, thread_ts)`, `assistant_threads[(channel, thread_ts)]` (title, prompts), `calls` /
+`calls_of(method)` (`RecordedCall`: method, args, status, response), `deliveries`, `dm_channel_of(user)`,
+`await wait_for(predicate, timeout=5)`.
 
 Socket Mode: `socket.connected`, `socket.connects`, `await socket.request_reconnect()` (Slack's `disconnect`
 message), `await socket.drop_all()`.

@@ -44,6 +44,7 @@ class FakeSlackBase:
         self.views: dict[str, FakeView] = {}  # view id -> view (home tabs and modals)
         self.modal_stacks: dict[str, list[str]] = {}  # user id -> open modal view ids, bottom first
         self.opened_views: list[JSON] = []
+        self.assistant_threads: dict[tuple[str, str], JSON] = {}  # (channel, thread_ts) -> title, prompts
         self.triggers: dict[str, tuple[str, str, float]] = {}  # trigger id -> (team, user, issued at)
         self.forced_errors: dict[str, list[str]] = {}
         self.latency: dict[str, float] = {}

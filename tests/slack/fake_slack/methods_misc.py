@@ -107,6 +107,27 @@ def set_status(fake: FakeSlackBase, ws: Workspace, args: JSON) -> JSON:
     return {}
 
 
+@method("assistant.threads.setTitle")
+def set_title(fake: FakeSlackBase, ws: Workspace, args: JSON) -> JSON:
+    """Title of an assistant thread (see `fake.assistant_threads`)."""
+    channel = resolve_channel(fake, ws, require(args, "channel_id"))
+    key = (channel, require(args, "thread_ts"))
+    fake.assistant_threads.setdefault(key, {})["title"] = require(args, "title")
+    return {}
+
+
+@method("assistant.threads.setSuggestedPrompts")
+def set_suggested_prompts(fake: FakeSlackBase, ws: Workspace, args: JSON) -> JSON:
+    """Suggested prompts of an assistant thread (at most 4, like Slack)."""
+    channel = resolve_channel(fake, ws, require(args, "channel_id"))
+    prompts = args.get("prompts")
+    if not isinstance(prompts, list) or not 1 <= len(prompts) <= 4:
+        raise ApiError("invalid_arguments")
+    key = (channel, str(args.get("thread_ts") or ""))
+    fake.assistant_threads.setdefault(key, {}).update(prompts=prompts, prompts_title=args.get("title"))
+    return {}
+
+
 def _view_arg(args: JSON, expected: str) -> JSON:
     view = args.get("view")
     if not isinstance(view, dict):

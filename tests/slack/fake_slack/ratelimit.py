@@ -28,6 +28,8 @@ METHOD_TIERS = {
     "chat.appendStream": 4,
     "chat.stopStream": 2,
     "assistant.threads.setStatus": 3,
+    "assistant.threads.setTitle": 3,
+    "assistant.threads.setSuggestedPrompts": 3,
     "views.publish": 4,
     "views.open": 4,
     "views.update": 4,

@@ -142,6 +142,28 @@ class UserActions(FakeSlackBase):
             "delivery": delivery,
         }
 
+    async def start_assistant_thread(self, user_id: str) -> JSON:
+        """The user opens the app's assistant/agent container: a new thread and `assistant_thread_started`.
+
+        Returns {"channel", "thread_ts", "status", "delivery"}.
+        """
+        ws, _ = self._user(user_id)
+        channel = self.dm_channel_of(user_id, ws.team_id)
+        root = FakeMessage(channel, self.ids.next_ts(), "", None, self.bot_user_id, bot_id=self.bot_id)
+        ws.messages[channel].append(root)
+        event: JSON = {
+            "type": "assistant_thread_started",
+            "assistant_thread": {
+                "user_id": user_id,
+                "context": {"channel_id": None, "team_id": ws.team_id, "enterprise_id": None},
+                "channel_id": channel,
+                "thread_ts": root.ts,
+            },
+            "event_ts": f"{time.time():.6f}",
+        }
+        delivery = await self.deliver_event(event, team_id=ws.team_id)
+        return {"channel": channel, "thread_ts": root.ts, "status": delivery.status, "delivery": delivery}
+
     async def redeliver(self, event_id: str, reason: str = "http_timeout") -> int:
         """Send the same envelope again with X-Slack-Retry-Num (1, 2, 3…) and -Reason; the app's HTTP status."""
         env = self.envelopes[event_id]

@@ -18,7 +18,7 @@ from aiohttp import web
 from .core import FakeSlackBase
 from .state import JSON, RecordedCall, Workspace
 
-JSON_ARGS = ("blocks", "metadata", "chunks", "view", "attachments")
+JSON_ARGS = ("blocks", "metadata", "chunks", "view", "attachments", "prompts")
 
 
 class ApiError(Exception):
