@@ -31,6 +31,20 @@ NOT_ELIGIBLE = "Sorry — interviews here are only open to members of the partic
 ELIGIBILITY_TTL = 300.0
 
 
+def _on_message(interaction: discord.Interaction[Any], custom_id: str) -> bool:
+    """True if the interaction's message still carries a component with this custom id."""
+    message = interaction.message
+    if message is None:
+        return False
+    stack: list[Any] = list(message.components)
+    while stack:
+        component = stack.pop()
+        if getattr(component, "custom_id", None) == custom_id:
+            return True
+        stack.extend(getattr(component, "children", []) or [])
+    return False
+
+
 class InterviewCog(commands.Cog, name="Interview"):
     """Interviews in members' DMs: DM listener, slash commands, persistent Start buttons and components."""
 
@@ -118,13 +132,19 @@ class InterviewCog(commands.Cog, name="Interview"):
 
     @commands.Cog.listener()
     async def on_interaction(self, interaction: discord.Interaction[Any]) -> None:
-        """Modal submits are routed by custom id here (DynamicItem covers buttons and selects only)."""
-        if interaction.type is not discord.InteractionType.modal_submit:
-            return
+        """Route what DynamicItem does not: modal submits, and clicks on components a message no longer has.
+
+        discord.py dispatches a DynamicItem only if the clicked component is still on the message; a stale
+        client clicking a replaced button would otherwise get "This interaction failed" instead of a word.
+        """
         data: dict[str, Any] = dict(interaction.data or {})
         custom_id = str(data.get("custom_id", ""))
-        if custom_id.startswith(ids.PREFIX + ":"):
+        if not custom_id.startswith(ids.PREFIX + ":"):
+            return
+        if interaction.type is discord.InteractionType.modal_submit:
             await self.router.on_modal(interaction, custom_id)
+        elif interaction.type is discord.InteractionType.component and not _on_message(interaction, custom_id):
+            await self.router.on_component(interaction, custom_id)
 
     # --- starting from a server ---
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 import discord
 from discord.ext import commands
@@ -27,9 +28,12 @@ def intents() -> discord.Intents:
 class InterviewBot(commands.Bot):
     """A bot that only runs interviews: loads the extension in ``setup_hook`` (before the gateway connects)."""
 
-    def __init__(self, bridge: Bridge, settings: Settings, *, sync_commands: bool = False) -> None:
-        """``sync_commands``: push the slash commands to Discord at start (needed once, and after changes)."""
-        super().__init__(command_prefix=commands.when_mentioned, intents=intents(), help_command=None)
+    def __init__(self, bridge: Bridge, settings: Settings, *, sync_commands: bool = False, **options: Any) -> None:
+        """``sync_commands``: push the slash commands to Discord at start (needed once, and after changes).
+
+        ``options`` go to ``commands.Bot`` (e.g. ``guild_ready_timeout``).
+        """
+        super().__init__(command_prefix=commands.when_mentioned, intents=intents(), help_command=None, **options)
         self.interview_bridge = bridge
         self.interview_settings = settings
         self.sync_commands = sync_commands
