@@ -16,7 +16,10 @@ from fake_slack import FakeSlack
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp, AsyncAssistant
 from slack_sdk.errors import SlackApiError
-from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
+from slack_sdk.http_retry.builtin_async_handlers import (
+    AsyncRateLimitErrorRetryHandler,
+    AsyncServerErrorRetryHandler,
+)
 from slack_sdk.web.async_client import AsyncWebClient
 
 ALICE = "U0ALICE01"
@@ -601,3 +604,17 @@ async def test_bolt_assistant_thread_flow(fake_slack: FakeSlack, serve_http: Ser
     texts = [m["text"] for m in fake_slack.bot_messages(channel, thread_ts)]
     assert texts[1:] == ["Hi! Ready for a short interview?", "You said: start"]
     assert fake_slack.thread_status(channel, thread_ts) == ["is thinking…", ""]
+
+
+async def test_server_errors_and_latency(fake_slack: FakeSlack) -> None:
+    channel = fake_slack.dm_channel_of(ALICE)
+    fake_slack.force_http_error("chat.postMessage", status=503)
+    plain = client_for(fake_slack, retry_handlers=[])
+    with pytest.raises(SlackApiError) as err:
+        await plain.chat_postMessage(channel=channel, text="x")
+    assert err.value.response.status_code == 503
+    fake_slack.force_http_error("chat.postMessage", status=500)
+    fake_slack.set_latency("chat.postMessage", 0.05)
+    retrying = client_for(fake_slack, retry_handlers=[AsyncServerErrorRetryHandler(max_retry_count=1)])
+    posted = await retrying.chat_postMessage(channel=channel, text="after a 500")
+    assert posted["ok"] and [c.status for c in fake_slack.calls_of("chat.postMessage")] == [503, 500, 200]

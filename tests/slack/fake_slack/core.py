@@ -47,6 +47,7 @@ class FakeSlackBase:
         self.assistant_threads: dict[tuple[str, str], JSON] = {}  # (channel, thread_ts) -> title, prompts
         self.triggers: dict[str, tuple[str, str, float]] = {}  # trigger id -> (team, user, issued at)
         self.forced_errors: dict[str, list[str]] = {}
+        self.forced_http: dict[str, list[int]] = {}
         self.latency: dict[str, float] = {}
         self.events_url: str | None = None
         self.request_urls: dict[str, str] = {}  # kind ("interactive", "command") -> URL when not events_url
@@ -117,6 +118,10 @@ class FakeSlackBase:
     def force_error(self, method: str, error: str, count: int = 1) -> None:
         """The next `count` calls of `method` answer `{"ok": false, "error": error}` (HTTP 200)."""
         self.forced_errors.setdefault(method, []).extend([error] * count)
+
+    def force_http_error(self, method: str, status: int = 503, count: int = 1) -> None:
+        """The next `count` calls of `method` answer HTTP `status` (5xx): service_unavailable or internal_error."""
+        self.forced_http.setdefault(method, []).extend([status] * count)
 
     def set_latency(self, method: str, seconds: float) -> None:
         """Delay every answer of `method` ("*" for all) by `seconds`."""

@@ -122,6 +122,10 @@ async def handle(fake: FakeSlackBase, request: web.Request) -> web.Response:
         if retry_after is not None:
             status, headers = 429, {"Retry-After": str(retry_after)}
             raise ApiError("ratelimited")
+        forced_status = fake.forced_http.get(name)
+        if forced_status:
+            status = forced_status.pop(0)
+            raise ApiError("service_unavailable" if status == 503 else "internal_error")
         forced = fake.forced_errors.get(name)
         if forced:
             raise ApiError(forced.pop(0))
