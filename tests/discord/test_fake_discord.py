@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import io
 from typing import Any
 
 import aiohttp
@@ -461,3 +462,89 @@ async def test_late_interaction_answer_is_unknown() -> None:
             await fake.click(ADA, str(message.id), "go")
             await fake.wait_for(lambda: bool(codes))
     assert codes == [10062]
+
+
+# --- more of Discord ----------------------------------------------------------------------------------------
+async def test_files_followups_and_visibility(fake_discord: FakeDiscord) -> None:
+    fake_discord.add_user(ADA, "ada")
+    fake_discord.add_user(BOB, "bob")
+
+    class Followups(discord.Client):
+        async def on_interaction(self, interaction: discord.Interaction) -> None:
+            await interaction.response.defer(ephemeral=True, thinking=True)
+            await interaction.edit_original_response(content="working")
+            note = await interaction.followup.send("only you see this", ephemeral=True, wait=True)
+            await interaction.followup.edit_message(note.id, content="only you see this (edited)")
+            await interaction.followup.send("everyone sees this", file=discord.File(io.BytesIO(b"x"), "a.txt"))
+
+    client = Followups(intents=discord.Intents.default(), guild_ready_timeout=0.05)
+    async with running_client(client, fake_discord):
+        channel = await (await client.fetch_user(int(ADA))).create_dm()
+        view = discord.ui.View(timeout=None)
+        view.add_item(discord.ui.Button(label="Go", custom_id="go"))
+        message = await channel.send("go?", view=view, file=discord.File(io.BytesIO(b"data"), "note.txt"))
+        with pytest.raises(ValueError, match="cannot see"):
+            await fake_discord.click(BOB, str(message.id), "go")
+        click = await fake_discord.click(ADA, str(message.id), "go")
+        await fake_discord.wait_for(lambda: len(click.followups) == 2)
+    assert click.ephemeral
+    assert click.all_texts() == ["working", "only you see this (edited)", "everyone sees this"]
+    visible = [m["content"] for m in fake_discord.messages(str(channel.id), include_ephemeral=False)]
+    assert visible == ["go?", "everyone sees this"]
+    [upload] = fake_discord.requests_to("POST", r"^/channels/\d+/messages$")
+    assert upload.files == 1 and upload.json["content"] == "go?"
+    assert len(fake_discord.messages(str(channel.id))[0]["attachments"]) == 1
+    fake_discord.assert_no_spec_errors()
+
+
+async def test_guild_content_needs_the_intent_and_members_can_leave(fake_discord: FakeDiscord) -> None:
+    fake_discord.add_guild(GUILD, "Makers", [ADA, BOB], roles={"Researchers": [ADA]})
+    seen: list[str] = []
+
+    class Listener(discord.Client):
+        async def on_message(self, message: discord.Message) -> None:
+            seen.append(message.content)
+
+    client = Listener(intents=discord.Intents.default(), guild_ready_timeout=0.05)
+    async with running_client(client, fake_discord):
+        guild = client.get_guild(int(GUILD))
+        assert guild is not None and guild.name == "Makers"
+        await fake_discord.user_sends_guild_message(ADA, GUILD, "no mention")
+        await fake_discord.user_sends_guild_message(ADA, GUILD, f"<@{fake_discord.bot_user_id}> hello")
+        await fake_discord.wait_for(lambda: len(seen) == 2)
+        member = await guild.fetch_member(int(ADA))
+        assert [r.name for r in member.roles if r.name != "@everyone"] == ["Researchers"]
+        await fake_discord.remove_member(GUILD, ADA)
+        with pytest.raises(discord.NotFound):
+            await guild.fetch_member(int(ADA))
+    assert seen == ["", f"<@{fake_discord.bot_user_id}> hello"]  # no MESSAGE_CONTENT intent
+
+
+async def test_sharded_client_asks_for_the_gateway(fake_discord: FakeDiscord) -> None:
+    fake_discord.add_user(ADA, "ada")
+    client = discord.AutoShardedClient(intents=discord.Intents.default(), guild_ready_timeout=0.05)
+    async with running_client(client, fake_discord):
+        assert client.shard_count == 1
+    assert fake_discord.requests_to("GET", r"^/gateway/bot$")
+
+
+async def test_dms_arrive_on_shard_zero_only(fake_discord: FakeDiscord) -> None:
+    fake_discord.add_user(ADA, "ada")
+    received: list[int] = []
+
+    class TwoShards(discord.AutoShardedClient):
+        async def before_identify_hook(self, shard_id: int | None, *, initial: bool = False) -> None:
+            pass  # discord.py sleeps 5 s between IDENTIFYs by default
+
+    client = TwoShards(intents=discord.Intents.default(), shard_count=2, guild_ready_timeout=0.05)
+
+    async def on_message(message: discord.Message) -> None:
+        received.append(message.id)
+
+    client.event(on_message)
+    async with running_client(client, fake_discord):
+        await fake_discord.user_sends_dm(ADA, "hi")
+        await fake_discord.wait_for(lambda: len(received) == 1)
+        await asyncio.sleep(0.05)
+    assert len(received) == 1  # one delivery, though two shards are connected
+    assert sorted(s.shard for s in fake_discord.gateway.sessions.values() if s.shard) == [(0, 2), (1, 2)]

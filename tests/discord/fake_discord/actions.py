@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from . import interactions
 from .interactions import APPLICATION_COMMAND, COMPONENT, MODAL_SUBMIT, build_interaction
-from .state import Channel, Interaction, World, find_component, new_snowflake
+from .state import DM, Channel, Interaction, World, find_component
 
 if TYPE_CHECKING:
     from .fake import FakeDiscord
@@ -31,19 +31,11 @@ class UserActions:
     async def user_sends_dm(self, user_id: str, content: str, *, attachments: int = 0) -> dict[str, Any]:
         """The user writes to the bot in their DM (MESSAGE_CREATE, channel type 1, no guild_id)."""
         channel, _ = self.world.open_dm(user_id)
-        message = self.world.new_message(channel, user_id, {"content": content})
-        for index in range(attachments):
-            attachment_id = new_snowflake()
-            message["attachments"].append(
-                {
-                    "id": attachment_id,
-                    "filename": f"photo{index}.png",
-                    "size": 1024,
-                    "url": f"https://cdn.invalid/attachments/{attachment_id}/photo{index}.png",
-                    "proxy_url": f"https://media.invalid/attachments/{attachment_id}/photo{index}.png",
-                    "content_type": "image/png",
-                }
-            )
+        photos = [
+            {"id": str(n), "filename": f"photo{n}.png", "size": 1024, "content_type": "image/png"}
+            for n in range(attachments)
+        ]
+        message = self.world.new_message(channel, user_id, {"content": content, "attachments": photos})
         await self.dispatch_message_event("MESSAGE_CREATE", channel, message)
         self.notify()
         return self.world.snapshot(message)
@@ -67,15 +59,20 @@ class UserActions:
     ) -> Interaction:
         """The user clicks a button / picks in a select on a message (INTERACTION_CREATE type 3).
 
-        Raises ``ValueError`` when the message has no such enabled component or ``values`` break the
-        select's options or min/max (a Discord client would not let that happen); ``force=True`` sends it
-        anyway (a stale client).
+        Raises ``ValueError`` when the user cannot see the message (someone else's DM, a guild they are not
+        in), the message has no such enabled component, or ``values`` break the select's options or min/max
+        (a Discord client would not let that happen); ``force=True`` sends it anyway (a stale client).
         """
         message = self.world.find_message(message_id)
         if message is None:
             raise ValueError(f"no message {message_id}")
         component = find_component(message.get("components") or [], custom_id)
+        channel = self.world.channels[message["channel_id"]]
         if not force:
+            if channel.type == DM and channel.recipient_id != user_id:
+                raise ValueError(f"user {user_id} cannot see the DM of {channel.recipient_id}")
+            if channel.guild_id is not None and user_id not in self.world.guilds[channel.guild_id]["_members"]:
+                raise ValueError(f"user {user_id} is not a member of guild {channel.guild_id}")
             if component is None:
                 raise ValueError(f"message {message_id} has no component {custom_id!r}")
             if component.get("disabled"):
@@ -85,7 +82,6 @@ class UserActions:
         data: dict[str, Any] = {"custom_id": custom_id, "component_type": component_type}
         if component_type in (3, 5, 6, 7, 8):
             data["values"] = list(values or [])
-        channel = self.world.channels[message["channel_id"]]
         interaction = build_interaction(
             self._fake(),
             kind=COMPONENT,

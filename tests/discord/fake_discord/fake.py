@@ -273,7 +273,7 @@ class FakeDiscord(UserActions):
             await self.gateway.dispatch(event, data, intent=intent)
             return
         for session in list(self.gateway.sessions.values()):
-            if not session.intents & intent:
+            if not session.intents & intent or not self.gateway.shard_gets(session, event, message):
                 continue
             payload = dict(message)
             if channel.type != DM and not self._can_read_content(session, message):

@@ -41,6 +41,7 @@ class Session:
     seq: int = 0
     log: list[tuple[int, str]] = field(default_factory=list)
     ws: web.WebSocketResponse | None = None
+    shard: tuple[int, int] | None = None
     send_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
 
@@ -86,7 +87,21 @@ class Gateway:
         for session in list(self.sessions.values()):
             if intent and not session.intents & intent:
                 continue
+            if not self.shard_gets(session, event, data):
+                continue
             await self.emit(session, event, data)
+
+    @staticmethod
+    def shard_gets(session: Session, event: str, data: dict[str, Any]) -> bool:
+        """Whether this session's shard receives the event: guild events go to shard
+        ``(guild_id >> 22) % shard_count``, DMs and everything else to shard 0 (as on Discord)."""
+        if session.shard is None:
+            return True
+        shard_id, count = session.shard
+        guild_id = data.get("id") if event.startswith("GUILD_") and "guild_id" not in data else data.get("guild_id")
+        if guild_id is None:
+            return shard_id == 0
+        return (int(guild_id) >> 22) % count == shard_id
 
     async def emit(self, session: Session, event: str, data: dict[str, Any]) -> None:
         """Send one DISPATCH to one session: next sequence number, kept in the log (as sent) for RESUME."""
@@ -200,11 +215,18 @@ class Gateway:
             return None
         self.stats.identifies += 1
         session = Session(id=secrets.token_hex(16), intents=intents, ws=ws)
+        if data.get("shard") is not None:
+            session.shard = (int(data["shard"][0]), int(data["shard"][1]))
         self.sessions[session.id] = session
-        await self.emit(session, "READY", self._ready_payload(session))
+        ready = self._ready_payload(session)
+        if session.shard is not None:
+            ready["shard"] = list(session.shard)
+            ready["guilds"] = [g for g in ready["guilds"] if self.shard_gets(session, "GUILD_CREATE", g)]
+        await self.emit(session, "READY", ready)
         if intents & GUILDS:
             for guild in self._guild_payloads():
-                await self.emit(session, "GUILD_CREATE", guild)
+                if self.shard_gets(session, "GUILD_CREATE", guild):
+                    await self.emit(session, "GUILD_CREATE", guild)
         self.identified.set()
         return session
 

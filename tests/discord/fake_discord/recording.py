@@ -13,7 +13,8 @@ class RecordedRequest:
     ``path`` is the part after ``/api/v10`` (``/channels/123/messages``), ``route`` the spec path template it
     matched (``/channels/{channel_id}/messages``, ``None`` when no route matched), ``json`` the parsed JSON
     body (for multipart requests: the ``payload_json`` part), ``files`` the number of attached files,
-    ``status`` the status the fake answered, ``spec_errors`` what the OpenAPI check found in the body.
+    ``status`` the status the fake answered, ``spec_errors`` what the OpenAPI check found in the body
+    (checked on first access, so validation costs nothing while the bot is being timed or streamed).
     """
 
     method: str
@@ -23,8 +24,17 @@ class RecordedRequest:
     json: Any
     files: int = 0
     status: int = 0
-    spec_errors: list[str] = field(default_factory=list)
     at: float = 0.0
+    _spec_errors: list[str] | None = field(default=None, repr=False)
+
+    @property
+    def spec_errors(self) -> list[str]:
+        """Problems of the body per Discord's OpenAPI spec (empty when valid or when no route matched)."""
+        if self._spec_errors is None:
+            from . import spec
+
+            self._spec_errors = [] if self.route is None else spec.validate_body(self.route, self.method, self.json)
+        return self._spec_errors
 
     def __str__(self) -> str:
         return f"{self.method} {self.path} → {self.status}"

@@ -290,7 +290,7 @@ class World:
             "mention_everyone": False,
             "mentions": [],
             "mention_roles": [],
-            "attachments": list(body.get("attachments") or []),
+            "attachments": materialize_attachments(body.get("attachments") or [], []),
             "embeds": list(body.get("embeds") or []),
             "components": list(body.get("components") or []),
             "pinned": False,
@@ -306,7 +306,9 @@ class World:
 
     def edit_message(self, message: dict[str, Any], body: dict[str, Any]) -> dict[str, Any]:
         """Apply an edit body (content/embeds/components/flags/attachments) to a stored message."""
-        for key in ("content", "embeds", "components", "attachments"):
+        if "attachments" in body:
+            message["attachments"] = materialize_attachments(body["attachments"] or [], message["attachments"])
+        for key in ("content", "embeds", "components"):
             if key in body:
                 value = body[key]
                 message[key] = ("" if value is None else value) if key == "content" else list(value or [])
@@ -333,6 +335,32 @@ class World:
         copied["edits"] = self.edits.get(message["id"], 0)
         copied["ephemeral"] = bool(int(message.get("flags") or 0) & EPHEMERAL)
         return copied
+
+
+def materialize_attachments(items: list[dict[str, Any]], existing: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Attachments as Discord stores them: ids of ``existing`` ones are kept, upload slots (small ids
+    pointing at ``files[n]``) become full attachment objects."""
+    known = {str(a["id"]): a for a in existing}
+    result = []
+    for item in items:
+        kept = known.get(str(item.get("id")))
+        if kept is not None:
+            result.append(kept)
+            continue
+        attachment_id = new_snowflake()
+        filename = str(item.get("filename") or "file.bin")
+        result.append(
+            {
+                "id": attachment_id,
+                "filename": filename,
+                "description": item.get("description"),
+                "size": int(item.get("size") or 1),
+                "url": f"https://cdn.invalid/attachments/{attachment_id}/{filename}",
+                "proxy_url": f"https://media.invalid/attachments/{attachment_id}/{filename}",
+                "content_type": item.get("content_type") or "application/octet-stream",
+            }
+        )
+    return result
 
 
 def find_component(components: list[dict[str, Any]], custom_id: str) -> dict[str, Any] | None:
