@@ -13,7 +13,7 @@ from bot.emulator import EmulatorConfig, run_emulator
 
 
 async def test_five_times_oversubscribed_budget_sees_no_429_and_is_used() -> None:
-    limit, window, callers, per_caller = 20, 1.0, 10, 10  # 100 requests against 20 per second: 5x
+    limit, window, callers, per_caller = 10, 1.0, 10, 5  # 50 requests against 10 per second: 5x
     config = EmulatorConfig(token_rate=0, rate_limit=limit, rate_window=window)
     async with run_emulator(config) as emu, InterviewClient(
         emu.base_url, emu.api_key, budget=RequestBudget(limit, window), backoff_base=0.01
