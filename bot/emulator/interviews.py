@@ -91,6 +91,8 @@ class InterviewBook:
         record.add("interviewer", reply.text, reply.question.model_dump(mode="json") if reply.question else None)
         if reply.finished:
             record.status, record.is_complete = "completed", True
+        elif record.state.index == len(self.brief.questions) - 1:
+            record.status = "completing"  # on the last question: the interviewer is wrapping up
         return reply
 
     def complete(self, record: InterviewRecord, reason: str, feedback: dict[str, Any] | None) -> tuple[

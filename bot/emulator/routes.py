@@ -170,7 +170,7 @@ class Routes:
         return web.json_response({
             "message_id": record.transcript[-2]["id"],
             "interviewer_response": response,
-            "interview_status": "completed" if record.is_complete else "in_progress",
+            "interview_status": "in_progress" if record.status == "active" else record.status,
             "messages_count": len(record.transcript),
         })
 
@@ -245,8 +245,7 @@ class Routes:
         if reply.question is not None:
             tail.append(self._event("question", {"question": _question(reply.question)}))
         if faults.send_status:
-            status = "completed" if record.is_complete else "active"
-            tail.append(self._event("status", {"status": status, "is_complete": record.is_complete,
+            tail.append(self._event("status", {"status": record.status, "is_complete": record.is_complete,
                                                "turn_count": record.turn_count}))
         if faults.final_blank_line:
             tail.append(self._event("done", "[DONE]"))

@@ -29,6 +29,7 @@ async def test_whole_interview_ends_naturally_with_structured_answers(
 ) -> None:
     pending: Question | None = started.question
     seen_types: set[str] = set()
+    statuses: list[str] = []
     last: StatusEvent | None = None
     for _ in range(40):
         if pending is not None:
@@ -42,9 +43,11 @@ async def test_whole_interview_ends_naturally_with_structured_answers(
         pending = next((e.question for e in events if isinstance(e, QuestionEvent)), None)
         last = events[-1] if isinstance(events[-1], StatusEvent) else None
         assert last is not None
+        statuses.append(last.status)
         if last.is_complete:
             break
     assert last is not None and last.status == "completed" and last.is_complete
+    assert statuses[0] == "active" and "completing" in statuses  # winding down on the last question
     assert "thank you" in reply_text(events).lower()
     assert seen_types == {"single_choice", "scale", "multiple_choice", "ranking", "yes_no"}
     transcript = emu.transcript(started.interview_id)
