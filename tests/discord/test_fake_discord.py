@@ -548,3 +548,29 @@ async def test_dms_arrive_on_shard_zero_only(fake_discord: FakeDiscord) -> None:
         await asyncio.sleep(0.05)
     assert len(received) == 1  # one delivery, though two shards are connected
     assert sorted(s.shard for s in fake_discord.gateway.sessions.values() if s.shard) == [(0, 2), (1, 2)]
+
+
+async def test_component_rules_discord_enforces() -> None:
+    async with serving(strict_spec=True) as fake:
+        fake.add_user(ADA, "ada")
+        client = make_client()
+        async with running_client(client, fake):
+            channel = await (await client.fetch_user(int(ADA))).create_dm()
+            route = discord.http.Route("POST", "/channels/{channel_id}/messages", channel_id=channel.id)
+
+            def row(*custom_ids: str) -> dict[str, Any]:
+                buttons = [{"type": 2, "style": 1, "label": c, "custom_id": c} for c in custom_ids]
+                return {"type": 1, "components": buttons}
+
+            refused = []
+            for components in (
+                [row(f"r{n}") for n in range(6)],  # six action rows
+                [row("same"), row("same")],  # duplicate custom ids
+                [row("y" * 101)],  # breaks the OpenAPI schema: rejected in strict mode
+            ):
+                with pytest.raises(discord.HTTPException) as caught:
+                    await client.http.request(route, json={"content": "q", "components": components})
+                refused.append(caught.value.code)
+            await client.http.request(route, json={"content": "q", "components": [row(f"r{n}") for n in range(5)]})
+    assert refused == [50035, 50035, 50035]
+    assert len(fake.messages(str(channel.id))) == 1

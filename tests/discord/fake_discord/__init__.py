@@ -48,8 +48,8 @@ Faults
     ``force_429(method, path_regex, *, count=1, retry_after=0.2, global_=False)``;
     ``await disconnect_gateway()`` (close 4000 → discord.py RESUMEs, missed events are replayed);
     ``async with gateway_outage():`` (socket dropped and reconnections held until the block ends);
-    closed DMs (403 / 50007 on send); content over 2000 characters (400 / 50035); a second callback for
-    an interaction (400 / 40060); a callback after ``interaction_deadline`` s (404 / 10062).
+    closed DMs (403 / 50007 on send and typing); a second callback for an interaction (400 / 40060); a
+    callback after ``interaction_deadline`` s (404 / 10062); a followup before the callback (404 / 10015).
     ``wait_for(predicate, timeout=5.0)`` waits for any condition on the fake's state.
 
 Like Discord
@@ -59,7 +59,17 @@ Like Discord
     MESSAGE_UPDATE) with the DIRECT_MESSAGES intent; guild message content only with MESSAGE_CONTENT or a
     mention; a privileged intent not in ``allowed_privileged_intents`` closes the gateway with 4014; no
     CHANNEL_CREATE for DMs (Discord sends none to bots). Every request body is checked against
-    ``shared/specs/discord-openapi.json`` (see :mod:`fake_discord.spec`).
+    ``shared/specs/discord-openapi.json`` (see :mod:`fake_discord.spec`): lazily, when ``spec_errors`` is
+    read; with ``FakeDiscord(strict_spec=True)`` at once, answering a violation with 400 / 50035 like Discord.
+    Discord's rules the schema cannot express are always enforced with 400 / 50035: content over 2000
+    characters, more than 5 action rows (without the components-v2 flag), duplicate custom ids in one
+    message, more than 6000 characters across embeds; an empty message is 400 / 50006.
+
+Constructor options (``FakeDiscord(...)`` or ``serving(...)``)
+    ``message_limit=(5, 5.0)`` sends+edits per channel per window, ``default_limit=(50, 1.0)`` per route,
+    ``global_limit=50`` requests/s (None = off; interaction callbacks and webhooks are exempt),
+    ``interaction_deadline=3.0``, ``allowed_privileged_intents=0``, ``strict_spec=False``, ``token``,
+    ``bot_name``. ``fake.limiter.message_limit`` etc. can also be changed on a running fake.
 """
 
 from __future__ import annotations

@@ -34,11 +34,13 @@ class FakeDiscord(UserActions):
         global_limit: int | None = 50,
         interaction_deadline: float = 3.0,
         allowed_privileged_intents: int = 0,
+        strict_spec: bool = False,
     ) -> None:
         self.token = token or "fake." + secrets.token_urlsafe(24)
         self.bot_user_id = new_snowflake()
         self.application_id = new_snowflake()
         self.interaction_deadline = interaction_deadline
+        self.strict_spec = strict_spec
         self.world = World(self.bot_user_id, self.application_id, bot_name)
         self.limiter = RateLimiter(message_limit=message_limit, default_limit=default_limit, global_limit=global_limit)
         self.gateway = Gateway(

@@ -37,6 +37,7 @@ FAKE_KEY: web.AppKey[FakeDiscord] = web.AppKey("fake_discord", object)  # type: 
 BODY_KEY: web.RequestKey[Any] = web.RequestKey("body", object)
 FILES_KEY: web.RequestKey[int] = web.RequestKey("files", int)
 MAX_CONTENT = 2000
+COMPONENTS_V2 = 1 << 15
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -118,6 +119,10 @@ async def discord_middleware(request: web.Request, handler: Handler) -> web.Stre
     if not webhookish and request.headers.get("Authorization") != f"Bot {fake.token}":
         record.status = 401
         return json_response({"message": "401: Unauthorized", "code": 0}, 401)
+    if fake.strict_spec and record.spec_errors:
+        record.status = 400
+        problems = [{"code": "SPEC_VIOLATION", "message": p} for p in record.spec_errors]
+        return json_response({"message": "Invalid Form Body", "code": 50035, "errors": {"_errors": problems}}, 400)
     verdict = fake.limiter.check(
         request.method,
         path,
@@ -179,13 +184,47 @@ async def typing(request: web.Request) -> web.Response:
 
 
 def check_message_body(body: dict[str, Any], *, creating: bool) -> None:
-    """Discord's own checks beyond the schema: 2000 characters of content, no empty message."""
+    """Discord's own checks beyond the schema, answered with 400 as Discord does: content of at most 2000
+    characters, no empty message, at most 5 action rows (without the components-v2 flag), custom ids
+    unique within a message, at most 6000 characters across embeds."""
     content = body.get("content")
     if isinstance(content, str) and len(content) > MAX_CONTENT:
         raise invalid_form("content", "BASE_TYPE_MAX_LENGTH", f"Must be {MAX_CONTENT} or fewer in length.")
     has_anything = any(body.get(k) for k in ("content", "embeds", "components", "attachments", "sticker_ids"))
     if creating and not has_anything:
         raise error(EMPTY_MESSAGE)
+    components = body.get("components") or []
+    if not int(body.get("flags") or 0) & COMPONENTS_V2 and len(components) > 5:
+        raise invalid_form("components", "BASE_TYPE_MAX_LENGTH", "Must be 5 or fewer in length.")
+    custom_ids = _custom_ids(components)
+    if len(custom_ids) != len(set(custom_ids)):
+        raise invalid_form("components", "COMPONENT_CUSTOM_ID_DUPLICATED", "Component custom id cannot be duplicated")
+    embed_text = sum(_embed_length(e) for e in body.get("embeds") or [] if isinstance(e, dict))
+    if embed_text > 6000:
+        raise invalid_form("embeds", "MAX_EMBED_SIZE_EXCEEDED", "Embed size exceeds maximum size of 6000")
+
+
+def _custom_ids(components: list[Any]) -> list[str]:
+    found: list[str] = []
+    for component in components:
+        if not isinstance(component, dict):
+            continue
+        if "custom_id" in component:
+            found.append(str(component["custom_id"]))
+        for key in ("components", "accessory", "component"):
+            inner = component.get(key)
+            found.extend(_custom_ids([inner] if isinstance(inner, dict) else inner or []))
+    return found
+
+
+def _embed_length(embed: dict[str, Any]) -> int:
+    total = len(str(embed.get("title") or "")) + len(str(embed.get("description") or ""))
+    total += len(str((embed.get("footer") or {}).get("text") or "")) + len(
+        str((embed.get("author") or {}).get("name") or "")
+    )
+    for field in embed.get("fields") or []:
+        total += len(str(field.get("name") or "")) + len(str(field.get("value") or ""))
+    return total
 
 
 async def create_message(request: web.Request) -> web.Response:
