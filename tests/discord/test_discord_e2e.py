@@ -115,6 +115,11 @@ class Stack:
         assert found is not None
         return found
 
+    async def reply_done(self, user: str) -> None:
+        """Wait until the DM's last message is a finished reply (it carries "End interview")."""
+        end = ids.action_id("end")
+        await self.fake.wait_for(lambda: bool(self.dm(user)) and end in custom_ids(self.dm(user)[-1]), timeout=20.0)
+
     async def said(self, user: str, fragment: str) -> None:
         """Wait until a finished bot message in the DM contains ``fragment``."""
         await self.fake.wait_for(lambda: any(fragment in m["content"] for m in self.dm(user)), timeout=10.0)
@@ -145,7 +150,14 @@ def first_id(message: dict[str, Any], prefix: str, suffix: str = "") -> str:
 
 
 @contextlib.asynccontextmanager
-async def discord_stack(tmp_path: Path, **fake_options: Any) -> AsyncIterator[Stack]:
+async def discord_stack(
+    tmp_path: Path,
+    *,
+    brief_text: str = BRIEF,
+    token_rate: float = 4000.0,
+    edit_interval: float = 0.05,
+    **fake_options: Any,
+) -> AsyncIterator[Stack]:
     """The built-in server with :data:`BRIEF`, a SQLite store, the fake Discord and a booted bot.
 
     Unless told otherwise, a DM allows 20 writes per second (Discord: about 5 per 5 s) so tests run fast with
@@ -153,9 +165,9 @@ async def discord_stack(tmp_path: Path, **fake_options: Any) -> AsyncIterator[St
     """
     fake_options.setdefault("message_limit", (20, 1.0))
     brief = tmp_path / "brief.yaml"
-    brief.write_text(BRIEF, encoding="utf-8")
+    brief.write_text(brief_text, encoding="utf-8")
     async with (
-        run_emulator(EmulatorConfig(brief=brief, token_rate=4000.0, analysis_delay=0.05)) as emulator,
+        run_emulator(EmulatorConfig(brief=brief, token_rate=token_rate, analysis_delay=0.05)) as emulator,
         InterviewClient(emulator.base_url, emulator.api_key) as api,
         FakeDiscord(**fake_options) as fake,
     ):
@@ -165,6 +177,7 @@ async def discord_stack(tmp_path: Path, **fake_options: Any) -> AsyncIterator[St
             fake.add_user(MOD, "mod")
             fake.add_guild(GUILD, "Pixel Forge", [ADA, BOB, MOD])
             stack = Stack(fake, api, tmp_path / "bridge.db", ManualClock())
+            stack.settings = Settings(_env_file=None, discord_edit_interval=edit_interval)  # type: ignore[call-arg]
             try:
                 await stack.boot()
                 yield stack

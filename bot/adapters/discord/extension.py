@@ -36,7 +36,7 @@ def configure_endpoints(settings: Settings) -> None:
 
 async def setup(bot: commands.Bot) -> None:
     """Add the interview cog (slash commands, DM listener, persistent components) to ``bot``."""
-    settings: Settings = getattr(bot, "interview_settings", None) or Settings()  # type: ignore[call-arg]
+    settings: Settings = getattr(bot, "interview_settings", None) or Settings()
     bridge: Bridge | None = getattr(bot, "interview_bridge", None)
     if bridge is None:
         from bot.app import open_bridge
