@@ -34,6 +34,7 @@ from bot.api.models import (
     AnswerValue,
     CompletionReason,
     CompletionResult,
+    ErrorEvent,
     InterviewDetails,
     Question,
     QuestionEvent,
@@ -208,8 +209,8 @@ class InterviewClient:
                                 question = item.question
                             elif isinstance(item, StatusEvent):
                                 status = item = self._count(interview_id, item, turns_before)
-                            else:
-                                errored = errored or not isinstance(item, TextReplace)
+                            elif isinstance(item, ErrorEvent):
+                                errored = True
                             yield item
                         if any(isinstance(item, Done) for item in parsed):
                             break
@@ -255,8 +256,11 @@ class InterviewClient:
         except InterviewApiError as exc:
             log.warning("could not read the interview status after a reply (%s)", exc.code)
             return self._count(interview_id, StatusEvent(status="active"), turns_before)
-        return StatusEvent(status=details.status, is_complete=details.is_complete,
-                           turn_count=self._turns.get(interview_id))
+        turns = details.turn_count
+        if turns is None and details.transcript:
+            turns = sum(1 for entry in details.transcript if entry.role == "respondent")
+        return self._count(interview_id, StatusEvent(status=details.status, is_complete=details.is_complete,
+                                                     turn_count=turns), turns_before)
 
     async def _recovered(self, interview_id: str, content: str, turns_before: int | None, received: str,
                          question: Question | None, caller: str | None, *, accepted: bool | None,

@@ -19,6 +19,7 @@ class Faults:
     token_rate: float = 40.0  # streamed tokens per second (0: as fast as possible)
     error_rate: float = 0.0  # share of requests answered 503 before anything is done
     cut_stream_after_chars: int | None = None  # cut every reply stream after this many characters
+    error_event_after_chars: int | None = None  # end every reply stream with an error event after N chars
     drop_after_accept: int = 0  # the next N messages are accepted, then the connection closes with no reply
     force_429: int = 0  # the next N requests get 429
     force_429_retry_after: float = 1.0

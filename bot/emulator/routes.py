@@ -237,6 +237,12 @@ class Routes:
                 if request.transport is not None:
                     request.transport.abort()
                 return response
+            failing = faults.error_event_after_chars
+            if failing is not None and sent >= failing:
+                failure = {"error": "generation_failed", "message": "The interviewer could not finish this reply."}
+                await response.write(self._event("error", failure).encode())
+                await response.write_eof()
+                return response
             await response.write(self._delta(token).encode())
             sent += len(token)
             if faults.token_rate > 0:

@@ -6,7 +6,7 @@ import pytest
 
 from bot.api.budget import RequestBudget
 from bot.api.client import InterviewClient
-from bot.api.models import QuestionEvent, StartedInterview, StatusEvent
+from bot.api.models import ErrorEvent, QuestionEvent, StartedInterview, StatusEvent
 from bot.emulator import Emulator, EmulatorConfig, run_emulator
 
 from .conftest import collect, reply_text
@@ -39,8 +39,15 @@ async def test_missing_status_is_synthesized_from_get(emu: Emulator, client: Int
                                                       started: StartedInterview) -> None:
     emu.faults.send_status = False
     events = await collect(client.send(started.interview_id, started.session_token, "hello"))
-    assert isinstance(events[-1], StatusEvent) and events[-1].status == "active"
+    assert events[-1] == StatusEvent(status="active", is_complete=False, turn_count=1)
     assert any(r.method == "GET" for r in emu.requests)
+
+
+async def test_error_event_in_the_stream(emu: Emulator, client: InterviewClient, started: StartedInterview) -> None:
+    emu.faults.error_event_after_chars = 10
+    events = await collect(client.send(started.interview_id, started.session_token, "hello"))
+    assert ErrorEvent("generation_failed", "The interviewer could not finish this reply.") in events
+    assert events[-1] == StatusEvent(status="active", is_complete=False, turn_count=1)
 
 
 async def test_overview_json_reply(emu: Emulator, client: InterviewClient, started: StartedInterview) -> None:
