@@ -204,3 +204,30 @@ async def test_structured_question_event_and_answer(emu: Emulator, client: Inter
     assert record.transcript[-2]["content"] == "Reddit"
     assert record.state.answers["how_found"].value == "Reddit"
     assert record.state.answers["how_found"].via == "widget"
+
+
+async def test_body_addressed_route_variants(emu: Emulator, started: StartedInterview) -> None:
+    headers = {"Authorization": f"Bearer {emu.api_key}", "X-Session-Token": started.session_token}
+    root = emu.base_url.removesuffix("/api/v1")
+    async with httpx.AsyncClient(headers=headers) as raw:
+        message = await raw.post(f"{emu.base_url}/interviews/messages",
+                                 json={"interview_id": started.interview_id, "content": "hi", "type": "respondent"})
+        complete = await raw.post(f"{root}/api/interview/complete", json={"interview_id": started.interview_id})
+        again = await raw.post(f"{emu.base_url}/interviews/complete", json={"interview_id": started.interview_id})
+        bad_reason = await raw.post(f"{emu.base_url}/interviews/{started.interview_id}/complete",
+                                    json={"reason": "bored"})
+    assert message.status_code == 200 and message.json()["interviewer_response"]["content"]
+    assert message.json()["messages_count"] == 3
+    assert complete.status_code == 200 and complete.json()["status"] == "completed"
+    assert again.status_code == 409 and again.json()["error"] == "already_completed"
+    assert again.json()["completed_at"] == complete.json()["completed_at"]
+    assert bad_reason.status_code == 400 and bad_reason.json()["error"] == "invalid_request"
+
+
+async def test_start_is_retried_after_503(emu: Emulator) -> None:
+    emu.faults.error_rate = 0.5
+    async with InterviewClient(emu.base_url, emu.api_key, budget=RequestBudget(1000, 60.0), max_retries=12,
+                               backoff_base=0.001) as api:
+        for _ in range(4):
+            assert (await api.start()).session_token
+    assert any(r.status == 503 and r.path.endswith("/start") for r in emu.requests)
