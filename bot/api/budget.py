@@ -154,12 +154,13 @@ class RequestBudget:
         self.queued += 1
         self._pump()
         last: int | None = None
+        told_at = 0.0
         try:
             while waiter.slot is None:
                 if on_queued is not None:
                     place = self._place(waiter)
-                    if place is not None and place.position != last:
-                        last = place.position
+                    if place is not None and _worth_telling(place.position, last, self._clock() - told_at):
+                        last, told_at = place.position, self._clock()
                         try:
                             await on_queued(place)
                         except Exception:  # a failing notice must not lose the request
@@ -265,6 +266,15 @@ class RequestBudget:
     def waiting(self) -> int:
         """How many requests wait in the queue."""
         return sum(len(q) for q in self._queues.values())
+
+
+def _worth_telling(position: int, last: int | None, since: float) -> bool:
+    """Tell a waiting caller its place the first time, then when it moved meaningfully (or every 5 s)."""
+    if last is None:
+        return True
+    if position == last:
+        return False
+    return position <= 3 or position <= last * 0.8 or since >= 5.0
 
 
 _budgets: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, RequestBudget]] = (
