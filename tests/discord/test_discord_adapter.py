@@ -39,7 +39,7 @@ class Rig:
 
 @pytest.fixture
 async def rig(tmp_path: Path) -> AsyncIterator[Rig]:
-    async with FakeDiscord() as fake:
+    async with FakeDiscord(message_limit=(50, 1.0)) as fake:  # these tests are not about per-DM limits
         with point_discord_py_at(fake):
             for n in range(40):
                 fake.add_user(str(1001 + n), f"member{n}")
