@@ -17,3 +17,4 @@ async def fake_discord() -> AsyncIterator[FakeDiscord]:
     """
     async with serving() as fake:
         yield fake
+    assert not fake.internal_errors, "the fake Discord itself failed:\n" + "\n".join(fake.internal_errors)

@@ -574,3 +574,42 @@ async def test_component_rules_discord_enforces() -> None:
             await client.http.request(route, json={"content": "q", "components": [row(f"r{n}") for n in range(5)]})
     assert refused == [50035, 50035, 50035]
     assert len(fake.messages(str(channel.id))) == 1
+
+
+async def test_guild_button_click_by_member_with_closed_dms(fake_discord: FakeDiscord) -> None:
+    fake_discord.add_user(BOB, "bob", dms_open=False)
+    outcomes: list[str] = []
+
+    class Starter(discord.Client):
+        async def on_interaction(self, interaction: discord.Interaction) -> None:
+            await interaction.response.defer(ephemeral=True)
+            try:
+                await interaction.user.send("Welcome to the interview")
+                outcomes.append("dm")
+            except discord.Forbidden as exc:
+                outcomes.append(f"forbidden {exc.code}")
+                await interaction.followup.send("Please open your DMs", ephemeral=True)
+
+    client = Starter(intents=discord.Intents.default(), guild_ready_timeout=0.05)
+    async with running_client(client, fake_discord):
+        fake_discord.add_guild(GUILD, "Makers", [BOB], roles={"Mods": []}, locale="pt-BR")
+        await fake_discord.wait_for(lambda: client.get_guild(int(GUILD)) is not None)
+        guild = client.get_guild(int(GUILD))
+        assert guild is not None
+        assert guild.get_role(int(fake_discord.role_id(GUILD, "Mods"))) is not None
+        channel = guild.get_channel(int(fake_discord.guild_channel_of(GUILD)))
+        assert isinstance(channel, discord.TextChannel)
+        view = discord.ui.View(timeout=None)
+        view.add_item(discord.ui.Button(label="Start interview", custom_id="start"))
+        post = await channel.send("Take part!", view=view)
+        with pytest.raises(ValueError, match="not a member"):
+            await fake_discord.click(ADA, str(post.id), "start")
+        click = await fake_discord.click(BOB, str(post.id), "start")
+        await fake_discord.wait_for(lambda: len(click.followups) == 1)
+        assert click.payload["guild_locale"] == "pt-BR" and "member" in click.payload
+    assert outcomes == ["forbidden 50007"]
+    assert click.response_type == 6  # discord.py defers a component click as "update" unless thinking=True
+    assert click.all_texts() == ["Please open your DMs"] and click.followups[0]["ephemeral"] is True
+    dm = fake_discord.dm_channel_of(BOB)
+    assert dm is not None and fake_discord.messages(dm) == []
+    fake_discord.assert_no_spec_errors()

@@ -38,6 +38,7 @@ What the bot did
     ``bot_messages(channel_id)``, ``typing_count(channel_id)``, ``deleted_messages``,
     ``requests`` (:class:`RecordedRequest`: method, path, route, query, json, files, status, spec_errors),
     ``requests_to(method, path_regex)``, ``spec_errors()``, ``assert_no_spec_errors()``,
+    ``internal_errors`` (bugs in the fake itself, answered 400; the fixture fails a test that left any),
     ``world.global_commands`` / ``world.guild_commands``, ``gateway.stats`` (connections, identifies,
     resumes, resume_url_connections, heartbeats).
     :class:`Interaction`: ``id, token, type, data, user_id, channel_id, message_id, guild_id, response,

@@ -52,6 +52,7 @@ class FakeDiscord(UserActions):
         )
         self.requests: list[RecordedRequest] = []
         self.deleted_messages: list[dict[str, Any]] = []
+        self.internal_errors: list[str] = []
         self.port = 0
         self._runner: web.AppRunner | None = None
         self._changed = asyncio.Event()

@@ -232,7 +232,7 @@ def _webhook_message(request: web.Request, interaction: Interaction) -> dict[str
     message_id = request.match_info.get("message_id", "@original")
     if message_id == "@original":
         message_id = interaction.original_message_id or ""
-    elif message_id not in {m["id"] for m in interaction.followups} | {interaction.original_message_id}:
+    elif message_id not in {*interaction.followup_ids, interaction.original_message_id}:
         raise error(UNKNOWN_MESSAGE)
     message = fake.world.find_message(message_id)
     if message is None:
@@ -251,7 +251,7 @@ async def followup(request: web.Request) -> web.Response:
     message = fake.world.new_message(
         channel, fake.bot_user_id, {**body, "flags": flags}, message_type=0, extra=_interaction_extra(fake, interaction)
     )
-    interaction.followups.append(message)
+    interaction.followup_ids.append(message["id"])
     if not flags & EPHEMERAL:
         await fake.dispatch_message_event("MESSAGE_CREATE", channel, message)
     if request.query.get("wait", "").lower() in ("1", "true"):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import time
+import traceback
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
@@ -141,6 +142,9 @@ async def discord_middleware(request: web.Request, handler: Handler) -> web.Stre
         response = json_response(exc.body(), exc.status)
     except web.HTTPException as exc:
         response = json_response({"message": f"{exc.status}: {exc.reason}", "code": 0}, exc.status)
+    except Exception as exc:  # a bug in the fake: answer 400 (a 500 makes discord.py retry for 25 s) and keep it
+        fake.internal_errors.append(f"{request.method} {path}: {traceback.format_exc()}")
+        response = json_response({"message": f"fake Discord internal error: {exc!r}", "code": 0}, 400)
     response.headers.update(verdict.headers)
     record.status = response.status
     fake.notify()

@@ -44,7 +44,7 @@ class Interaction:
     """One interaction the fake sent to the bot (a click, a modal submit or a slash command).
 
     ``response`` is the callback body the bot posted (``{"type": 4|5|6|7|9, "data": ...}``) or ``None``;
-    ``followups`` are the webhook messages it sent afterwards; ``original_message_id`` is the message the
+    ``followups`` are snapshots of the webhook messages it sent afterwards; ``original_message_id`` is the message the
     response created (types 4/5) or the clicked message (types 6/7).
     """
 
@@ -59,7 +59,7 @@ class Interaction:
     created_monotonic: float
     payload: dict[str, Any] = field(repr=False, default_factory=dict)
     response: dict[str, Any] | None = None
-    followups: list[dict[str, Any]] = field(default_factory=list)
+    followup_ids: list[str] = field(default_factory=list)
     original_message_id: str | None = None
     responded: asyncio.Event = field(default_factory=asyncio.Event, repr=False)
     _world: World | None = field(default=None, repr=False)
@@ -87,11 +87,21 @@ class Interaction:
         """The modal the bot opened (callback type 9), or ``None``."""
         return self.response_data if self.response_type == 9 else None
 
+    @property
+    def followups(self) -> list[dict[str, Any]]:
+        """Snapshots (current state, with ``edits`` and ``ephemeral``) of the followup messages, in order;
+        a deleted followup is left out."""
+        if self._world is None:
+            return []
+        found = (self._world.find_message(i) for i in self.followup_ids)
+        return [self._world.snapshot(m) for m in found if m is not None]
+
     def original_message(self) -> dict[str, Any] | None:
-        """The current state of the response message (or the clicked message for types 6/7)."""
+        """A snapshot of the response message (or the clicked message for types 6/7), or ``None``."""
         if self._world is None or self.original_message_id is None:
             return None
-        return self._world.find_message(self.original_message_id)
+        found = self._world.find_message(self.original_message_id)
+        return None if found is None else self._world.snapshot(found)
 
     def all_texts(self) -> list[str]:
         """The contents of the response message and every followup, in order (handy for assertions)."""
@@ -99,9 +109,7 @@ class Interaction:
         original = self.original_message()
         if original is not None and self.response_type in (4, 5):
             texts.append(str(original.get("content") or ""))
-        for followup in self.followups:
-            current = self._world.find_message(followup["id"]) if self._world else None
-            texts.append(str((current or followup).get("content") or ""))
+        texts.extend(str(f.get("content") or "") for f in self.followups)
         return texts
 
     async def wait_responded(self, timeout: float = 5.0) -> dict[str, Any]:  # noqa: ASYNC109
