@@ -618,3 +618,19 @@ async def test_server_errors_and_latency(fake_slack: FakeSlack) -> None:
     retrying = client_for(fake_slack, retry_handlers=[AsyncServerErrorRetryHandler(max_retry_count=1)])
     posted = await retrying.chat_postMessage(channel=channel, text="after a 500")
     assert posted["ok"] and [c.status for c in fake_slack.calls_of("chat.postMessage")] == [503, 500, 200]
+
+
+async def test_stream_expires_after_append_limit(fake_slack: FakeSlack) -> None:
+    fake_slack.stream_append_limit = 2
+    client = client_for(fake_slack)
+    channel = fake_slack.dm_channel_of(ALICE)
+    root = await client.chat_postMessage(channel=channel, text="root")
+    stream = await client.chat_stream(channel=channel, thread_ts=root["ts"], buffer_size=1)
+    await stream.append(markdown_text="one ")  # chat.startStream
+    await stream.append(markdown_text="two ")  # append 1
+    await stream.append(markdown_text="three ")  # append 2: accepted, then the stream expires
+    with pytest.raises(SlackApiError) as err:
+        await stream.append(markdown_text="four")
+    assert err.value.response["error"] == "message_not_in_streaming_state"
+    [msg] = [m for m in fake_slack.messages(channel) if m["ts"] == stream.ts]
+    assert msg["text"] == "one two three " and msg["streaming"] == "expired" and msg["stream_expired"]

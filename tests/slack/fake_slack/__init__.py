@@ -20,8 +20,9 @@ Blocks are validated lightly (see `blocks.py`: `invalid_blocks`, `msg_blocks_too
 views answer `invalid_arguments`). Text over 40,000 chars and streamed markdown over 12,000 per call answer
 `msg_too_long`. chat.update keeps the blocks when none are given (`blocks=[]` removes them).
 Streams must be replies in a thread; outside DMs they need recipient_user_id/recipient_team_id; after `stream_ttl`
-seconds (constructor argument or attribute, default 300) or `expire_stream()` append/stop answer
-`message_not_in_streaming_state`. Posting in a thread clears its assistant status (history kept).
+seconds (constructor argument or attribute, default 300), after `stream_append_limit` appends (None; a
+deterministic expiry for tests) or `expire_stream()`, append/stop answer `message_not_in_streaming_state`.
+Posting in a thread clears its assistant status (history kept).
 views.open/push need a trigger_id issued by `click`/`slash_command`/`submit_view`, valid 3 s.
 
 Knobs: `set_tier_limit(method, per_minute, window=60)` (per workspace; chat.postMessage per channel) answering 429

@@ -36,6 +36,7 @@ class FakeSlackBase:
         self.bot_id = "B0FAKEBOT1"
         self.app_token = "xapp-1-A0FAKEAPP1-fake-app-token"
         self.stream_ttl = stream_ttl
+        self.stream_append_limit: int | None = None  # expire every stream after this many appends (deterministic)
         self.ack_timeout = 3.0
         self.rate = RateLimiter(enabled=rate_limits)
         self.calls: list[RecordedCall] = []

@@ -207,6 +207,9 @@ def append_stream(fake: FakeSlackBase, ws: Workspace, args: JSON) -> JSON:
         raise ApiError("invalid_arguments", response_metadata={"messages": ["[ERROR] missing markdown_text"]})
     msg.text += text
     msg.chunks.extend(chunks or [{"type": "markdown_text", "text": text}])
+    msg.appends += 1
+    if fake.stream_append_limit is not None and msg.appends >= fake.stream_append_limit:
+        msg.streaming, msg.stream_expired = "expired", True  # the next append / stop finds it expired
     return {"channel": msg.channel, "ts": msg.ts}
 
 

@@ -67,6 +67,7 @@ class FakeMessage:
     streaming: str | None = None  # None (ordinary message) | "streaming" | "stopped"
     stream_started: float = 0.0
     stream_expired: bool = False
+    appends: int = 0  # successful chat.appendStream calls
     chunks: list[JSON] = field(default_factory=list)
     update_count: int = 0
     versions: list[tuple[str, list[JSON] | None]] = field(default_factory=list)
