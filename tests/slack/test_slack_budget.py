@@ -30,12 +30,13 @@ def test_queued_calls_are_served_round_robin_across_conversations() -> None:
 
 
 def test_optional_updates_take_only_a_fair_share_and_never_jump_the_queue() -> None:
-    bucket = MethodBucket(per_minute=60, now=0.0, burst=10)
-    # two conversations streaming: each may update at most once per 2 s (2 active / 1 per s)
+    bucket = MethodBucket(per_minute=60, now=0.0, burst=4)
+    for _ in range(3):
+        assert bucket.take_now("X", 0.0)  # tokens are scarce now (1 of 4); X, A and B are active
     assert bucket.try_take("A", 0.0)
-    assert bucket.try_take("B", 0.0)
-    assert not bucket.try_take("A", 1.0)
-    assert bucket.try_take("A", 2.0)
+    assert not bucket.try_take("A", 1.0)  # A had its share: one call per 3 active / 1 per s
+    assert bucket.try_take("B", 1.0)  # B had none yet
+    assert bucket.try_take("A", 3.5)  # plenty of tokens again: spare capacity is not held back
     loop = asyncio.new_event_loop()
     try:
         waiter = loop.create_future()

@@ -97,8 +97,9 @@ class SlackAdapter:
     async def begin_reply(self, key: ConversationKey) -> SlackReply:
         """Show the thinking status in the interview's thread at once (a placeholder if statuses fail)."""
         target = await self.target(key)
-        if self.status_available and await self.set_status(target, THINKING, required=True):
+        if self.status_available and await self.set_status(target, THINKING, required=True, wait=False):
             return SlackReply(self, target)
+        # statuses unavailable, or the workspace's setStatus tier is busy: a placeholder message (never wait)
         response = await self.calls.call(
             "chat.postMessage", self.client.chat_postMessage, team=target.team, conversation=target.conversation,
             channel=target.channel, thread_ts=target.thread_ts, text="_…_",
@@ -117,14 +118,14 @@ class SlackAdapter:
 
     # --- used by replies and listeners ---
 
-    async def set_status(self, target: Target, text: str, *, required: bool) -> bool:
-        """Set the thread's status ("is thinking…"); False when statuses are not available here."""
+    async def set_status(self, target: Target, text: str, *, required: bool, wait: bool = True) -> bool:
+        """Set the thread's status ("is thinking…"); False if not shown (unavailable here, or no budget now)."""
         if not target.thread_ts:
             return False
         try:
-            await self.calls.call(
+            done = await self.calls.call(
                 "assistant.threads.setStatus", self.client.assistant_threads_setStatus, team=target.team,
-                conversation=target.conversation, required=required,
+                conversation=target.conversation, required=required, no_wait=not wait,
                 channel_id=target.channel, thread_ts=target.thread_ts, status=text,
             )
         except SlackApiError as error:
@@ -133,7 +134,7 @@ class SlackAdapter:
                 log.info("slack thread status not available (%s): using placeholders", code)
                 self.status_available = False
             return False
-        return True
+        return done is not None
 
     def streaming_unavailable(self, code: str) -> None:
         """chat.startStream is refused here: stream with chat.update from now on."""

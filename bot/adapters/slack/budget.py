@@ -7,8 +7,10 @@ bucket for that method:
 * :meth:`SlackBudget.acquire` (calls that must happen: the final text of a reply) waits its turn in a queue
   served round-robin across conversations;
 * :meth:`SlackBudget.try_acquire` (intermediate updates of a streamed reply, which the next update or the
-  final one supersedes) only takes spare capacity: never while someone waits, and each conversation at most
-  its fair share (one call per ``active conversations / rate`` seconds).
+  final one supersedes) only takes spare capacity: never while someone waits, and once tokens run low each
+  conversation at most its fair share (one call per ``active conversations / rate`` seconds);
+* :meth:`SlackBudget.try_now` (one call per reply that may be replaced by something cheaper, e.g. the thinking
+  status or starting a stream) takes a free token or gives up at once.
 """
 
 from __future__ import annotations
@@ -83,7 +85,8 @@ class MethodBucket:
             return False
         active = self.active_conversations(now, including=conversation)
         last = self.last_grant.get(conversation)
-        if active > 1 and last is not None and now - last < (active / self.rate):
+        scarce = self.tokens < self.capacity / 2
+        if scarce and active > 1 and last is not None and now - last < (active / self.rate):
             return False
         self._grant(conversation, now)
         return True
@@ -150,6 +153,11 @@ class SlackBudget:
         """An optional call may go now (see :meth:`MethodBucket.try_take`)."""
         bucket = self.bucket(team, method)
         return True if bucket is None else bucket.try_take(conversation, self._clock())
+
+    def try_now(self, team: str, method: str, conversation: str) -> bool:
+        """Take a token if one is free and nobody queues (see :meth:`MethodBucket.take_now`); never waits."""
+        bucket = self.bucket(team, method)
+        return True if bucket is None else bucket.take_now(conversation, self._clock())
 
     async def acquire(self, team: str, method: str, conversation: str) -> None:
         """Wait for this conversation's turn to call ``method`` in workspace ``team``."""

@@ -57,16 +57,21 @@ class SlackCalls:
         conversation: str,
         required: bool = True,
         budgeted: bool = True,
+        no_wait: bool = False,
         **kwargs: Any,
     ) -> Any:
         """Call ``fn(**kwargs)`` (the client method for ``method``) within the budget.
 
         An optional call (``required=False``) is skipped (returns None) when the budget has no spare capacity;
-        ``budgeted=False`` means the caller took the budget already.
+        ``budgeted=False`` means the caller took the budget already; ``no_wait=True`` (with ``required``) takes
+        a token if one is free and nobody queues, else skips — no fair-share spacing (one call per reply).
         Raises :class:`RespondentUnreachable` for errors that mean the respondent is gone, else SlackApiError.
         """
         if not budgeted:
             pass
+        elif no_wait:
+            if not self.budget.try_now(team, method, conversation):
+                return None
         elif required:
             await self.budget.acquire(team, method, conversation)
         elif not self.budget.try_acquire(team, method, conversation):

@@ -174,7 +174,7 @@ class SlackReply:
         """
         if self._stream is not None and self._stream.ts:
             return True
-        return self._calls.budget.try_acquire(self._target.team, "chat.startStream", self._target.conversation)
+        return self._calls.budget.try_now(self._target.team, "chat.startStream", self._target.conversation)
 
     def _abandon_stream(self, code: str) -> None:
         if self._stream is not None and self._stream.ts:
