@@ -13,7 +13,7 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 
-from bot.api.errors import AlreadyCompleted, Conflict, InterviewApiError, NotFound, Unauthorized
+from bot.api.errors import AlreadyCompleted, Conflict, InterviewApiError, NotFound
 from bot.api.models import AnswerValue, Question, RecoveredTurn, TextReplace
 from bot.core import texts
 from bot.core.context import CoreContext
@@ -108,7 +108,7 @@ class TurnRunner:
             log.info("interview %s already completed on the API side (%s)", record.interview_id, error.code)
             await self._end(record, "natural", relay)
             return False
-        except (NotFound, Unauthorized) as error:
+        except NotFound as error:  # (a 401 may be a revoked API key: that is a failure to retry, not an end)
             log.warning("interview %s is gone on the API side (%s)", record.interview_id, error.code)
             await self._end(record, "gone", relay)
             return False
