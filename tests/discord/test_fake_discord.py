@@ -613,3 +613,23 @@ async def test_guild_button_click_by_member_with_closed_dms(fake_discord: FakeDi
     dm = fake_discord.dm_channel_of(BOB)
     assert dm is not None and fake_discord.messages(dm) == []
     fake_discord.assert_no_spec_errors()
+
+
+async def test_reconnect_request_and_invalidated_session(fake_discord: FakeDiscord) -> None:
+    fake_discord.add_user(ADA, "ada")
+
+    class QuickEcho(EchoClient):
+        async def before_identify_hook(self, shard_id: int | None, *, initial: bool = False) -> None:
+            pass  # discord.py sleeps 5 s before a repeated IDENTIFY by default
+
+    client = QuickEcho()
+    async with running_client(client, fake_discord):
+        await fake_discord.request_reconnect()
+        await fake_discord.wait_for(lambda: fake_discord.gateway.stats.resumes == 1)
+        await fake_discord.invalidate_sessions()
+        await fake_discord.wait_for(lambda: fake_discord.gateway.stats.identifies == 2)
+        await fake_discord.wait_for(lambda: client.is_ready())
+        await fake_discord.user_sends_dm(ADA, "still there?")
+        await fake_discord.wait_for(lambda: len(client.received) == 1)
+    stats = fake_discord.gateway.stats
+    assert stats.invalid_sessions == 1 and stats.resumes == 1

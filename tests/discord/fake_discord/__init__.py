@@ -49,6 +49,9 @@ Faults
     ``force_429(method, path_regex, *, count=1, retry_after=0.2, global_=False)``;
     ``await disconnect_gateway()`` (close 4000 → discord.py RESUMEs, missed events are replayed);
     ``async with gateway_outage():`` (socket dropped and reconnections held until the block ends);
+    ``await request_reconnect()`` (op 7 → RESUME); ``await invalidate_sessions()`` (RESUME refused with
+    op 9 → a fresh IDENTIFY/READY, events in between lost, as on Discord; discord.py sleeps 5 s in
+    ``Client.before_identify_hook`` before such a repeated IDENTIFY — override it in tests);
     closed DMs (403 / 50007 on send and typing); a second callback for an interaction (400 / 40060); a
     callback after ``interaction_deadline`` s (404 / 10062); a followup before the callback (404 / 10015).
     ``wait_for(predicate, timeout=5.0)`` waits for any condition on the fake's state.

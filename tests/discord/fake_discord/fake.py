@@ -235,6 +235,14 @@ class FakeDiscord(UserActions):
         RESUMEs; events dispatched meanwhile are replayed."""
         await self.gateway.disconnect(4000)
 
+    async def request_reconnect(self) -> None:
+        """Send op 7 RECONNECT: discord.py closes the socket and RESUMEs (nothing is lost)."""
+        await self.gateway.request_reconnect()
+
+    async def invalidate_sessions(self) -> None:
+        """Invalidate every gateway session: discord.py's RESUME is refused (op 9) and it IDENTIFYs again."""
+        await self.gateway.invalidate_sessions()
+
     @contextlib.asynccontextmanager
     async def gateway_outage(self) -> AsyncIterator[None]:
         """Drop the websocket and hold reconnections (no HELLO) until the block ends: whatever is

@@ -127,6 +127,19 @@ class Gateway:
             with contextlib.suppress(Exception):
                 await ws.close(code=code, message=b"fake discord disconnect")
 
+    async def request_reconnect(self) -> None:
+        """Send op 7 RECONNECT on every socket (Discord does this before moving a session): the client closes
+        and RESUMEs."""
+        for ws in list(self._sockets):
+            with contextlib.suppress(Exception):
+                await ws.send_str(json.dumps({"op": 7, "d": None}))
+
+    async def invalidate_sessions(self) -> None:
+        """Forget every session and drop the sockets: RESUME gets op 9 (not resumable), the client IDENTIFYs
+        anew, and events in between are lost — as when Discord invalidates a session."""
+        self.sessions.clear()
+        await self.disconnect(4000)
+
     def begin_outage(self) -> None:
         """New connections are accepted but get no HELLO until :meth:`end_outage`."""
         self._outage.clear()
