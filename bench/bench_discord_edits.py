@@ -51,10 +51,18 @@ async def run() -> list[dict[str, object]]:
         label = f"{streams} replies, {interval:g} s interval, {rate:g}/s global"
         rows += [
             {"metric": "edits/s (all replies)", "value": r["rate"], "unit": "1/s", "note": label + " (+ burst)"},
-            {"metric": "edits per reply min..max", "value": f"{r['min']:.0f}..{r['max']:.0f}", "unit": "edits",
-             "note": f"over {seconds:g} s"},
+            {
+                "metric": "edits per reply min..max",
+                "value": f"{r['min']:.0f}..{r['max']:.0f}",
+                "unit": "edits",
+                "note": f"over {seconds:g} s",
+            },
             {"metric": "Jain fairness index", "value": r["jain"], "unit": "", "note": "1.0 = perfectly even"},
-            {"metric": "longest wait between edits", "value": r["max_gap"], "unit": "s",
-             "note": f"shortest {r['min_gap']:.3f} s (≥ interval)"},
+            {
+                "metric": "longest wait between edits",
+                "value": r["max_gap"],
+                "unit": "s",
+                "note": f"shortest {r['min_gap']:.3f} s (≥ interval)",
+            },
         ]
     return rows

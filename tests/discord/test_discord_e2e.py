@@ -22,7 +22,7 @@ from bot.core.bridge import Bridge
 from bot.core.clock import ManualClock
 from bot.core.keys import ConversationKey
 from bot.core.policy import BridgeConfig
-from bot.emulator import EmulatorConfig, run_emulator
+from bot.emulator import Emulator, EmulatorConfig, run_emulator
 from storage.base import RecordStatus
 from storage.sqlite import SQLiteStore
 from tests.discord.fake_discord import FakeDiscord, Interaction, point_discord_py_at, running_client
@@ -64,6 +64,7 @@ class Stack:
         self.settings = Settings(_env_file=None, discord_edit_interval=0.05)  # type: ignore[call-arg]
         self.bridge: Bridge | None = None
         self.bot: InterviewBot | None = None
+        self.emulator: Emulator | None = None
         self._running: contextlib.AsyncExitStack | None = None
 
     async def boot(self) -> None:
@@ -177,6 +178,7 @@ async def discord_stack(
             fake.add_user(MOD, "mod")
             fake.add_guild(GUILD, "Pixel Forge", [ADA, BOB, MOD])
             stack = Stack(fake, api, tmp_path / "bridge.db", ManualClock())
+            stack.emulator = emulator
             stack.settings = Settings(_env_file=None, discord_edit_interval=edit_interval)  # type: ignore[call-arg]
             try:
                 await stack.boot()
@@ -335,3 +337,57 @@ async def test_moderator_start_button_opens_a_dm(stack: Stack) -> None:
     await stack.fake.wait_for(lambda: bool(clicked.followups))
     assert clicked.ephemeral
     assert custom_ids(stack.fake.world.find_message(button_message["id"])) == [start]  # stays for the next member
+
+
+async def test_end_button_confirm_cancel_and_a_new_interview(stack: Stack) -> None:
+    await stack.fake.user_sends_dm(ADA, "hi")
+    await stack.reply_done(ADA)
+    reply = stack.dm(ADA)[-1]
+    asked = await stack.click(ADA, reply, ids.action_id("end"))
+    assert asked.response_type in (6, 7) and not asked.ephemeral
+    await stack.fake.wait_for(lambda: ids.action_id("confirm_exit") in custom_ids(stack.dm(ADA)[-1]))
+    confirm = stack.dm(ADA)[-1]
+    cancelled = await stack.click(ADA, confirm, ids.action_id("cancel_exit"))
+    assert cancelled.response_type == 7 and custom_ids(cancelled.original_message()) == []  # one-shot buttons go
+    record = await stack.core.status(stack.key(ADA))
+    assert record is not None and record.status is RecordStatus.ACTIVE
+
+    await stack.click(ADA, reply, ids.action_id("end"))  # the End button still works on the reply
+    await stack.fake.wait_for(lambda: ids.action_id("confirm_exit") in custom_ids(stack.dm(ADA)[-1]))
+    confirm = stack.dm(ADA)[-1]
+    assert stack.emulator is not None
+    stack.emulator.faults.latency = 2.5  # completing takes longer than Discord's 3 s: the click is deferred
+    confirmed = await stack.click(ADA, confirm, ids.action_id("confirm_exit"))
+    assert confirmed.response_type == 6
+    await stack.fake.wait_for(lambda: custom_ids(stack.fake.world.find_message(confirm["id"])) == [], 10.0)
+    stack.emulator.faults.latency = 0.0
+    twice = await stack.click(ADA, confirm, ids.action_id("confirm_exit"), force=True)  # a double click
+    assert twice.ephemeral
+    record = await stack.core.status(stack.key(ADA))
+    assert record is not None and record.completion_reason == "respondent_left"
+
+    await stack.fake.user_sends_dm(ADA, "hello again")  # after the end: offered a new interview
+    await stack.fake.wait_for(lambda: ids.action_id("new_interview") in custom_ids(stack.dm(ADA)[-1]))
+    offer = stack.dm(ADA)[-1]
+    count = len(stack.dm(ADA))
+    await stack.click(ADA, offer, ids.action_id("new_interview"))
+    await stack.fake.wait_for(lambda: any("GREETING" in m["content"] for m in stack.dm(ADA)[count:]), 10.0)
+    fresh = await stack.core.status(stack.key(ADA))
+    assert fresh is not None and fresh.status is RecordStatus.ACTIVE and fresh.interview_id != record.interview_id
+    stack.fake.assert_no_spec_errors()
+
+
+async def test_reply_that_breaks_offers_retry(stack: Stack) -> None:
+    assert stack.emulator is not None
+    await stack.fake.user_sends_dm(ADA, "hi")
+    await stack.reply_done(ADA)
+    stack.emulator.faults.error_event_after_chars = 4
+    await stack.fake.user_sends_dm(ADA, "My friends are here")
+    await stack.fake.wait_for(lambda: ids.action_id("retry") in custom_ids(stack.dm(ADA)[-1]), 10.0)
+    broken = stack.dm(ADA)[-1]
+    assert "⚠️" in broken["content"]
+    stack.emulator.faults.error_event_after_chars = None
+    retried = await stack.click(ADA, broken, ids.action_id("retry"))
+    assert retried.response_type == 7 and custom_ids(retried.original_message()) == []
+    await stack.question(ADA, "yn")
+    stack.fake.assert_no_spec_errors()
