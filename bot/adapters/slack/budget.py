@@ -49,7 +49,8 @@ class MethodBucket:
         self.blocked_until = 0.0
         self.waiters: OrderedDict[str, deque[asyncio.Future[None]]] = OrderedDict()
         self.last_grant: dict[str, float] = {}
-        self.granted: dict[str, int] = {}
+        self._recent: set[str] = set()
+        self._recent_at: float | None = None
 
     def _refill(self, now: float) -> None:
         if now > self.updated:
@@ -68,26 +69,31 @@ class MethodBucket:
     def _grant(self, conversation: str, now: float) -> None:
         self.tokens -= 1.0
         self.last_grant[conversation] = now
-        self.granted[conversation] = self.granted.get(conversation, 0) + 1
+        self._recent.add(conversation)
 
     def active_conversations(self, now: float, including: str | None = None) -> int:
         """Conversations that called within the last minute or are waiting now (plus ``including``)."""
-        recent = {c for c, t in self.last_grant.items() if now - t <= ACTIVE_WINDOW}
-        recent |= set(self.waiters)
-        if including is not None:
-            recent.add(including)
-        return len(recent)
+        if self._recent_at is None or not 0.0 <= now - self._recent_at < 1.0:  # recomputed at most once a second
+            cutoff = now - ACTIVE_WINDOW
+            self._recent = {c for c, t in self.last_grant.items() if t >= cutoff}
+            self._recent_at = now
+            for c in [c for c, t in self.last_grant.items() if t < cutoff]:
+                del self.last_grant[c]  # forget conversations long quiet
+        extra = {c for c in self.waiters if c not in self._recent}
+        if including is not None and including not in self._recent:
+            extra.add(including)
+        return len(self._recent) + len(extra)
 
     def try_take(self, conversation: str, now: float) -> bool:
         """Take a token for an optional call if spare capacity allows; never ahead of a waiting call."""
         self._prune()
         if self.waiters or not self._available(now):
             return False
-        active = self.active_conversations(now, including=conversation)
         last = self.last_grant.get(conversation)
-        scarce = self.tokens < self.capacity / 2
-        if scarce and active > 1 and last is not None and now - last < (active / self.rate):
-            return False
+        if self.tokens < self.capacity / 2 and last is not None:  # scarce: at most a fair share each
+            active = self.active_conversations(now, including=conversation)
+            if active > 1 and now - last < (active / self.rate):
+                return False
         self._grant(conversation, now)
         return True
 
