@@ -170,3 +170,47 @@ async def test_app_removed_mid_interview_ends_cleanly(harness: Harness) -> None:
     await h.record_status(RecordStatus.COMPLETED)
     done = await h.store.latest_interview(h.key())
     assert done is not None and done.completion_reason == "respondent_left"
+
+
+async def test_failed_reply_offers_retry_and_retry_delivers_it(harness: Harness) -> None:
+    h = harness
+    thread = await start_interview(h)
+    h.emulator.faults.error_rate = 1.0  # the interview service answers 503 for now
+    await h.fake.user_sends_dm(ALICE, "I am a designer", thread_ts=thread)
+    failed = await h.wait_for_action("ib:act:retry")
+    assert failed["thread_ts"] == thread and "didn't come through" in block_text(failed)
+    h.emulator.faults.error_rate = 0.0
+    await h.click(failed, "ib:act:retry")
+    question = await h.wait_for_action("ib:yes")
+    assert question["thread_ts"] == thread
+    await h.fake.wait_for(lambda: "ib:act:retry" not in action_ids(h.message(failed["ts"])))
+
+
+async def test_files_only_message_is_refused_with_a_clear_note(harness: Harness) -> None:
+    h = harness
+    thread = await start_interview(h)
+    await h.fake.user_sends_dm(ALICE, "", thread_ts=thread, files=1)
+    await h.fake.wait_for(lambda: any("files or images" in m["text"] for m in h.bot_replies(thread=thread)))
+    record = await h.store.active_interview(h.key())
+    assert record is not None and record.turns_sent == 0
+
+
+async def test_after_the_end_a_button_starts_a_new_interview_in_a_new_thread(harness: Harness) -> None:
+    h = harness
+    thread = await start_interview(h)
+    await h.fake.user_sends_dm(ALICE, "stop", thread_ts=thread)
+    confirm = await h.wait_for_action("ib:act:confirm_exit")
+    await h.click(confirm, "ib:act:confirm_exit")
+    await h.record_status(RecordStatus.COMPLETED)
+    later = await h.fake.user_sends_dm(ALICE, "hello again")  # top level, after the end: an offer in its thread
+
+    def offers() -> list[dict]:
+        return [m for m in h.bot_replies(thread=later["ts"]) if "ib:act:new_interview" in action_ids(m)]
+
+    await h.fake.wait_for(offers)
+    await h.click(offers()[0], "ib:act:new_interview")
+    await h.record_status(RecordStatus.ACTIVE)
+    new_thread = await h.thread()
+    assert new_thread not in (thread, later["ts"]) and h.message(new_thread)["bot"]  # the anchor message
+    await h.fake.wait_for(lambda: any("Thanks for joining" in m["text"] for m in h.bot_replies(thread=new_thread)))
+    assert len(await h.store.interviews_of_user("slack", ALICE)) == 2
