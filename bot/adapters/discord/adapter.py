@@ -28,6 +28,9 @@ PLATFORM = "discord"
 UNREACHABLE_CODES = frozenset({50007, 50278, 10013, 10003, 50001})
 #: Store scope of reply streams in progress (their message ids), to reuse them after a crash.
 REPLY_SCOPE = "discord.reply"
+#: A reply interrupted longer ago than this is not reused (it would sit far up the DM; Discord also limits
+#: edits of messages older than an hour).
+REUSE_WITHIN = 900.0
 #: Store scope of members a bot-initiated DM failed for.
 UNREACHABLE_SCOPE = "discord.unreachable"
 #: Attempts at a write that must land (a reply's final text) when Discord keeps failing.
@@ -80,6 +83,7 @@ class DiscordAdapter:
         log.info("discord: member unreachable", extra={"conversation": key.as_str(), "code": error.code})
         if self.store is not None:
             await self.store.put_state(UNREACHABLE_SCOPE, key.user, {"code": error.code, "at": time.time()})
+            await self.store.put_state(REPLY_SCOPE, key.as_str(), None)  # nothing to resume into later
         return RespondentUnreachable(f"discord error {error.code}")
 
     async def send(self, key: ConversationKey, content: str, view: discord.ui.View | None = None) -> int:
@@ -124,8 +128,9 @@ class DiscordAdapter:
         """Post the placeholder at once (reusing one left by a crash mid-reply) and show typing."""
         leftover: list[int] = []
         if self.store is not None:
-            state = await self.store.get_state(REPLY_SCOPE, key.as_str())
-            leftover = [int(m) for m in (state or {}).get("messages", [])]
+            state = await self.store.get_state(REPLY_SCOPE, key.as_str()) or {}
+            if time.time() - float(state.get("at", 0.0)) < REUSE_WITHIN:
+                leftover = [int(m) for m in state.get("messages", [])]
         stream = DiscordReplyStream(self, key)
         if leftover:
             try:
@@ -180,7 +185,8 @@ class DiscordReplyStream:
     async def remember(self) -> None:
         """Store the message ids so a reply interrupted by a crash is reused, not left as a stray "…"."""
         if self.adapter.store is not None:
-            await self.adapter.store.put_state(REPLY_SCOPE, self.key.as_str(), {"messages": self.messages})
+            state = {"messages": self.messages, "at": time.time()}
+            await self.adapter.store.put_state(REPLY_SCOPE, self.key.as_str(), state)
 
     async def status(self, text: str) -> None:
         """Show a status (queued, waiting) until the first text arrives."""
