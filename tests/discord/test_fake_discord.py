@@ -633,3 +633,35 @@ async def test_reconnect_request_and_invalidated_session(fake_discord: FakeDisco
         await fake_discord.wait_for(lambda: len(client.received) == 1)
     stats = fake_discord.gateway.stats
     assert stats.invalid_sessions == 1 and stats.resumes == 1
+
+
+async def test_history_fetch_and_delete(fake_discord: FakeDiscord) -> None:
+    fake_discord.add_user(ADA, "ada")
+    deleted: list[int] = []
+
+    class Watcher(discord.Client):
+        async def on_raw_message_delete(self, payload: discord.RawMessageDeleteEvent) -> None:
+            deleted.append(payload.message_id)
+
+    client = Watcher(intents=discord.Intents.default(), guild_ready_timeout=0.05)
+    async with running_client(client, fake_discord):
+        await fake_discord.user_sends_dm(ADA, "one")
+        channel = await (await client.fetch_user(int(ADA))).create_dm()
+        two = await channel.send("two")
+        await channel.send("three")
+        assert [m.content async for m in channel.history(limit=10)] == ["three", "two", "one"]
+        assert [m.content async for m in channel.history(limit=10, before=two)] == ["one"]
+        fetched = await channel.fetch_message(two.id)
+        assert fetched.content == "two" and fetched.author == client.user
+        await fetched.delete()
+        await fake_discord.wait_for(lambda: deleted == [two.id])
+        with pytest.raises(discord.NotFound):
+            await channel.fetch_message(two.id)
+        [first] = [m async for m in channel.history(oldest_first=True, limit=1)]
+        route = discord.http.Route(
+            "PATCH", "/channels/{channel_id}/messages/{message_id}", channel_id=channel.id, message_id=first.id
+        )
+        with pytest.raises(discord.Forbidden):  # the bot cannot edit the user's message
+            await client.http.request(route, json={"content": "hacked"})
+    assert [m["content"] for m in fake_discord.messages(str(channel.id))] == ["one", "three"]
+    assert [m["content"] for m in fake_discord.deleted_messages] == ["two"]

@@ -259,7 +259,8 @@ async def get_message(request: web.Request) -> web.Response:
 
 
 async def list_messages(request: web.Request) -> web.Response:
-    """GET /channels/{channel_id}/messages — newest first, ``limit`` (default 50), ``before``/``after``."""
+    """GET /channels/{channel_id}/messages — newest first, ``limit`` (default 50), ``before``/``after``
+    (ephemeral messages are not in the history)."""
     channel = channel_of(request)
     limit = min(int(request.query.get("limit", "50")), 100)
     before = request.query.get("before")
@@ -267,8 +268,8 @@ async def list_messages(request: web.Request) -> web.Response:
     visible = [m for m in channel.messages.values() if not int(m.get("flags") or 0) & EPHEMERAL]
     if before:
         visible = [m for m in visible if int(m["id"]) < int(before)]
-    if after:
-        visible = [m for m in visible if int(m["id"]) > int(after)]
+    if after:  # the ``limit`` messages right after ``after``, newest first (as Discord answers)
+        visible = [m for m in visible if int(m["id"]) > int(after)][:limit]
     visible.reverse()
     return json_response(visible[:limit])
 
