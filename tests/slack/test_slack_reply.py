@@ -188,3 +188,18 @@ async def test_removed_app_makes_the_respondent_unreachable(
         await reply.finish("Bye for now", None)
     with pytest.raises(RespondentUnreachable):
         await adapter.notify(key, Notice(NoticeKind.NUDGE, "Still there?"))
+
+
+async def test_an_update_that_stays_rate_limited_is_carried_by_the_next_one(
+    fake_slack: FakeSlack, adapter: SlackAdapter, key: ConversationKey
+) -> None:
+    reply = await adapter.begin_reply(key)
+    await reply.append("one ")
+    fake_slack.force_429("chat.appendStream", 4, retry_after=0)  # more than the client's 3 retries
+    await reply.append("two ")  # given up: kept, not lost, not sent twice
+    await reply.append("three ")
+    await reply.finish("one two three four", None)
+    thread = str(await adapter.thread_of(key))
+    [message] = replies(fake_slack, key, thread)
+    assert message["text"] == "one two three four"
+    assert "".join(c["text"] for c in message["chunks"]) == "one two three four"

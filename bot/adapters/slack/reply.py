@@ -82,6 +82,7 @@ class SlackReply:
         self._text = ""
         self._start = 0  # where the current message begins in the text
         self._shown = 0  # characters of the current message Slack confirmed
+        self._buffered = 0  # characters after those handed to the stream object but not confirmed (it keeps them)
         self._ts: str | None = placeholder_ts  # the current message
         self._stream: AsyncChatStream | None = None
         self._streaming = adapter.streaming_available and placeholder_ts is None
@@ -167,6 +168,12 @@ class SlackReply:
             )
         return self._stream
 
+    def _unsent(self, segment: str) -> str:
+        """The part of ``segment`` not yet handed to the stream object, which it then holds until it flushes."""
+        start = self._shown + self._buffered
+        self._buffered = len(segment) - self._shown
+        return segment[start:]
+
     def _may_start_stream(self) -> bool:
         """True if a stream runs already, or the workspace's chat.startStream budget allows one now.
 
@@ -182,6 +189,7 @@ class SlackReply:
         if self._stream is not None and self._stream.ts is None and code in STREAM_ERRORS:
             self._adapter.streaming_unavailable(code)
         self._stream = None
+        self._buffered = 0
         self._streaming = False
 
     async def _sync(self, *, required: bool) -> None:
@@ -195,21 +203,25 @@ class SlackReply:
             stream = await self._open_stream()
             starting = stream.ts is None
             method = "chat.startStream" if starting else "chat.appendStream"
+
+            async def flush() -> Any:  # the text is taken only if the budget lets the call happen
+                return await stream.append(markdown_text=self._unsent(segment))
+
             try:
                 sent = await self._calls.call(
-                    method, stream.append, team=self._target.team, conversation=self._target.conversation,
-                    required=required, budgeted=not starting, markdown_text=segment[self._shown :],
+                    method, flush, team=self._target.team, conversation=self._target.conversation,
+                    required=required, budgeted=not starting,
                 )
             except SlackApiError as error:
                 code = error_code(error)
                 if code not in STREAM_ERRORS and not required:
-                    return  # e.g. still rate limited: the next update carries this text
+                    return  # e.g. still rate limited: the stream object keeps the text for its next flush
                 log.info("slack stream fallback to chat.update (%s)", code)
                 self._abandon_stream(code)
                 await self._update(segment, required=True)
                 return
             if sent is not None:
-                self._shown = len(segment)
+                self._shown, self._buffered = len(segment), 0
                 if self._ts is None and stream.ts:
                     self._ts = stream.ts
                     self.messages.append(stream.ts)
@@ -255,11 +267,13 @@ class SlackReply:
             self._streaming = False
         if self._streaming and self._target.thread_ts:
             stream = await self._open_stream()
+
+            async def stop() -> Any:
+                return await stream.stop(markdown_text=self._unsent(segment) or None, blocks=blocks or None)
+
             try:
                 await self._calls.call(
-                    "chat.stopStream", stream.stop, team=self._target.team,
-                    conversation=self._target.conversation,
-                    markdown_text=segment[self._shown :] or None, blocks=blocks or None,
+                    "chat.stopStream", stop, team=self._target.team, conversation=self._target.conversation
                 )
             except SlackApiError as error:
                 code = error_code(error)
@@ -280,7 +294,7 @@ class SlackReply:
         assert self._ts is not None
         self._closed.append((self._ts, self._start, self._start + len(segment)))
         self._start += len(segment)
-        self._shown = 0
+        self._shown = self._buffered = 0
         self._ts = None
         self._stream = None
         self._streaming = self._adapter.streaming_available
