@@ -106,7 +106,10 @@ class Listeners:
             event_id=str(body.get("event_id") or "") or None, attachments=len(event.get("files") or []),
         ))
         if elsewhere and outcome.kind is OutcomeKind.ACCEPTED:
-            await self.adapter.post(Target(key, channel, root), POINTER_TEXT)
+            try:
+                await self.adapter.post(Target(key, channel, root), POINTER_TEXT)
+            except Exception as error:  # a courtesy line: the message reached the interview already
+                log.info("slack pointer not posted: %s", type(error).__name__)
 
     # --- clicks ---
 
@@ -281,7 +284,13 @@ class Listeners:
         if sub not in ("start", "stop", "status"):
             await respond(text=HELP_TEXT, response_type="ephemeral")
             return
-        key = conversation_key(team, await self.people.dm_channel(team, user), user)
+        try:
+            key = conversation_key(team, await self.people.dm_channel(team, user), user)
+        except Exception as error:  # e.g. the app cannot open a DM with this user
+            log.info("slack /interview: no DM channel (%s)", type(error).__name__)
+            await respond(text="I can't open a direct message with you — please message me in my Messages tab.",
+                          response_type="ephemeral")
+            return
         if sub == "status":
             await respond(text=await self._status_text(key), response_type="ephemeral")
             return
