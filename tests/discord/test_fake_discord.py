@@ -577,6 +577,7 @@ async def test_component_rules_discord_enforces() -> None:
 
 
 async def test_guild_button_click_by_member_with_closed_dms(fake_discord: FakeDiscord) -> None:
+    fake_discord.add_user(ADA, "ada")
     fake_discord.add_user(BOB, "bob", dms_open=False)
     outcomes: list[str] = []
 

@@ -28,9 +28,14 @@ class UserActions:
     def _fake(self) -> FakeDiscord:
         return cast("FakeDiscord", self)
 
+    def _known(self, user_id: str) -> str:
+        if user_id not in self.world.users:
+            raise ValueError(f"unknown user {user_id}: call add_user first")
+        return user_id
+
     async def user_sends_dm(self, user_id: str, content: str, *, attachments: int = 0) -> dict[str, Any]:
         """The user writes to the bot in their DM (MESSAGE_CREATE, channel type 1, no guild_id)."""
-        channel, _ = self.world.open_dm(user_id)
+        channel, _ = self.world.open_dm(self._known(user_id))
         photos = [
             {"id": str(n), "filename": f"photo{n}.png", "size": 1024, "content_type": "image/png"}
             for n in range(attachments)
@@ -43,7 +48,7 @@ class UserActions:
     async def user_sends_guild_message(self, user_id: str, guild_id: str, content: str) -> dict[str, Any]:
         """The user writes in the guild's text channel (content only reaches the bot with MESSAGE_CONTENT)."""
         channel = self.world.channels[self.guild_channel_of(guild_id)]
-        message = self.world.new_message(channel, user_id, {"content": content})
+        message = self.world.new_message(channel, self._known(user_id), {"content": content})
         message["member"] = {k: v for k, v in self.world.member_payload(guild_id, user_id).items() if k != "user"}
         await self.dispatch_message_event("MESSAGE_CREATE", channel, message)
         return self.world.snapshot(message)
@@ -63,6 +68,7 @@ class UserActions:
         in), the message has no such enabled component, or ``values`` break the select's options or min/max
         (a Discord client would not let that happen); ``force=True`` sends it anyway (a stale client).
         """
+        self._known(user_id)
         message = self.world.find_message(message_id)
         if message is None:
             raise ValueError(f"no message {message_id}")
@@ -99,6 +105,7 @@ class UserActions:
     ) -> Interaction:
         """The user submits the modal the bot opened in answer to ``interaction`` (INTERACTION_CREATE type 5).
         ``fields`` maps text input custom ids to values; raises ``ValueError`` if no such modal is open."""
+        self._known(user_id)
         modal = interaction.modal
         if modal is None:
             raise ValueError("the bot did not answer this interaction with a modal")
@@ -132,6 +139,7 @@ class UserActions:
         ``[{"type": 1, "name": "start", "options": [{"type": 3, "name": "study", "value": "x"}]}]``) in the
         guild's text channel, or in their DM when ``guild_id`` is None. The command must have been synced
         (PUT .../commands) — otherwise ``ValueError``, as a user could not run it."""
+        self._known(user_id)
         commands = list(self.world.global_commands)
         if guild_id is not None:
             commands = self.world.guild_commands.get(guild_id, []) + commands
