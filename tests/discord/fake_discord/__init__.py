@@ -24,17 +24,19 @@ The world (``FakeDiscord``)
     Attributes: ``rest_base``, ``gateway_url``, ``resume_gateway_url``, ``bot_user_id``,
     ``application_id``, ``token``, ``port``.
 
-What users do (each dispatches a gateway event and returns at once)
+What users do (each dispatches a gateway event and returns at once; unknown users are a ``ValueError``)
     ``user_sends_dm(user_id, content, *, attachments=0)`` → MESSAGE_CREATE in the DM (type 1, no guild);
     ``user_sends_guild_message(user_id, guild_id, content)``;
     ``click(user_id, message_id, custom_id, *, values=None, force=False)`` → :class:`Interaction` (type 3;
-    ``ValueError`` if that component is absent/disabled or the values don't fit the select);
+    ``ValueError`` if the user cannot see the message — someone else's DM, a guild they are not in — or
+    the component is absent/disabled, or the values don't fit the select; ``force=True`` skips the checks);
     ``submit_modal(user_id, interaction, custom_id, fields)`` (type 5, needs the bot's type-9 answer);
     ``slash_command(user_id, name, options, *, guild_id=None, locale="en-US")`` (type 2, needs a synced
     command; in the guild's channel, or in the DM when ``guild_id`` is None).
 
 What the bot did
     ``messages(channel_id, *, include_ephemeral=True)`` (snapshots with ``edits`` and ``ephemeral``),
+    ``message(message_id)`` (one snapshot, or None),
     ``bot_messages(channel_id)``, ``typing_count(channel_id)``, ``deleted_messages``,
     ``requests`` (:class:`RecordedRequest`: method, path, route, query, json, files, status, spec_errors),
     ``requests_to(method, path_regex)``, ``spec_errors()``, ``assert_no_spec_errors()``,

@@ -193,6 +193,11 @@ class FakeDiscord(UserActions):
         snaps = [self.world.snapshot(m) for m in channel.messages.values()]
         return [m for m in snaps if include_ephemeral or not m["ephemeral"]]
 
+    def message(self, message_id: str) -> dict[str, Any] | None:
+        """A snapshot of one message (any channel, ephemeral included), or ``None`` if unknown or deleted."""
+        found = self.world.find_message(message_id)
+        return None if found is None else self.world.snapshot(found)
+
     def bot_messages(self, channel_id: str) -> list[dict[str, Any]]:
         """Snapshots of the bot's messages in a channel, oldest first."""
         return [m for m in self.messages(channel_id) if m["author"]["id"] == self.bot_user_id]
