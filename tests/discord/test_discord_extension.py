@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import Any
 
@@ -61,3 +62,42 @@ async def test_extension_in_a_host_bot_with_allowed_roles(tmp_path: Path) -> Non
                 await host.load_extension("bot.adapters.discord")  # and it loads again (the bridge reopens)
                 assert host.get_cog("Interview") is not None
             fake.assert_no_spec_errors()
+
+
+async def test_runner_honours_the_configured_rest_base_and_gateway(tmp_path: Path) -> None:
+    from discord.gateway import DiscordWebSocket
+    from discord.http import Route
+
+    from bot.adapters.discord.runner import run_discord
+    from bot.app import open_bridge
+
+    saved = Route.BASE, DiscordWebSocket.DEFAULT_GATEWAY
+    async with FakeDiscord() as fake:
+        fake.add_user(ADA, "ada")
+        fake.add_guild(GUILD, "Pixel Forge", [ADA])
+        settings = Settings(
+            _env_file=None,  # type: ignore[call-arg]
+            discord_token=fake.token,  # type: ignore[arg-type]
+            discord_api_url=fake.rest_base,
+            discord_gateway_url=fake.gateway_url,
+            database_path=str(tmp_path / "bridge.db"),
+            emulator_token_rate=4000.0,
+            discord_edit_interval=0.05,
+        )
+        try:
+            async with open_bridge(settings) as bridge:
+                runner = asyncio.create_task(run_discord(bridge, settings))
+                try:
+                    await fake.wait_for(lambda: any(c["name"] == "interview" for c in fake.world.global_commands), 15.0)
+                    await fake.wait_until_identified()
+                    await fake.user_sends_dm(ADA, "hi")
+                    dm = fake.dm_channel_of(ADA)
+                    assert dm is not None
+                    await fake.wait_for(lambda: any("To start" in m["content"] for m in fake.bot_messages(dm)), 10.0)
+                finally:
+                    runner.cancel()
+                    await asyncio.gather(runner, return_exceptions=True)
+        finally:
+            Route.BASE, DiscordWebSocket.DEFAULT_GATEWAY = saved
+        assert fake.gateway.stats.identifies == 1
+        fake.assert_no_spec_errors()
