@@ -16,7 +16,7 @@ from fake_slack import FakeSlack
 from slack_bolt.async_app import AsyncApp
 
 from bot.adapters.slack.adapter import SlackAdapter, conversation_key
-from bot.adapters.slack.budget import SlackBudget
+from bot.adapters.slack.budget import DEFAULT_LIMITS, SlackBudget
 from bot.adapters.slack.listeners import register_listeners
 from bot.adapters.slack.runner import make_client
 from bot.api.client import InterviewClient
@@ -153,7 +153,9 @@ async def open_harness(
         bridge = Bridge(api, store, BridgeConfig(inactivity_timeout=600.0, inactivity_nudge=0.0), clock=clock)
         client = make_client(fake.bot_token, fake.api_url)
         app = AsyncApp(client=client, signing_secret=fake.signing_secret)
-        budget = budget or SlackBudget()
+        # one interview stays far below Slack's tiers; a roomy budget keeps these tests quick (the budget's own
+        # behaviour is tested in test_slack_budget.py and test_slack_concurrency.py)
+        budget = budget or SlackBudget({method: 600.0 for method in DEFAULT_LIMITS})
         adapter = register_listeners(
             app, bridge, SlackAdapter(client, store, budget=budget, update_interval=update_interval)
         )
@@ -162,6 +164,8 @@ async def open_harness(
         fake.set_events_url(url + "/slack/events")
         try:
             yield Harness(fake, emulator, store, bridge, app, adapter, clock)
+            late = [d for d in fake.deliveries if d.timed_out]
+            assert not late, f"{len(late)} deliveries were not acknowledged within Slack's 3 s"
         finally:
             await bridge.stop()
             await budget.close()
