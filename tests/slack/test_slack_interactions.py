@@ -1,15 +1,26 @@
 """Interactions end to end: redeliveries, someone else's click, double clicks, stale questions, the pointer
-for a new top-level DM, /interview, App Home, 429s and an app removed mid-interview."""
+for a new top-level DM, /interview, App Home, 429s, an app removed mid-interview, Retry, and a restart."""
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
+from pathlib import Path
 
 import test_slack_e2e as e2e
+from aiohttp import web
+from slack_bolt.async_app import AsyncApp
 from test_slack_e2e import ALICE, Harness, action_ids, block_text, start_interview
 
-from bot.adapters.slack.adapter import POINTER_TEXT
+from bot.adapters.slack.adapter import POINTER_TEXT, SlackAdapter
+from bot.adapters.slack.budget import SlackBudget
+from bot.adapters.slack.listeners import register_listeners
+from bot.adapters.slack.runner import make_client
+from bot.api.client import InterviewClient
+from bot.core.bridge import Bridge
+from bot.core.policy import BridgeConfig
 from storage.base import RecordStatus
+from storage.sqlite import SQLiteStore
 
 BOB = "U0BOB0002"
 harness = e2e.harness  # the end-to-end fixture
@@ -214,3 +225,36 @@ async def test_after_the_end_a_button_starts_a_new_interview_in_a_new_thread(har
     assert new_thread not in (thread, later["ts"]) and h.message(new_thread)["bot"]  # the anchor message
     await h.fake.wait_for(lambda: any("Thanks for joining" in m["text"] for m in h.bot_replies(thread=new_thread)))
     assert len(await h.store.interviews_of_user("slack", ALICE)) == 2
+
+
+async def test_buttons_and_threads_survive_a_restart(
+    harness: Harness, serve_http: Callable[[web.Application], Awaitable[str]], tmp_path: Path
+) -> None:
+    h = harness
+    thread = await start_interview(h)
+    question = await answer_first_question(h, thread)
+    await h.idle()
+    await h.bridge.stop()  # the bot goes down; a new process starts on the same database
+
+    store = SQLiteStore(tmp_path / "bridge.db")
+    await store.open()
+    api = InterviewClient(h.emulator.base_url, h.emulator.api_key, rate_limit=100_000)
+    bridge = Bridge(api, store, BridgeConfig(inactivity_timeout=600.0, inactivity_nudge=0.0))
+    client = make_client(h.fake.bot_token, h.fake.api_url)
+    app = AsyncApp(client=client, signing_secret=h.fake.signing_secret)
+    budget = SlackBudget()
+    register_listeners(app, bridge, SlackAdapter(client, store, budget=budget, update_interval=0.05))
+    await bridge.start()
+    try:
+        h.fake.set_events_url(await serve_http(app.web_app()) + "/slack/events")
+        await h.click(question, "ib:yes")  # a button posted before the restart
+        scale = await h.wait_for_action("ib:scale:3")
+        assert scale["thread_ts"] == thread
+        await h.fake.wait_for(lambda: "You chose *Yes*" in block_text(h.message(question["ts"])))
+        await h.fake.user_sends_dm(ALICE, "a new top-level message")  # still routed to the same interview
+        await h.fake.wait_for(lambda: any(m["text"] == POINTER_TEXT for m in h.bot_replies()))
+    finally:
+        await bridge.stop()
+        await budget.close()
+        await api.aclose()
+        await store.close()
