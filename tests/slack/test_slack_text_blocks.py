@@ -226,3 +226,25 @@ def test_answer_summary_and_replacement() -> None:
     done = replace_question(blocks, ref, answered_blocks(ref, "You chose *3*"))
     assert [b["type"] for b in done] == ["section", "section", "context"]
     assert "You chose *3*" in json.dumps(done)
+
+
+def test_selects_give_values_too() -> None:
+    many = pending(QuestionType.SINGLE_CHOICE, 150)
+    blocks = question_blocks(many)
+    ref, action = click(blocks, "ib:select:1", selected_option={"value": "120"})
+    assert interpret_click(many.question, ref, action, {}) == Chosen("Option 120")
+    wide = pending(QuestionType.SCALE, scale_min=0, scale_max=100)
+    ref, action = click(question_blocks(wide), "ib:scale_select:0", selected_option={"value": "42"})
+    assert interpret_click(wide.question, ref, action, {}) == Chosen(42)
+    ref, action = click(question_blocks(wide), "ib:scale_select:0", selected_option={"value": "420"})
+    assert isinstance(interpret_click(wide.question, ref, action, {}), Invalid)
+    multi = pending(QuestionType.MULTIPLE_CHOICE, 30)
+    ref, submit = click(question_blocks(multi), "ib:submit")
+    state = {"values": {"x": {"ib:multi": {"selected_options": [{"value": "29"}, {"value": "999"}]}}}}
+    assert interpret_click(multi.question, ref, submit, state) == Chosen(["Option 29"])
+
+
+def test_a_click_on_another_questions_widget_is_refused() -> None:
+    yes_no = pending(QuestionType.YES_NO)
+    ref, action = click(question_blocks(pending(QuestionType.SCALE)), "ib:scale:2")
+    assert isinstance(interpret_click(yes_no.question, ref, action, {}), Invalid)
