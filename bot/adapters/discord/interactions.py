@@ -36,7 +36,7 @@ from bot.core.ports import Action, RespondentUnreachable
 log = logging.getLogger(__name__)
 
 #: How long to wait for the core before deferring an interaction (Discord allows 3 s for the first answer).
-ANSWER_WITHIN = 2.0
+ANSWER_WITHIN = 1.5
 STALE = "This question is no longer open."
 UNAVAILABLE = "Something went wrong on our side. Please try again in a moment."
 
