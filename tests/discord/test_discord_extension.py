@@ -56,6 +56,12 @@ async def test_extension_in_a_host_bot_with_allowed_roles(tmp_path: Path) -> Non
                     await fake.wait_for(lambda dm=dm: bool(fake.bot_messages(dm)), 10.0)
                     assert [m["content"] for m in fake.bot_messages(dm)] == [NOT_ELIGIBLE]
 
+                refused = await fake.slash_command(
+                    BOB, "interview", [{"type": 1, "name": "start", "options": []}], guild_id=GUILD
+                )
+                await fake.wait_for(lambda: bool(refused.followups), 10.0)
+                assert refused.ephemeral and refused.all_texts()[-1] == NOT_ELIGIBLE  # roles from the interaction
+
                 await host.unload_extension("bot.adapters.discord")
                 assert host.get_cog("Interview") is None
                 await fake.user_sends_dm(ADA, "still there?")  # nothing answers once unloaded

@@ -14,6 +14,7 @@ grey "1. …" buttons), Reset and Submit. The last row always holds "End intervi
 
 from __future__ import annotations
 
+import logging
 import re
 import weakref
 from collections.abc import Sequence
@@ -24,6 +25,8 @@ import discord
 from bot.adapters.discord import ids
 from bot.api.models import Question, QuestionType
 from bot.core.ports import Action
+
+log = logging.getLogger(__name__)
 
 BUTTON_LABEL_LIMIT = 80
 SELECT_OPTION_LIMIT = 25
@@ -155,6 +158,13 @@ def _selects(
     """One select per 25 options (up to :data:`QUESTION_ROWS`), values are option indexes."""
     items: list[InterviewComponent] = []
     pages = [range(i, min(i + SELECT_OPTION_LIMIT, len(labels))) for i in range(0, len(labels), SELECT_OPTION_LIMIT)]
+    if len(pages) > QUESTION_ROWS:
+        log.warning(
+            "discord: question %s has %d options; only the first %d fit in a message",
+            question.id,
+            len(labels),
+            QUESTION_ROWS * SELECT_OPTION_LIMIT,
+        )
     for page_no, page in enumerate(pages[:QUESTION_ROWS]):
         options = [
             discord.SelectOption(label=clip(labels[i], OPTION_LABEL_LIMIT), value=str(i), default=i in chosen)
