@@ -17,7 +17,7 @@ from bot.api.models import (
     TextReplace,
 )
 from bot.core import texts
-from bot.core.ports import Notice, PendingQuestion, ReplyStream
+from bot.core.ports import Notice, PendingQuestion, ReplyStream, RespondentUnreachable
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +50,8 @@ class ReplyRelay:
         self.question: Question | None = None
         self.is_complete = False
         self.status: str | None = None
+        #: the platform said the respondent cannot be reached while the reply streamed
+        self.unreachable = False
 
     @property
     def text(self) -> str:
@@ -58,8 +60,11 @@ class ReplyRelay:
 
     async def queued(self, position: QueuePosition) -> None:
         """Tell the respondent the request is waiting for the shared API budget."""
-        if not self._text:
-            await self._stream.status(texts.queued(position))
+        if not self._text and not self.unreachable:
+            try:
+                await self._stream.status(texts.queued(position))
+            except RespondentUnreachable:
+                self.unreachable = True
 
     async def feed(self, event: StreamEvent) -> None:
         """Take one event from the API stream."""
@@ -99,10 +104,15 @@ class ReplyRelay:
         async with self._lock:
             if self._replaced or len(self._text) <= self._shown:
                 return
+            if self.unreachable:
+                return
             chunk = self._text[self._shown :]
             self._shown = len(self._text)
             self._last_update = asyncio.get_running_loop().time()
-            await self._stream.append(chunk)
+            try:
+                await self._stream.append(chunk)
+            except RespondentUnreachable:  # keep receiving the reply: it is stored even if nobody sees it
+                self.unreachable = True
 
     async def _stop_timer(self) -> None:
         """Cancel a timer still waiting; let one already updating the adapter finish its call."""
@@ -114,13 +124,17 @@ class ReplyRelay:
             await self._timer
 
     async def finish(self, text: str, pending: PendingQuestion | None) -> None:
-        """Deliver the whole reply and its question."""
+        """Deliver the whole reply and its question (raises RespondentUnreachable if nobody can see it)."""
         await self._stop_timer()
         async with self._lock:
+            if self.unreachable:
+                raise RespondentUnreachable("the respondent became unreachable during the reply")
             await self._stream.finish(text, pending)
 
     async def fail(self, notice: Notice) -> None:
-        """End the message visibly with ``notice``."""
+        """End the message visibly with ``notice`` (raises RespondentUnreachable if nobody can see it)."""
         await self._stop_timer()
         async with self._lock:
+            if self.unreachable:
+                raise RespondentUnreachable("the respondent became unreachable during the reply")
             await self._stream.fail(self._text, notice)

@@ -61,10 +61,12 @@ class RecordingAdapter:
         self.notices: list[tuple[ConversationKey, Notice]] = []
         self.questions: list[PendingQuestion] = []
         self.unreachable: set[str] = set()
+        self.refused = 0  # calls refused because the respondent was unreachable
         self.changed = asyncio.Event()
 
     def check_reachable(self, key: ConversationKey) -> None:
         if key.user in self.unreachable:
+            self.refused += 1
             raise RespondentUnreachable(f"user {key.user} blocked the bot")
 
     async def begin_reply(self, key: ConversationKey) -> RecordingReply:

@@ -221,3 +221,28 @@ async def test_deadlines_survive_a_restart(
     await second.stop()
     record = await store.get_interview(interview_id)
     assert record is not None and record.completion_reason == "timeout"
+
+
+async def test_respondent_unreachable_mid_stream_keeps_the_reply_and_ends_as_respondent_left(
+    client: InterviewClient, store: SQLiteStore, clock: ManualClock, emulator: Emulator
+) -> None:
+    adapter = RecordingAdapter(update_interval=0.0)  # every chunk goes straight to the adapter
+    bridge = Bridge(client, store, CONFIG, clock=clock)
+    bridge.register(adapter)
+    key = key_of("t4")
+    interview_id = await start(bridge, key)
+    emulator.faults.token_rate = 50.0
+    await bridge.handle(UserText(key, "I left the server the next day, to be honest.", respondent("t4")))
+    for _ in range(300):  # block the bot once the reply has started to show
+        if adapter.replies_of(key)[-1].appends:
+            break
+        await asyncio.sleep(0.01)
+    adapter.unreachable.add("t4")
+    await bridge.wait_until_idle(key)
+    assert adapter.refused, "the platform refused part of the reply"
+    assert await store.turn_in_flight(interview_id) is None, "the turn finished although nobody saw its end"
+    assert [line.role for line in await store.transcript(interview_id)][-2:] == ["respondent", "interviewer"]
+    clock.advance(CONFIG.inactivity_timeout + 1)
+    await bridge.check_deadlines()
+    record = await store.get_interview(interview_id)
+    assert record is not None and record.completion_reason == "respondent_left"
