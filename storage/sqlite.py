@@ -131,8 +131,8 @@ class SQLiteStore(Store):
         """The connection inside ``BEGIN IMMEDIATE`` … ``COMMIT`` (rolled back on any error), under the lock."""
         async with self._lock:
             db = self._connection()
-            await db.execute("BEGIN IMMEDIATE")
-            try:
+            try:  # BEGIN inside the try: a caller cancelled while BEGIN runs must still roll back
+                await db.execute("BEGIN IMMEDIATE")
                 yield db
                 await db.execute("COMMIT")
             except BaseException:

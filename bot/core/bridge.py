@@ -80,6 +80,9 @@ class Bridge:
 
     async def stop(self) -> None:
         """Stop the sweep and the workers. Turns in flight stay stored and resume at the next start."""
+        for task in list(self._background):
+            task.cancel()
+        await asyncio.gather(*self._background, return_exceptions=True)
         if self._sweeper is not None:
             self._sweeper.cancel()
             with contextlib.suppress(asyncio.CancelledError):

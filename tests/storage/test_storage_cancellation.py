@@ -1,0 +1,28 @@
+"""A caller cancelled mid-transaction (a bot shutting down, a worker stopped) leaves the connection usable."""
+
+from __future__ import annotations
+
+import asyncio
+
+from conftest import MakeRecord
+
+from storage.sqlite import SQLiteStore
+
+
+async def test_cancelled_transactions_never_leave_the_connection_inside_one(
+    store: SQLiteStore, make_record: MakeRecord
+) -> None:
+    record = make_record()
+    await store.create_interview(record)
+    for round_ in range(60):
+        await store.enqueue_message(record.interview_id, f"message {round_}", 1.0)
+        task = asyncio.create_task(store.begin_turn(record.interview_id, 2.0))
+        for _ in range(round_ % 6):  # cancel at a different point of BEGIN … COMMIT each round
+            await asyncio.sleep(0)
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        turn = await store.begin_turn(record.interview_id, 3.0)  # would fail inside a dangling transaction
+        assert turn is not None
+        await store.finish_turn(turn.id, "reply", 4.0)
+    assert await store.turn_in_flight(record.interview_id) is None
+    assert await store.queued_messages(record.interview_id) == []
