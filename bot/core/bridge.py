@@ -144,11 +144,7 @@ class Bridge:
                 return await self._on_answer(event)
             if isinstance(event, Start):
                 return await self._on_start(event.key, event.respondent, event.study)
-            if isinstance(event, Exit):
-                return await self._on_exit(event)
-            if isinstance(event, Retry):
-                return await self._on_retry(event)
-            return await self._on_cancel_exit(event)
+            return await self._control(event)
 
     async def _on_start(self, key: ConversationKey, respondent: RespondentInfo, study: str | None) -> Outcome:
         record = await self.store.active_interview(key)
@@ -240,33 +236,33 @@ class Bridge:
         await self._notify(record, notice)
         return Outcome(OutcomeKind.ACCEPTED, texts.CONFIRM_EXIT, record.interview_id)
 
-    async def _on_exit(self, event: Exit) -> Outcome:
+    async def _control(self, event: Exit | Retry | CancelExit) -> Outcome:
+        """Buttons and commands that act on the conversation's active interview, by its respondent only."""
         record = await self.store.active_interview(event.key)
         if record is None:
             return Outcome(OutcomeKind.NO_INTERVIEW, texts.NO_INTERVIEW)
         if event.actor is not None and event.actor != record.key.user:
             return Outcome(OutcomeKind.NOT_YOURS, texts.NOT_YOURS, record.interview_id)
+        if isinstance(event, Exit):
+            return await self._on_exit(event, record)
+        if isinstance(event, Retry):
+            return await self._on_retry(record)
+        return await self._on_cancel_exit(record)
+
+    async def _on_exit(self, event: Exit, record: InterviewRecord) -> Outcome:
         if not event.confirmed:
             return await self._ask_exit(record)
         await self._lifecycle.complete(record, CompletionReason.RESPONDENT_LEFT)
         return Outcome(OutcomeKind.ACCEPTED, interview_id=record.interview_id)
 
-    async def _on_cancel_exit(self, event: CancelExit) -> Outcome:
-        record = await self.store.active_interview(event.key)
-        if record is None:
-            return Outcome(OutcomeKind.NO_INTERVIEW, texts.NO_INTERVIEW)
+    async def _on_cancel_exit(self, record: InterviewRecord) -> Outcome:
         if record.exit_requested:
             record.exit_requested = False
             await self.store.update_interview(record)
             await self._notify(record, Notice(NoticeKind.INFO, texts.EXIT_CANCELLED))
         return Outcome(OutcomeKind.ACCEPTED, texts.EXIT_CANCELLED, record.interview_id)
 
-    async def _on_retry(self, event: Retry) -> Outcome:
-        record = await self.store.active_interview(event.key)
-        if record is None:
-            return Outcome(OutcomeKind.NO_INTERVIEW, texts.NO_INTERVIEW)
-        if event.actor is not None and event.actor != record.key.user:
-            return Outcome(OutcomeKind.NOT_YOURS, texts.NOT_YOURS, record.interview_id)
+    async def _on_retry(self, record: InterviewRecord) -> Outcome:
         if self._turns.busy(record.interview_id) or not await self.store.turn_in_flight(record.interview_id):
             return Outcome(OutcomeKind.STALE, "Nothing to retry — the reply already came through.")
         self._ctx.clear_deadlines(record)
