@@ -23,7 +23,7 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 from slack_sdk.web.async_client import AsyncWebClient
 
 ALICE = "U0ALICE01"
-SPEC = Path(__file__).resolve().parents[3] / "shared" / "specs" / "slack-events-api-async-v1.json"
+SPEC = Path(__file__).resolve().parents[1] / "specs" / "slack-events-api-async-v1.json"
 Serve = Callable[[web.Application], Awaitable[str]]
 
 

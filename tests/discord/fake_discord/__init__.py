@@ -65,7 +65,7 @@ Like Discord
     MESSAGE_UPDATE) with the DIRECT_MESSAGES intent; guild message content only with MESSAGE_CONTENT or a
     mention; a privileged intent not in ``allowed_privileged_intents`` closes the gateway with 4014; no
     CHANNEL_CREATE for DMs (Discord sends none to bots). Every request body is checked against
-    ``shared/specs/discord-openapi.json`` (see :mod:`fake_discord.spec`): lazily, when ``spec_errors`` is
+    ``tests/specs/discord-openapi.json`` (see :mod:`fake_discord.spec`): lazily, when ``spec_errors`` is
     read; with ``FakeDiscord(strict_spec=True)`` at once, answering a violation with 400 / 50035 like Discord.
     Discord's rules the schema cannot express are always enforced with 400 / 50035: content over 2000
     characters, more than 5 action rows (without the components-v2 flag), duplicate custom ids in one

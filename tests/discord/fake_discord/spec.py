@@ -24,14 +24,13 @@ SPEC_URI = "urn:discord-openapi"
 
 
 def spec_path() -> Path:
-    """Where the spec lives: ``$DISCORD_OPENAPI`` or ``<repo>/../shared/specs/discord-openapi.json``."""
+    """Where the spec lives: ``$DISCORD_OPENAPI`` or ``tests/specs/discord-openapi.json``."""
     import os
 
     override = os.environ.get("DISCORD_OPENAPI")
     if override:
         return Path(override)
-    repo = Path(__file__).resolve().parents[3]
-    return repo.parent / "shared" / "specs" / "discord-openapi.json"
+    return Path(__file__).resolve().parents[2] / "specs" / "discord-openapi.json"
 
 
 @functools.cache
