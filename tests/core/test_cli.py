@@ -71,3 +71,11 @@ def test_doctor_says_what_is_missing(tmp_path: Path) -> None:
     fine = _run(["doctor"], "", {"DATABASE_PATH": str(tmp_path / "bot.db"), "TOKEN_ENCRYPTION_KEY": key})
     assert fine.returncode == 0, fine.stdout
     assert "session tokens are encrypted at rest" in fine.stdout
+
+
+def test_the_handover_example_runs() -> None:
+    example = Path(__file__).parents[2] / "examples" / "handover.py"
+    result = subprocess.run([sys.executable, str(example)], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("interviewer: Hi Sam!")
+    assert "ended (respondent_left)" in result.stdout

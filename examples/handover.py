@@ -1,0 +1,98 @@
+"""Hand a user over from your own chatbot into a research interview, and back.
+
+Run it with no credentials (it uses the built-in interview server)::
+
+    .venv/bin/python examples/handover.py
+
+Your bot implements the three methods of :class:`bot.core.ports.Adapter` to show what the interviewer says, and
+hands the user's messages to :meth:`Bridge.handle`. When the interview ends, your bot gets an ``ENDED`` notice and
+takes the conversation back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import tempfile
+from pathlib import Path
+
+from bot.app import open_bridge
+from bot.config import Settings
+from bot.core.events import Answer, Exit, RespondentInfo, Start, UserText
+from bot.core.keys import ConversationKey
+from bot.core.ports import Notice, NoticeKind, PendingQuestion
+
+
+class ChatReply:
+    """One interviewer message in your chat UI (here: printed when complete)."""
+
+    def __init__(self, bot: MyChatbot) -> None:
+        self.bot = bot
+
+    async def status(self, text: str) -> None:
+        """E.g. "queued: 2nd in line" while the API budget is busy."""
+
+    async def append(self, text: str) -> None:
+        """A chunk of the reply; a real UI would grow the message here."""
+
+    async def finish(self, text: str, question: PendingQuestion | None) -> None:
+        """The whole reply, and a structured question to render as buttons if there is one."""
+        print(f"interviewer: {text}")
+        self.bot.question = question
+        if question is not None and question.question.options:
+            print("   choices:", " | ".join(question.question.options))
+
+    async def fail(self, text_so_far: str, notice: Notice) -> None:
+        """The reply broke; ``notice.actions`` says what to offer (retry, end)."""
+        print(f"(!) {notice.text}")
+
+
+class MyChatbot:
+    """Your chatbot, as seen by the bridge: an Adapter for the platform "mybot"."""
+
+    platform = "mybot"
+    update_interval = 0.5  # how often your UI can take an update of a growing message
+
+    def __init__(self) -> None:
+        self.question: PendingQuestion | None = None
+        self.handed_back = asyncio.Event()
+
+    async def begin_reply(self, key: ConversationKey) -> ChatReply:
+        return ChatReply(self)
+
+    async def show_question(self, key: ConversationKey, pending: PendingQuestion) -> None:
+        self.question = pending
+
+    async def notify(self, key: ConversationKey, notice: Notice) -> None:
+        print(f"[bridge] {notice.text}")
+        if notice.kind is NoticeKind.ENDED:
+            self.handed_back.set()  # the interview is over: your bot takes the conversation back
+
+
+async def main() -> None:
+    with tempfile.TemporaryDirectory() as folder:
+        settings = Settings(database_path=str(Path(folder) / "handover.db"), koji_api_key=None)
+        async with open_bridge(settings) as bridge:
+            chatbot = MyChatbot()
+            bridge.register(chatbot)
+            key = ConversationKey("mybot", "acme", "chat-42", "user-42")
+            who = RespondentInfo(external_id="user-42", display_name="Sam", metadata={"plan": "pro"})
+
+            await bridge.handle(Start(key, who))  # "Would you tell us about onboarding? Let me hand you over…"
+            said = "The welcome channel was friendly, but there were too many channels."
+            await bridge.handle(UserText(key, said, who))
+            await bridge.wait_until_idle(key)
+            pending = chatbot.question
+            if pending is not None and pending.question.options:  # a button click in your UI
+                await bridge.handle(
+                    Answer(key, "user-42", pending.interview_id, pending.question.id, pending.question.options[0])
+                )
+                await bridge.wait_until_idle(key)
+            await bridge.handle(Exit(key, confirmed=True))  # the user left the research conversation
+            await chatbot.handed_back.wait()
+            record = await bridge.status(key)
+            assert record is not None
+            print(f"[your bot] back with Sam; interview {record.interview_id} ended ({record.completion_reason}).")
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
