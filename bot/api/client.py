@@ -28,7 +28,6 @@ from bot.api.errors import (
     RateLimited,
     ServerError,
     StreamBroken,
-    error_from_response,
 )
 from bot.api.models import (
     AnswerValue,
@@ -75,6 +74,9 @@ class InterviewClient:
         self._old_messages_route = False  # learned: the server only has the older /messages
         self._body_field = "content"  # learned: "message" if the server refused "content"
         self._turns: dict[str, int] = {}  # respondent messages per interview, when known
+
+    def __repr__(self) -> str:
+        return f"<InterviewClient {self._transport!r}>"
 
     @property
     def budget(self) -> RequestBudget:
@@ -162,7 +164,7 @@ class InterviewClient:
             try:
                 if response.status_code >= 400:
                     raw = await response.aread()
-                    error = error_from_response(response.status_code, raw, response.headers)
+                    error = self._transport.error(response, raw, session_token)
                     if isinstance(error, RateLimited) and limited <= self._transport.max_retries + 3:
                         self._transport.on_rate_limited(error)
                         limited += 1

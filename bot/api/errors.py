@@ -2,17 +2,19 @@
 
 Every error carries ``status`` (the HTTP status, or ``None`` when no response came), ``code`` (the API's
 error code, e.g. ``invalid_message``) and ``message`` (the server's human text, shortened). Messages never
-contain API keys or session tokens: they come from the response body only, never from request headers.
+contain API keys or session tokens: they come from the response body only, never from request headers, and
+``error_from_response`` blanks out any secret the server echoed back in it.
 """
 
 from __future__ import annotations
 
 import json
 import time
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 _MAX_MESSAGE = 300
+_REDACTED = "[redacted]"
 
 
 class InterviewApiError(Exception):
@@ -163,9 +165,22 @@ _BY_STATUS: dict[int, type[InterviewApiError]] = {
 }
 
 
-def error_from_response(status: int, body: bytes | str, headers: Mapping[str, str]) -> InterviewApiError:
-    """Turn an error response into the matching typed error."""
+def redact(text: str, secrets: Iterable[str]) -> str:
+    """``text`` with every occurrence of each (non-trivial) secret replaced by ``[redacted]``."""
+    for secret in secrets:
+        if secret and len(secret) >= 6 and secret in text:
+            text = text.replace(secret, _REDACTED)
+    return text
+
+
+def error_from_response(status: int, body: bytes | str, headers: Mapping[str, str], *,
+                        secrets: Iterable[str] = ()) -> InterviewApiError:
+    """Turn an error response into the matching typed error (``secrets`` are blanked out of its message)."""
     code, message = parse_error_body(body)
+    hidden = tuple(secrets)
+    if hidden:
+        message = redact(message, hidden)
+        code = redact(code, hidden) if code else code
     if status == 429:
         return RateLimited(message, code=code, retry_after=retry_after_seconds(headers))
     if status == 409 and code == "already_completed":

@@ -70,7 +70,7 @@ class StartedInterview(BaseModel):
     """The answer to ``start``."""
 
     interview_id: str
-    session_token: str
+    session_token: str = Field(repr=False)  # a secret: never in a repr or a log line
     initial_message: str
     question: Question | None = None
 

@@ -19,6 +19,7 @@ import httpx
 from bot.api.budget import QueueCallback, RequestBudget, Slot, shared_budget
 from bot.api.errors import (
     ApiUnavailable,
+    InterviewApiError,
     RateLimited,
     ServerError,
     error_from_response,
@@ -57,6 +58,7 @@ class Transport:
                  max_retries: int, timeout: httpx.Timeout | None = None, stream_read_timeout: float = 120.0,
                  backoff_base: float = 0.5, backoff_cap: float = 8.0) -> None:
         self.root = api_root(base_url)
+        self._api_key = api_key  # only for the Authorization header and for redacting error messages
         self._key_id = fingerprint(api_key)
         self._budget = budget
         self._rate_limit = rate_limit
@@ -86,6 +88,14 @@ class Transport:
         if session_token:
             headers["X-Session-Token"] = session_token
         return headers
+
+    def error(self, response: httpx.Response, body: bytes, session_token: str | None = None) -> InterviewApiError:
+        """The typed error of an error response, with the key and session token blanked out of its message."""
+        secrets = (self._api_key, session_token) if session_token else (self._api_key,)
+        return error_from_response(response.status_code, body, response.headers, secrets=secrets)
+
+    def __repr__(self) -> str:
+        return f"<Transport {self.root} key={self._key_id}>"
 
     async def backoff(self, attempt: int) -> None:
         """Sleep ``base·2^attempt`` (capped) with jitter: half fixed, half random."""
@@ -144,7 +154,7 @@ class Transport:
                 except ValueError:
                     raise ServerError("the interview API sent a reply that is not JSON",
                                       status=response.status_code) from None
-            error = error_from_response(response.status_code, response.content, response.headers)
+            error = self.error(response, response.content, session_token)
             if isinstance(error, RateLimited):
                 self.on_rate_limited(error)
                 limited += 1

@@ -10,7 +10,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from bot.api.models import AnswerValue, Question, QuestionType
+from bot.api.models import AnswerValue, Question
 
 SAMPLE_BRIEF = Path(__file__).parent / "briefs" / "sample.yaml"
 
@@ -79,23 +79,16 @@ class FollowUp(BaseModel):
     ask: str
 
 
-class BriefQuestion(BaseModel):
-    """A question of the brief, with its follow-up rules (``max_follow_ups`` 0–3)."""
+class BriefQuestion(Question):
+    """A question of the brief: the API's ``Question`` plus its intro and follow-up rules (``max_follow_ups`` 0–3).
 
-    model_config = ConfigDict(extra="forbid")
+    The structured fields are inherited from ``bot.api.models.Question``, so the brief and the wire format
+    cannot drift apart; a brief may not carry unknown keys (``extra="forbid"``).
+    """
 
-    id: str
-    type: QuestionType
-    text: str
+    model_config = ConfigDict(frozen=True, populate_by_name=True, extra="forbid")
+
     intro: str | None = None
-    options: tuple[str, ...] = ()
-    allow_other: bool = False
-    scale_min: int = 1
-    scale_max: int = 5
-    min_label: str | None = None
-    max_label: str | None = None
-    min_choices: int = 1
-    max_choices: int | None = None
     max_follow_ups: int = Field(1, ge=0, le=3)
     follow_ups: tuple[FollowUp, ...] = ()
 
@@ -105,11 +98,8 @@ class BriefQuestion(BaseModel):
         return " ".join(value.split()) if value else value
 
     def as_question(self) -> Question:
-        """The API's structured form of this question."""
-        return Question(id=self.id, type=self.type, text=self.text, options=self.options,
-                        allow_other=self.allow_other, scale_min=self.scale_min, scale_max=self.scale_max,
-                        min_label=self.min_label, max_label=self.max_label, min_choices=self.min_choices,
-                        max_choices=self.max_choices)
+        """The API's structured form of this question (only the fields ``Question`` defines)."""
+        return Question.model_validate(self.model_dump(include=set(Question.model_fields)))
 
 
 class Interviewer(BaseModel):

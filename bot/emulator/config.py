@@ -37,13 +37,13 @@ class EmulatorConfig:
     """How to run the built-in server. ``brief=None`` uses the sample brief; ``api_key=None`` generates one."""
 
     brief: Path | None = None
-    api_key: str | None = None
+    api_key: str | None = field(default=None, repr=False)  # secrets stay out of reprs and logs
     token_rate: float = 40.0
     host: str = "127.0.0.1"
     port: int = 0
     generation: Generation = "new"
     webhook_url: str | None = None
-    webhook_secret: str | None = None
+    webhook_secret: str | None = field(default=None, repr=False)
     webhook_signature: Literal["sha256", "hex"] = "sha256"
     webhook_max_attempts: int = 5
     webhook_backoff: float = 1.0
@@ -54,7 +54,7 @@ class EmulatorConfig:
     error_rate: float = 0.0
     seed: int | None = None
     #: More API keys and their permissions (e.g. a read-only key for 403 tests).
-    extra_keys: dict[str, frozenset[str]] = field(default_factory=dict)
+    extra_keys: dict[str, frozenset[str]] = field(default_factory=dict, repr=False)
 
     def faults(self) -> Faults:
         """The initial fault knobs."""

@@ -25,8 +25,8 @@ class InterviewRecord:
     """One interview and everything said in it."""
 
     id: str
-    session_token: str
-    key: str
+    session_token: str = field(repr=False)  # secrets stay out of reprs and logs
+    key: str = field(repr=False)
     respondent: dict[str, Any]
     mode: str
     locale: str | None

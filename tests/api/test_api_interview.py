@@ -117,3 +117,17 @@ async def test_replies_stream_at_the_configured_rate() -> None:
         started = await api.start()
         events = await collect(api.send(started.interview_id, started.session_token, "ok"))
     assert len([e for e in events if not isinstance(e, StatusEvent)]) > 5
+
+
+def test_brief_questions_are_api_questions_with_rules(tmp_path: object) -> None:
+    from pathlib import Path
+
+    brief = load_brief()
+    for question in brief.questions:
+        plain = question.as_question()
+        assert type(plain) is Question  # the wire form carries no brief-only fields
+        assert plain.model_dump() == question.model_dump(include=set(Question.model_fields))
+    bad = Path(str(tmp_path)) / "bad.yaml"
+    bad.write_text("questions:\n  - {id: q, type: scale, text: Rate it, scale_maxx: 7}\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="scale_maxx"):  # a typo in a brief is refused, not ignored
+        load_brief(bad)
