@@ -9,6 +9,7 @@ from typing import Any
 
 import discord
 import pytest
+from fake_discord import FakeDiscord, point_discord_py_at, running_client
 
 from bot.adapters.discord import ids
 from bot.adapters.discord.adapter import REPLY_SCOPE, UNREACHABLE_SCOPE, DiscordAdapter, dm_key
@@ -18,7 +19,6 @@ from bot.api.models import Question, QuestionType
 from bot.core.keys import ConversationKey
 from bot.core.ports import Action, Notice, NoticeKind, PendingQuestion, RespondentUnreachable
 from storage.sqlite import SQLiteStore
-from tests.discord.fake_discord import FakeDiscord, point_discord_py_at, running_client
 
 USER = "1001"
 

@@ -8,10 +8,10 @@ from typing import Any
 
 import discord
 from discord.ext import commands
+from fake_discord import FakeDiscord, point_discord_py_at, running_client
 
 from bot.adapters.discord.cog import NOT_ELIGIBLE
 from bot.config import Settings
-from tests.discord.fake_discord import FakeDiscord, point_discord_py_at, running_client
 
 GUILD, ADA, BOB, STRANGER = "700", "3001", "3002", "3003"
 

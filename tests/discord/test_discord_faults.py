@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from test_discord_e2e import ADA, BRIEF, custom_ids, discord_stack
+from discord_helpers import ADA, BRIEF, custom_ids, discord_stack
 
 from bot.adapters.discord import ids
 from bot.adapters.discord.adapter import UNREACHABLE_SCOPE
