@@ -203,3 +203,41 @@ async def test_an_update_that_stays_rate_limited_is_carried_by_the_next_one(
     [message] = replies(fake_slack, key, thread)
     assert message["text"] == "one two three four"
     assert "".join(c["text"] for c in message["chunks"]) == "one two three four"
+
+
+def question_messages(messages: list[dict[str, Any]], action_id: str = "ib:yes") -> list[dict[str, Any]]:
+    return [m for m in messages for b in m["blocks"] or [] for e in b.get("elements", [])
+            if e.get("action_id") == action_id]
+
+
+async def test_split_after_a_stream_never_shows_streamed_text_twice(
+    fake_slack: FakeSlack, adapter: SlackAdapter, key: ConversationKey
+) -> None:
+    # a paragraph break early in the message, then streamed text up to the limit: the message cannot be cut at
+    # the break any more (a stream cannot take text back), so the next message must start after the streamed text
+    first = "word " * 400 + "\n\n"
+    second = "more " * 370
+    third = "tail " * 100
+    reply = await adapter.begin_reply(key)
+    await reply.append(first)
+    await reply.append(second)
+    await reply.append(third)
+    await reply.finish(first + second + third, None)
+    messages = replies(fake_slack, key, str(await adapter.thread_of(key)))
+    assert len(messages) == 2
+    assert "".join(m["text"] for m in messages) == first + second + third
+    assert all(len(m["text"]) <= MESSAGE_LIMIT for m in messages)
+
+
+async def test_question_is_shown_once_when_the_stream_ends_before_stop(
+    fake_slack: FakeSlack, adapter: SlackAdapter, key: ConversationKey
+) -> None:
+    fake_slack.stream_ttl = 0.0  # the stream opened by stop() has expired when stopStream arrives
+    reply = await adapter.begin_reply(key)
+    await reply.finish("Short reply.", question())  # the whole reply at once: no append before it
+    messages = replies(fake_slack, key, str(await adapter.thread_of(key)))
+    assert [m["text"] for m in messages] == ["Short reply."]
+    assert len(question_messages(messages)) == 1
+    record = await adapter.question_record("iv1", "q1")
+    assert record is not None and record["ts"] == messages[0]["ts"]
+    assert reply.messages == [messages[0]["ts"]]

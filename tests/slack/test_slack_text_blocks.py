@@ -16,7 +16,7 @@ from bot.adapters.slack.blocks import (
     replace_question,
 )
 from bot.adapters.slack.clicks import Chosen, Ignore, Invalid, OpenOther, Redraw, interpret_click
-from bot.adapters.slack.text import MESSAGE_LIMIT, split_text
+from bot.adapters.slack.text import MESSAGE_LIMIT, cut_point, split_text
 from bot.api.models import Question, QuestionType
 from bot.core.ports import Action, Notice, NoticeKind, PendingQuestion
 
@@ -79,6 +79,14 @@ def test_split_hard_cuts_text_without_breaks() -> None:
     text = "x" * 9001
     parts = split_text(text, 4000)
     assert [len(p) for p in parts] == [4000, 4000, 1001]
+
+
+def test_cut_never_falls_before_text_already_streamed() -> None:
+    text = "a" * 1500 + "\n\n" + "b " * 1400
+    assert cut_point(text, 3000) == 1502  # the paragraph break
+    assert cut_point(text, 3000, at_least=2000) == 3000  # after the last space, since the break is too early
+    assert cut_point("a" * 1500 + "\n\n" + "b" * 2000, 3000, at_least=2000) == 3000  # no break after it: hard cut
+    assert cut_point("a" * 1500 + "\n\n" + "b" * 2000, 3000) == 1502
 
 
 # --- layouts per question type and option count ---

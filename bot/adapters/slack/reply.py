@@ -155,7 +155,9 @@ class SlackReply:
     async def _close_full_messages(self) -> None:
         while len(self._text) - self._start > MESSAGE_LIMIT:
             segment = self._text[self._start :]
-            await self._close(segment[: cut_point(segment, MESSAGE_LIMIT)], None)
+            # a live stream cannot take text back: never cut before what it was handed already
+            committed = self._shown + self._buffered if self._stream is not None else 0
+            await self._close(segment[: cut_point(segment, MESSAGE_LIMIT, at_least=committed)], None)
 
     async def _open_stream(self) -> AsyncChatStream:
         if self._stream is None:
@@ -183,9 +185,15 @@ class SlackReply:
             return True
         return self._calls.budget.try_now(self._target.team, "chat.startStream", self._target.conversation)
 
+    def _adopt(self, ts: str) -> None:
+        """``ts`` (a message Slack created for this reply) becomes the current message."""
+        self._ts = ts
+        if ts not in self.messages:
+            self.messages.append(ts)
+
     def _abandon_stream(self, code: str) -> None:
         if self._stream is not None and self._stream.ts:
-            self._ts = self._stream.ts
+            self._adopt(self._stream.ts)
         if self._stream is not None and self._stream.ts is None and code in STREAM_ERRORS:
             self._adapter.streaming_unavailable(code)
         self._stream = None
@@ -223,8 +231,7 @@ class SlackReply:
             if sent is not None:
                 self._shown, self._buffered = len(segment), 0
                 if self._ts is None and stream.ts:
-                    self._ts = stream.ts
-                    self.messages.append(stream.ts)
+                    self._adopt(stream.ts)
             return
         try:
             await self._update(segment, required=required)
@@ -255,8 +262,7 @@ class SlackReply:
                 conversation=self._target.conversation, required=True,
                 channel=self._target.channel, thread_ts=self._target.thread_ts, **payload,
             )
-            self._ts = str(response["ts"])
-            self.messages.append(self._ts)
+            self._adopt(str(response["ts"]))
         self._shown = len(text)
         return True
 
@@ -287,8 +293,7 @@ class SlackReply:
                     self._abandon_stream(code)
                     attached = await self._close_by_update(segment, blocks)
             if self._ts is None and stream.ts:
-                self._ts = stream.ts
-                self.messages.append(stream.ts)
+                self._adopt(stream.ts)
         else:
             attached = await self._close_by_update(segment, blocks)
         assert self._ts is not None

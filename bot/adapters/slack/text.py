@@ -8,20 +8,22 @@ MESSAGE_LIMIT = 3900
 SECTION_LIMIT = 3000
 
 
-def cut_point(text: str, limit: int) -> int:
+def cut_point(text: str, limit: int, at_least: int = 0) -> int:
     """Where to cut ``text`` so the first part is at most ``limit`` characters, preferring a natural break.
 
-    Prefers a paragraph break, then a line break, then a space in the last third of the window; else a hard cut.
+    Prefers a paragraph break, then a line break, then a space in the last two thirds of the window; else a hard
+    cut. The cut is never before ``at_least`` (text that cannot be taken back, e.g. already streamed).
     """
     if len(text) <= limit:
         return len(text)
     if limit < 1:
         raise ValueError("limit must be positive")
+    at_least = min(max(at_least, 0), limit)
     window = text[:limit]
     floor = limit // 3
     for sep in ("\n\n", "\n", " "):
         at = window.rfind(sep)
-        if at >= floor:
+        if at >= floor and at + len(sep) >= at_least:
             return at + len(sep)
     return limit
 
