@@ -571,7 +571,8 @@ async def test_view_errors_and_post_message_per_channel_budget(fake_slack: FakeS
     assert err.value.response["error"] == "invalid_arguments"
     assert "no more than 100 items" in err.value.response["response_metadata"]["messages"][0]
     fake_slack.add_user("U0BOB0001", "bob")
-    fake_slack.set_tier_limit("chat.postMessage", per_minute=1)
+    # one call per channel per hour: no stall of a loaded machine can let the window slide between the calls
+    fake_slack.set_tier_limit("chat.postMessage", per_minute=1, window=3600.0)
     await client.chat_postMessage(channel=ALICE, text="one")
     await client.chat_postMessage(channel="U0BOB0001", text="other channel, own budget")
     with pytest.raises(SlackApiError) as err:

@@ -139,8 +139,17 @@ class MethodBucket:
 class SlackBudget:
     """All buckets: one per (workspace, method). Shared by every conversation the process serves."""
 
-    def __init__(self, limits: dict[str, float] | None = None, *, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        limits: dict[str, float] | None = None,
+        *,
+        bursts: dict[str, float] | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        """``limits``: calls per minute per workspace by method (default :data:`DEFAULT_LIMITS`); ``bursts``: how
+        many calls of a method may go at once after a quiet spell (default a tenth of the limit, 1 to 10)."""
         self.limits = dict(DEFAULT_LIMITS if limits is None else limits)
+        self.bursts = dict(bursts or {})
         self._clock = clock
         self._buckets: dict[tuple[str, str], MethodBucket] = {}
         self._pumps: dict[tuple[str, str], asyncio.Task[None]] = {}
@@ -152,7 +161,7 @@ class SlackBudget:
             return None
         found = self._buckets.get((team, method))
         if found is None:
-            found = self._buckets[(team, method)] = MethodBucket(limit, self._clock())
+            found = self._buckets[(team, method)] = MethodBucket(limit, self._clock(), self.bursts.get(method))
         return found
 
     def try_acquire(self, team: str, method: str, conversation: str) -> bool:
