@@ -86,19 +86,3 @@ def test_neither_token_nor_secret_is_a_clear_error(fake_slack: FakeSlack) -> Non
 
     with pytest.raises(ValueError, match="SLACK_BOT_TOKEN"):
         make_app(Settings(_env_file=None))  # type: ignore[call-arg]
-
-
-def test_manifest_matches_what_the_code_uses() -> None:
-    import yaml
-
-    from bot.adapters.slack.listeners import COMMAND, EVENTS
-    from bot.adapters.slack.runner import SCOPES
-
-    manifest = yaml.safe_load((Path(__file__).parents[2] / "deploy" / "slack-manifest.yaml").read_text())
-    assert sorted(manifest["oauth_config"]["scopes"]["bot"]) == sorted(SCOPES)
-    assert sorted(manifest["settings"]["event_subscriptions"]["bot_events"]) == sorted(EVENTS)
-    assert [c["command"] for c in manifest["features"]["slash_commands"]] == [COMMAND]
-    assert manifest["settings"]["socket_mode_enabled"] is True
-    assert manifest["settings"]["interactivity"]["is_enabled"] is True
-    home = manifest["features"]["app_home"]
-    assert home["home_tab_enabled"] and home["messages_tab_enabled"] and not home["messages_tab_read_only_enabled"]

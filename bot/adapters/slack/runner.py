@@ -36,7 +36,6 @@ SCOPES: dict[str, str] = {
     "chat:write": "post, stream (chat.startStream/appendStream/stopStream) and update replies; ephemeral notes",
     "commands": "the /interview slash command",
     "im:history": "receive the messages people send the app in its Messages tab (message.im)",
-    "im:read": "know the DM channels the app is in",
     "im:write": "open the DM with someone who starts an interview from /interview or the Home tab",
     "users:read": "the respondent's display name, locale and time zone (users.info), passed to the interview",
 }

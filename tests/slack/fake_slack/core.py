@@ -38,6 +38,7 @@ class FakeSlackBase:
         self.stream_ttl = stream_ttl
         self.stream_append_limit: int | None = None  # expire every stream after this many appends (deterministic)
         self.ack_timeout = 3.0
+        self.granted_scopes: set[str] | None = None  # bot scopes of the install (None: all); see scopes.py
         self.rate = RateLimiter(enabled=rate_limits)
         self.calls: list[RecordedCall] = []
         self.deliveries: list[Delivery] = []

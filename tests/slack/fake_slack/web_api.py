@@ -16,6 +16,7 @@ from typing import Any
 from aiohttp import web
 
 from .core import FakeSlackBase
+from .scopes import missing_scope
 from .state import JSON, RecordedCall, Workspace
 
 JSON_ARGS = ("blocks", "metadata", "chunks", "view", "attachments", "prompts")
@@ -115,6 +116,9 @@ async def handle(fake: FakeSlackBase, request: web.Request) -> web.Response:
         token = _token(request, args)
         ws = _authenticate(fake, name, token)
         team_id = ws.team_id
+        needed = missing_scope(name, fake.granted_scopes)
+        if needed is not None:
+            raise ApiError("missing_scope", needed=needed, provided=",".join(sorted(fake.granted_scopes or ())))
         delay = fake.latency.get(name, fake.latency.get("*", 0.0))
         if delay:
             await asyncio.sleep(delay)

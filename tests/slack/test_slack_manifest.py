@@ -1,0 +1,78 @@
+"""deploy/slack-manifest.yaml against what the adapter really calls: with exactly the manifest's bot scopes
+granted, the whole flow works (no `missing_scope` at runtime), and every scope it asks for is needed by a method
+the adapter called, an event it subscribes to, or its slash command (no needless scope)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import test_slack_e2e as e2e
+import yaml
+from fake_slack.scopes import COMMANDS_SCOPE, EVENT_SCOPES, METHOD_SCOPES, missing_scope
+from test_slack_e2e import ALICE, Harness, action_ids, start_interview
+
+from bot.adapters.slack.listeners import COMMAND, EVENTS
+from bot.adapters.slack.runner import SCOPES
+
+harness = e2e.harness
+MANIFEST = Path(__file__).parents[2] / "deploy" / "slack-manifest.yaml"
+
+
+def manifest() -> dict[str, Any]:
+    return dict(yaml.safe_load(MANIFEST.read_text(encoding="utf-8")))
+
+
+def test_missing_scope_is_reported_like_slack() -> None:
+    assert missing_scope("users.info", {"chat:write"}) == "users:read"
+    assert missing_scope("users.info", {"users:read"}) is None
+    assert missing_scope("views.publish", set()) is None
+    assert missing_scope("chat.postMessage", None) is None
+
+
+async def test_the_manifest_scopes_are_exactly_what_the_adapter_needs(harness: Harness) -> None:
+    h = harness
+    granted = set(manifest()["oauth_config"]["scopes"]["bot"])
+    h.fake.granted_scopes = granted
+    # everything a respondent does: DM, typed answer, a click, the "other" modal, /interview from a channel,
+    # the Home tab and its buttons
+    thread = await start_interview(h)
+    await h.fake.user_sends_dm(ALICE, "I am a designer", thread_ts=thread)
+    question = await h.wait_for_action("ib:yes")
+    await h.click(question, "ib:yes")
+    await h.wait_for_action("ib:scale:4")
+    await h.fake.slash_command(ALICE, "/interview", "status", channel_id="C0GENERAL")
+    await h.fake.wait_for(lambda: any("in progress" in e["text"] for e in h.fake.ephemerals(ALICE)))
+    assert await h.fake.open_app_home(ALICE) == 200
+    await h.fake.wait_for(lambda: (v := h.fake.home_view(ALICE)) is not None and "ib_home:resume" in action_ids(v))
+    view = h.fake.home_view(ALICE)
+    assert view is not None
+    await h.fake.click_in_view(ALICE, view["id"], "ib_home:resume")
+    await h.fake.wait_for(lambda: any("Welcome back" in m["text"] for m in h.bot_replies(thread=thread)))
+    await h.idle()
+
+    refused = [c for c in h.fake.calls if c.response.get("error") == "missing_scope"]
+    assert not refused, [(c.method, c.response.get("needed")) for c in refused]
+    used: set[str] = set()
+    for method in {c.method for c in h.fake.calls}:
+        accepted = METHOD_SCOPES[method]
+        if accepted and not accepted & used:
+            used |= accepted & granted
+    for event in manifest()["settings"]["event_subscriptions"]["bot_events"]:
+        used |= EVENT_SCOPES[event]
+    used.add(COMMANDS_SCOPE)
+    assert granted == used, f"needless: {sorted(granted - used)}"
+
+
+def test_manifest_lists_the_events_command_and_features_the_code_handles() -> None:
+    data = manifest()
+    assert sorted(data["oauth_config"]["scopes"]["bot"]) == sorted(SCOPES)
+    assert sorted(data["settings"]["event_subscriptions"]["bot_events"]) == sorted(EVENTS)
+    assert [c["command"] for c in data["features"]["slash_commands"]] == [COMMAND]
+    assert data["settings"]["socket_mode_enabled"] is True
+    assert data["settings"]["interactivity"]["is_enabled"] is True
+    home = data["features"]["app_home"]
+    assert home["home_tab_enabled"] and home["messages_tab_enabled"] and not home["messages_tab_read_only_enabled"]
+    assert "assistant:write" in SCOPES and "assistant_view" in data["features"]  # Slack requires both together
+    info = data["display_information"]
+    assert len(info["description"]) <= 140 and 175 <= len(info["long_description"]) <= 4000
