@@ -198,3 +198,50 @@ async def test_many_concurrent_replies_share_the_budget_and_none_starves(rig: Ri
         assert message["edits"] >= 2  # every conversation streamed, none waited for the others to finish
     assert not [r for r in rig.fake.requests if r.status == 429]  # the shared budget kept under Discord's limits
     rig.fake.assert_no_spec_errors()
+
+
+async def test_final_text_lands_when_a_message_was_deleted_mid_reply(rig: Rig) -> None:
+    key = await rig.key_for(USER)
+    stream = await rig.adapter.begin_reply(key)
+    await stream.append("b" * 2100)  # two messages
+    await rig.fake.wait_for(lambda: len(rig.fake.bot_messages(key.channel)) == 2)
+    first = rig.fake.bot_messages(key.channel)[0]["id"]
+    await rig.fake.delete_message(first)  # a moderator, or another client, deleted it: edits get 10008
+    text = "B" + "b" * 2099 + " and the end."  # the first message changes: its edit meets 404 / 10008
+    await stream.finish(text, None)
+    assert "".join(rig.texts(key)) == text  # re-posted in order, nothing lost or doubled
+    assert any(r.status == 404 for r in rig.fake.requests_to("PATCH", r"/messages/\d+$"))
+    assert await rig.store.get_state(REPLY_SCOPE, key.as_str()) is None
+
+
+async def test_a_dropped_connection_mid_reply_does_not_lose_the_final_text(rig: Rig) -> None:
+    key = await rig.key_for(USER)
+    stream = await rig.adapter.begin_reply(key)
+    rig.fake.drop_connection("PATCH", r"/channels/\d+/messages/\d+", count=2)  # a mid-stream edit, then the final
+    await stream.append("Hello")
+    await rig.fake.wait_for(lambda: any(r.status == 0 for r in rig.fake.requests))
+    await stream.finish("Hello there.", None)
+    assert rig.texts(key) == ["Hello there."]
+    assert custom_ids(rig.fake.bot_messages(key.channel)[-1]) == [ids.action_id(Action.END.value)]
+
+
+async def test_missing_access_is_unreachable_and_recorded(rig: Rig) -> None:
+    key = await rig.key_for(USER)
+    rig.fake.force_error("POST", r"/channels/\d+/messages$", 403, 50001, "Missing Access")
+    with pytest.raises(RespondentUnreachable):
+        await rig.adapter.notify(key, Notice(NoticeKind.NUDGE, "Still there?"))
+    recorded = await rig.store.get_state(UNREACHABLE_SCOPE, USER)
+    assert recorded is not None and recorded["code"] == 50001
+
+
+async def test_a_deleted_message_the_final_text_does_not_change_is_posted_again(rig: Rig) -> None:
+    key = await rig.key_for(USER)
+    stream = await rig.adapter.begin_reply(key)
+    await stream.append("b" * 2100)
+    await rig.fake.wait_for(lambda: rig.texts(key) == ["b" * 2000, "b" * 100])
+    first = rig.fake.bot_messages(key.channel)[0]["id"]
+    await rig.fake.delete_message(first)
+    rig.adapter.message_deleted(int(first))  # what the cog does on MESSAGE_DELETE
+    text = "b" * 2100 + " and the end."
+    await stream.finish(text, None)
+    assert "".join(rig.texts(key)) == text

@@ -209,6 +209,7 @@ async def test_reply_that_breaks_offers_retry(stack: Stack) -> None:
     broken = stack.dm(ADA)[-1]
     assert "⚠️" in broken["content"]
     stack.emulator.faults.error_event_after_chars = None
+    await stack.core.wait_until_idle(stack.key(ADA))  # the buttons show a moment before the turn is put away
     retried = await stack.click(ADA, broken, ids.action_id("retry"))
     assert retried.response_type == 7 and custom_ids(retried.original_message()) == []
     await stack.question(ADA, "yn")

@@ -7,9 +7,11 @@ from pathlib import Path
 from typing import Any
 
 import discord
+import pytest
 from discord.ext import commands
 from fake_discord import FakeDiscord, point_discord_py_at, running_client
 
+from bot.adapters.discord.adapter import dm_key
 from bot.adapters.discord.cog import NOT_ELIGIBLE
 from bot.config import Settings
 
@@ -107,3 +109,59 @@ async def test_runner_honours_the_configured_rest_base_and_gateway(tmp_path: Pat
             Route.BASE, DiscordWebSocket.DEFAULT_GATEWAY = saved
         assert fake.gateway.stats.identifies == 1
         fake.assert_no_spec_errors()
+
+
+def _running(prefix: str) -> list[str]:
+    """Names of the running tasks whose name starts with ``prefix``."""
+    return [t.get_name() for t in asyncio.all_tasks() if t.get_name().startswith(prefix) and not t.done()]
+
+
+def _settings(tmp_path: Path, **extra: Any) -> Settings:
+    return Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        database_path=str(tmp_path / "bridge.db"),
+        emulator_token_rate=4000.0,
+        discord_edit_interval=0.05,
+        **extra,
+    )
+
+
+async def test_a_failed_load_leaves_no_bridge_running(tmp_path: Path) -> None:
+    async with FakeDiscord() as fake:
+        with point_discord_py_at(fake):
+            host = commands.Bot(command_prefix="!", intents=discord.Intents.default(), guild_ready_timeout=0.05)
+
+            @host.tree.command(name="interview", description="The host's own command of the same name.")
+            async def clash(interaction: discord.Interaction[Any]) -> None:
+                await interaction.response.send_message("mine")
+
+            host.interview_settings = _settings(tmp_path)  # type: ignore[attr-defined]
+            async with running_client(host, fake):
+                assert _running("inactivity-sweep") == []
+                with pytest.raises(commands.ExtensionFailed):
+                    await host.load_extension("bot.adapters.discord")
+                assert _running("inactivity-sweep") == []  # the bridge setup() opened was closed again
+                assert host.get_cog("Interview") is None
+
+
+async def test_unloading_mid_reply_leaves_no_task_behind(tmp_path: Path) -> None:
+    async with FakeDiscord(message_limit=(50, 1.0)) as fake:
+        with point_discord_py_at(fake):
+            fake.add_user(ADA, "ada")
+            fake.add_guild(GUILD, "Pixel Forge", [ADA])
+            host = commands.Bot(command_prefix="!", intents=discord.Intents.default(), guild_ready_timeout=0.05)
+            host.interview_settings = _settings(tmp_path)  # type: ignore[attr-defined]
+            async with running_client(host, fake):
+                await host.load_extension("bot.adapters.discord")
+                # not isinstance(): unloading the extension drops its modules, so classes differ per load
+                adapter: Any = getattr(host.get_cog("Interview"), "adapter", None)
+                assert adapter is not None
+                key = dm_key((await host.http.start_private_message(int(ADA)))["id"], ADA)
+                stream = await adapter.begin_reply(key)
+                adapter.budget.interval = 60.0
+                adapter.budget.note_write(key.channel)  # the next edit waits a minute for its turn
+                await stream.append("half a reply")
+                assert _running("discord-reply-")
+                await host.unload_extension("bot.adapters.discord")
+                assert _running("discord-reply-") == []
+                assert _running("inactivity-sweep") == []

@@ -7,11 +7,11 @@ works for messages written before a restart and does not depend on the gateway c
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from typing import Any
 
+import aiohttp
 import discord
 
 from bot.adapters.discord import components
@@ -35,6 +35,11 @@ REUSE_WITHIN = 900.0
 UNREACHABLE_SCOPE = "discord.unreachable"
 #: Attempts at a write that must land (a reply's final text) when Discord keeps failing.
 FINAL_ATTEMPTS = 4
+#: Failures of one write that a later write can set right: Discord errors and network blips (discord.py
+#: raises aiohttp's errors as they are when a connection drops).
+TRANSIENT = (discord.HTTPException, aiohttp.ClientError, OSError)
+#: Stands in ``DiscordReplyStream.shown`` for a message that must be rewritten (e.g. it was deleted).
+_UNKNOWN = "\0"
 
 _NOTICE_PREFIX = {
     NoticeKind.REJECTED: "⚠️ ",
@@ -72,6 +77,7 @@ class DiscordAdapter:
         self.update_interval = edit_interval
         self.budget = budget or EditBudget(interval=edit_interval)
         self.store = store
+        self._streams: set[DiscordReplyStream] = set()
 
     # --- low-level writes (errors mapped to RespondentUnreachable) ---
 
@@ -122,6 +128,17 @@ class DiscordAdapter:
         except discord.HTTPException as error:
             log.debug("discord: typing failed", extra={"code": error.code})
 
+    def message_deleted(self, message_id: int) -> None:
+        """A message was deleted (MESSAGE_DELETE): a reply still showing in it posts that part again."""
+        for stream in self._streams:
+            stream.message_deleted(message_id)
+
+    async def close(self) -> None:
+        """Stop every reply's background edits (the extension is unloaded); nothing is left running."""
+        streams, self._streams = list(self._streams), set()
+        for stream in streams:
+            await stream.close()
+
     # --- the Adapter protocol ---
 
     async def begin_reply(self, key: ConversationKey) -> DiscordReplyStream:
@@ -132,6 +149,7 @@ class DiscordAdapter:
             if time.time() - float(state.get("at", 0.0)) < REUSE_WITHIN:
                 leftover = [int(m) for m in state.get("messages", [])]
         stream = DiscordReplyStream(self, key)
+        self._streams.add(stream)
         if leftover:
             try:
                 await self.edit(key, leftover[0], PLACEHOLDER, view=None)
@@ -218,23 +236,38 @@ class DiscordReplyStream:
                 await self._render(self._draft())
             except RespondentUnreachable:
                 self._closed = True
-            except discord.HTTPException as error:  # the final render will set things right
-                log.warning("discord: edit failed mid-reply", extra={"code": error.code, "status": error.status})
+            except TRANSIENT as error:  # the final render will set things right
+                log.warning("discord: edit failed mid-reply", extra={"error": _describe(error)})
 
     def _draft(self) -> list[str]:
         if not self.text and self._status:
             return [f"*{self._status}*"]
         return split_message(self.text) if self.text else [PLACEHOLDER]
 
+    def message_deleted(self, message_id: int) -> None:
+        """One of this reply's messages is gone: the next render posts its part again (in order)."""
+        if message_id in self.messages:
+            self.shown[self.messages.index(message_id)] = _UNKNOWN
+            self._dirty = True
+
     async def _render(self, chunks: list[str], last_view: Any = discord.utils.MISSING) -> None:
-        """Make the messages show ``chunks`` (editing changed ones, posting new ones, deleting extra ones)."""
-        for i, chunk in enumerate(chunks):
-            content = visible(chunk)
-            final_one = i == len(chunks) - 1
-            view = last_view if final_one else discord.utils.MISSING
+        """Make the messages show ``chunks`` (editing changed ones, posting new ones, deleting extra ones).
+
+        A message that is gone (404 / 10008: deleted by someone else) is posted again, and so is every part
+        after it, so the reply still reads in order with no character lost or doubled.
+        """
+        i = 0
+        while i < len(chunks):
+            content = visible(chunks[i])
+            view = last_view if i == len(chunks) - 1 else discord.utils.MISSING
             if i < len(self.messages):
                 if self.shown[i] != content or view is not discord.utils.MISSING:
-                    await self.adapter.edit(self.key, self.messages[i], content, view=view)
+                    try:
+                        await self.adapter.edit(self.key, self.messages[i], content, view=view)
+                    except discord.NotFound:
+                        log.info("discord: a reply message was deleted; posting that part again")
+                        await self._drop_from(i)
+                        continue
                     self.shown[i] = content
             else:
                 self.messages.append(
@@ -242,12 +275,17 @@ class DiscordReplyStream:
                 )
                 self.shown.append(content)
                 await self.remember()
-        for message_id in self.messages[len(chunks) :]:
+            i += 1
+        await self._drop_from(len(chunks))
+
+    async def _drop_from(self, index: int) -> None:
+        """Delete this reply's messages from ``index`` on (best effort) and forget them."""
+        for message_id in self.messages[index:]:
             try:
                 await self.adapter.channel(self.key).get_partial_message(message_id).delete()
-            except discord.HTTPException:
-                log.debug("discord: stray reply message not deleted")
-        del self.messages[len(chunks) :], self.shown[len(chunks) :]
+            except TRANSIENT:
+                log.debug("discord: reply message not deleted")
+        del self.messages[index:], self.shown[index:]
 
     async def _stop_flusher(self) -> None:
         """Stop the edit loop: cancel it while it waits for the budget, else let its request finish.
@@ -260,21 +298,34 @@ class DiscordReplyStream:
             return
         if self._waiting_for_budget:
             task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
+        try:
             await task
+        except asyncio.CancelledError:
+            current = asyncio.current_task()
+            if current is not None and current.cancelling():  # we are being cancelled ourselves
+                raise
+        except Exception:  # the final render sets things right; the flusher's failure is not the reply's
+            log.exception("discord: reply edit loop failed")
+
+    async def close(self) -> None:
+        """Stop the background edits for good (the adapter is closing); the reply is not finished."""
+        self.adapter._streams.discard(self)
+        await self._stop_flusher()
 
     async def _land(self, chunks: list[str], last_view: Any) -> None:
         """Write the final state, retrying transient failures: the final text always lands."""
         await self._stop_flusher()
+        self.adapter._streams.discard(self)
         for attempt in range(FINAL_ATTEMPTS):
             await self.adapter.budget.acquire(self.key.channel)
             try:
                 await self._render(chunks, last_view)
                 break
-            except discord.HTTPException as error:
-                if attempt == FINAL_ATTEMPTS - 1 or (400 <= error.status < 500 and error.status != 429):
+            except TRANSIENT as error:
+                status = getattr(error, "status", 0)
+                if attempt == FINAL_ATTEMPTS - 1 or (400 <= status < 500 and status != 429):
                     raise
-                log.warning("discord: final edit failed, retrying", extra={"status": error.status})
+                log.warning("discord: final edit failed, retrying", extra={"error": _describe(error)})
                 await asyncio.sleep(0.5 * 2**attempt)
         if self.adapter.store is not None:
             await self.adapter.store.put_state(REPLY_SCOPE, self.key.as_str(), None)
@@ -298,3 +349,10 @@ class DiscordReplyStream:
         """End the message with a short note and the notice's buttons (Retry / End)."""
         view = components.actions_view(notice.actions) if notice.actions else None
         await self._land(with_note(text_so_far, notice.text), view)
+
+
+def _describe(error: BaseException) -> str:
+    """A short, secret-free description of a failed write for logs (status and Discord code, or the type)."""
+    if isinstance(error, discord.HTTPException):
+        return f"{error.status}/{error.code}"
+    return type(error).__name__

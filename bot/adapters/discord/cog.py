@@ -68,9 +68,10 @@ class InterviewCog(commands.Cog, name="Interview"):
         self.bridge.register(self.adapter)
 
     async def cog_unload(self) -> None:
-        """Stop routing clicks to this cog."""
+        """Stop routing clicks to this cog and stop the adapter's background edits."""
         components.set_handler(self.bot, None)
         self.bot.remove_dynamic_items(components.InterviewComponent)
+        await self.adapter.close()
 
     # --- who may be interviewed ---
 
@@ -129,6 +130,11 @@ class InterviewCog(commands.Cog, name="Interview"):
             await self.bridge.handle(event)
         except RespondentUnreachable:
             log.info("discord: DM reply failed: member unreachable")
+
+    @commands.Cog.listener()
+    async def on_raw_message_delete(self, payload: discord.RawMessageDeleteEvent) -> None:
+        """A message of a reply still streaming was deleted: that part is posted again."""
+        self.adapter.message_deleted(payload.message_id)
 
     @commands.Cog.listener()
     async def on_interaction(self, interaction: discord.Interaction[Any]) -> None:

@@ -38,13 +38,13 @@ async def setup(bot: commands.Bot) -> None:
     """Add the interview cog (slash commands, DM listener, persistent components) to ``bot``."""
     settings: Settings = getattr(bot, "interview_settings", None) or Settings()
     bridge: Bridge | None = getattr(bot, "interview_bridge", None)
-    if bridge is None:
-        from bot.app import open_bridge
+    async with AsyncExitStack() as stack:
+        if bridge is None:
+            from bot.app import open_bridge
 
-        stack = AsyncExitStack()
-        bridge = await stack.enter_async_context(open_bridge(settings))
-        _stacks[id(bot)] = stack
-    await bot.add_cog(InterviewCog(bot, bridge, settings))
+            bridge = await stack.enter_async_context(open_bridge(settings))
+        await bot.add_cog(InterviewCog(bot, bridge, settings))
+        _stacks[id(bot)] = stack.pop_all()  # kept open until teardown; closed at once if add_cog failed
     log.info("discord: interview extension loaded")
 
 

@@ -49,6 +49,9 @@ What the bot did
 
 Faults
     ``force_429(method, path_regex, *, count=1, retry_after=0.2, global_=False)``;
+    ``force_error(method, path_regex, status, code, message, *, count=1)`` (e.g. 403 / 50001 Missing Access);
+    ``drop_connection(method, path_regex, *, count=1)`` (the socket closes with no answer: a network blip);
+    ``await delete_message(message_id)`` (someone else deletes it: edits then get 404 / 10008);
     ``await disconnect_gateway()`` (close 4000 → discord.py RESUMEs, missed events are replayed);
     ``async with gateway_outage():`` (socket dropped and reconnections held until the block ends);
     ``await request_reconnect()`` (op 7 → RESUME); ``await invalidate_sessions()`` (RESUME refused with

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 import secrets
 import time
 from collections.abc import AsyncIterator, Callable
@@ -15,6 +16,7 @@ from aiohttp import web
 
 from . import interactions, rest, rest_app
 from .actions import UserActions
+from .faults import ForcedFault
 from .gateway import DIRECT_MESSAGES, GUILD_MEMBERS, GUILD_MESSAGES, GUILDS, MESSAGE_CONTENT, Gateway, Session
 from .ratelimit import RateLimiter
 from .recording import RecordedRequest
@@ -52,6 +54,7 @@ class FakeDiscord(UserActions):
         )
         self.requests: list[RecordedRequest] = []
         self.deleted_messages: list[dict[str, Any]] = []
+        self.forced_faults: list[ForcedFault] = []
         self.internal_errors: list[str] = []
         self.port = 0
         self._runner: web.AppRunner | None = None
@@ -234,6 +237,30 @@ class FakeDiscord(UserActions):
         """Answer the next ``count`` requests with ``method`` whose path (after /api/v10) matches
         ``path_regex`` (``re.search``) with a 429 of ``retry_after`` seconds (``global_``: a global limit)."""
         self.limiter.force(method, path_regex, count=count, retry_after=retry_after, global_=global_)
+
+    def force_error(
+        self, method: str, path_regex: str, status: int, code: int, message: str, *, count: int = 1
+    ) -> None:
+        """Answer the next ``count`` matching requests with a Discord error, e.g. ``403, 50001, "Missing
+        Access"`` or ``500, 0, "Internal Server Error"`` (discord.py retries a 5xx itself)."""
+        self.forced_faults.append(ForcedFault(method.upper(), re.compile(path_regex), count, status, code, message))
+
+    def drop_connection(self, method: str, path_regex: str, *, count: int = 1) -> None:
+        """Close the connection of the next ``count`` matching requests without answering (a network blip:
+        discord.py raises ``aiohttp.ServerDisconnectedError``; nothing was done on the server)."""
+        self.forced_faults.append(ForcedFault(method.upper(), re.compile(path_regex), count))
+
+    async def delete_message(self, message_id: str) -> None:
+        """Someone else deletes a message (a moderator, another client of the bot): edits of it are then
+        404 / 10008 Unknown Message, and the bot gets MESSAGE_DELETE."""
+        for channel in self.world.channels.values():
+            message = channel.messages.pop(message_id, None)
+            if message is not None:
+                self.deleted_messages.append(message)
+                await self.dispatch_message_event("MESSAGE_DELETE", channel, message)
+                self.notify()
+                return
+        raise ValueError(f"no message {message_id}")
 
     async def disconnect_gateway(self) -> None:
         """Drop the bot's websocket (close code 4000): discord.py reconnects to ``resume_gateway_url`` and

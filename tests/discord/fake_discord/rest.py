@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 import aiohttp
 from aiohttp import web
 
+from .faults import first_fault
 from .recording import (
     CANNOT_DM,
     EMPTY_MESSAGE,
@@ -124,6 +125,15 @@ async def discord_middleware(request: web.Request, handler: Handler) -> web.Stre
         record.status = 400
         problems = [{"code": "SPEC_VIOLATION", "message": p} for p in record.spec_errors]
         return json_response({"message": "Invalid Form Body", "code": 50035, "errors": {"_errors": problems}}, 400)
+    fault = first_fault(fake.forced_faults, request.method, path)
+    if fault is not None and fault.status == 0:  # a network blip: the connection drops, no answer
+        record.status = 0
+        if request.transport is not None:
+            request.transport.close()
+        return web.Response(status=204)
+    if fault is not None:
+        record.status = fault.status
+        return json_response({"message": fault.message, "code": fault.code}, fault.status)
     verdict = fake.limiter.check(
         request.method,
         path,
