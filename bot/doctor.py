@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import sqlite3
 from dataclasses import dataclass
@@ -72,12 +73,15 @@ def check_storage(settings: Settings) -> list[Finding]:
     folder = path.parent if str(path.parent) else Path(".")
     if not folder.exists() or not os.access(folder, os.W_OK):
         findings.append(Finding(False, "Database", f"cannot write in {folder.resolve()} (DATABASE_PATH).", True))
-    else:
+    elif not path.exists():
+        findings.append(Finding(True, "Database", f"{path.resolve()} will be created at the first run."))
+    else:  # look, never create or change: a checker leaves no files behind
         try:
-            sqlite3.connect(f"file:{path}?mode=rwc", uri=True).close()
+            with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as db:
+                db.execute("PRAGMA schema_version").fetchone()
             findings.append(Finding(True, "Database", f"{path.resolve()}"))
         except sqlite3.Error as error:
-            findings.append(Finding(False, "Database", f"{path}: {error}", True))
+            findings.append(Finding(False, "Database", f"{path} is not a usable SQLite file: {error}", True))
     key = _secret(settings.token_encryption_key)
     if not key:
         findings.append(
@@ -158,5 +162,9 @@ def doctor(settings: Settings, *, generate_key: bool = False) -> int:
         mark = "✓" if finding.ok else ("✗" if finding.blocking else "!")
         print(f"{mark} {finding.topic}: {finding.text}")
     blocking = [f for f in findings if f.blocking]
-    print("\nAll set." if not blocking else f"\n{len(blocking)} problem(s) to fix before `interview-bridge run`.")
+    notes = sum(1 for f in findings if not f.ok and not f.blocking)
+    if blocking:
+        print(f"\n{len(blocking)} problem(s) to fix before `interview-bridge run`.")
+    else:
+        print("\nReady." + (f" {notes} note(s) above are worth a look." if notes else ""))
     return 1 if blocking else 0

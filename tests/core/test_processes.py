@@ -117,3 +117,21 @@ async def _only_interview(db: Path) -> str:
         await store.close()
     assert len(records) == 1
     return records[0].interview_id
+
+
+async def test_doctor_checks_the_configured_api_and_key(emulator_process: str, tmp_path: Path) -> None:
+    async def doctor(key: str) -> tuple[int, str]:
+        env = {**_bot_env(emulator_process, tmp_path / "bot.db"), "KOJI_API_KEY": key}
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bot", "doctor", stdout=asyncio.subprocess.PIPE, env=env
+        )
+        out, _ = await asyncio.wait_for(process.communicate(), 60)
+        assert process.returncode is not None
+        return process.returncode, out.decode()
+
+    status, out = await doctor(API_KEY)
+    assert status == 0 and "reachable, and the key is accepted" in out
+    status, out = await doctor("pk_live_wrong")
+    assert status == 1 and "the API key was refused" in out
+    assert API_KEY not in out and "pk_live_wrong" not in out
+    assert not (tmp_path / "bot.db").exists()
