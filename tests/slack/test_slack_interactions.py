@@ -258,3 +258,15 @@ async def test_buttons_and_threads_survive_a_restart(
         await budget.close()
         await api.aclose()
         await store.close()
+
+
+async def test_two_quick_first_messages_open_one_interview_and_neither_goes_unanswered(harness: Harness) -> None:
+    h = harness
+    first, second = await asyncio.gather(h.fake.user_sends_dm(ALICE, "hi"), h.fake.user_sends_dm(ALICE, "hello?"))
+    await h.fake.wait_for(lambda: any("Thanks for joining" in m["text"] for m in h.bot_replies()))
+    await h.idle()
+    thread = await h.thread()
+    assert thread in (first["ts"], second["ts"])
+    other = second["ts"] if thread == first["ts"] else first["ts"]
+    await h.fake.wait_for(lambda: any(m["text"] == POINTER_TEXT for m in h.bot_replies(thread=other)))
+    assert len(await h.store.interviews_of_user("slack", ALICE)) == 1

@@ -9,10 +9,13 @@ Every interaction is acknowledged first (well within Slack's 3 s) and worked on 
 
 from __future__ import annotations
 
+import asyncio
 import html
 import json
 import logging
 import re
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
@@ -66,6 +69,23 @@ class Listeners:
         self.bridge = bridge
         self.adapter = adapter
         self.people = People(adapter)
+        self._locks: dict[str, tuple[asyncio.Lock, int]] = {}  # conversation -> (lock, holders and waiters)
+
+    @asynccontextmanager
+    async def _one_at_a_time(self, key: ConversationKey) -> AsyncIterator[None]:
+        """Serialize the thread decisions of one conversation (two quick first DMs must not both open one)."""
+        name = key.as_str()
+        lock, users = self._locks.get(name) or (asyncio.Lock(), 0)
+        self._locks[name] = (lock, users + 1)
+        try:
+            async with lock:
+                yield
+        finally:
+            lock, users = self._locks[name]
+            if users <= 1:
+                del self._locks[name]
+            else:
+                self._locks[name] = (lock, users - 1)
 
     def attach(self, app: AsyncApp) -> None:
         """Register every listener on ``app``."""
@@ -95,16 +115,18 @@ class Listeners:
         user, channel = str(event["user"]), str(event["channel"])
         key = conversation_key(team, channel, user)
         root = str(event.get("thread_ts") or event["ts"])
-        active = await self.bridge.store.active_interview(key)
-        current = await self.adapter.thread_of(key)
-        elsewhere = active is not None and current is not None and current != root
-        if active is None or current is None:
-            await self.adapter.set_thread(key, root)
         text = html.unescape(str(event.get("text") or ""))
-        outcome = await self.bridge.handle(UserText(
-            key, text, await self.people.respondent(team, user),
-            event_id=str(body.get("event_id") or "") or None, attachments=len(event.get("files") or []),
-        ))
+        respondent = await self.people.respondent(team, user)
+        async with self._one_at_a_time(key):
+            active = await self.bridge.store.active_interview(key)
+            current = await self.adapter.thread_of(key)
+            elsewhere = active is not None and current is not None and current != root
+            if active is None or current is None:
+                await self.adapter.set_thread(key, root)
+            outcome = await self.bridge.handle(UserText(
+                key, text, respondent,
+                event_id=str(body.get("event_id") or "") or None, attachments=len(event.get("files") or []),
+            ))
         if elsewhere and outcome.kind is OutcomeKind.ACCEPTED:
             try:
                 await self.adapter.post(Target(key, channel, root), POINTER_TEXT)
