@@ -214,3 +214,25 @@ async def test_reply_that_breaks_offers_retry(stack: Stack) -> None:
     assert retried.response_type == 7 and custom_ids(retried.original_message()) == []
     await stack.question(ADA, "yn")
     stack.fake.assert_no_spec_errors()
+
+
+async def test_clicks_on_unknown_or_outdated_buttons_get_an_answer(stack: Stack) -> None:
+    await stack.fake.user_sends_dm(ADA, "hi")
+    await stack.reply_done(ADA)
+    reply = stack.dm(ADA)[-1]
+    for custom_id in (ids.action_id("bogus"), "ib:zz:1", "ib:a:"):  # e.g. a button of an older/newer version
+        clicked = await stack.click(ADA, reply, custom_id, force=True)
+        assert clicked.ephemeral and clicked.response_type == 4, custom_id  # never "This interaction failed"
+        assert "no longer" in clicked.all_texts()[0]
+
+
+async def test_status_after_the_end_reads_well(stack: Stack) -> None:
+    await stack.fake.user_sends_dm(ADA, "hi")
+    await stack.reply_done(ADA)
+    stop = await stack.fake.slash_command(ADA, "interview", [{"type": 1, "name": "stop", "options": []}])
+    await stack.fake.wait_for(lambda: bool(stop.followups), timeout=10.0)
+    status = await stack.fake.slash_command(ADA, "interview", [{"type": 1, "name": "status", "options": []}])
+    await stack.fake.wait_for(lambda: bool(status.followups), timeout=10.0)
+    text = status.all_texts()[-1]
+    assert status.ephemeral and "ended" in text
+    assert "_" not in text  # no raw reason such as respondent_left

@@ -29,6 +29,13 @@ DMS_CLOSED = (
 NOT_ELIGIBLE = "Sorry — interviews here are only open to members of the participating servers or roles."
 #: Seconds an eligibility check is cached (a REST lookup per allowed guild otherwise).
 ELIGIBILITY_TTL = 300.0
+#: How ``/interview status`` words the way an interview ended (the API's reason names are not for members).
+ENDINGS = {
+    "natural": "it is complete",
+    "respondent_left": "you ended it",
+    "timeout": "it ended after a long silence",
+    "manual": "it was ended by the research team",
+}
 
 
 def _on_message(interaction: discord.Interaction[Any], custom_id: str) -> bool:
@@ -229,7 +236,8 @@ class InterviewCog(commands.Cog, name="Interview"):
         if record is None:
             text = "You have no interview yet. Use `/interview start` to begin."
         elif record.status is RecordStatus.COMPLETED:
-            text = f"Your last interview is finished ({record.completion_reason or 'completed'}). Thank you!"
+            how = ENDINGS.get(record.completion_reason or "", "it is complete")
+            text = f"Your last interview has ended ({how}). Thank you! Use `/interview start` for a new one."
         else:
             since = f"<t:{int(record.created_at)}:R>" if record.created_at else "recently"
             study = f" for **{record.study}**" if record.study else ""

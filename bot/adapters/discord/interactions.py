@@ -38,6 +38,8 @@ log = logging.getLogger(__name__)
 #: How long to wait for the core before deferring an interaction (Discord allows 3 s for the first answer).
 ANSWER_WITHIN = 1.5
 STALE = "This question is no longer open."
+#: For a click nothing handles (a button of another version of the bot, or a malformed one).
+OUTDATED = "This button is no longer in use. Nothing changed."
 UNAVAILABLE = "Something went wrong on our side. Please try again in a moment."
 
 
@@ -132,7 +134,21 @@ class ComponentRouter:
     # --- entry point ---
 
     async def on_component(self, interaction: discord.Interaction[Any], custom_id: str) -> None:
-        """Handle a click or a selection on one of the adapter's components."""
+        """Handle a click or a selection on one of the adapter's components; every click gets an answer."""
+        try:
+            await self._route(interaction, custom_id)
+        finally:
+            await self._answer_if_unanswered(interaction)
+
+    async def _answer_if_unanswered(self, interaction: discord.Interaction[Any]) -> None:
+        """Discord shows "This interaction failed" for a click left unanswered: explain instead."""
+        if not interaction.response.is_done():
+            try:
+                await interaction.response.send_message(OUTDATED, ephemeral=True)
+            except discord.HTTPException as error:  # e.g. a replayed interaction another handler answered
+                log.info("discord: interaction not answered", extra={"code": error.code})
+
+    async def _route(self, interaction: discord.Interaction[Any], custom_id: str) -> None:
         parsed = ids.parse(custom_id)
         if parsed is None or parsed.kind == "d" or interaction.channel_id is None:
             return
@@ -162,6 +178,7 @@ class ComponentRouter:
         """Handle the submit of the "Other…" modal (routed by custom id, so it survives restarts)."""
         parsed = ids.parse(custom_id)
         if parsed is None or parsed.kind != "om" or parsed.ref is None or interaction.channel_id is None:
+            await self._answer_if_unanswered(interaction)
             return
         key = dm_key(interaction.channel_id, interaction.user.id)
         interview_id, question_id, _ = await self._pending(key, parsed.ref)
