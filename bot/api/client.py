@@ -1,7 +1,9 @@
 """The typed async client of a Koji-style headless interview API.
 
 Speaks both documented generations: ``POST …/:id/message`` with an SSE (or JSON) reply, falling back to the
-older ``POST …/:id/messages`` JSON variant when the newer route does not exist. A respondent message is never
+older ``POST …/:id/messages`` JSON variant, then to the guide's ``POST …/interviews/messages`` (interview id in
+the body), when a route does not exist; ``complete`` falls back the same way to ``POST …/interviews/complete``
+and ``POST /api/interview/complete``. A respondent message is never
 sent twice: if a reply breaks after the server accepted the message, the rest is recovered from
 ``GET /interviews/:id``. See ``docs/api-wire-format.md``.
 """
@@ -24,7 +26,9 @@ from bot.api.errors import (
     AlreadyCompleted,
     ApiUnavailable,
     BadRequest,
+    Conflict,
     InterviewApiError,
+    NotFound,
     RateLimited,
     ServerError,
     StreamBroken,
@@ -54,6 +58,11 @@ __all__ = ["InterviewClient", "QueueCallback"]
 log = logging.getLogger(__name__)
 
 _RECOVERY_DELAYS = (0.3, 0.8, 2.0)
+#: The message routes of the doc generations, tried in this order while a route does not exist:
+#: newer ``/:id/message`` (SSE), older ``/:id/messages`` (JSON), the guide's ``/messages`` (id in the body).
+_MESSAGE_ROUTES = ("interviews/{id}/message", "interviews/{id}/messages", "interviews/messages")
+#: The complete routes: ``/:id/complete``, then the two body-addressed copies (``interview_id`` in the body).
+_COMPLETE_ROUTES = ("interviews/{id}/complete", "interviews/complete", "/api/interview/complete")
 
 
 class InterviewClient:
@@ -71,7 +80,8 @@ class InterviewClient:
                                     max_retries=max_retries, timeout=timeout,
                                     stream_read_timeout=stream_read_timeout, backoff_base=backoff_base)
         self.study = study
-        self._old_messages_route = False  # learned: the server only has the older /messages
+        self._message_route = 0  # learned: index in _MESSAGE_ROUTES of the route the server has
+        self._complete_route = 0  # learned: index in _COMPLETE_ROUTES
         self._body_field = "content"  # learned: "message" if the server refused "content"
         self._turns: dict[str, int] = {}  # respondent messages per interview, when known
 
@@ -133,10 +143,12 @@ class InterviewClient:
         payload = dict(body)
         if self._body_field != "content":
             payload[self._body_field] = payload.pop("content")
-        if self._old_messages_route:
+        route = _MESSAGE_ROUTES[self._message_route]
+        if self._message_route > 0:  # the older body
             payload["type"] = "respondent"
-            return f"interviews/{interview_id}/messages", payload
-        return f"interviews/{interview_id}/message", payload
+        if "{id}" not in route:
+            payload["interview_id"] = interview_id
+        return route.format(id=interview_id), payload
 
     async def _send(self, interview_id: str, session_token: str, body: dict[str, Any], caller: str | None,
                     on_queued: QueueCallback | None) -> AsyncIterator[StreamEvent]:
@@ -169,9 +181,11 @@ class InterviewClient:
                         self._transport.on_rate_limited(error)
                         limited += 1
                         continue
-                    if response.status_code in (404, 405) and not self._old_messages_route and _route_missing(raw):
-                        log.info("the API has no /message route; using the older /messages")
-                        self._old_messages_route = True
+                    if (isinstance(error, NotFound) and error.route_missing
+                            and self._message_route + 1 < len(_MESSAGE_ROUTES)):
+                        self._message_route += 1
+                        log.info("the API has no %s route; trying %s", path.replace(interview_id, ":id"),
+                                 _MESSAGE_ROUTES[self._message_route].replace("{id}", ":id"))
                         continue
                     if isinstance(error, BadRequest) and not tried_field:  # our text was not empty: wrong field?
                         tried_field = True
@@ -324,16 +338,37 @@ class InterviewClient:
     async def complete(self, interview_id: str, session_token: str,
                        reason: CompletionReason = CompletionReason.MANUAL, feedback: dict[str, Any] | None = None,
                        *, caller: str | None = None) -> CompletionResult:
-        """Complete the interview (starts the analysis). 200 and 409 ``already_completed`` both succeed."""
+        """Complete the interview (starts the analysis). 200 and 409 ``already_completed`` both succeed.
+
+        Any 409 counts as "already completed": complete is idempotent and that is its only documented conflict
+        (some copies of the docs answer ``{"error": "<description>"}`` with no code).
+        """
         body: dict[str, Any] = {"reason": str(reason)}
         if feedback:
             body["feedback"] = feedback
-        try:
-            data = await self._transport.request("POST", f"interviews/{interview_id}/complete", json=body,
-                                                 session_token=session_token, caller=caller)
-            already = False
-        except AlreadyCompleted as exc:
-            data, already = exc.body, True
+        already = False
+        data: Any = {}
+        while True:
+            route = _COMPLETE_ROUTES[self._complete_route]
+            payload = body if "{id}" in route else {**body, "interview_id": interview_id}
+            path = route.format(id=interview_id)
+            if path.startswith("/"):  # outside the API root: …/api/v1 → …/api/interview/complete
+                path = _origin(self._transport.root) + path
+            try:
+                data = await self._transport.request("POST", path, json=payload, session_token=session_token,
+                                                     caller=caller)
+            except AlreadyCompleted as exc:
+                data, already = exc.body, True
+            except Conflict:
+                data, already = {}, True
+            except NotFound as exc:
+                if not exc.route_missing or self._complete_route + 1 >= len(_COMPLETE_ROUTES):
+                    raise
+                self._complete_route += 1
+                log.info("the API has no %s route; trying %s", route.replace("{id}", ":id"),
+                         _COMPLETE_ROUTES[self._complete_route])
+                continue
+            break
         if not isinstance(data, dict):
             data = {}
         data.setdefault("interview_id", interview_id)
@@ -365,13 +400,9 @@ def _accepted_index(entries: list[TranscriptEntry], mine: list[int], wanted: str
     return None
 
 
-def _route_missing(raw: bytes) -> bool:
-    """A 404/405 without our JSON error body means the route does not exist (not "interview not found")."""
-    try:
-        data = json.loads(raw)
-    except ValueError:
-        return True
-    return not (isinstance(data, dict) and "error" in data)
+def _origin(root: str) -> str:
+    """``https://host/api/v1`` → ``https://host``; ``https://host/prefix/api/v1`` → ``https://host/prefix``."""
+    return root.removesuffix("/v1").removesuffix("/api")
 
 
 def _started(data: Any) -> StartedInterview:

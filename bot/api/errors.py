@@ -9,12 +9,15 @@ contain API keys or session tokens: they come from the response body only, never
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections.abc import Iterable, Mapping
+from email.utils import parsedate_to_datetime
 from typing import Any
 
 _MAX_MESSAGE = 300
 _REDACTED = "[redacted]"
+_ALREADY = re.compile(r"already\s+(?:been\s+)?complete", re.IGNORECASE)
 
 
 class InterviewApiError(Exception):
@@ -48,9 +51,18 @@ class Forbidden(InterviewApiError):
 
 
 class NotFound(InterviewApiError):
-    """404: the interview (or the study/project) does not exist."""
+    """404: the interview (or the study/project) does not exist.
+
+    ``route_missing`` is true when the endpoint itself does not exist (a 404 or 405 without the API's JSON
+    error body): the client then tries the route of the other doc generation.
+    """
 
     default_code = "not_found"
+
+    def __init__(self, message: str = "", *, status: int | None = 404, code: str | None = None,
+                 route_missing: bool = False) -> None:
+        super().__init__(message, status=status, code=code)
+        self.route_missing = route_missing
 
 
 class Conflict(InterviewApiError):
@@ -114,24 +126,34 @@ class StreamBroken(InterviewApiError):
         self.accepted = accepted
 
 
-def retry_after_seconds(headers: Mapping[str, str], *, now: float | None = None, default: float = 1.0) -> float:
-    """Seconds to wait after a 429: ``Retry-After`` (seconds) if present, else ``X-RateLimit-Reset`` (unix time)."""
+def retry_after_seconds(headers: Mapping[str, str], *, now: float | None = None, default: float = 1.0,
+                        max_reset_wait: float = 60.0) -> float:
+    """Seconds to wait after a 429: ``Retry-After`` (seconds or an HTTP date) if present (the older docs),
+    else ``X-RateLimit-Reset`` (unix time; the newer docs send no ``Retry-After``).
+
+    A reset time is the server's clock: the wait it implies is capped at ``max_reset_wait`` (the 60 s window)
+    so a client clock that runs behind cannot pause every conversation for hours.
+    """
     lower = {k.lower(): v for k, v in headers.items()}
-    raw = lower.get("retry-after")
+    current = time.time() if now is None else now
+    raw = lower.get("retry-after", "").strip()
     if raw:
         try:
             return max(0.0, float(raw))
         except ValueError:
-            pass
+            try:
+                return max(0.0, parsedate_to_datetime(raw).timestamp() - current)
+            except (TypeError, ValueError, IndexError):
+                pass
     reset = lower.get("x-ratelimit-reset")
     if reset:
         try:
             value = float(reset)
         except ValueError:
             return default
-        current = time.time() if now is None else now
         # A small value is "seconds from now" (some APIs do that); a big one is a unix timestamp.
-        return max(0.0, value - current) if value > 1_000_000_000 else max(0.0, value)
+        wait = value - current if value > 1_000_000_000 else value
+        return min(max(0.0, wait), max_reset_wait)
     return default
 
 
@@ -165,6 +187,15 @@ _BY_STATUS: dict[int, type[InterviewApiError]] = {
 }
 
 
+def _no_error_body(body: bytes | str) -> bool:
+    """Whether an error response lacks the API's JSON ``{"error": …}`` body (a framework's plain 404/405)."""
+    try:
+        data = json.loads(body)
+    except ValueError:
+        return True
+    return not (isinstance(data, dict) and "error" in data)
+
+
 def redact(text: str, secrets: Iterable[str]) -> str:
     """``text`` with every occurrence of each (non-trivial) secret replaced by ``[redacted]``."""
     for secret in secrets:
@@ -183,7 +214,7 @@ def error_from_response(status: int, body: bytes | str, headers: Mapping[str, st
         code = redact(code, hidden) if code else code
     if status == 429:
         return RateLimited(message, code=code, retry_after=retry_after_seconds(headers))
-    if status == 409 and code == "already_completed":
+    if status == 409 and (code == "already_completed" or (code is None and _ALREADY.search(message))):
         try:
             data = json.loads(body)
         except ValueError:
@@ -191,5 +222,7 @@ def error_from_response(status: int, body: bytes | str, headers: Mapping[str, st
         return AlreadyCompleted(message, code=code, body=data if isinstance(data, dict) else {})
     if status >= 500:
         return ServerError(message, status=status, code=code)
+    if status in (404, 405):
+        return NotFound(message, status=status, code=code, route_missing=_no_error_body(body))
     cls = _BY_STATUS.get(status, InterviewApiError)
     return cls(message, status=status, code=code)

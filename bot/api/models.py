@@ -155,6 +155,7 @@ class CompletionResult(BaseModel):
     completed_at: str | None = None
     analysis_status: str | None = None
     stats: dict[str, Any] | None = None
+    quality_score: float | None = None  # the overview page's reply carries it
     already_completed: bool = False
 
 

@@ -24,6 +24,7 @@ from bot.api.errors import (
     ServerError,
     error_from_response,
 )
+from bot.api.keys import clean_api_key, looks_like_koji_key
 
 log = logging.getLogger(__name__)
 
@@ -57,9 +58,13 @@ class Transport:
     def __init__(self, base_url: str, api_key: str, *, budget: RequestBudget | None, rate_limit: int,
                  max_retries: int, timeout: httpx.Timeout | None = None, stream_read_timeout: float = 120.0,
                  backoff_base: float = 0.5, backoff_cap: float = 8.0) -> None:
+        api_key = clean_api_key(api_key)
         self.root = api_root(base_url)
         self._api_key = api_key  # only for the Authorization header and for redacting error messages
         self._key_id = fingerprint(api_key)
+        if not looks_like_koji_key(api_key):
+            log.info("the interview API key %s is not in a documented Koji format (pk_live_…, koji_sk_…, "
+                     "koji_live_…); using it anyway", self._key_id)
         self._budget = budget
         self._rate_limit = rate_limit
         self.max_retries = max_retries

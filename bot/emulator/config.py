@@ -29,6 +29,11 @@ class Faults:
     send_status: bool = True  # False: no status event (the client must ask GET)
     final_blank_line: bool = True  # False: the last event ends without a blank line
     body_field: Literal["any", "content", "message"] = "any"  # which request field holds the text
+    #: Routes that answer a framework 404 as if they did not exist, named as registered under
+    #: ``/api/v1/interviews``: ``/{id}/message``, ``/{id}/messages``, ``/{id}/complete``, ``/messages``,
+    #: ``/complete``; and ``/api/interview/complete``.
+    missing_routes: tuple[str, ...] = ()
+    error_style: Literal["coded", "described"] = "coded"  # {"error": code, "message"} or {"error": "<text>"}
     fail_analysis: bool = False
 
 

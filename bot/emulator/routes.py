@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 API_KEY = web.RequestKey("api_key", str)
 RATE_HEADERS = web.RequestKey("rate_headers", dict)
 
+_BASE = "/api/v1/interviews"
 _TOKENS = re.compile(r"\S+\s*|\s+")
 _REASONS = {str(r) for r in CompletionReason}
 
@@ -59,7 +60,7 @@ class Routes:
 
     def register(self, app: web.Application) -> None:
         """Add every route to ``app``."""
-        base = "/api/v1/interviews"
+        base = _BASE
         app.router.add_post(f"{base}/start", self.start)
         app.router.add_post(f"{base}/messages", self.old_message)  # the guide: interview_id in the body
         app.router.add_post(f"{base}/complete", self.complete)  # interview_id in the body
@@ -114,10 +115,19 @@ class Routes:
         if not isinstance(respondent, dict):
             raise ApiFailure(400, "invalid_request", "respondent must be an object.")
         respondent = {k: v for k, v in respondent.items() if k in ("external_id", "display_name", "metadata")}
+        guide = body.get("respondentMetadata")  # the guide: {name, email, externalId}
+        if isinstance(guide, dict):
+            respondent.setdefault("display_name", guide.get("name"))
+            respondent.setdefault("external_id", guide.get("externalId", guide.get("external_id")))
+            if guide.get("email"):
+                respondent.setdefault("metadata", {}).setdefault("email", guide["email"])
         if "respondent_name" in body:  # the older body
             respondent.setdefault("display_name", body["respondent_name"])
         if isinstance(body.get("metadata"), dict):
-            respondent.setdefault("metadata", body["metadata"])
+            respondent.setdefault("metadata", dict(body["metadata"]))
+        if isinstance(body.get("respondent_email"), str) and isinstance(respondent.get("metadata", {}), dict):
+            respondent.setdefault("metadata", {}).setdefault("email", body["respondent_email"])
+        respondent = {k: v for k, v in respondent.items() if v is not None}
         if not isinstance(respondent.get("metadata", {}), dict):
             raise ApiFailure(400, "invalid_request", "respondent.metadata must be an object.")
         mode = body.get("mode", "text")
@@ -137,10 +147,18 @@ class Routes:
             reply["question"] = opening.question.model_dump(mode="json")
         return web.json_response(reply, status=201)
 
+    def _route(self, request: web.Request) -> None:
+        """Answer a framework 404 (no JSON error body) for a route this server's doc generation lacks."""
+        faults = self.emu.faults
+        route = request.match_info.route.resource.canonical if request.match_info.route.resource else ""
+        if route.removeprefix(_BASE) in faults.missing_routes:
+            raise web.HTTPNotFound()
+        if request.path.endswith("/message") and faults.generation == "old":
+            raise web.HTTPNotFound()  # the older API has no /:id/message
+
     async def message(self, request: web.Request) -> web.StreamResponse:
         """POST /interviews/:id/message — the newer endpoint: SSE (or the overview's JSON)."""
-        if self.emu.faults.generation == "old":
-            raise web.HTTPNotFound()  # the older API has no such route
+        self._route(request)
         self._permit(request, "interview:chat")
         record = self._interview(request, request.match_info["id"], session=True)
         body = await _json_body(request, required=True)
@@ -156,10 +174,11 @@ class Routes:
         return await self._stream(request, record, reply)
 
     async def old_message(self, request: web.Request) -> web.Response:
-        """POST /interviews/:id/messages — the older endpoint with a JSON reply."""
+        """POST /interviews/:id/messages — the older endpoint with a JSON reply (or /messages, id in the body)."""
+        self._route(request)
         self._permit(request, "interview:chat")
         body = await _json_body(request, required=True)
-        interview_id = request.match_info.get("id") or body.get("interview_id")
+        interview_id = request.match_info.get("id") or body.get("interview_id") or body.get("interviewId")
         record = self._interview(request, str(interview_id or ""), session=True)
         reply = self._accept(record, body)
         if await self._dropped(request):
@@ -176,9 +195,10 @@ class Routes:
 
     async def complete(self, request: web.Request) -> web.Response:
         """POST /interviews/:id/complete — idempotent: 409 ``already_completed`` with the same body."""
+        self._route(request)
         self._permit(request, "interview:complete")
         body = await _json_body(request)
-        interview_id = request.match_info.get("id") or body.get("interview_id")
+        interview_id = request.match_info.get("id") or body.get("interview_id") or body.get("interviewId")
         record = self._interview(request, str(interview_id or ""), session=True)
         reason = body.get("reason", "manual")
         if reason not in _REASONS:

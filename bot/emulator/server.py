@@ -7,6 +7,8 @@ runs it from the command line. Everything is kept in memory.
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import json
 import logging
 import math
 import random
@@ -57,7 +59,10 @@ class Emulator:
         self.faults: Faults = config.faults()
         self.book = InterviewBook(load_brief(config.brief))
         self.api_key = config.api_key or f"pk_live_{secrets.token_hex(16)}"
-        self.keys: dict[str, frozenset[str]] = {self.api_key: ALL_PERMISSIONS, **config.extra_keys}
+        #: Permissions by key digest: like Koji, the server keeps only a hash of each key.
+        self.keys: dict[str, frozenset[str]] = {}
+        for key, permissions in {self.api_key: ALL_PERMISSIONS, **config.extra_keys}.items():
+            self.add_api_key(key, permissions)
         self.window = SlidingWindow(config.rate_limit, config.rate_window)
         self.requests: list[RequestRecord] = []
         self.accepted_messages = 0
@@ -87,8 +92,8 @@ class Emulator:
         return [dict(e) for e in self.book.interviews[interview_id].transcript]
 
     def add_api_key(self, key: str, permissions: frozenset[str] | set[str] = ALL_PERMISSIONS) -> None:
-        """Accept another key with the given permissions."""
-        self.keys[key] = frozenset(permissions)
+        """Accept another key with the given permissions (stored as a digest)."""
+        self.keys[key_digest(key)] = frozenset(permissions)
 
     # --- background work -------------------------------------------------------------------------------------
 
@@ -137,6 +142,8 @@ class Emulator:
             self.requests.append(RequestRecord(request.method, request.path, exc.status))
             raise
         self.requests.append(RequestRecord(request.method, request.path, response.status))
+        if self.faults.error_style == "described" and response.status >= 400 and isinstance(response, web.Response):
+            _describe(response)
         return response
 
     async def _guarded(self, request: web.Request, handler: Handler) -> web.StreamResponse:
@@ -146,7 +153,7 @@ class Emulator:
         if faults.latency > 0:
             await asyncio.sleep(faults.latency)
         auth = request.headers.get("Authorization", "")
-        key = auth[7:].strip() if auth.lower().startswith("bearer ") else ""
+        key = key_digest(auth[7:].strip()) if auth.lower().startswith("bearer ") else ""
         if key not in self.keys:
             return error(401, "unauthorized", "Missing or invalid API key.")
         request[API_KEY] = key
@@ -210,6 +217,22 @@ class Emulator:
             await self.webhooks.aclose()
         if self._runner is not None:
             await self._runner.cleanup()
+
+
+def key_digest(key: str) -> str:
+    """What the server keeps of an API key: its SHA-256 (so no key sits in memory dumps or reprs)."""
+    return hashlib.sha256(key.encode()).hexdigest() if key else ""
+
+
+def _describe(response: web.Response) -> None:
+    """Rewrite a ``{"error": code, "message": text}`` body as ``{"error": text}`` (the overview page's form)."""
+    try:
+        body = json.loads(response.body) if isinstance(response.body, bytes) else None
+    except ValueError:
+        return
+    if isinstance(body, dict) and "message" in body:
+        rest = {k: v for k, v in body.items() if k not in ("error", "message")}
+        response.text = json.dumps({**rest, "error": body["message"]})
 
 
 @asynccontextmanager

@@ -8,7 +8,7 @@ import pytest
 from httpx_sse import ServerSentEvent
 
 from bot.api.answers import answer_text, parse_answer, validate_answer
-from bot.api.errors import AlreadyCompleted, RateLimited, error_from_response, retry_after_seconds
+from bot.api.errors import AlreadyCompleted, NotFound, RateLimited, error_from_response, retry_after_seconds
 from bot.api.models import (
     AnswerValue,
     ErrorEvent,
@@ -125,4 +125,14 @@ def test_error_mapping() -> None:
     assert isinstance(done, AlreadyCompleted) and done.body["interview_id"] == "i"
     old = error_from_response(404, b'{"error": "Interview not found"}', {})
     assert old.code == "not_found" and old.message == "Interview not found"
-    assert retry_after_seconds({"X-RateLimit-Reset": "1000000100"}, now=1_000_000_000) == 100
+    assert retry_after_seconds({"X-RateLimit-Reset": "1000000030"}, now=1_000_000_000) == 30
+    # a reset far ahead (the client's clock runs behind) never pauses the budget for more than the window
+    assert retry_after_seconds({"X-RateLimit-Reset": "1000003600"}, now=1_000_000_000) == 60
+    assert retry_after_seconds({"X-RateLimit-Reset": "1700000000"}, now=1_700_000_010) == 0  # already past
+    assert retry_after_seconds({"Retry-After": "Sun, 09 Sep 2001 01:50:00 GMT"}, now=1_000_000_000) == 200
+    assert retry_after_seconds({"Retry-After": "7", "X-RateLimit-Reset": "1000000030"}, now=1_000_000_000) == 7
+    described = error_from_response(409, b'{"error": "Interview was already completed"}', {})
+    assert isinstance(described, AlreadyCompleted)  # the overview's {"error": "<description>"} form
+    missing = error_from_response(404, b"404: Not Found", {})
+    assert isinstance(missing, NotFound) and missing.route_missing
+    assert not old.route_missing  # a JSON error body: the interview is missing, not the route

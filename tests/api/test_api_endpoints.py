@@ -231,3 +231,17 @@ async def test_start_is_retried_after_503(emu: Emulator) -> None:
         for _ in range(4):
             assert (await api.start()).session_token
     assert any(r.status == 503 and r.path.endswith("/start") for r in emu.requests)
+
+
+async def test_api_key_formats_and_whitespace(emu: Emulator) -> None:
+    from bot.api.keys import clean_api_key, looks_like_koji_key
+
+    assert looks_like_koji_key(emu.api_key)  # the built-in server makes newer-style keys: pk_live_ + 32
+    assert looks_like_koji_key("koji_sk_live1234abcd") and looks_like_koji_key("koji_live_abcdef123456")
+    assert not looks_like_koji_key("pk_live_short") and not looks_like_koji_key("sk-proj-abc")
+    async with InterviewClient(emu.base_url, f" {emu.api_key}\n", budget=RequestBudget(100, 60.0)) as api:
+        assert (await api.start()).session_token  # a .env line's whitespace is not part of the key
+    for bad in ("", "pk_live_with space", "pk_live_ünïcode"):
+        with pytest.raises(ValueError) as caught:
+            clean_api_key(bad)
+        assert bad.strip() == "" or bad not in str(caught.value)

@@ -6,6 +6,7 @@ import pytest
 
 from bot.api.budget import RequestBudget
 from bot.api.client import InterviewClient
+from bot.api.errors import Unauthorized
 from bot.api.models import ErrorEvent, QuestionEvent, StartedInterview, StatusEvent
 from bot.emulator import Emulator, EmulatorConfig, run_emulator
 
@@ -100,3 +101,64 @@ async def test_old_generation_retry_after_header() -> None:
         assert response.status_code == 429
         assert response.headers["Retry-After"] == "1"
         assert response.json()["error"] == "rate_limited"
+
+
+async def test_guide_routes_and_described_errors(emu: Emulator, client: InterviewClient,
+                                                 started: StartedInterview) -> None:
+    """A server with only the guide's body-addressed routes and ``{"error": "<description>"}`` bodies."""
+    emu.faults.missing_routes = ("/{id}/message", "/{id}/messages", "/{id}/complete", "/complete")
+    emu.faults.error_style = "described"
+    events = await _advance_to_question(emu, client, started)
+    assert reply_text(events) == emu.transcript(started.interview_id)[-1]["content"]  # type: ignore[arg-type]
+    assert isinstance(events[-1], StatusEvent) and events[-1].turn_count == 1
+    await collect(client.send(started.interview_id, started.session_token, "Reddit"))  # the route is remembered
+    with pytest.raises(Unauthorized) as forged:
+        await collect(client.send(started.interview_id, "st_live_forged", "hi"))
+    assert forged.value.message == "Missing or invalid session token."
+    first = await client.complete(started.interview_id, started.session_token)
+    again = await client.complete(started.interview_id, started.session_token)
+    assert not first.already_completed and again.already_completed
+    assert again.completed_at == first.completed_at
+    posts = [(r.path.removeprefix("/api/v1/interviews"), r.status) for r in emu.requests if r.method == "POST"]
+    assert posts[1:] == [
+        (f"/{started.interview_id}/message", 404), (f"/{started.interview_id}/messages", 404), ("/messages", 200),
+        ("/messages", 200), ("/messages", 401),
+        (f"/{started.interview_id}/complete", 404), ("/complete", 404), ("/api/interview/complete", 200),
+        ("/api/interview/complete", 409),
+    ]
+    assert [e["content"] for e in emu.transcript(started.interview_id) if e["role"] == "respondent"] == [
+        "It was fine overall", "Reddit"]
+
+
+async def test_start_accepts_every_documented_body(emu: Emulator) -> None:
+    import httpx
+
+    headers = {"Authorization": f"Bearer {emu.api_key}"}
+    bodies = [
+        {"respondent": {"external_id": "u1", "display_name": "Jane", "metadata": {"segment": "a"}}, "mode": "text",
+         "locale": "en"},  # the newer docs
+        {"projectSlug": "discord-onboarding",
+         "respondentMetadata": {"name": "Jane", "email": "j@example.com", "externalId": "u1"}},  # the guide
+        {"project_id": "discord-onboarding", "guide_id": "g1", "respondent_name": "Jane",
+         "respondent_email": "j@example.com", "metadata": {"segment": "a"}, "language": "en", "mode": "text"},  # older
+    ]
+    async with httpx.AsyncClient(headers=headers) as raw:
+        replies = [await raw.post(f"{emu.base_url}/interviews/start", json=body) for body in bodies]
+    assert [r.status_code for r in replies] == [201, 201, 201]
+    records = [emu.interview(r.json()["interview_id"]) for r in replies]
+    assert all("Jane" in r.json()["initial_message"] for r in replies)
+    assert records[0].respondent == {"external_id": "u1", "display_name": "Jane", "metadata": {"segment": "a"}}
+    assert records[1].respondent == {"external_id": "u1", "display_name": "Jane",
+                                     "metadata": {"email": "j@example.com"}}
+    assert records[2].respondent == {"display_name": "Jane", "metadata": {"segment": "a", "email": "j@example.com"}}
+
+
+async def test_newer_generation_429_has_reset_but_no_retry_after(emu: Emulator) -> None:
+    import httpx
+
+    emu.faults.force_429 = 1
+    async with httpx.AsyncClient() as raw:
+        response = await raw.get(f"{emu.base_url}/interviews/x", headers={"Authorization": f"Bearer {emu.api_key}"})
+    assert response.status_code == 429 and response.json()["error"] == "rate_limited"
+    assert "Retry-After" not in response.headers
+    assert int(response.headers["X-RateLimit-Reset"]) > 1_000_000_000  # unix seconds
