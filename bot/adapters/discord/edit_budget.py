@@ -91,10 +91,16 @@ class EditBudget:
         """Wait for this channel's turn to edit. Cancelling the wait gives the turn up."""
         started = self._clock()
         existing = self._waiters.get(channel)
-        if existing is not None and not existing.done():
+        while existing is not None and not existing.done():
             # a second waiter for one channel shares the first's turn (callers coalesce anyway)
-            await asyncio.shield(existing)
-            return
+            try:
+                await asyncio.shield(existing)
+                return
+            except asyncio.CancelledError:
+                current = asyncio.current_task()
+                if not existing.cancelled() or (current is not None and current.cancelling()):
+                    raise
+            existing = self._waiters.get(channel)  # the first gave its turn up: wait for one of our own
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._waiters[channel] = future
         self._ensure_running()
