@@ -15,7 +15,7 @@ from aiohttp import web
 from fake_slack import FakeSlack
 from slack_bolt.async_app import AsyncApp
 
-from bot.adapters.slack.adapter import SlackAdapter, conversation_key
+from bot.adapters.slack.adapter import INTRO_BLOCK, SlackAdapter, conversation_key
 from bot.adapters.slack.budget import DEFAULT_LIMITS, SlackBudget
 from bot.adapters.slack.listeners import register_listeners
 from bot.adapters.slack.runner import make_client
@@ -67,8 +67,15 @@ class Harness:
         return conversation_key(self.fake.team_id, self.fake.dm_channel_of(user), user)
 
     def bot_replies(self, user: str = ALICE, thread: str | None = None) -> list[dict[str, Any]]:
+        """The bot's messages in the user's DM (in ``thread``: its replies), without the consent notes."""
         channel = self.fake.dm_channel_of(user)
-        return [m for m in self.fake.messages(channel, thread) if m["bot"] and m["ts"] != thread]
+        return [m for m in self.fake.messages(channel, thread)
+                if m["bot"] and m["ts"] != thread and not is_intro(m)]
+
+    def intros(self, user: str = ALICE, thread: str | None = None) -> list[dict[str, Any]]:
+        """The consent notes in the user's DM (in ``thread``: among its replies)."""
+        channel = self.fake.dm_channel_of(user)
+        return [m for m in self.fake.messages(channel, thread) if m["bot"] and m["ts"] != thread and is_intro(m)]
 
     def message(self, ts: str, user: str = ALICE) -> dict[str, Any]:
         """The current state of one message in the user's DM."""
@@ -109,6 +116,11 @@ class Harness:
 
     async def click(self, message: dict[str, Any], action_id: str, user: str = ALICE, **kwargs: Any) -> int:
         return await self.fake.click(user, message["channel"], message["ts"], action_id, **kwargs)
+
+
+def is_intro(message: dict[str, Any]) -> bool:
+    """True for the consent note that opens an interview's thread."""
+    return any(b.get("block_id") == INTRO_BLOCK for b in message.get("blocks") or [])
 
 
 def action_ids(message: dict[str, Any]) -> list[str]:
@@ -246,3 +258,24 @@ async def test_dm_flow_end_to_end_through_every_question_type(harness: Harness) 
     # every question's buttons were replaced by what was chosen
     texts = "\n".join(block_text(m) for m in h.bot_replies(thread=thread))
     assert "You chose *Yes*" in texts and "You chose *Research*" in texts and "You ranked:" in texts
+
+
+async def test_consent_note_comes_first_and_once_per_interview(harness: Harness) -> None:
+    h = harness
+    thread = await start_interview(h)
+    await h.fake.user_sends_dm(ALICE, "I am a designer", thread_ts=thread)
+    await h.wait_for_action("ib:yes")
+    await h.idle()
+    [intro] = h.intros(thread=thread)
+    first_reply = h.bot_replies(thread=thread)[0]
+    assert float(intro["ts"]) < float(first_reply["ts"])  # before the interviewer's first words
+    assert "not anonymous" in block_text(intro) and "/interview stop" in block_text(intro)
+    # an interview started by the command opens its own thread, whose anchor carries the note
+    await h.fake.user_sends_dm(ALICE, "stop", thread_ts=thread)
+    await h.click(await h.wait_for_action("ib:act:confirm_exit"), "ib:act:confirm_exit")
+    await h.record_status(RecordStatus.COMPLETED)
+    await h.fake.slash_command(ALICE, "/interview", "start")
+    await h.record_status(RecordStatus.ACTIVE)
+    new_thread = await h.thread()
+    await h.fake.wait_for(lambda: any("Thanks for joining" in m["text"] for m in h.bot_replies(thread=new_thread)))
+    assert "not anonymous" in block_text(h.message(new_thread)) and not h.intros(thread=new_thread)

@@ -137,7 +137,7 @@ async def test_app_home_lists_interviews_with_start_and_resume(harness: Harness)
     assert await h.fake.open_app_home(ALICE) == 200
     await h.fake.wait_for(lambda: h.fake.home_view(ALICE) is not None)
     view = h.fake.home_view(ALICE)
-    assert view is not None and "ib_home:start" in action_ids(view)
+    assert view is not None and "ib_home:start" in action_ids(view) and "No interviews yet" in block_text(view)
     await h.fake.click_in_view(ALICE, view["id"], "ib_home:start")
     await h.fake.wait_for(lambda: any("Thanks for joining" in m["text"] for m in h.bot_replies()))
 
@@ -147,7 +147,9 @@ async def test_app_home_lists_interviews_with_start_and_resume(harness: Harness)
 
     await h.fake.wait_for(resumable)
     view = h.fake.home_view(ALICE)
-    assert view is not None and "In progress" in block_text(view)
+    assert view is not None and "In progress" in block_text(view) and "Not anonymous" in block_text(view)
+    messages_tab = f"slack://app?team={h.fake.team_id}&id={h.fake.app_id}&tab=messages"
+    assert "continues in" in block_text(view) and messages_tab in block_text(view)
     record = await h.store.active_interview(h.key())
     assert record is not None
     await h.fake.click_in_view(ALICE, view["id"], "ib_home:resume", value=record.interview_id)

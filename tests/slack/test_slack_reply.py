@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from fake_slack import FakeSlack
 
-from bot.adapters.slack.adapter import SlackAdapter, conversation_key
+from bot.adapters.slack.adapter import INTRO_BLOCK, SlackAdapter, conversation_key
 from bot.adapters.slack.budget import SlackBudget
 from bot.adapters.slack.runner import make_client
 from bot.adapters.slack.text import MESSAGE_LIMIT
@@ -43,7 +43,9 @@ def key(fake_slack: FakeSlack) -> ConversationKey:
 
 
 def replies(fake: FakeSlack, key: ConversationKey, thread: str) -> list[dict[str, Any]]:
-    return [m for m in fake.messages(key.channel, thread) if m["bot"] and m["ts"] != thread]
+    """The bot's replies in ``thread`` (the anchor and its consent note left out)."""
+    return [m for m in fake.messages(key.channel, thread) if m["bot"] and m["ts"] != thread
+            and not any(b.get("block_id") == INTRO_BLOCK for b in m["blocks"] or [])]
 
 
 def question(qtype: QuestionType = QuestionType.YES_NO, n: int = 0) -> PendingQuestion:

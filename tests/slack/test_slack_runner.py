@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from fake_slack import FakeSlack
 
+from bot.adapters.slack.adapter import INTRO_BLOCK
 from bot.adapters.slack.runner import start_slack
 from bot.api.client import InterviewClient
 from bot.config import Settings
@@ -41,8 +42,9 @@ def settings(fake: FakeSlack, **extra: object) -> Settings:
 
 async def greeted(fake: FakeSlack, thread: str, count: int = 1) -> None:
     channel = fake.dm_channel_of(ALICE)
-    await fake.wait_for(lambda: len([m for m in fake.bot_messages(channel, thread) if m["ts"] != thread]) >= count,
-                        timeout=10)
+    await fake.wait_for(lambda: len([m for m in fake.bot_messages(channel, thread) if m["ts"] != thread
+                                     and not any(b.get("block_id") == INTRO_BLOCK for b in m["blocks"] or [])])
+                        >= count, timeout=10)
 
 
 async def test_socket_mode_by_default_and_survives_reconnects(fake_slack: FakeSlack, bridge: Bridge) -> None:

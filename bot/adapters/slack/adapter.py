@@ -38,6 +38,19 @@ THREAD_SCOPE = "slack-thread"
 QUESTION_SCOPE = "slack-question"
 ANCHOR_TEXT = "📝 *Interview* — we'll talk in this thread. Reply here whenever you're ready."
 POINTER_TEXT = "↪️ Added to your interview — the conversation continues in its thread."
+#: Shown once at the start of every interview, before the interviewer's first words (consent up front). True to
+#: what the adapter does: the respondent's Slack id and display name are sent with the interview.
+INTRO_TEXT = (
+    "🔒 *Before we start:* this interview is *not anonymous* — what you write here goes to the team running the "
+    "study, together with your Slack name. Answer in this thread, in your own words or with the buttons; "
+    "`/interview stop` ends it at any time."
+)
+INTRO_BLOCK = "ib_intro"
+
+
+def intro_block() -> Block:
+    """The consent note as a context block (``block_id`` :data:`INTRO_BLOCK`)."""
+    return {"type": "context", "block_id": INTRO_BLOCK, "elements": [{"type": "mrkdwn", "text": INTRO_TEXT}]}
 
 
 def conversation_key(team_id: str, channel_id: str, user_id: str) -> ConversationKey:
@@ -76,9 +89,13 @@ class SlackAdapter:
         state = await self.store.get_state(THREAD_SCOPE, key.as_str())
         return str(state["thread_ts"]) if state and state.get("thread_ts") else None
 
-    async def set_thread(self, key: ConversationKey, thread_ts: str | None) -> None:
-        """Set (None: clear, so the next reply opens a new thread) the conversation's interview thread."""
-        await self.store.put_state(THREAD_SCOPE, key.as_str(), {"thread_ts": thread_ts} if thread_ts else None)
+    async def set_thread(self, key: ConversationKey, thread_ts: str | None, *, introduced: bool = False) -> None:
+        """Set (None: clear, so the next reply opens a new thread) the conversation's interview thread.
+
+        ``introduced``: the thread shows the consent note (:data:`INTRO_TEXT`) already.
+        """
+        state = {"thread_ts": thread_ts, "introduced": introduced} if thread_ts else None
+        await self.store.put_state(THREAD_SCOPE, key.as_str(), state)
 
     async def target(self, key: ConversationKey, *, open_thread: bool = True) -> Target:
         """Where to post for ``key``; with ``open_thread`` a thread anchor is posted when there is none."""
@@ -87,16 +104,32 @@ class SlackAdapter:
             response = await self.calls.call(
                 "chat.postMessage", self.client.chat_postMessage, team=key.workspace, conversation=key.as_str(),
                 channel=key.channel, text=ANCHOR_TEXT,
+                blocks=[{"type": "section", "text": {"type": "mrkdwn", "text": ANCHOR_TEXT}}, intro_block()],
             )
             thread_ts = str(response["ts"])
-            await self.set_thread(key, thread_ts)
+            await self.set_thread(key, thread_ts, introduced=True)
         return Target(key, key.channel, thread_ts)
+
+    async def introduce(self, target: Target) -> None:
+        """Post the consent note in the interview's thread unless it shows there already (once per thread)."""
+        state = await self.store.get_state(THREAD_SCOPE, target.conversation)
+        if not target.thread_ts or not state or state.get("introduced", True):
+            return  # no thread, or one from before this note existed: say nothing mid-interview
+        try:
+            await self.post(target, INTRO_TEXT.replace("*", ""), [intro_block()])
+        except SlackApiError as error:  # a courtesy: the interview goes on without it
+            log.info("slack consent note not posted (%s)", error_code(error))
+        await self.set_thread(target.key, target.thread_ts, introduced=True)
 
     # --- the Adapter protocol ---
 
     async def begin_reply(self, key: ConversationKey) -> SlackReply:
-        """Show the thinking status in the interview's thread at once (a placeholder if statuses fail)."""
+        """Show the thinking status in the interview's thread at once (a placeholder if statuses fail).
+
+        The first reply of an interview is preceded by the consent note (:meth:`introduce`).
+        """
         target = await self.target(key)
+        await self.introduce(target)
         if self.status_available and await self.set_status(target, THINKING, required=True, wait=False):
             return SlackReply(self, target)
         # statuses unavailable, or the workspace's setStatus tier is busy: a placeholder message (never wait)

@@ -30,18 +30,33 @@ def _when(at: float) -> str:
     return f" · started <!date^{int(at)}^{{date_short_pretty}} {{time}}|{int(at)}>"
 
 
-def home_view(records: list[InterviewRecord]) -> dict[str, Any]:
-    """The Home tab's view for a user with ``records`` (newest first)."""
+def messages_tab_link(team: str, app_id: str | None) -> str:
+    """"the *Messages* tab", linked to the app's Messages tab when the app id is known."""
+    if not app_id or not team:
+        return "the *Messages* tab"
+    return f"the <slack://app?team={team}&id={app_id}&tab=messages|*Messages* tab>"
+
+
+def home_view(records: list[InterviewRecord], *, team: str = "", app_id: str | None = None) -> dict[str, Any]:
+    """The Home tab's view for a user with ``records`` (newest first).
+
+    ``team`` and ``app_id`` (from the event) link to the app's Messages tab, where interviews take place.
+    """
+    where = messages_tab_link(team, app_id)
     blocks: list[Block] = [
         {"type": "header", "text": {"type": "plain_text", "text": "Your interviews"}},
         {"type": "section", "text": {"type": "mrkdwn", "text": (
-            "Short conversations about your work here. Your answers go to the research team; "
-            "you can stop at any time with `/interview stop`.")}},
+            f"Short conversations about your work, held in {where}, one thread per interview.\n"
+            "🔒 *Not anonymous:* what you write goes to the team running the study, together with your Slack "
+            "name. You can stop at any time with `/interview stop`.")}},
     ]
     active = [r for r in records if r.status is not RecordStatus.COMPLETED]
     if not active:
         blocks.append({"type": "actions", "block_id": "home_start",
                        "elements": [button("Start a new interview", HOME_START, "start", style="primary")]})
+    else:
+        blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": (
+            f"Your interview continues in {where}. *Resume* brings its question back to the end of the thread.")}]})
     if not records:
         blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": "No interviews yet."}]})
     else:
@@ -60,12 +75,15 @@ def home_view(records: list[InterviewRecord]) -> dict[str, Any]:
     return {"type": "home", "blocks": blocks}
 
 
-async def publish_home(adapter: SlackAdapter, store: Store, team: str, user: str) -> None:
+async def publish_home(
+    adapter: SlackAdapter, store: Store, team: str, user: str, app_id: str | None = None
+) -> None:
     """Publish the Home tab of ``user`` (errors are logged: the tab is informational)."""
     records = await store.interviews_of_user("slack", user, limit=HOME_LIMIT)
     records = [r for r in records if not team or r.key.workspace == team]
     try:
         await adapter.calls.call("views.publish", adapter.client.views_publish, team=team,
-                                 conversation=f"home:{user}", user_id=user, view=home_view(records))
+                                 conversation=f"home:{user}", user_id=user,
+                                 view=home_view(records, team=team, app_id=app_id))
     except Exception as error:
         log.info("slack views.publish failed: %s", type(error).__name__)

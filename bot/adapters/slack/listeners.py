@@ -121,8 +121,8 @@ class Listeners:
             active = await self.bridge.store.active_interview(key)
             current = await self.adapter.thread_of(key)
             elsewhere = active is not None and current is not None and current != root
-            if active is None or current is None:
-                await self.adapter.set_thread(key, root)
+            if active is None or current is None:  # a new interview (its first reply brings the consent note)
+                await self.adapter.set_thread(key, root, introduced=active is not None)
             outcome = await self.bridge.handle(UserText(
                 key, text, respondent,
                 event_id=str(body.get("event_id") or "") or None, attachments=len(event.get("files") or []),
@@ -322,14 +322,16 @@ class Listeners:
             text = "Please confirm in our DM thread." if outcome.ok else (outcome.message or "Nothing to stop.")
             await respond(text=text, response_type="ephemeral")
             return
-        if await self.bridge.store.active_interview(key) is not None:
-            await respond(text="You already have an interview in progress — see our DM.", response_type="ephemeral")
-            return
-        await respond(text="Starting your interview in our DM…", response_type="ephemeral")
-        await self.adapter.set_thread(key, None)
-        study = words[1] if len(words) > 1 else None
-        outcome = await self.bridge.handle(Start(key, await self.people.respondent(team, user), study=study,
-                                                 event_id=f"cmd:{body.get('trigger_id')}"))
+        async with self._one_at_a_time(key):
+            if await self.bridge.store.active_interview(key) is not None:
+                await respond(text="You already have an interview in progress — see our DM.",
+                              response_type="ephemeral")
+                return
+            await respond(text="Starting your interview in our DM…", response_type="ephemeral")
+            await self.adapter.set_thread(key, None)
+            study = words[1] if len(words) > 1 else None
+            outcome = await self.bridge.handle(Start(key, await self.people.respondent(team, user), study=study,
+                                                     event_id=f"cmd:{body.get('trigger_id')}"))
         if not outcome.ok and outcome.kind is not OutcomeKind.DUPLICATE and outcome.message:
             await respond(text=outcome.message, response_type="ephemeral")
 
@@ -348,21 +350,25 @@ class Listeners:
         """Publish the Home tab: the user's interviews with Start / Resume."""
         if event.get("tab", "home") != "home":
             return
-        await publish_home(self.adapter, self.bridge.store, _team(body), str(event["user"]))
+        await publish_home(self.adapter, self.bridge.store, _team(body), str(event["user"]), _app(body))
 
     async def on_home_action(self, ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:
         """Start or Resume from the Home tab."""
         await ack()
         team, user = _team(body), str(body["user"]["id"])
-        key = conversation_key(team, await self.people.dm_channel(team, user), user)
-        if action.get("action_id") == HOME_START:
-            if await self.bridge.store.active_interview(key) is None:
-                await self.adapter.set_thread(key, None)
-                await self.bridge.handle(Start(key, await self.people.respondent(team, user),
-                                               event_id=f"home:{body.get('trigger_id')}"))
-        elif action.get("action_id") == HOME_RESUME:
-            await self._resume(key)
-        await publish_home(self.adapter, self.bridge.store, team, user)
+        try:
+            key = conversation_key(team, await self.people.dm_channel(team, user), user)
+            if action.get("action_id") == HOME_START:
+                async with self._one_at_a_time(key):  # a double click starts one interview
+                    if await self.bridge.store.active_interview(key) is None:
+                        await self.adapter.set_thread(key, None)
+                        await self.bridge.handle(Start(key, await self.people.respondent(team, user),
+                                                       event_id=f"home:{body.get('trigger_id')}"))
+            elif action.get("action_id") == HOME_RESUME:
+                await self._resume(key)
+        except Exception as error:  # the DM cannot be opened, or the respondent is unreachable: log, keep the tab
+            log.warning("slack home %s failed: %s", action.get("action_id"), type(error).__name__)
+        await publish_home(self.adapter, self.bridge.store, team, user, _app(body))
 
     async def _resume(self, key: ConversationKey) -> None:
         record = await self.bridge.store.active_interview(key)
@@ -374,6 +380,11 @@ class Listeners:
         if pending is not None:
             question = Question.model_validate(pending.question)
             await self.adapter.show_question(key, PendingQuestion(record.interview_id, question, key.user))
+
+
+def _app(body: dict[str, Any]) -> str | None:
+    """The app's id (``api_app_id``) of an event or interaction payload."""
+    return str(body["api_app_id"]) if body.get("api_app_id") else None
 
 
 def _team(body: dict[str, Any]) -> str:
