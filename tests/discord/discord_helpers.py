@@ -88,6 +88,18 @@ class Stack:
             await self.store.close()
 
     @property
+    def router(self) -> Any:
+        """The running cog's component router (its ``answer_within`` is a test knob).
+
+        Not checked with isinstance(): closing a bot unloads the extension, which drops its modules, so each
+        boot has its own classes.
+        """
+        assert self.bot is not None
+        router = getattr(self.bot.get_cog("Interview"), "router", None)
+        assert router is not None
+        return router
+
+    @property
     def core(self) -> Bridge:
         assert self.bridge is not None
         return self.bridge

@@ -177,8 +177,8 @@ async def test_many_concurrent_replies_share_the_budget_and_none_starves(rig: Ri
     rig.fake.limiter.message_limit = (10, 1.0)  # fast test: a DM allows 10 writes/s here (5 per 5 s on Discord)
     budget = EditBudget(interval=0.2, global_rate=40)
     adapter = DiscordAdapter(rig.client, edit_interval=0.2, budget=budget, store=rig.store)
-    keys = [await rig.key_for(str(1001 + n)) for n in range(20)]
-    await asyncio.sleep(1.0)  # opening 20 DMs used this second's global budget (Discord counts per second)
+    # DMs opened beforehand (by the fake's world: opening 20 by REST would use this second's global budget)
+    keys = [dm_key(rig.fake.world.open_dm(str(1001 + n))[0].id, str(1001 + n)) for n in range(20)]
 
     async def converse(key: ConversationKey, n: int) -> str:
         stream = await adapter.begin_reply(key)

@@ -178,7 +178,8 @@ async def test_end_button_confirm_cancel_and_a_new_interview(stack: Stack) -> No
     await stack.fake.wait_for(lambda: ids.action_id("confirm_exit") in custom_ids(stack.dm(ADA)[-1]))
     confirm = stack.dm(ADA)[-1]
     assert stack.emulator is not None
-    stack.emulator.faults.latency = 2.5  # completing takes longer than Discord's 3 s: the click is deferred
+    stack.router.answer_within = 0.2  # the bot defers a click the core has not decided within 0.2 s
+    stack.emulator.faults.latency = 1.0  # completing takes longer than that (as if longer than Discord's 3 s)
     confirmed = await stack.click(ADA, confirm, ids.action_id("confirm_exit"))
     assert confirmed.response_type == 6
     await stack.fake.wait_for(lambda: custom_ids(stack.fake.world.find_message(confirm["id"])) == [], 10.0)

@@ -76,6 +76,8 @@ class ComponentRouter:
         """Route to ``bridge``; ``adapter`` renders."""
         self.bridge = bridge
         self.adapter = adapter
+        #: Seconds to wait for the core before deferring a click (tests shorten it; Discord allows 3 s).
+        self.answer_within = ANSWER_WITHIN
         #: Called for a click on a moderator's "Start interview" button (set by the cog).
         self.on_start: Callable[[discord.Interaction[Any], str | None], Awaitable[None]] | None = None
 
@@ -91,7 +93,7 @@ class ComponentRouter:
     ) -> None:
         """Run ``event`` through the core; answer in time (deferring if the core is slow), then ``on_done``."""
         task = asyncio.ensure_future(self.bridge.handle(event))
-        done, _ = await asyncio.wait({task}, timeout=ANSWER_WITHIN)
+        done, _ = await asyncio.wait({task}, timeout=self.answer_within)
         if not done and not interaction.response.is_done():
             await interaction.response.defer(ephemeral=ephemeral_defer, thinking=ephemeral_defer)
         try:
