@@ -165,3 +165,29 @@ async def test_unloading_mid_reply_leaves_no_task_behind(tmp_path: Path) -> None
                 await host.unload_extension("bot.adapters.discord")
                 assert _running("discord-reply-") == []
                 assert _running("inactivity-sweep") == []
+
+
+async def test_runner_with_a_wrong_token_says_what_to_fix(tmp_path: Path) -> None:
+    from discord.gateway import DiscordWebSocket
+    from discord.http import Route
+
+    from bot.adapters.discord.runner import DiscordSetupError, run_discord
+    from bot.app import open_bridge
+
+    saved = Route.BASE, DiscordWebSocket.DEFAULT_GATEWAY
+    async with FakeDiscord() as fake:
+        wrong = "not." + fake.token
+        settings = _settings(
+            tmp_path,
+            discord_token=wrong,
+            discord_api_url=fake.rest_base,
+            discord_gateway_url=fake.gateway_url,
+        )
+        try:
+            async with open_bridge(settings) as bridge:
+                with pytest.raises(DiscordSetupError) as refused:
+                    await asyncio.wait_for(run_discord(bridge, settings), 15.0)
+        finally:
+            Route.BASE, DiscordWebSocket.DEFAULT_GATEWAY = saved
+        assert "DISCORD_TOKEN" in str(refused.value) and "Reset Token" in str(refused.value)
+        assert wrong not in str(refused.value)

@@ -52,10 +52,34 @@ def build_bot(bridge: Bridge, settings: Settings, *, sync_commands: bool = False
     return InterviewBot(bridge, settings, sync_commands=sync_commands)
 
 
+class DiscordSetupError(ValueError):
+    """Discord refused the bot's configuration (a wrong token, a missing intent): what to fix, no traceback."""
+
+
+BAD_TOKEN = (
+    "Discord refused DISCORD_TOKEN (401 Unauthorized). Copy the token again from the Developer Portal → your "
+    "application → Bot → Reset Token, and check that nothing else (quotes, spaces, 'Bot ') is around it."
+)
+MISSING_INTENT = (
+    "Discord refused an intent the bot asked for. interview-bridge needs no privileged intent; if you changed "
+    "runner.intents(), switch that intent on under Developer Portal → Bot → Privileged Gateway Intents."
+)
+
+
 async def run_discord(bridge: Bridge, settings: Settings, *, sync_commands: bool = True) -> None:
-    """Connect and serve until cancelled. Commands are synced at start unless told otherwise."""
+    """Connect and serve until cancelled. Commands are synced at start unless told otherwise.
+
+    Raises :class:`DiscordSetupError` (logged as one clear line) when Discord refuses the token or an intent.
+    """
     if settings.discord_token is None:
-        raise ValueError("DISCORD_TOKEN is not set")
+        raise DiscordSetupError("DISCORD_TOKEN is not set")
     bot = build_bot(bridge, settings, sync_commands=sync_commands)
-    async with bot:
-        await bot.start(settings.discord_token.get_secret_value())
+    try:
+        async with bot:
+            await bot.start(settings.discord_token.get_secret_value())
+    except discord.LoginFailure:
+        log.error("discord: %s", BAD_TOKEN)
+        raise DiscordSetupError(BAD_TOKEN) from None
+    except discord.PrivilegedIntentsRequired:
+        log.error("discord: %s", MISSING_INTENT)
+        raise DiscordSetupError(MISSING_INTENT) from None
