@@ -272,3 +272,4 @@ async def test_two_quick_first_messages_open_one_interview_and_neither_goes_unan
     other = second["ts"] if thread == first["ts"] else first["ts"]
     await h.fake.wait_for(lambda: any(m["text"] == POINTER_TEXT for m in h.bot_replies(thread=other)))
     assert len(await h.store.interviews_of_user("slack", ALICE)) == 1
+

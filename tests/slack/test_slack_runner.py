@@ -65,6 +65,20 @@ async def test_socket_mode_by_default_and_survives_reconnects(fake_slack: FakeSl
         await runner.stop()
 
 
+async def test_socket_mode_comes_back_after_the_connection_drops(fake_slack: FakeSlack, bridge: Bridge) -> None:
+    runner = await start_slack(settings(fake_slack, slack_app_token=fake_slack.app_token), bridge)
+    try:
+        await fake_slack.wait_for(lambda: fake_slack.socket.connected)
+        await fake_slack.socket.drop_all()  # a network blip: no "disconnect" message, the socket just closes
+        await fake_slack.wait_for(lambda: fake_slack.socket.connects >= 2 and fake_slack.socket.connected,
+                                  timeout=15)
+        sent = await fake_slack.user_sends_dm(ALICE, "hi")
+        assert sent["delivery"].transport == "socket" and sent["status"] == 200
+        await greeted(fake_slack, sent["ts"])
+    finally:
+        await runner.stop()
+
+
 async def test_http_mode_serves_signed_requests_on_its_own_server(fake_slack: FakeSlack, bridge: Bridge) -> None:
     config = settings(fake_slack, slack_signing_secret=fake_slack.signing_secret, slack_http_port=0)
     runner = await start_slack(config, bridge, host="127.0.0.1")

@@ -28,7 +28,17 @@ from bot.adapters.slack.people import People
 from bot.adapters.slack.reply import Target
 from bot.api.models import Question
 from bot.core.bridge import Bridge
-from bot.core.events import Answer, CancelExit, Exit, InboundEvent, OutcomeKind, Retry, Start, UserText
+from bot.core.events import (
+    Answer,
+    CancelExit,
+    Exit,
+    InboundEvent,
+    Outcome,
+    OutcomeKind,
+    Retry,
+    Start,
+    UserText,
+)
 from bot.core.keys import ConversationKey
 from bot.core.ports import Action, PendingQuestion, RespondentUnreachable
 from storage.base import RecordStatus
@@ -227,10 +237,19 @@ class Listeners:
         elif act is Action.CANCEL_EXIT:
             event = CancelExit(key, actor=user, event_id=event_id)
         else:
-            if await self.bridge.store.active_interview(key) is None:
-                await self.adapter.set_thread(key, None)  # a new interview opens its own thread
-            event = Start(key, await self.people.respondent(key.workspace, user), event_id=event_id)
+            respondent = await self.people.respondent(key.workspace, user)
+            async with self._one_at_a_time(key):  # a double click must not clear the new interview's thread
+                if await self.bridge.store.active_interview(key) is None:
+                    await self.adapter.set_thread(key, None)  # a new interview opens its own thread
+                outcome = await self.bridge.handle(Start(key, respondent, event_id=event_id))
+            return await self._after_notice_action(key, act, outcome, message)
         outcome = await self.bridge.handle(event)
+        return await self._after_notice_action(key, act, outcome, message)
+
+    async def _after_notice_action(
+        self, key: ConversationKey, act: Action, outcome: Outcome, message: dict[str, Any] | None
+    ) -> str | None:
+        """Close the notice's buttons (unless the click was a duplicate or not the clicker's); what to tell."""
         if outcome.kind is OutcomeKind.DUPLICATE:
             return None
         if message and message.get("ts") and outcome.kind is not OutcomeKind.NOT_YOURS:
