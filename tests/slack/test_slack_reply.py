@@ -243,3 +243,20 @@ async def test_question_is_shown_once_when_the_stream_ends_before_stop(
     record = await adapter.question_record("iv1", "q1")
     assert record is not None and record["ts"] == messages[0]["ts"]
     assert reply.messages == [messages[0]["ts"]]
+
+
+async def test_a_failed_fallback_update_mid_reply_never_breaks_the_reply(
+    fake_slack: FakeSlack, adapter: SlackAdapter, key: ConversationKey
+) -> None:
+    reply = await adapter.begin_reply(key)
+    thread = str(await adapter.thread_of(key))
+    await reply.append("First part. ")
+    [message] = replies(fake_slack, key, thread)
+    fake_slack.expire_stream(key.channel, message["ts"])
+    fake_slack.force_http_error("chat.update", status=500)  # the fallback's first chat.update fails too
+    await reply.append("Second part. ")  # an intermediate update: the next one carries its text
+    await reply.append("Third part.")
+    await reply.finish("First part. Second part. Third part.", None)
+    [message] = replies(fake_slack, key, thread)
+    assert message["text"] == "First part. Second part. Third part."
+    assert fake_slack.calls_of("chat.update")[0].status == 500

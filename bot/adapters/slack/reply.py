@@ -104,6 +104,8 @@ class SlackReply:
                 self._shown = 0
         except RespondentUnreachable as error:
             self._gone = error
+        except SlackApiError as error:  # a transient status only: never break the turn for it
+            log.info("slack status not shown (%s)", error_code(error))
 
     async def append(self, text: str) -> None:
         """Add ``text``; send what is not shown yet if the budget has room now.
@@ -119,6 +121,8 @@ class SlackReply:
             await self._sync(required=False)
         except RespondentUnreachable as error:
             self._gone = error
+        except SlackApiError as error:  # the text is kept: the next update, or finish, shows it
+            log.info("slack reply update failed (%s): carried by the next one", error_code(error))
 
     async def finish(self, text: str, question: PendingQuestion | None) -> None:
         """Show exactly ``text``, with ``question``'s blocks on the last message (or right after it)."""
