@@ -130,6 +130,9 @@ async def test_slash_command_start_status_stop(harness: Harness) -> None:
     assert record is not None and record.completion_reason == "respondent_left"
     # the notice's buttons are replaced by the choice, so it cannot be clicked again
     await h.fake.wait_for(lambda: "ib:act:confirm_exit" not in action_ids(h.message(confirm["ts"])))
+    await h.fake.slash_command(ALICE, "/interview", "status")  # in words, not the API's reason code
+    await h.fake.wait_for(lambda: any("finished (ended by you)" in e["text"] for e in h.fake.ephemerals(ALICE)))
+    assert not any("respondent_left" in e["text"] for e in h.fake.ephemerals(ALICE))
 
 
 async def test_app_home_lists_interviews_with_start_and_resume(harness: Harness) -> None:

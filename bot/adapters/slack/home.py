@@ -24,6 +24,20 @@ _STATUS_LABEL = {
 }
 
 
+#: How an interview ended, in the respondent's words (the stored reasons are API codes).
+REASON_LABELS = {
+    "natural": "completed",
+    "respondent_left": "ended by you",
+    "timeout": "closed after a quiet spell",
+    "manual": "closed by the study team",
+}
+
+
+def reason_label(reason: str | None) -> str:
+    """How an interview ended, for people (``respondent_left`` → "ended by you")."""
+    return REASON_LABELS.get(reason or "", "completed")
+
+
 def _when(at: float) -> str:
     if at <= 0:
         return ""
@@ -62,7 +76,7 @@ def home_view(records: list[InterviewRecord], *, team: str = "", app_id: str | N
     else:
         blocks.append({"type": "divider"})
     for record in records[:HOME_LIMIT]:
-        reason = f" ({record.completion_reason})" if record.completion_reason else ""
+        reason = f" ({reason_label(record.completion_reason)})" if record.completion_reason else ""
         label = _STATUS_LABEL.get(record.status, record.status.value)
         study = f"*{record.study}* · " if record.study else ""
         section: Block = {"type": "section", "block_id": f"home|{record.interview_id}", "text": {

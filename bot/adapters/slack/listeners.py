@@ -23,7 +23,7 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from bot.adapters.slack.adapter import POINTER_TEXT, SlackAdapter, conversation_key
 from bot.adapters.slack.blocks import NOTICE_ACTION_PREFIX, NOTICE_LABELS, QuestionRef, text_sections
 from bot.adapters.slack.clicks import Chosen, Ignore, Invalid, OpenOther, Redraw, interpret_click
-from bot.adapters.slack.home import HOME_RESUME, HOME_START, publish_home
+from bot.adapters.slack.home import HOME_RESUME, HOME_START, publish_home, reason_label
 from bot.adapters.slack.people import People
 from bot.adapters.slack.reply import Target
 from bot.api.models import Question
@@ -359,7 +359,7 @@ class Listeners:
         if record is None:
             return "You have no interviews yet. `/interview start` begins one."
         if record.status is RecordStatus.COMPLETED:
-            return f"Your last interview is finished ({record.completion_reason or 'completed'}). Thank you!"
+            return f"Your last interview is finished ({reason_label(record.completion_reason)}). Thank you!"
         waiting = " — waiting for your reply" if record.expires_at else ""
         return f"Your interview is in progress: {record.turns_sent} message(s) sent{waiting}."
 
