@@ -276,3 +276,15 @@ async def test_two_quick_first_messages_open_one_interview_and_neither_goes_unan
     await h.fake.wait_for(lambda: any(m["text"] == POINTER_TEXT for m in h.bot_replies(thread=other)))
     assert len(await h.store.interviews_of_user("slack", ALICE)) == 1
 
+
+
+async def test_a_thread_reply_also_sent_to_the_conversation_is_an_answer_too(harness: Harness) -> None:
+    h = harness
+    thread = await start_interview(h)
+    await h.fake.user_sends_dm(ALICE, "I am a designer", thread_ts=thread, broadcast=True)  # thread_broadcast
+    await h.wait_for_action("ib:yes")
+    await h.idle()
+    record = await h.store.active_interview(h.key())
+    assert record is not None
+    answers = [t.content for t in await h.store.transcript(record.interview_id) if t.role == "respondent"]
+    assert answers == ["I am a designer"]

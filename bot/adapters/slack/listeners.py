@@ -50,6 +50,9 @@ OTHER_VIEW = "ib_other"
 EVENTS = ("app_home_opened", "app_uninstalled", "assistant_thread_started", "message.im", "tokens_revoked")
 #: The slash command.
 COMMAND = "/interview"
+#: ``message`` subtypes that are something the respondent wrote (edits, deletions, joins… are not): a plain
+#: message, one with files, and a thread reply also sent to the conversation.
+ANSWER_SUBTYPES = (None, "file_share", "thread_broadcast")
 STALE_TEXT = "That question was already answered or is no longer open."
 NOT_YOURS_TEXT = "This question belongs to someone else's interview."
 HELP_TEXT = (
@@ -119,7 +122,7 @@ class Listeners:
         """A DM to the app: goes to the user's active interview (or starts/offers one)."""
         if event.get("channel_type") != "im" or event.get("bot_id") or event.get("app_id"):
             return
-        if event.get("subtype") not in (None, "file_share") or not event.get("user"):
+        if event.get("subtype") not in ANSWER_SUBTYPES or not event.get("user"):
             return
         team = str(body.get("team_id") or event.get("team") or "")
         user, channel = str(event["user"]), str(event["channel"])

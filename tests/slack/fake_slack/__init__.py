@@ -40,8 +40,8 @@ back as message events with bot_id, as Slack sends them; `set_events_url(url, in
 
 User side (each delivery is signed like Slack and recorded in `deliveries` as a `Delivery`: status, response_body,
 json, ack_seconds, timed_out, retry_num; over Socket Mode when no events URL is set and a client is connected):
-- `user_sends_dm(user, text, thread_ts=, files=, retry_num=, event_id=)` → dict (event, event_id, ts, channel,
-  envelope, status, body, ack_seconds, delivery); `redeliver(event_id)` → status (X-Slack-Retry-Num 1, 2, …);
+- `user_sends_dm(user, text, thread_ts=, files=, retry_num=, event_id=, broadcast=)` → dict (event, event_id, ts,
+  channel, envelope, status, body, ack_seconds, delivery); `redeliver(event_id)` → status (X-Slack-Retry-Num 1, 2, …);
   `deliver_event(event)`; `open_app_home(user)` → status; `verify_url()`; `send_raw(body, headers)`.
 - `start_assistant_thread(user)` → dict (channel, thread_ts, status): an `assistant_thread_started` event, so
   Bolt's AsyncAssistant works.

@@ -116,8 +116,12 @@ class UserActions(FakeSlackBase):
         files: int = 0,
         retry_num: int | None = None,
         event_id: str | None = None,
+        broadcast: bool = False,
     ) -> JSON:
         """The user writes to the app in its Messages tab; a `message` (channel_type im) event is delivered.
+
+        `broadcast=True` (with `thread_ts`): a thread reply also sent to the conversation, which Slack delivers
+        with subtype `thread_broadcast`.
 
         Returns {"event", "event_id", "ts", "channel", "envelope", "status", "body", "ack_seconds", "delivery"}.
         """
@@ -129,6 +133,9 @@ class UserActions(FakeSlackBase):
         ws.messages[channel].append(msg)
         parent = ws.find_message(channel, thread_ts) if thread_ts else None
         event = p.message_event(msg, ws.team_id, files, parent.user if parent else None)
+        if broadcast and thread_ts:
+            event["subtype"] = "thread_broadcast"
+            event["root"] = parent.to_api(ws.team_id, self.app_id) if parent else {"ts": thread_ts}
         delivery = await self.deliver_event(event, team_id=ws.team_id, event_id=event_id, retry_num=retry_num)
         return {
             "event": event,
