@@ -203,4 +203,4 @@ async def answered(stack: Stack, interaction: Interaction, shown: str) -> None:
     """The click was taken: its message now shows the chosen value instead of the components."""
     assert interaction.response_type == 7, interaction.response
     message = interaction.original_message()
-    assert labels(message) == [f"✓ {shown}"]
+    assert labels(message) == [f"✓ {shown}"], labels(message)

@@ -237,3 +237,43 @@ async def test_status_after_the_end_reads_well(stack: Stack) -> None:
     text = status.all_texts()[-1]
     assert status.ephemeral and "ended" in text
     assert "_" not in text  # no raw reason such as respondent_left
+
+
+async def test_start_while_the_interview_service_is_down_says_so(stack: Stack) -> None:
+    assert stack.emulator is not None
+    stack.emulator.faults.error_rate = 1.0  # every API request answers 503
+    started = await stack.fake.slash_command(
+        ADA, "interview", [{"type": 1, "name": "start", "options": []}], guild_id=GUILD
+    )
+    await stack.fake.wait_for(lambda: bool(started.followups), timeout=20.0)  # not "thinking…" forever
+    text = started.all_texts()[-1]
+    assert started.ephemeral and "try again" in text.lower()
+    assert "Traceback" not in text and "503" not in text, text
+
+
+async def test_a_failing_command_still_answers_the_member(stack: Stack) -> None:
+    await stack.store.close()  # the database is gone: the command fails inside
+    status = await stack.fake.slash_command(ADA, "interview", [{"type": 1, "name": "status", "options": []}])
+    await stack.fake.wait_for(lambda: bool(status.followups), timeout=10.0)  # not "thinking…" forever
+    assert status.ephemeral and "try again" in status.all_texts()[-1].lower()
+    await stack.store.open()
+
+
+async def test_an_other_answer_typed_across_a_restart_is_taken(stack: Stack) -> None:
+    await stack.fake.user_sends_dm(ADA, "hello")
+    await stack.said(ADA, "What brought you")
+    await stack.fake.user_sends_dm(ADA, "Curiosity")
+    yes_no = await stack.question(ADA, "yn")
+    await answered(stack, await stack.click(ADA, yes_no, first_id(yes_no, "ib:a:", ":y")), "Yes")
+    scale = await stack.question(ADA, "nps")
+    await answered(stack, await stack.click(ADA, scale, first_id(scale, "ib:a:", ":5")), "5 / 10")
+    choice = await stack.question(ADA, "src")
+    opened = await stack.click(ADA, choice, first_id(choice, "ib:o:"))
+    assert opened.modal is not None
+
+    await stack.shut_down()  # the member is still typing in the box while the bot restarts
+    await stack.boot()
+
+    submitted = await stack.fake.submit_modal(ADA, opened, opened.modal["custom_id"], {"other": "A podcast"})
+    await submitted.wait_responded(5.0)
+    await answered(stack, submitted, "Other: A podcast")

@@ -13,7 +13,7 @@ from discord.ext import commands
 
 from bot.adapters.discord import components, ids
 from bot.adapters.discord.adapter import DiscordAdapter, dm_key, is_unreachable
-from bot.adapters.discord.interactions import ComponentRouter, respondent_of
+from bot.adapters.discord.interactions import UNAVAILABLE, ComponentRouter, respondent_of
 from bot.config import Settings
 from bot.core.bridge import Bridge
 from bot.core.events import Exit, OutcomeKind, RespondentInfo, Start, UserText
@@ -163,6 +163,13 @@ class InterviewCog(commands.Cog, name="Interview"):
 
     async def start_in_dm(self, interaction: discord.Interaction[Any], study: str | None) -> None:
         """Open the member's DM and start there; DMs closed → an ephemeral how-to and nothing half-started."""
+        try:
+            await self._start_in_dm(interaction, study)
+        except Exception:
+            log.exception("discord: start failed")
+            await self._say_unavailable(interaction)
+
+    async def _start_in_dm(self, interaction: discord.Interaction[Any], study: str | None) -> None:
         if not interaction.response.is_done():
             await interaction.response.defer(ephemeral=True, thinking=True)
         member_roles = [r.id for r in getattr(interaction.user, "roles", [])] if interaction.guild_id else None
@@ -196,6 +203,23 @@ class InterviewCog(commands.Cog, name="Interview"):
             if interaction.guild_id is not None and outcome.kind is OutcomeKind.REJECTED:
                 text += f" ({channel.jump_url})"
         await interaction.followup.send(text, ephemeral=True)
+
+    async def cog_app_command_error(
+        self, interaction: discord.Interaction[Any], error: app_commands.AppCommandError
+    ) -> None:
+        """A command failed inside: the member gets a short private word, never an endless "thinking…"."""
+        log.error("discord: command failed: %r", getattr(error, "original", error))
+        await self._say_unavailable(interaction)
+
+    @staticmethod
+    async def _say_unavailable(interaction: discord.Interaction[Any]) -> None:
+        try:
+            if interaction.response.is_done():
+                await interaction.followup.send(UNAVAILABLE, ephemeral=True)
+            else:
+                await interaction.response.send_message(UNAVAILABLE, ephemeral=True)
+        except discord.HTTPException as error:
+            log.info("discord: could not tell the member about a failure", extra={"code": error.code})
 
     # --- slash commands ---
 

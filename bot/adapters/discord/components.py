@@ -35,6 +35,8 @@ MAX_ROWS = 5
 ROW_WIDTH = 5
 #: Rows usable by a question (the last row is kept for controls and "End interview").
 QUESTION_ROWS = MAX_ROWS - 1
+#: Seconds discord.py keeps an opened "Other…" modal object (its submit works later too, routed by id).
+MODAL_KEPT_FOR = 900.0
 
 ACTION_LABELS: dict[Action, tuple[str, discord.ButtonStyle]] = {
     Action.RETRY: ("Retry", discord.ButtonStyle.primary),
@@ -314,11 +316,15 @@ def ranking_view(interview_id: str, question: Question, order: tuple[int, ...]) 
 
 
 def other_modal(interview_id: str, question: Question) -> discord.ui.Modal:
-    """The modal behind "Other…": one text input; its submit is routed by custom id (restart-proof)."""
+    """The modal behind "Other…": one text input; its submit is routed by custom id (restart-proof).
+
+    The submit is handled by the cog's ``on_interaction`` whether or not discord.py still holds this object,
+    so it gets a timeout: a modal the member dismissed is not kept forever.
+    """
     modal = discord.ui.Modal(
         title=clip(question.text or "Your answer", 45),
         custom_id=ids.question_id("om", interview_id, question.id),
-        timeout=None,
+        timeout=MODAL_KEPT_FOR,
     )
     modal.add_item(
         discord.ui.TextInput(label="Your answer", custom_id="other", max_length=400, style=discord.TextStyle.paragraph)
