@@ -288,3 +288,19 @@ async def test_a_thread_reply_also_sent_to_the_conversation_is_an_answer_too(har
     assert record is not None
     answers = [t.content for t in await h.store.transcript(record.interview_id) if t.role == "respondent"]
     assert answers == ["I am a designer"]
+
+
+async def test_a_ranking_step_slack_refuses_to_draw_is_explained(harness: Harness) -> None:
+    h = harness
+    thread = await start_interview(h)
+    for typed, next_action in (("I am a designer", "ib:yes"), ("yes", "ib:scale:4"), ("4", "ib:other"),
+                               ("Sales", "ib:radio"), ("Lisbon", "ib:multi"), ("Slack", "ib:rank:2")):
+        await h.fake.user_sends_dm(ALICE, typed, thread_ts=thread)
+        question = await h.wait_for_action(next_action)
+    h.fake.force_error("chat.update", "invalid_blocks")
+    before = len(h.fake.ephemerals(ALICE))
+    assert await h.click(question, "ib:rank:2") == 200
+    await h.fake.wait_for(lambda: len(h.fake.ephemerals(ALICE)) > before)
+    assert "try again" in h.fake.ephemerals(ALICE)[-1]["text"]
+    await h.click(question, "ib:rank:2")  # the same click again works
+    await h.fake.wait_for(lambda: "ib:rank:2" not in action_ids(h.message(question["ts"])))

@@ -19,9 +19,11 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
+from slack_sdk.errors import SlackApiError
 
 from bot.adapters.slack.adapter import POINTER_TEXT, SlackAdapter, conversation_key
 from bot.adapters.slack.blocks import NOTICE_ACTION_PREFIX, NOTICE_LABELS, QuestionRef, text_sections
+from bot.adapters.slack.calls import error_code
 from bot.adapters.slack.clicks import Chosen, Ignore, Invalid, OpenOther, Redraw, interpret_click
 from bot.adapters.slack.home import HOME_RESUME, HOME_START, publish_home, reason_label
 from bot.adapters.slack.people import People
@@ -55,6 +57,7 @@ COMMAND = "/interview"
 ANSWER_SUBTYPES = (None, "file_share", "thread_broadcast")
 STALE_TEXT = "That question was already answered or is no longer open."
 NOT_YOURS_TEXT = "This question belongs to someone else's interview."
+REDRAW_FAILED_TEXT = "Slack didn't take that step — please try again, or type your answer in the thread."
 HELP_TEXT = (
     "`/interview start [study]` starts an interview in our DM · `/interview stop` ends yours · "
     "`/interview status` shows where it stands."
@@ -205,7 +208,11 @@ class Listeners:
             await self._tell(respond, key, problem, thread_ts)
             return
         if isinstance(result, Redraw):
-            await self.adapter.replace_question_blocks(key, ref, result.blocks, message)
+            try:
+                await self.adapter.replace_question_blocks(key, ref, result.blocks, message)
+            except SlackApiError as error:
+                log.info("slack could not redraw a question (%s)", error_code(error))
+                await self._tell(respond, key, REDRAW_FAILED_TEXT, thread_ts)
         elif isinstance(result, OpenOther):
             await self._open_other(body, key, ref, question.text, str(container.get("message_ts") or ""))
 
