@@ -245,3 +245,13 @@ async def test_a_deleted_message_the_final_text_does_not_change_is_posted_again(
     text = "b" * 2100 + " and the end."
     await stream.finish(text, None)
     assert "".join(rig.texts(key)) == text
+
+
+async def test_a_reply_ending_in_blank_lines_past_2000_leaves_no_stray_message(rig: Rig) -> None:
+    key = await rig.key_for(USER)
+    stream = await rig.adapter.begin_reply(key)
+    text = "a" * 1999 + " \n\n"  # the cut leaves only blank lines for a second message
+    await stream.finish(text, None)
+    [message] = rig.fake.bot_messages(key.channel)  # no "…" message carrying the End button
+    assert message["content"].strip() == "a" * 1999
+    assert custom_ids(message) == [ids.action_id(Action.END.value)]

@@ -16,7 +16,7 @@ import discord
 
 from bot.adapters.discord import components
 from bot.adapters.discord.edit_budget import EditBudget
-from bot.adapters.discord.text import PLACEHOLDER, split_message, visible, with_note
+from bot.adapters.discord.text import PLACEHOLDER, split_message, visible, with_note, without_blank_parts
 from bot.core.keys import ConversationKey
 from bot.core.ports import Notice, NoticeKind, PendingQuestion, RespondentUnreachable
 from storage.base import Store
@@ -242,7 +242,7 @@ class DiscordReplyStream:
     def _draft(self) -> list[str]:
         if not self.text and self._status:
             return [f"*{self._status}*"]
-        return split_message(self.text) if self.text else [PLACEHOLDER]
+        return without_blank_parts(split_message(self.text)) if self.text else [PLACEHOLDER]
 
     def message_deleted(self, message_id: int) -> None:
         """One of this reply's messages is gone: the next render posts its part again (in order)."""
@@ -316,6 +316,7 @@ class DiscordReplyStream:
         """Write the final state, retrying transient failures: the final text always lands."""
         await self._stop_flusher()
         self.adapter._streams.discard(self)
+        chunks = without_blank_parts(chunks)
         for attempt in range(FINAL_ATTEMPTS):
             await self.adapter.budget.acquire(self.key.channel)
             try:

@@ -35,6 +35,13 @@ def split_message(text: str, limit: int = MESSAGE_LIMIT) -> list[str]:
     return chunks
 
 
+def without_blank_parts(chunks: list[str]) -> list[str]:
+    """``chunks`` without parts that are only whitespace (Discord would show them as nothing; we would have to
+    show a "…" with the reply's buttons under it). At least one part is kept."""
+    kept = [chunk for chunk in chunks if chunk.strip()]
+    return kept or chunks[:1]
+
+
 def visible(chunk: str) -> str:
     """What to send for one chunk: Discord refuses content that is empty or only whitespace."""
     return chunk if chunk.strip() else PLACEHOLDER
