@@ -9,13 +9,10 @@ Every interaction is acknowledged first (well within Slack's 3 s) and worked on 
 
 from __future__ import annotations
 
-import asyncio
 import html
 import json
 import logging
 import re
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
@@ -26,6 +23,7 @@ from bot.adapters.slack.blocks import NOTICE_ACTION_PREFIX, NOTICE_LABELS, Quest
 from bot.adapters.slack.calls import error_code
 from bot.adapters.slack.clicks import Chosen, Ignore, Invalid, OpenOther, Redraw, interpret_click
 from bot.adapters.slack.home import HOME_RESUME, HOME_START, publish_home, reason_label
+from bot.adapters.slack.locks import ConversationLocks
 from bot.adapters.slack.people import People
 from bot.adapters.slack.reply import Target
 from bot.api.models import Question
@@ -85,23 +83,7 @@ class Listeners:
         self.bridge = bridge
         self.adapter = adapter
         self.people = People(adapter)
-        self._locks: dict[str, tuple[asyncio.Lock, int]] = {}  # conversation -> (lock, holders and waiters)
-
-    @asynccontextmanager
-    async def _one_at_a_time(self, key: ConversationKey) -> AsyncIterator[None]:
-        """Serialize the thread decisions of one conversation (two quick first DMs must not both open one)."""
-        name = key.as_str()
-        lock, users = self._locks.get(name) or (asyncio.Lock(), 0)
-        self._locks[name] = (lock, users + 1)
-        try:
-            async with lock:
-                yield
-        finally:
-            lock, users = self._locks[name]
-            if users <= 1:
-                del self._locks[name]
-            else:
-                self._locks[name] = (lock, users - 1)
+        self._locks = ConversationLocks()  # thread decisions, one at a time per conversation
 
     def attach(self, app: AsyncApp) -> None:
         """Register every listener on ``app``."""
@@ -133,7 +115,7 @@ class Listeners:
         root = str(event.get("thread_ts") or event["ts"])
         text = html.unescape(str(event.get("text") or ""))
         respondent = await self.people.respondent(team, user)
-        async with self._one_at_a_time(key):
+        async with self._locks.hold(key):
             active = await self.bridge.store.active_interview(key)
             current = await self.adapter.thread_of(key)
             elsewhere = active is not None and current is not None and current != root
@@ -248,7 +230,7 @@ class Listeners:
             event = CancelExit(key, actor=user, event_id=event_id)
         else:
             respondent = await self.people.respondent(key.workspace, user)
-            async with self._one_at_a_time(key):  # a double click must not clear the new interview's thread
+            async with self._locks.hold(key):  # a double click must not clear the new interview's thread
                 if await self.bridge.store.active_interview(key) is None:
                     await self.adapter.set_thread(key, None)  # a new interview opens its own thread
                 outcome = await self.bridge.handle(Start(key, respondent, event_id=event_id))
@@ -351,7 +333,7 @@ class Listeners:
             text = "Please confirm in our DM thread." if outcome.ok else (outcome.message or "Nothing to stop.")
             await respond(text=text, response_type="ephemeral")
             return
-        async with self._one_at_a_time(key):
+        async with self._locks.hold(key):
             if await self.bridge.store.active_interview(key) is not None:
                 await respond(text="You already have an interview in progress — see our DM.",
                               response_type="ephemeral")
@@ -388,7 +370,7 @@ class Listeners:
         try:
             key = conversation_key(team, await self.people.dm_channel(team, user), user)
             if action.get("action_id") == HOME_START:
-                async with self._one_at_a_time(key):  # a double click starts one interview
+                async with self._locks.hold(key):  # a double click starts one interview
                     if await self.bridge.store.active_interview(key) is None:
                         await self.adapter.set_thread(key, None)
                         await self.bridge.handle(Start(key, await self.people.respondent(team, user),
