@@ -277,3 +277,10 @@ async def test_an_other_answer_typed_across_a_restart_is_taken(stack: Stack) -> 
     submitted = await stack.fake.submit_modal(ADA, opened, opened.modal["custom_id"], {"other": "A podcast"})
     await submitted.wait_responded(5.0)
     await answered(stack, submitted, "Other: A podcast")
+
+
+async def test_a_dm_the_bot_fails_to_handle_gets_a_word_back(stack: Stack) -> None:
+    await stack.store.close()  # the database is gone: handling the message fails inside
+    await stack.fake.user_sends_dm(ADA, "hi")
+    await stack.said(ADA, "try again")  # not a silent drop
+    await stack.store.open()

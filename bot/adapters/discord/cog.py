@@ -137,6 +137,10 @@ class InterviewCog(commands.Cog, name="Interview"):
             await self.bridge.handle(event)
         except RespondentUnreachable:
             log.info("discord: DM reply failed: member unreachable")
+        except Exception:  # never a silent drop: the member learns their message was not taken
+            log.exception("discord: a DM could not be handled")
+            with contextlib.suppress(discord.HTTPException):
+                await message.channel.send(f"⚠️ {UNAVAILABLE}")
 
     @commands.Cog.listener()
     async def on_raw_message_delete(self, payload: discord.RawMessageDeleteEvent) -> None:
