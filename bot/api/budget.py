@@ -31,15 +31,21 @@ QueueCallback = Callable[[QueuePosition], Awaitable[None]]
 
 @dataclass(eq=False)
 class Slot:
-    """One granted request. ``expires_at`` is ``inf`` while the request is in flight (not yet settled)."""
+    """One granted request. ``expires_at`` is ``inf`` while the request is in flight (not yet settled).
+
+    ``requested_at`` is when the caller asked for it, ``settled_at`` when its response arrived (budget clock).
+    """
 
     granted_at: float
     expires_at: float = math.inf
+    requested_at: float | None = None
+    settled_at: float | None = None
 
 
 @dataclass(eq=False)
 class _Waiter:
     caller: str
+    requested_at: float
     wake: asyncio.Event = field(default_factory=asyncio.Event)
     slot: Slot | None = None
     cancelled: bool = False
@@ -49,7 +55,7 @@ class RequestBudget:
     """A fair, sliding-window request budget (one per API key)."""
 
     def __init__(self, limit: int = 60, window: float = 60.0, *, clock: Callable[[], float] = time.monotonic,
-                 margin: float = 0.02) -> None:
+                 margin: float = 0.02, keep_history: bool = False) -> None:
         if limit < 1 or window <= 0:
             raise ValueError("limit must be >= 1 and window > 0")
         self.limit = limit
@@ -65,6 +71,8 @@ class RequestBudget:
         #: Counters for benchmarks and tests: requests granted, callers that had to wait.
         self.granted = 0
         self.queued = 0
+        #: With ``keep_history``: every slot granted to a caller, in grant order (for tests and benchmarks).
+        self.history: list[Slot] | None = [] if keep_history else None
 
     # --- accounting -------------------------------------------------------------------------------------
 
@@ -77,15 +85,19 @@ class RequestBudget:
         now = self._clock()
         return 0 if now < self._blocked_until else max(0, self.limit - self._active(now))
 
-    def _grant(self, now: float, expires_at: float = math.inf) -> Slot:
-        slot = Slot(granted_at=now, expires_at=expires_at)
+    def _grant(self, now: float, expires_at: float = math.inf, requested_at: float | None = None) -> Slot:
+        slot = Slot(granted_at=now, expires_at=expires_at, requested_at=requested_at)
         self._slots.append(slot)
         self.granted += 1
+        if self.history is not None and requested_at is not None:
+            self.history.append(slot)
         return slot
 
     def settle(self, slot: Slot) -> None:
         """The response to ``slot``'s request arrived (or the request failed): it counts ``window`` from now."""
-        slot.expires_at = min(slot.expires_at, self._clock() + self.window)
+        now = self._clock()
+        slot.settled_at = now if slot.settled_at is None else slot.settled_at
+        slot.expires_at = min(slot.expires_at, now + self.window)
         self._pump()
 
     def release(self, slot: Slot) -> None:
@@ -144,8 +156,8 @@ class RequestBudget:
         name = caller if caller is not None else f"~anonymous-{next(self._anonymous)}"
         now = self._clock()
         if not self._rotation and now >= self._blocked_until and self._active(now) < self.limit:
-            return self._grant(now)
-        waiter = _Waiter(name)
+            return self._grant(now, requested_at=now)
+        waiter = _Waiter(name, requested_at=now)
         queue = self._queues.get(name)
         if queue is None:
             queue = self._queues[name] = deque()
@@ -198,7 +210,7 @@ class RequestBudget:
                 self._rotation.append(caller)
             else:
                 del self._queues[caller]
-            waiter.slot = self._grant(now)
+            waiter.slot = self._grant(now, requested_at=waiter.requested_at)
             waiter.wake.set()
             moved = True
         if moved:
@@ -266,6 +278,26 @@ class RequestBudget:
     def waiting(self) -> int:
         """How many requests wait in the queue."""
         return sum(len(q) for q in self._queues.values())
+
+
+def reuse_delays(slots: list[Slot], limit: int, window: float) -> list[float]:
+    """For each slot after the first ``limit``: how long after the sliding-window rule allowed it was it granted.
+
+    The rule (see the module docstring) lets request *j* go once fewer than ``limit`` earlier requests count,
+    i.e. at the ``limit``-th latest ``settled_at + window`` among the earlier slots, and not before the caller
+    asked (``requested_at``). The delay is measured from there to ``granted_at``; a budget that wastes no
+    capacity has delays near zero whatever the machine's speed, because the time requests spend in flight
+    (slow on a loaded machine) is part of the rule, not of the delay.
+    """
+    ordered = sorted(slots, key=lambda s: s.granted_at)
+    delays: list[float] = []
+    for index in range(limit, len(ordered)):
+        freed = sorted(s.settled_at + window for s in ordered[:index] if s.settled_at is not None)
+        allowed = freed[-limit] if len(freed) >= limit else -math.inf
+        slot = ordered[index]
+        ready = max(allowed, slot.requested_at if slot.requested_at is not None else -math.inf)
+        delays.append(max(0.0, slot.granted_at - ready))
+    return delays
 
 
 def _worth_telling(position: int, last: int | None, since: float) -> bool:

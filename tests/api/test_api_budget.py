@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 
-from bot.api.budget import RequestBudget
+from bot.api.budget import RequestBudget, reuse_delays
 from bot.api.client import InterviewClient
 from bot.api.errors import RateLimited
 from bot.api.models import QueuePosition
@@ -13,15 +13,25 @@ from bot.emulator import EmulatorConfig, run_emulator
 
 
 async def test_five_times_oversubscribed_budget_sees_no_429_and_is_used() -> None:
+    """50 requests from 10 callers against 10 per 1 s window: no 429 ever, full windows, >= 90 % of it used.
+
+    "Used" is measured in the budget's own windows, not in wall time: a slot counts from its grant until its
+    response arrived plus the window (so the server never sees more than the limit); on a loaded machine
+    requests stay in flight longer, which stretches every window by the same amount. What the budget itself
+    can waste is the time between the moment the rule frees a slot and the moment it is handed to a waiting
+    caller — that must stay under 10 % of a window. Wall-time figures are in ``bench/bench_budget.py``.
+    """
     limit, window, callers, per_caller = 10, 1.0, 10, 5  # 50 requests against 10 per second: 5x
     config = EmulatorConfig(token_rate=0, rate_limit=limit, rate_window=window)
-    async with run_emulator(config) as emu, InterviewClient(
-        emu.base_url, emu.api_key, budget=RequestBudget(limit, window), backoff_base=0.01
-    ) as client:
+    budget = RequestBudget(limit, window, keep_history=True)
+    async with run_emulator(config) as emu, InterviewClient(emu.base_url, emu.api_key, budget=budget,
+                                                            backoff_base=0.01) as client:
         emu.window.limit = 10_000  # the interview used by every caller is made outside the window under test
         started = await client.start()
         await asyncio.sleep(window + 0.05)
         emu.window.limit = limit
+        assert budget.history is not None
+        budget.history.clear()
         errors: list[BaseException] = []
 
         async def caller(name: str) -> None:
@@ -37,10 +47,13 @@ async def test_five_times_oversubscribed_budget_sees_no_429_and_is_used() -> Non
     assert errors == []
     assert emu.window.rejected == 0  # the server never had to say 429
     assert emu.window.max_in_window == limit  # the budget was filled to the limit
-    # Used share of the capacity that was available while the test ran (a first full window plus the rest).
-    used = callers * per_caller / (limit * (elapsed / window + 1))
-    print(f"budget used {used:.1%} in {elapsed:.2f}s")
-    assert used >= 0.9, f"budget used {used:.0%} in {elapsed:.2f}s"
+    assert len(budget.history) == callers * per_caller
+    delays = reuse_delays(budget.history, limit, window)
+    assert len(delays) == callers * per_caller - limit  # four windows' worth came from the queue
+    used = window / (window + sum(delays) / len(delays))
+    wall = callers * per_caller / (limit * (elapsed / window + 1))
+    print(f"budget used {used:.1%} (worst hand-over {max(delays) * 1000:.0f} ms); wall-time share {wall:.0%}")
+    assert used >= 0.9, f"budget used {used:.0%}; hand-over delays {[round(d, 3) for d in delays]}"
 
 
 async def test_fair_round_robin_across_callers() -> None:
