@@ -348,17 +348,23 @@ async def test_message_edits_share_a_per_channel_bucket() -> None:
         assert all(r.status == 200 for r in fake.requests_to("PATCH", "/messages/"))  # discord.py waited
         writes = fake.requests_to("POST", r"/messages$") + fake.requests_to("PATCH", "/messages/")
         assert len({r.path.split("/")[2] for r in writes}) == 1
-        # a client that ignores the headers meets the 429
+        # a client that ignores the headers meets the 429 (a fresh DM and a 60 s window: no race with the clock)
+        fake.limiter.message_limit = (4, 60.0)
+        fake.add_user(BOB, "bob")
         async with aiohttp.ClientSession(headers={"Authorization": f"Bot {fake.token}"}) as http:
-            url = f"{fake.rest_base}/channels/{channel.id}/messages/{message.id}"
+            async with http.post(f"{fake.rest_base}/users/@me/channels", json={"recipient_id": BOB}) as response:
+                dm = (await response.json())["id"]
+            async with http.post(f"{fake.rest_base}/channels/{dm}/messages", json={"content": "0"}) as response:
+                posted = (await response.json())["id"]
+            url = f"{fake.rest_base}/channels/{dm}/messages/{posted}"
             answers = []
             for _ in range(4):
                 async with http.patch(url, json={"content": "fast"}) as response:
                     answers.append((response.status, response.headers.get("X-RateLimit-Remaining")))
                     body = await response.json()
-            assert answers[0] == (200, "2")
+            assert answers[:3] == [(200, "2"), (200, "1"), (200, "0")]
             assert answers[-1][0] == 429
-            assert body["global"] is False and 0 < body["retry_after"] <= 0.3
+            assert body["global"] is False and 0 < body["retry_after"] <= 60.0
 
 
 # --- gateway ------------------------------------------------------------------------------------------------
