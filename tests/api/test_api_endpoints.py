@@ -245,3 +245,17 @@ async def test_api_key_formats_and_whitespace(emu: Emulator) -> None:
         with pytest.raises(ValueError) as caught:
             clean_api_key(bad)
         assert bad.strip() == "" or bad not in str(caught.value)
+
+
+async def test_emulator_raises_no_aiohttp_key_warning(client: InterviewClient, started: StartedInterview) -> None:
+    """Request and app storage use typed keys (``web.RequestKey``/``web.AppKey``), so aiohttp stays quiet."""
+    import warnings
+
+    from aiohttp import web
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        await collect(client.send(started.interview_id, started.session_token, "hello"))
+        await client.complete(started.interview_id, started.session_token)
+        await client.get(started.interview_id)
+    assert [w for w in caught if issubclass(w.category, web.NotAppKeyWarning)] == []
