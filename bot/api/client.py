@@ -139,12 +139,13 @@ class InterviewClient:
             raise BadRequest("the message is empty", code="invalid_message")
         return self._send(interview_id, session_token, body, caller, on_queued)
 
-    def _message_request(self, interview_id: str, body: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    def _message_request(self, interview_id: str, body: dict[str, Any], route_index: int) -> tuple[
+            str, dict[str, Any]]:
         payload = dict(body)
         if self._body_field != "content":
             payload[self._body_field] = payload.pop("content")
-        route = _MESSAGE_ROUTES[self._message_route]
-        if self._message_route > 0:  # the older body
+        route = _MESSAGE_ROUTES[route_index]
+        if route_index > 0:  # the older body
             payload["type"] = "respondent"
         if "{id}" not in route:
             payload["interview_id"] = interview_id
@@ -156,8 +157,9 @@ class InterviewClient:
         content = str(body["content"])
         connect_failures = limited = 0
         tried_field = False
+        route_index = self._message_route  # remembered only once a route answered as an existing route
         while True:
-            path, payload = self._message_request(interview_id, body)
+            path, payload = self._message_request(interview_id, body, route_index)
             try:
                 response, _ = await self._transport.open("POST", path, json=payload, session_token=session_token,
                                                          caller=caller, on_queued=on_queued, stream=True)
@@ -181,12 +183,14 @@ class InterviewClient:
                         self._transport.on_rate_limited(error)
                         limited += 1
                         continue
-                    if (isinstance(error, NotFound) and error.route_missing
-                            and self._message_route + 1 < len(_MESSAGE_ROUTES)):
-                        self._message_route += 1
+                    if isinstance(error, NotFound) and error.route_missing:
+                        if route_index + 1 >= len(_MESSAGE_ROUTES):
+                            raise error  # no route knows it: a plain 404 for the interview, most likely
+                        route_index += 1
                         log.info("the API has no %s route; trying %s", path.replace(interview_id, ":id"),
-                                 _MESSAGE_ROUTES[self._message_route].replace("{id}", ":id"))
+                                 _MESSAGE_ROUTES[route_index].replace("{id}", ":id"))
                         continue
+                    self._message_route = route_index
                     if isinstance(error, BadRequest) and not tried_field:  # our text was not empty: wrong field?
                         tried_field = True
                         self._body_field = "message" if self._body_field == "content" else "content"
@@ -197,6 +201,7 @@ class InterviewClient:
                             yield event
                         return
                     raise error
+                self._message_route = route_index
                 async for event in self._read_reply(response, interview_id, content, turns_before, caller):
                     yield event
                 return
@@ -348,8 +353,9 @@ class InterviewClient:
             body["feedback"] = feedback
         already = False
         data: Any = {}
+        route_index = self._complete_route  # remembered only once a route answered as an existing route
         while True:
-            route = _COMPLETE_ROUTES[self._complete_route]
+            route = _COMPLETE_ROUTES[route_index]
             payload = body if "{id}" in route else {**body, "interview_id": interview_id}
             path = route.format(id=interview_id)
             if path.startswith("/"):  # outside the API root: …/api/v1 → …/api/interview/complete
@@ -362,13 +368,14 @@ class InterviewClient:
             except Conflict:
                 data, already = {}, True
             except NotFound as exc:
-                if not exc.route_missing or self._complete_route + 1 >= len(_COMPLETE_ROUTES):
+                if not exc.route_missing or route_index + 1 >= len(_COMPLETE_ROUTES):
                     raise
-                self._complete_route += 1
+                route_index += 1
                 log.info("the API has no %s route; trying %s", route.replace("{id}", ":id"),
-                         _COMPLETE_ROUTES[self._complete_route])
+                         _COMPLETE_ROUTES[route_index])
                 continue
             break
+        self._complete_route = route_index
         if not isinstance(data, dict):
             data = {}
         data.setdefault("interview_id", interview_id)

@@ -162,3 +162,18 @@ async def test_newer_generation_429_has_reset_but_no_retry_after(emu: Emulator) 
     assert response.status_code == 429 and response.json()["error"] == "rate_limited"
     assert "Retry-After" not in response.headers
     assert int(response.headers["X-RateLimit-Reset"]) > 1_000_000_000  # unix seconds
+
+
+async def test_route_fallback_is_remembered_only_when_a_route_answers(emu: Emulator, client: InterviewClient,
+                                                                       started: StartedInterview) -> None:
+    """A plain 404 on every message route (e.g. a proxy's) must not leave the client on an older route."""
+    from bot.api.errors import NotFound
+
+    emu.faults.missing_routes = ("/{id}/message", "/{id}/messages", "/messages")
+    with pytest.raises(NotFound) as caught:
+        await collect(client.send(started.interview_id, started.session_token, "hello"))
+    assert caught.value.route_missing
+    emu.faults.missing_routes = ()
+    await collect(client.send(started.interview_id, started.session_token, "hello"))
+    paths = [r.path.rsplit("/", 1)[-1] for r in emu.requests if r.method == "POST"][1:]
+    assert paths == ["message", "messages", "messages", "message"]  # back on the newer route at once
