@@ -181,7 +181,7 @@ async def discord_stack(
     brief.write_text(brief_text, encoding="utf-8")
     async with (
         run_emulator(EmulatorConfig(brief=brief, token_rate=token_rate, analysis_delay=0.05)) as emulator,
-        InterviewClient(emulator.base_url, emulator.api_key) as api,
+        InterviewClient(emulator.base_url, emulator.api_key, backoff_base=0.01) as api,  # fast retries
         FakeDiscord(**fake_options) as fake,
     ):
         with point_discord_py_at(fake):
