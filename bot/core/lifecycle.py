@@ -88,7 +88,7 @@ class Lifecycle:
         ctx.clear_deadlines(record)
         record.updated_at = ctx.clock.now()
         await ctx.store.update_interview(record)
-        await self._turns.cancel(record.interview_id)
+        await self._turns.cancel(record.interview_id, texts.REPLY_STOPPED)
         pending = await ctx.store.pending_question(record.interview_id)
         if pending is not None:
             await ctx.store.resolve_question(record.interview_id, pending.question_id)

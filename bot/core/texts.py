@@ -85,4 +85,6 @@ def _reason(error: Exception) -> str:
     return "something went wrong on my side."
 
 
+RESTARTING = "⏸ I'm restarting — this reply will continue in a moment."
+REPLY_STOPPED = "(stopped: the interview has ended)"
 GONE = "This interview can no longer be continued (the interview service no longer knows it)."

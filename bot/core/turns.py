@@ -35,6 +35,7 @@ class TurnRunner:
         self._on_end = on_end
         self._workers: dict[str, asyncio.Task[None]] = {}
         self._attempted: set[int] = set()  # turn ids sent (or tried) by this process
+        self._stop_notes: dict[str, str] = {}  # why a worker is being stopped, shown under its cut reply
 
     def kick(self, record: InterviewRecord) -> None:
         """Make sure a worker runs for this interview (no-op if one does)."""
@@ -59,10 +60,11 @@ class TurnRunner:
             with contextlib.suppress(asyncio.CancelledError):
                 await asyncio.shield(worker)
 
-    async def cancel(self, interview_id: str) -> None:
-        """Stop the interview's worker (the interview is ending)."""
+    async def cancel(self, interview_id: str, note: str = texts.RESTARTING) -> None:
+        """Stop the interview's worker; a reply it was showing ends with ``note``."""
         worker = self._workers.get(interview_id)
         if worker is not None and worker is not asyncio.current_task() and not worker.done():
+            self._stop_notes[interview_id] = note
             worker.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await worker
@@ -101,8 +103,9 @@ class TurnRunner:
                 text, question, is_complete = await self._send(record, turn, relay)
         except asyncio.CancelledError:
             if relay is not None:
+                note = self._stop_notes.pop(record.interview_id, texts.RESTARTING)
                 with contextlib.suppress(Exception):
-                    await relay.fail(Notice(NoticeKind.INFO, "(interrupted)"))
+                    await relay.fail(Notice(NoticeKind.INFO, note))
             raise
         except (AlreadyCompleted, Conflict) as error:
             log.info("interview %s already completed on the API side (%s)", record.interview_id, error.code)
@@ -114,6 +117,10 @@ class TurnRunner:
             return False
         except (InterviewApiError, StreamErrorReported, OSError) as error:
             log.warning("turn failed interview=%s turn=%s: %r", record.interview_id, turn.id, error)
+            await self._fail(record, relay, error)
+            return False
+        except Exception as error:  # a bug must not leave the respondent with silence: they can retry
+            log.exception("turn crashed interview=%s turn=%s", record.interview_id, turn.id)
             await self._fail(record, relay, error)
             return False
         await self._deliver(record, turn, relay, text, question, is_complete)

@@ -37,6 +37,8 @@ class RecordingReply:
 
     async def append(self, text: str) -> None:
         self._adapter.check_reachable(self.reply.key)
+        if self._adapter.broken_appends:
+            raise RuntimeError("a platform bug")
         self.reply.appends.append(text)
 
     async def finish(self, text: str, question: PendingQuestion | None) -> None:
@@ -62,6 +64,7 @@ class RecordingAdapter:
         self.questions: list[PendingQuestion] = []
         self.unreachable: set[str] = set()
         self.refused = 0  # calls refused because the respondent was unreachable
+        self.broken_appends = False  # append raises an unexpected error (a bug in platform code)
         self.changed = asyncio.Event()
 
     def check_reachable(self, key: ConversationKey) -> None:

@@ -163,8 +163,10 @@ async def test_a_turn_in_flight_is_resumed_by_a_new_bridge(
     emulator.faults.token_rate = 30.0
     await first.handle(UserText(key, "cut me off", respondent("r1")))
     await emulator_wait_for_respondent(first, interview_id)
-    await first.stop()  # the process dies mid-reply: the turn stays in flight
+    await first.stop()  # the bot shuts down mid-reply: the turn stays in flight
     assert await store.turn_in_flight(interview_id) is not None
+    cut = adapter.replies_of(key)[-1]
+    assert cut.failed is not None and "restarting" in cut.failed.text
     emulator.faults.token_rate = 5000.0
     again = RecordingAdapter()
     second = Bridge(client, store, CONFIG, clock=clock)
@@ -246,3 +248,21 @@ async def test_respondent_unreachable_mid_stream_keeps_the_reply_and_ends_as_res
     await bridge.check_deadlines()
     record = await store.get_interview(interview_id)
     assert record is not None and record.completion_reason == "respondent_left"
+
+
+async def test_an_adapter_bug_mid_reply_ends_the_turn_visibly_and_retry_works(
+    bridge: Bridge, adapter: RecordingAdapter, emulator: Emulator
+) -> None:
+    key = key_of("x1")
+    interview_id = await start(bridge, key)
+    adapter.broken_appends = True  # the platform code raises something nobody planned for
+    emulator.faults.token_rate = 200.0
+    await bridge.handle(UserText(key, "the rules channel was long", respondent("x1")))
+    await bridge.wait_until_idle(key)
+    broken = adapter.replies_of(key)[-1]
+    assert broken.failed is not None and broken.failed.actions == (Action.RETRY, Action.END)
+    adapter.broken_appends = False
+    assert (await bridge.handle(Retry(key, actor="x1"))).ok
+    await bridge.wait_until_idle(key)
+    assert adapter.replies_of(key)[-1].final
+    assert await _respondent_messages(bridge, interview_id) == ["the rules channel was long"]
