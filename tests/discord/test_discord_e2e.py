@@ -284,3 +284,39 @@ async def test_a_dm_the_bot_fails_to_handle_gets_a_word_back(stack: Stack) -> No
     await stack.fake.user_sends_dm(ADA, "hi")
     await stack.said(ADA, "try again")  # not a silent drop
     await stack.store.open()
+
+
+async def test_a_dm_sent_while_the_bot_was_down_is_taken_after_the_restart(stack: Stack) -> None:
+    await stack.fake.user_sends_dm(ADA, "hello")
+    await stack.said(ADA, "What brought you")
+    await stack.core.wait_until_idle(stack.key(ADA))
+    await stack.shut_down()
+    await stack.fake.user_sends_dm(ADA, "Curiosity")  # no bot connected: the gateway will never replay it
+    await stack.boot()
+    await stack.question(ADA, "yn")  # caught up from the DM's history at READY
+    await stack.fake.disconnect_gateway()  # a later reconnect does not take it twice
+    await stack.fake.wait_until_identified()
+    record = await stack.core.status(stack.key(ADA))
+    assert record is not None
+    await stack.core.wait_until_idle(stack.key(ADA))
+    said = [e.content for e in (await stack.api.get(record.interview_id)).transcript if e.role == "respondent"]
+    assert said == ["Curiosity"]
+    stack.fake.assert_no_spec_errors()
+
+
+async def test_a_dm_lost_with_an_invalidated_session_is_caught_up(stack: Stack) -> None:
+    async def no_pause(shard_id: int | None, *, initial: bool = False) -> None:
+        """discord.py waits 5 s before a repeated IDENTIFY; nothing here is about that pause."""
+
+    assert stack.bot is not None
+    stack.bot.before_identify_hook = no_pause  # type: ignore[method-assign]
+    await stack.fake.user_sends_dm(ADA, "hello")
+    await stack.said(ADA, "What brought you")
+    await stack.core.wait_until_idle(stack.key(ADA))
+    identified = stack.fake.gateway.stats.identifies
+    stack.fake.gateway.begin_outage()
+    await stack.fake.invalidate_sessions()  # Discord forgets the session: no RESUME, no replay
+    await stack.fake.user_sends_dm(ADA, "Curiosity")
+    stack.fake.gateway.end_outage()
+    await stack.fake.wait_for(lambda: stack.fake.gateway.stats.identifies > identified, 10.0)
+    await stack.question(ADA, "yn")  # caught up from the DM's history at the new READY

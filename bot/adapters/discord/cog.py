@@ -11,12 +11,13 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.adapters.discord import components, ids
+from bot.adapters.discord import catchup, components, ids
 from bot.adapters.discord.adapter import DiscordAdapter, dm_key, is_unreachable
 from bot.adapters.discord.interactions import UNAVAILABLE, ComponentRouter, respondent_of
 from bot.config import Settings
 from bot.core.bridge import Bridge
 from bot.core.events import Exit, OutcomeKind, RespondentInfo, Start, UserText
+from bot.core.keys import ConversationKey
 from bot.core.ports import RespondentUnreachable
 from storage.base import RecordStatus
 
@@ -122,25 +123,61 @@ class InterviewCog(commands.Cog, name="Interview"):
                     await message.channel.send(NOT_ELIGIBLE)
             return
         author = message.author
-        event = UserText(
-            key=dm_key(message.channel.id, author.id),
-            text=message.content,
-            respondent=RespondentInfo(
-                external_id=str(author.id),
-                display_name=author.global_name or author.name,
-                metadata={"platform": "discord", "discord_user": author.name},
-            ),
-            event_id=str(message.id),
+        await self._handle_dm(
+            dm_key(message.channel.id, author.id),
+            message.id,
+            message.content,
+            name=author.name,
+            display_name=author.global_name or author.name,
             attachments=len(message.attachments),
+        )
+
+    async def _handle_dm(
+        self, key: ConversationKey, message_id: int, text: str, *, name: str, display_name: str, attachments: int
+    ) -> None:
+        """One DM of a member (live, or caught up from history) into the core."""
+        event = UserText(
+            key=key,
+            text=text,
+            respondent=RespondentInfo(
+                external_id=key.user,
+                display_name=display_name,
+                metadata={"platform": "discord", "discord_user": name},
+            ),
+            event_id=str(message_id),
+            attachments=attachments,
         )
         try:
             await self.bridge.handle(event)
+            await catchup.remember_seen(self.bridge.store, key, message_id)
         except RespondentUnreachable:
             log.info("discord: DM reply failed: member unreachable")
         except Exception:  # never a silent drop: the member learns their message was not taken
             log.exception("discord: a DM could not be handled")
             with contextlib.suppress(discord.HTTPException):
-                await message.channel.send(f"⚠️ {UNAVAILABLE}")
+                await self.adapter.channel(key).send(f"⚠️ {UNAVAILABLE}")
+
+    @commands.Cog.listener()
+    async def on_ready(self) -> None:
+        """After each fresh gateway session: take the DMs written while no session was listening."""
+        for record in await self.bridge.store.unfinished_interviews():
+            if record.key.platform != self.adapter.platform or record.status is not RecordStatus.ACTIVE:
+                continue
+            try:
+                missed = await catchup.missed_messages(self.bot.http, self.bridge.store, record.key)
+            except discord.HTTPException as error:
+                log.info("discord: DM history not read", extra={"code": error.code})
+                continue
+            for payload in missed:
+                author = payload["author"]
+                await self._handle_dm(
+                    record.key,
+                    int(payload["id"]),
+                    str(payload.get("content") or ""),
+                    name=str(author.get("username") or ""),
+                    display_name=str(author.get("global_name") or author.get("username") or ""),
+                    attachments=len(payload.get("attachments") or []),
+                )
 
     @commands.Cog.listener()
     async def on_raw_message_delete(self, payload: discord.RawMessageDeleteEvent) -> None:
@@ -198,6 +235,8 @@ class InterviewCog(commands.Cog, name="Interview"):
         except RespondentUnreachable:
             await interaction.followup.send(DMS_CLOSED, ephemeral=True)
             return
+        if outcome.kind is OutcomeKind.ACCEPTED:  # the DM's history after this is the member's
+            await catchup.remember_seen(self.bridge.store, key, interaction.id)
         if outcome.kind is OutcomeKind.ACCEPTED and interaction.guild_id is not None:
             text = f"Your interview has started in our DMs: {channel.jump_url}"
         elif outcome.kind is OutcomeKind.ACCEPTED:
