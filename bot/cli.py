@@ -153,6 +153,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         if problem:
             print(problem, file=sys.stderr)
             return 2
+    if args.command in ("run", "chat") and not settings.uses_builtin_server():
+        problem = _check_api_key(settings)
+        if problem:
+            print(problem, file=sys.stderr)
+            return 2
     if args.command == "demo":
         _logging("WARNING")
         with tempfile.TemporaryDirectory(prefix="interview-bridge-demo-") as folder:
@@ -181,6 +186,18 @@ def _check_brief(path: str | None) -> str | None:
         load_brief(path)
     except ValueError as error:
         return f"interview-bridge: {error}"
+    return None
+
+
+def _check_api_key(settings: Settings) -> str | None:
+    """A clear message (never the key itself) if KOJI_API_KEY cannot be sent as a header."""
+    from bot.api.keys import clean_api_key
+
+    key = settings.koji_api_key.get_secret_value() if settings.koji_api_key else ""
+    try:
+        clean_api_key(key)
+    except ValueError as error:
+        return f"interview-bridge: KOJI_API_KEY: {error}. `interview-bridge doctor` checks the whole configuration."
     return None
 
 

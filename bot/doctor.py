@@ -35,13 +35,17 @@ def check_api(settings: Settings) -> list[Finding]:
         if settings.koji_api_key and not settings.koji_api_url:
             return [Finding(False, "Interview API", "KOJI_API_KEY is set but KOJI_API_URL is not.", True)]
         return [Finding(True, "Interview API", "no KOJI_API_KEY: the built-in interview server will be used.")]
-    findings = [
-        Finding(
-            True,
-            "Interview API",
-            f"{settings.koji_api_url} with a key of {len(_secret(settings.koji_api_key))} characters.",
+    from bot.api.keys import clean_api_key, looks_like_koji_key
+
+    try:
+        key = clean_api_key(_secret(settings.koji_api_key))
+    except ValueError as error:
+        return [Finding(False, "Interview API", f"KOJI_API_KEY: {error}.", True)]
+    findings = [Finding(True, "Interview API", f"{settings.koji_api_url} with a key of {len(key)} characters.")]
+    if not looks_like_koji_key(key):
+        findings.append(
+            Finding(False, "Interview API", "KOJI_API_KEY is not in a documented format (pk_live_…, koji_sk_…).")
         )
-    ]
     findings.append(asyncio.run(_probe_api(settings)))
     return findings
 
