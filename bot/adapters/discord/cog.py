@@ -148,14 +148,17 @@ class InterviewCog(commands.Cog, name="Interview"):
             attachments=attachments,
         )
         try:
+            # the anchor just before this message first: if we stop midway, the catch-up reads it again
+            await catchup.remember_seen(self.bridge.store, key, message_id - 1)
             await self.bridge.handle(event)
             await catchup.remember_seen(self.bridge.store, key, message_id)
         except RespondentUnreachable:
             log.info("discord: DM reply failed: member unreachable")
         except Exception:  # never a silent drop: the member learns their message was not taken
             log.exception("discord: a DM could not be handled")
-            with contextlib.suppress(discord.HTTPException):
-                await self.adapter.channel(key).send(f"⚠️ {UNAVAILABLE}")
+            if not self.bot.is_closed():
+                with contextlib.suppress(discord.HTTPException, RuntimeError):
+                    await self.adapter.channel(key).send(f"⚠️ {UNAVAILABLE}")
 
     @commands.Cog.listener()
     async def on_ready(self) -> None:
