@@ -85,10 +85,18 @@ async def _run(settings: Settings) -> int:
             file=sys.stderr,
         )
         return 2
-    async with open_bridge(settings) as bridge, asyncio.TaskGroup() as group:
-        for runner in runners:
-            group.create_task(runner(bridge, settings))
-    return 0
+    problems: list[BaseException] = []
+    try:
+        async with open_bridge(settings) as bridge, asyncio.TaskGroup() as group:
+            for runner in runners:
+                group.create_task(runner(bridge, settings))
+    except* ValueError as errors:  # a setup problem a runner found (bad token, missing intent): no traceback
+        problems.extend(errors.exceptions)
+    except* OSError as errors:  # the platform cannot be reached (network, a wrong *_API_URL)
+        problems.extend(OSError(f"cannot reach the platform: {error}") for error in errors.exceptions)
+    for problem in problems:
+        print(f"interview-bridge: {problem}", file=sys.stderr)
+    return 2 if problems else 0
 
 
 async def _serve_slack(bridge: Bridge, settings: Settings) -> None:

@@ -72,6 +72,11 @@ class Bridge:
             self._background.add(task)
             task.add_done_callback(self._background.discard)
 
+    def unregister(self, adapter: Adapter) -> None:
+        """Stop serving ``adapter.platform`` through ``adapter`` (an extension being unloaded)."""
+        if self._ctx.adapters.get(adapter.platform) is adapter:
+            del self._ctx.adapters[adapter.platform]
+
     async def start(self) -> None:
         """Resume what a previous run left unfinished, then start the inactivity sweep."""
         await self.resume()
@@ -263,11 +268,11 @@ class Bridge:
         return Outcome(OutcomeKind.ACCEPTED, texts.EXIT_CANCELLED, record.interview_id)
 
     async def _on_retry(self, record: InterviewRecord) -> Outcome:
-        if self._turns.busy(record.interview_id) or not await self.store.turn_in_flight(record.interview_id):
+        if not await self.store.turn_in_flight(record.interview_id):
             return Outcome(OutcomeKind.STALE, "Nothing to retry — the reply already came through.")
         self._ctx.clear_deadlines(record)
         await self.store.update_interview(record)
-        self._turns.kick(record)
+        self._turns.request_retry(record)
         return Outcome(OutcomeKind.ACCEPTED, interview_id=record.interview_id)
 
     # --- background ---

@@ -36,6 +36,7 @@ class TurnRunner:
         self._workers: dict[str, asyncio.Task[None]] = {}
         self._attempted: set[int] = set()  # turn ids sent (or tried) by this process
         self._stop_notes: dict[str, str] = {}  # why a worker is being stopped, shown under its cut reply
+        self._retry_requested: set[str] = set()  # interviews whose running worker should retry if it fails
 
     def kick(self, record: InterviewRecord) -> None:
         """Make sure a worker runs for this interview (no-op if one does)."""
@@ -48,6 +49,13 @@ class TurnRunner:
     def _forget(self, interview_id: str, task: asyncio.Task[None]) -> None:
         if self._workers.get(interview_id) is task:
             del self._workers[interview_id]
+
+    def request_retry(self, record: InterviewRecord) -> None:
+        """Retry the turn in flight: now if no worker runs, else as soon as the running attempt has failed."""
+        if self.busy(record.interview_id):
+            self._retry_requested.add(record.interview_id)
+        else:
+            self.kick(record)
 
     def busy(self, interview_id: str) -> bool:
         """True while a worker is running for the interview."""
@@ -84,7 +92,11 @@ class TurnRunner:
             if turn is None:
                 return
             if not await self._run(record, turn):
+                if interview_id in self._retry_requested:  # Retry was clicked while this attempt wound down
+                    self._retry_requested.discard(interview_id)
+                    continue
                 return
+            self._retry_requested.discard(interview_id)
 
     async def _run(self, record: InterviewRecord, turn: Turn) -> bool:
         """One turn, start to end. False when the worker should stop (failure or end of interview)."""
@@ -194,16 +206,15 @@ class TurnRunner:
 
     async def _fail(self, record: InterviewRecord, relay: ReplyRelay | None, error: Exception) -> None:
         ctx = self._ctx
+        async with ctx.locks.hold(record.key.as_str()):  # stored before the Retry button can be clicked
+            fresh = await ctx.store.get_interview(record.interview_id)
+            if fresh is not None and fresh.status is RecordStatus.ACTIVE:
+                fresh.failed_turn = True
+                ctx.set_deadlines(fresh)  # a respondent who walks away from a failed turn still times out
+                await ctx.store.update_interview(fresh)
         notice = Notice(NoticeKind.ERROR, texts.turn_failed(error), (Action.RETRY, Action.END))
         if relay is not None:
             await ctx.reach(record, relay.fail(notice))
-        async with ctx.locks.hold(record.key.as_str()):
-            fresh = await ctx.store.get_interview(record.interview_id)
-            if fresh is None or fresh.status is not RecordStatus.ACTIVE:
-                return
-            fresh.failed_turn = True
-            ctx.set_deadlines(fresh)  # a respondent who walks away from a failed turn still times out
-            await ctx.store.update_interview(fresh)
 
     async def _end(self, record: InterviewRecord, why: str, relay: ReplyRelay | None) -> None:
         if relay is not None and why == "gone":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from bot.core.keys import ConversationKey
@@ -51,6 +52,8 @@ class RecordingReply:
         self.reply.failed = notice
         self.reply.text_at_failure = text_so_far
         self._adapter.changed.set()
+        if self._adapter.on_fail is not None:  # e.g. a respondent who clicks Retry the instant it shows
+            await self._adapter.on_fail(self.reply)
 
 
 class RecordingAdapter:
@@ -65,6 +68,7 @@ class RecordingAdapter:
         self.unreachable: set[str] = set()
         self.refused = 0  # calls refused because the respondent was unreachable
         self.broken_appends = False  # append raises an unexpected error (a bug in platform code)
+        self.on_fail: Callable[[RecordedReply], Awaitable[None]] | None = None
         self.changed = asyncio.Event()
 
     def check_reachable(self, key: ConversationKey) -> None:

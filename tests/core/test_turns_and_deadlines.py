@@ -266,3 +266,23 @@ async def test_an_adapter_bug_mid_reply_ends_the_turn_visibly_and_retry_works(
     await bridge.wait_until_idle(key)
     assert adapter.replies_of(key)[-1].final
     assert await _respondent_messages(bridge, interview_id) == ["the rules channel was long"]
+
+
+async def test_retry_clicked_the_instant_it_shows_is_not_refused(
+    bridge: Bridge, adapter: RecordingAdapter, emulator: Emulator
+) -> None:
+    key = key_of("f3")
+    interview_id = await start(bridge, key)
+    outcomes = []
+
+    async def click_retry(reply: object) -> None:
+        emulator.faults.error_rate = 0.0
+        outcomes.append(await bridge.handle(Retry(key, actor="f3")))
+
+    adapter.on_fail = click_retry
+    emulator.faults.error_rate = 1.0
+    await bridge.handle(UserText(key, "quick fingers", respondent("f3")))
+    await bridge.wait_until_idle(key)
+    assert [o.kind for o in outcomes] == [OutcomeKind.ACCEPTED]
+    assert adapter.replies_of(key)[-1].final, "the retried reply came through"
+    assert await _respondent_messages(bridge, interview_id) == ["quick fingers"]

@@ -16,6 +16,10 @@ log = logging.getLogger(__name__)
 
 EXTENSION = "bot.adapters.discord"
 
+# Interviews are text: the two voice warnings discord.py prints at start would only puzzle a moderator.
+discord.VoiceClient.warn_nacl = False
+discord.VoiceClient.warn_dave = False
+
 
 def intents() -> discord.Intents:
     """What the bot needs: DMs (message content in DMs needs no privileged intent) and guilds (slash commands)."""
