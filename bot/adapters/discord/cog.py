@@ -79,6 +79,7 @@ class InterviewCog(commands.Cog, name="Interview"):
         """Stop routing clicks to this cog and stop the adapter's background edits."""
         components.set_handler(self.bot, None)
         self.bot.remove_dynamic_items(components.InterviewComponent)
+        self.bridge.unregister(self.adapter)  # a host's bridge outlives the extension
         await self.adapter.close()
 
     # --- who may be interviewed ---
