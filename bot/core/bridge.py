@@ -40,9 +40,10 @@ from storage.base import InterviewRecord, RecordStatus, Store
 
 log = logging.getLogger("bot.core")
 
-#: How long handled platform event ids are remembered, and how often older ones are forgotten.
+#: How long handled platform event ids are remembered; how often the sweep forgets older ones and retries
+#: completions the API could not take.
 EVENT_MEMORY = 3 * 24 * 3600.0
-EVENT_PRUNE_EVERY = 3600.0
+HOUSEKEEPING_EVERY = 600.0
 
 
 class Bridge:
@@ -151,15 +152,27 @@ class Bridge:
                 return await self._on_start(event.key, event.respondent, event.study)
             return await self._control(event)
 
-    async def _on_start(self, key: ConversationKey, respondent: RespondentInfo, study: str | None) -> Outcome:
+    async def _active(self, key: ConversationKey) -> InterviewRecord | None:
+        """The conversation's interview that still takes messages.
+
+        One left *completing* (the API was down when it ended) is over for the respondent: try the API again
+        and treat the conversation as free either way, so no message goes into an interview that has ended.
+        """
         record = await self.store.active_interview(key)
+        if record is not None and record.status is RecordStatus.COMPLETING:
+            await self._lifecycle.finish_completing(record)
+            return None
+        return record
+
+    async def _on_start(self, key: ConversationKey, respondent: RespondentInfo, study: str | None) -> Outcome:
+        record = await self._active(key)
         if record is not None:
             await self._notify(record, Notice(NoticeKind.INFO, texts.ALREADY_RUNNING))
             return Outcome(OutcomeKind.REJECTED, texts.ALREADY_RUNNING, record.interview_id)
         return await self._lifecycle.start(key, respondent, study)
 
     async def _on_text(self, event: UserText) -> Outcome:
-        record = await self.store.active_interview(event.key)
+        record = await self._active(event.key)
         word = event.text.strip().lower()
         if record is None:
             return await self._text_without_interview(event, word)
@@ -243,7 +256,7 @@ class Bridge:
 
     async def _control(self, event: Exit | Retry | CancelExit) -> Outcome:
         """Buttons and commands that act on the conversation's active interview, by its respondent only."""
-        record = await self.store.active_interview(event.key)
+        record = await self._active(event.key)
         if record is None:
             return Outcome(OutcomeKind.NO_INTERVIEW, texts.NO_INTERVIEW)
         if event.actor is not None and event.actor != record.key.user:
@@ -307,11 +320,19 @@ class Bridge:
             try:
                 await self.check_deadlines()
                 now = self._ctx.clock.now()
-                if now - last_prune >= EVENT_PRUNE_EVERY:  # redeliveries come within minutes, not days
+                if now - last_prune >= HOUSEKEEPING_EVERY:
                     last_prune = now
-                    await self.store.prune_events(now - EVENT_MEMORY)
+                    await self.store.prune_events(now - EVENT_MEMORY)  # redeliveries come within minutes
+                    await self._retry_completions()
             except Exception:  # the sweep must survive a bad record or a storage hiccup
                 log.exception("inactivity sweep failed")
+
+    async def _retry_completions(self) -> None:
+        """Complete on the API what ended while it was down (the respondent was already told)."""
+        for record in await self.store.unfinished_interviews():
+            if record.status is RecordStatus.COMPLETING:
+                async with self._ctx.locks.hold(record.key.as_str()):
+                    await self._lifecycle.finish_completing(record)
 
     async def _notify(self, record: InterviewRecord, notice: Notice) -> None:
         await self._ctx.reach(record, self._ctx.adapter(record.key).notify(record.key, notice))

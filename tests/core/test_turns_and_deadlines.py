@@ -7,7 +7,7 @@ import asyncio
 from bot.api.client import InterviewClient
 from bot.core.bridge import Bridge
 from bot.core.clock import ManualClock
-from bot.core.events import OutcomeKind, Retry, UserText
+from bot.core.events import Exit, OutcomeKind, Retry, UserText
 from bot.core.ports import Action, NoticeKind
 from bot.emulator import Emulator
 from storage.base import RecordStatus
@@ -286,3 +286,25 @@ async def test_retry_clicked_the_instant_it_shows_is_not_refused(
     assert [o.kind for o in outcomes] == [OutcomeKind.ACCEPTED]
     assert adapter.replies_of(key)[-1].final, "the retried reply came through"
     assert await _respondent_messages(bridge, interview_id) == ["quick fingers"]
+
+
+async def test_an_exit_while_the_api_is_down_completes_later_and_takes_no_more_messages(
+    bridge: Bridge, adapter: RecordingAdapter, store: SQLiteStore, emulator: Emulator
+) -> None:
+    key = key_of("e1")
+    interview_id = await start(bridge, key)
+    emulator.faults.error_rate = 1.0
+    await bridge.handle(Exit(key, confirmed=True))
+    assert adapter.notices_of(key, NoticeKind.ENDED), "the respondent is told at once"
+    record = await store.get_interview(interview_id)
+    assert record is not None and record.status is RecordStatus.COMPLETING
+    late = await bridge.handle(UserText(key, "one more thing", respondent("e1")))
+    assert late.kind is OutcomeKind.NO_INTERVIEW  # not queued into an interview that has ended
+    emulator.faults.error_rate = 0.0
+    again = await bridge.handle(UserText(key, "new", respondent("e1")))
+    assert again.ok and again.interview_id != interview_id
+    record = await store.get_interview(interview_id)
+    assert record is not None and record.status is RecordStatus.COMPLETED
+    details = await bridge.client.get(interview_id)
+    assert details.status == "completed"
+    assert [e for e in details.transcript if e.role == "respondent"] == []
