@@ -103,7 +103,7 @@ async def _serve_slack(bridge: Bridge, settings: Settings) -> None:
     """Serve Slack (Socket Mode, or HTTP mode) until cancelled."""
     from bot.adapters.slack.runner import start_slack
 
-    runner = await start_slack(settings, bridge)
+    runner = await start_slack(settings, bridge, host=settings.slack_http_host)
     try:
         await asyncio.Event().wait()
     finally:

@@ -72,6 +72,7 @@ class Settings(BaseSettings):
     slack_signing_secret: SecretStr | None = Field(None, description="Signing secret for HTTP mode.")
     slack_api_url: str | None = Field(None, description="Web API base override (tests, proxies).")
     slack_http_port: int = Field(3000, description="Port of the HTTP-mode events endpoint.")
+    slack_http_host: str = Field("0.0.0.0", description="Address the HTTP-mode endpoint listens on.")
     slack_update_interval: float = Field(1.0, description="Seconds between updates of one streamed reply.")
 
     # --- the built-in interview server (used when no API key is set) ---
