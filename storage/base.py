@@ -142,6 +142,14 @@ class Store(Protocol):
         """Every non-completed interview (resumed at start-up)."""
         ...
 
+    async def resumable_interviews(self) -> list[InterviewRecord]:
+        """Interviews with work left after a stop: active with a turn in flight or queued messages, or completing.
+
+        What start-up resumes; found through the (small) tables of work in flight, so it costs the same with a
+        million open interviews as with ten.
+        """
+        ...
+
     async def due_interviews(self, now: float, limit: int = 100) -> list[InterviewRecord]:
         """Active interviews whose ``nudge_at`` or ``expires_at`` is at or before ``now``."""
         ...

@@ -198,6 +198,10 @@ class SQLiteStore(Store):
         """Every non-completed interview, oldest first."""
         return self._interviews(await self._fetch(rows.QUERIES["unfinished_interviews"]))
 
+    async def resumable_interviews(self) -> list[InterviewRecord]:
+        """Active interviews with a turn in flight or queued messages, and completing ones."""
+        return self._interviews(await self._fetch(rows.QUERIES["resumable_interviews"]))
+
     async def due_interviews(self, now: float, limit: int = 100) -> list[InterviewRecord]:
         """Active interviews whose ``nudge_at`` or ``expires_at`` is at or before ``now``, most overdue first."""
         return self._interviews(await self._fetch(rows.QUERIES["due_interviews"], (now, limit)))

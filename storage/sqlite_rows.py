@@ -43,6 +43,12 @@ QUERIES: dict[str, str] = {
     "unfinished_interviews": (
         f"{_SELECT} INDEXED BY interviews_open_by_key WHERE status <> 'completed' ORDER BY id"
     ),
+    # what start-up must resume: driven by the small tables of work in flight, not by every open interview
+    "resumable_interviews": (
+        f"{_SELECT} WHERE status = 'active' AND interview_id IN "
+        "(SELECT interview_id FROM turns UNION SELECT interview_id FROM queued_messages WHERE turn_id IS NULL) "
+        f"UNION ALL {_SELECT} INDEXED BY interviews_open_by_key WHERE status <> 'completed' AND status = 'completing'"
+    ),
     # the inactivity sweep: a range scan of the partial index of active interviews by their earlier deadline
     "due_interviews": f"{_SELECT} WHERE status = 'active' AND due_at <= ? ORDER BY due_at, id LIMIT ?",
     "queued_messages": (

@@ -98,7 +98,7 @@ class Bridge:
 
     async def resume(self, platform: str | None = None) -> None:
         """Pick up turns in flight, queued messages and interrupted completions from storage."""
-        for record in await self.store.unfinished_interviews():
+        for record in await self.store.resumable_interviews():
             if record.key.platform not in self._ctx.adapters or platform not in (None, record.key.platform):
                 continue
             async with self._ctx.locks.hold(record.key.as_str()):
@@ -329,7 +329,7 @@ class Bridge:
 
     async def _retry_completions(self) -> None:
         """Complete on the API what ended while it was down (the respondent was already told)."""
-        for record in await self.store.unfinished_interviews():
+        for record in await self.store.resumable_interviews():
             if record.status is RecordStatus.COMPLETING:
                 async with self._ctx.locks.hold(record.key.as_str()):
                     await self._lifecycle.finish_completing(record)

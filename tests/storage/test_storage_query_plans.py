@@ -26,6 +26,7 @@ EXPECTED = {
     "interviews_of_user": "SEARCH interviews USING INDEX interviews_by_user (platform=? AND user_id=?)",
     "unfinished_interviews": "SCAN interviews USING INDEX interviews_open_by_key",
     "due_interviews": "SEARCH interviews USING INDEX interviews_due (due_at<?)",
+    "resumable_interviews": "SEARCH interviews USING INDEX interviews_by_id (interview_id=?)",
     "queued_messages": "SEARCH queued_messages USING INDEX queued_by_interview (interview_id=?)",
     "turn_in_flight": "SEARCH turns USING INDEX turns_in_flight (interview_id=?)",
     "turn_by_id": "SEARCH turns USING INTEGER PRIMARY KEY (rowid=?)",
