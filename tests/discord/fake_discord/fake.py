@@ -7,12 +7,13 @@ import asyncio
 import contextlib
 import re
 import secrets
-import time
 from collections.abc import AsyncIterator, Callable
 from types import TracebackType
 from typing import Any
 
 from aiohttp import web
+
+from tests.waiting import wait_until
 
 from . import interactions, rest, rest_app
 from .actions import UserActions
@@ -288,14 +289,7 @@ class FakeDiscord(UserActions):
 
     async def wait_for(self, predicate: Callable[[], bool], timeout: float = 5.0) -> None:  # noqa: ASYNC109
         """Wait until ``predicate()`` is true (checked on every change and every 20 ms); ``TimeoutError``."""
-        deadline = time.monotonic() + timeout
-        while not predicate():
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise TimeoutError(f"condition not met within {timeout} s")
-            self._changed.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._changed.wait(), min(remaining, 0.02))
+        await wait_until(predicate, self._changed, timeout, 0.02)
 
     async def wait_until_identified(self, timeout: float = 10.0) -> None:  # noqa: ASYNC109
         """Wait until a bot has IDENTIFIED on the gateway."""

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 from collections.abc import Callable
 from typing import Any
+
+from tests.waiting import wait_until
 
 from .delivery import Delivery
 from .ratelimit import RateLimiter, RateStats
@@ -209,14 +210,7 @@ class FakeSlackBase:
 
     async def wait_for(self, predicate: Callable[[], Any], timeout: float = 5.0) -> None:  # noqa: ASYNC109
         """Wait until `predicate()` is truthy (checked after each change); TimeoutError after `timeout`."""
-        deadline = time.monotonic() + timeout
-        while not predicate():
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise TimeoutError(f"condition not met within {timeout} s")
-            self._changed.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._changed.wait(), min(remaining, 0.05))
+        await wait_until(predicate, self._changed, timeout, 0.05)
 
 
 def view_team(view: FakeView, fake: FakeSlackBase) -> str:
