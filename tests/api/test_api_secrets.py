@@ -14,6 +14,7 @@ from bot.api.client import InterviewClient
 from bot.api.errors import InterviewApiError, Unauthorized
 from bot.api.models import Respondent, StatusEvent
 from bot.emulator import EmulatorConfig, run_emulator
+from tests.serving import serving
 
 from .conftest import collect
 
@@ -36,13 +37,8 @@ async def hook_url() -> AsyncIterator[str]:
 
     app = web.Application()
     app.router.add_post("/hook", hook)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    host, port = runner.addresses[0][:2]
-    yield f"http://{host}:{port}/hook"
-    await runner.cleanup()
+    async with serving(app) as base:
+        yield f"{base}/hook"
 
 
 async def test_whole_interview_at_debug_logs_no_secret(caplog: pytest.LogCaptureFixture, hook_url: str) -> None:
@@ -106,19 +102,14 @@ async def test_secrets_echoed_by_the_server_are_redacted() -> None:
 
     app = web.Application()
     app.router.add_route("*", "/{tail:.*}", echo)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    host, port = runner.addresses[0][:2]
-    try:
-        async with InterviewClient(f"http://{host}:{port}/api/v1", API_KEY, budget=RequestBudget(100, 60.0)) as api:
-            with pytest.raises(Unauthorized) as on_complete:
-                await api.complete("int_1", "st_live_secret_session")
-            with pytest.raises(Unauthorized) as on_send:
-                await collect(api.send("int_1", "st_live_secret_session", "hello"))
-    finally:
-        await runner.cleanup()
+    async with (
+        serving(app) as base,
+        InterviewClient(f"{base}/api/v1", API_KEY, budget=RequestBudget(100, 60.0)) as api,
+    ):
+        with pytest.raises(Unauthorized) as on_complete:
+            await api.complete("int_1", "st_live_secret_session")
+        with pytest.raises(Unauthorized) as on_send:
+            await collect(api.send("int_1", "st_live_secret_session", "hello"))
     for caught in (on_complete.value, on_send.value):
         text = f"{caught} {caught!r} {caught.message}"
         assert "rejected Bearer [redacted] / [redacted]" in text

@@ -13,6 +13,7 @@ from bot.api.budget import RequestBudget
 from bot.api.client import InterviewClient
 from bot.api.webhooks import SIGNATURE_HEADER, sign_webhook, verify_webhook_signature
 from bot.emulator import EmulatorConfig, run_emulator
+from tests.serving import serving
 
 SECRET = "whsec_test_secret"
 
@@ -39,14 +40,9 @@ async def receiver() -> AsyncIterator[Receiver]:
 
     app = web.Application()
     app.router.add_post("/hook", hook)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    host, port = runner.addresses[0][:2]
-    box.url = f"http://{host}:{port}/hook"
-    yield box
-    await runner.cleanup()
+    async with serving(app) as base:
+        box.url = f"{base}/hook"
+        yield box
 
 
 async def _events(box: Receiver, count: int) -> list[str]:

@@ -7,10 +7,13 @@ slack_sdk's own `slack` package. Import the fake as `from fake_slack import Fake
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AsyncExitStack
 
 import pytest
 from aiohttp import web
 from fake_slack import FakeSlack
+
+from tests.serving import serving
 
 SIGNING_SECRET = "fake-signing-secret-for-tests"
 
@@ -26,16 +29,9 @@ async def fake_slack() -> AsyncIterator[FakeSlack]:
 @pytest.fixture
 async def serve_http() -> AsyncIterator[Callable[[web.Application], Awaitable[str]]]:
     """`await serve_http(web_app)` serves it on 127.0.0.1 (ephemeral port); returns "http://127.0.0.1:PORT"."""
-    runners: list[web.AppRunner] = []
+    async with AsyncExitStack() as stack:
 
-    async def serve(app: web.Application) -> str:
-        runner = web.AppRunner(app, access_log=None)
-        await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        await site.start()
-        runners.append(runner)
-        return f"http://127.0.0.1:{runner.addresses[0][1]}"
+        async def serve(app: web.Application) -> str:
+            return await stack.enter_async_context(serving(app))
 
-    yield serve
-    for runner in reversed(runners):
-        await runner.cleanup()
+        yield serve
