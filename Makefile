@@ -16,14 +16,14 @@ $(STAMP): requirements.lock pyproject.toml
 demo: $(STAMP)  ## built-in interview server + terminal chat, no credentials
 	$(BIN)/interview-bridge demo
 
-test: $(STAMP)  ## lint, types, then the whole suite
-	$(BIN)/ruff check .
-	$(BIN)/mypy
+test: lint  ## lint, types, architecture rules, then the whole suite
 	$(BIN)/pytest -q
 
-lint: $(STAMP)
+lint: $(STAMP)  ## ruff, ruff format, mypy strict, import-linter (the architecture rules)
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 bench: $(STAMP)  ## prints the speed and memory table
 	$(BIN)/python -m bench

@@ -28,9 +28,10 @@ TURNS = 60
 async def _budget_rows() -> list[dict[str, object]]:
     config = EmulatorConfig(token_rate=0, rate_limit=LIMIT, rate_window=WINDOW)
     budget = RequestBudget(LIMIT, WINDOW, keep_history=True)
-    async with run_emulator(config) as emu, InterviewClient(
-        emu.base_url, emu.api_key, budget=budget, backoff_base=0.01
-    ) as client:
+    async with (
+        run_emulator(config) as emu,
+        InterviewClient(emu.base_url, emu.api_key, budget=budget, backoff_base=0.01) as client,
+    ):
         started = await client.start()
         await asyncio.sleep(WINDOW + 0.05)
         assert budget.history is not None
@@ -64,26 +65,47 @@ async def _budget_rows() -> list[dict[str, object]]:
         light_wait = await conversation("light", 1)
         heavy_wait = max(await asyncio.gather(*heavy))
     return [
-        {"metric": "budget used at 5x oversubscription (wall time)", "value": used * 100, "unit": "%",
-         "note": f"{total} requests, {LIMIT}/{WINDOW:g}s, {elapsed:.2f}s"},
-        {"metric": "budget used at 5x, in budget windows", "value": WINDOW / (WINDOW + statistics.mean(delays)) * 100,
-         "unit": "%", "note": f"worst hand-over {max(delays) * 1000:.0f} ms; time in flight not counted"},
-        {"metric": "request time in flight, p50", "value": statistics.median(in_flight) * 1000, "unit": "ms",
-         "note": "stretches every window by as much"},
+        {
+            "metric": "budget used at 5x oversubscription (wall time)",
+            "value": used * 100,
+            "unit": "%",
+            "note": f"{total} requests, {LIMIT}/{WINDOW:g}s, {elapsed:.2f}s",
+        },
+        {
+            "metric": "budget used at 5x, in budget windows",
+            "value": WINDOW / (WINDOW + statistics.mean(delays)) * 100,
+            "unit": "%",
+            "note": f"worst hand-over {max(delays) * 1000:.0f} ms; time in flight not counted",
+        },
+        {
+            "metric": "request time in flight, p50",
+            "value": statistics.median(in_flight) * 1000,
+            "unit": "ms",
+            "note": "stretches every window by as much",
+        },
         {"metric": "429s seen by callers", "value": limited, "unit": "count"},
         {"metric": "429s the server had to send", "value": emu.window.rejected - rejected_before, "unit": "count"},
-        {"metric": "most requests in one server window", "value": emu.window.max_in_window, "unit": "count",
-         "note": f"limit {LIMIT}"},
-        {"metric": "wait of 1 request behind 90 of another", "value": light_wait, "unit": "s",
-         "note": f"round-robin; the 90th waited {heavy_wait:.2f}s"},
+        {
+            "metric": "most requests in one server window",
+            "value": emu.window.max_in_window,
+            "unit": "count",
+            "note": f"limit {LIMIT}",
+        },
+        {
+            "metric": "wait of 1 request behind 90 of another",
+            "value": light_wait,
+            "unit": "s",
+            "note": f"round-robin; the 90th waited {heavy_wait:.2f}s",
+        },
     ]
 
 
 async def _turn_rows() -> list[dict[str, object]]:
     config = EmulatorConfig(token_rate=0, rate_limit=10_000)
-    async with run_emulator(config) as emu, InterviewClient(
-        emu.base_url, emu.api_key, budget=RequestBudget(10_000, 60.0)
-    ) as client:
+    async with (
+        run_emulator(config) as emu,
+        InterviewClient(emu.base_url, emu.api_key, budget=RequestBudget(10_000, 60.0)) as client,
+    ):
         plain: list[float] = []
         recovered: list[float] = []
         for turn in range(TURNS):
@@ -97,8 +119,12 @@ async def _turn_rows() -> list[dict[str, object]]:
     return [
         {"metric": "turn over loopback SSE, p50", "value": statistics.median(plain), "unit": "ms"},
         {"metric": "turn over loopback SSE, p95", "value": plain[int(len(plain) * 0.95) - 1], "unit": "ms"},
-        {"metric": "turn with cut stream + recovery, p50", "value": statistics.median(recovered), "unit": "ms",
-         "note": "includes the GET"},
+        {
+            "metric": "turn with cut stream + recovery, p50",
+            "value": statistics.median(recovered),
+            "unit": "ms",
+            "note": "includes the GET",
+        },
     ]
 
 

@@ -10,7 +10,7 @@ import asyncio
 import itertools
 import time
 
-from bot.adapters.discord.edit_budget import EditBudget
+from adapters.discord.edit_budget import EditBudget
 
 
 async def _scenario(streams: int, interval: float, global_rate: float, seconds: float) -> dict[str, float]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import time
 
-from bot.adapters.slack.budget import MethodBucket
+from adapters.slack.budget import MethodBucket
 
 CONVERSATIONS = 50
 CALLS_EACH = 20
@@ -65,11 +65,18 @@ def run() -> list[dict[str, object]]:
     """The rows for ``python -m bench slack_budget``."""
     per_minute, jain, hungry, share = _simulate()
     return [
-        {"metric": "chat.update granted per minute (tier 50)", "value": per_minute, "unit": "calls/min",
-         "note": f"{CONVERSATIONS} conversations + 1 hungry, virtual time"},
+        {
+            "metric": "chat.update granted per minute (tier 50)",
+            "value": per_minute,
+            "unit": "calls/min",
+            "note": f"{CONVERSATIONS} conversations + 1 hungry, virtual time",
+        },
         {"metric": "fairness over the first 10 min (Jain)", "value": jain, "unit": "index", "note": "1.0 = even"},
-        {"metric": "hungry conversation's grants in 10 min", "value": hungry, "unit": "calls",
-         "note": f"even share {share:.1f}"},
-        {"metric": "try_acquire decision cost", "value": _overhead(), "unit": "µs/call",
-         "note": "1,000 conversations"},
+        {
+            "metric": "hungry conversation's grants in 10 min",
+            "value": hungry,
+            "unit": "calls",
+            "note": f"even share {share:.1f}",
+        },
+        {"metric": "try_acquire decision cost", "value": _overhead(), "unit": "µs/call", "note": "1,000 conversations"},
     ]

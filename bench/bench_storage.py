@@ -24,7 +24,7 @@ from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 
 from bot.core.keys import ConversationKey
-from storage.base import InterviewRecord, RecordStatus
+from bot.core.store import InterviewRecord, RecordStatus
 from storage.sqlite import CACHE_KIB, MMAP_BYTES, SQLiteStore
 from storage.sqlite_rows import QUERIES
 

@@ -23,6 +23,19 @@ def _secret(value: object) -> str | None:
     return getter() if callable(getter) else None
 
 
+def bridge_config(settings: Settings) -> BridgeConfig:
+    """The core's part of the settings."""
+    return BridgeConfig(
+        inactivity_timeout=settings.inactivity_timeout,
+        inactivity_nudge=settings.inactivity_nudge,
+        max_message_length=settings.max_message_length,
+        exit_words=settings.exit_words,
+        after_completion=settings.after_completion,
+        study=settings.koji_study,
+        locale=settings.koji_locale,
+    )
+
+
 @asynccontextmanager
 async def open_client(settings: Settings) -> AsyncIterator[InterviewClient]:
     """The API client for the configured service, or for a built-in server started for the occasion."""
@@ -54,7 +67,7 @@ async def open_bridge(settings: Settings, *, clock: Clock | None = None) -> Asyn
         store = SQLiteStore(settings.database_path, encryption_key=_secret(settings.token_encryption_key))
         await store.open()
         stack.push_async_callback(store.close)
-        bridge = Bridge(client, store, BridgeConfig.from_settings(settings), clock=clock)
+        bridge = Bridge(client, store, bridge_config(settings), clock=clock)
         await bridge.start()
         stack.push_async_callback(bridge.stop)
         yield bridge

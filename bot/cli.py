@@ -16,7 +16,7 @@ from bot import __version__
 from bot.config import Settings
 
 if TYPE_CHECKING:
-    from bot.adapters.terminal.chat import TerminalChat
+    from adapters.terminal.chat import TerminalChat
     from bot.core.bridge import Bridge
 
 log = logging.getLogger("bot.cli")
@@ -31,7 +31,7 @@ def _logging(level: str) -> None:
 
 
 async def _chat(settings: Settings, study: str | None) -> int:
-    from bot.adapters.terminal.chat import TerminalChat
+    from adapters.terminal.chat import TerminalChat
     from bot.app import open_bridge
 
     async with open_bridge(settings) as bridge:
@@ -73,7 +73,7 @@ async def _run(settings: Settings) -> int:
 
     runners: list[Callable[[Bridge, Settings], Coroutine[Any, Any, None]]] = []
     if settings.discord_token:
-        from bot.adapters.discord.runner import run_discord
+        from adapters.discord.runner import run_discord
 
         runners.append(run_discord)
     if settings.slack_bot_token:
@@ -101,7 +101,7 @@ async def _run(settings: Settings) -> int:
 
 async def _serve_slack(bridge: Bridge, settings: Settings) -> None:
     """Serve Slack (Socket Mode, or HTTP mode) until cancelled."""
-    from bot.adapters.slack.runner import start_slack
+    from adapters.slack.runner import start_slack
 
     runner = await start_slack(settings, bridge, host=settings.slack_http_host)
     try:

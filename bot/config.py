@@ -2,19 +2,12 @@
 
 from __future__ import annotations
 
-from enum import StrEnum
 from typing import Annotated
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-
-class AfterCompletion(StrEnum):
-    """What a message after a finished interview does."""
-
-    OFFER = "offer"  # offer a new interview with a button / a word
-    AUTO = "auto"  # start a new interview right away
-    NEVER = "never"  # say the study is closed for this person
+from bot.core.policy import AfterCompletion
 
 
 def _split_words(value: object) -> object:
@@ -26,9 +19,7 @@ def _split_words(value: object) -> object:
 class Settings(BaseSettings):
     """All settings. Secrets are ``SecretStr`` so they never print."""
 
-    model_config = SettingsConfigDict(
-        env_file=".env", env_file_encoding="utf-8", extra="ignore", env_ignore_empty=True
-    )
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore", env_ignore_empty=True)
 
     # --- the interview API ---
     koji_api_url: str = Field("", description="Base URL of the interview API (empty: the built-in server).")

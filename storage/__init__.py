@@ -1,9 +1,9 @@
 """Persistence of interviews, turns, questions, seen platform events and the transcript mirror.
 
-The core depends on :class:`storage.base.Store` only; :class:`storage.sqlite.SQLiteStore` is the default backend.
+The core depends on :class:`bot.core.store.Store` only; :class:`storage.sqlite.SQLiteStore` is the default backend.
 """
 
-from storage.base import (
+from bot.core.store import (
     ActiveInterviewExists,
     InterviewRecord,
     QueuedMessage,

@@ -1,4 +1,4 @@
-"""The SQLite backend of :class:`storage.base.Store` (aiosqlite, WAL, versioned migrations).
+"""The SQLite backend of :class:`bot.core.store.Store` (aiosqlite, WAL, versioned migrations).
 
 Durability: ``journal_mode=WAL`` with ``synchronous=NORMAL``. A commit is in the WAL file (the OS page cache) when
 it returns, so killing the process (``kill -9``, OOM, a crash) loses nothing; only a power loss or a kernel panic
@@ -29,8 +29,7 @@ from typing import Any, Literal
 import aiosqlite
 
 from bot.core.keys import ConversationKey
-from storage import sqlite_rows as rows
-from storage.base import (
+from bot.core.store import (
     ActiveInterviewExists,
     InterviewRecord,
     QueuedMessage,
@@ -40,6 +39,7 @@ from storage.base import (
     Turn,
     UnknownInterview,
 )
+from storage import sqlite_rows as rows
 from storage.crypto import TokenCipher
 from storage.migrations import MIGRATIONS, Migration, migrate, rollback_quietly
 
@@ -56,7 +56,7 @@ MMAP_BYTES = 256 * 1024 * 1024
 
 
 class SQLiteStore(Store):
-    """:class:`storage.base.Store` on one SQLite file (or ``":memory:"``)."""
+    """:class:`bot.core.store.Store` on one SQLite file (or ``":memory:"``)."""
 
     def __init__(
         self,
@@ -326,8 +326,7 @@ class SQLiteStore(Store):
     async def mark_event(self, platform: str, event_id: str, now: float) -> bool:
         """Remember a platform event id; False if it was seen before (a redelivery)."""
         sql = (
-            "INSERT INTO seen_events (platform, event_id, seen_at) VALUES (?, ?, ?) "
-            "ON CONFLICT DO NOTHING RETURNING 1"
+            "INSERT INTO seen_events (platform, event_id, seen_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING RETURNING 1"
         )
         return bool(await self._fetch(sql, (platform, event_id, now)))
 

@@ -1,4 +1,4 @@
-"""Rows of the SQLite backend ⇄ the records of :mod:`storage.base`, and the SQL that reads them.
+"""Rows of the SQLite backend ⇄ the records of :mod:`bot.core.store`, and the SQL that reads them.
 
 The read queries live here, by name, so the tests can check with ``EXPLAIN QUERY PLAN`` that each one is an
 index search, exactly as the store runs it.
@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from bot.core.keys import ConversationKey
-from storage.base import InterviewRecord, QueuedMessage, RecordStatus, StoredQuestion, TranscriptLine, Turn
+from bot.core.store import InterviewRecord, QueuedMessage, RecordStatus, StoredQuestion, TranscriptLine, Turn
 from storage.crypto import TokenCipher
 
 INTERVIEW_COLUMNS = (
@@ -40,9 +40,7 @@ QUERIES: dict[str, str] = {
     "latest_interview": f"{_SELECT} WHERE {_KEY} ORDER BY created_at DESC, id DESC LIMIT 1",
     "interviews_of_user": f"{_SELECT} WHERE platform = ? AND user_id = ? ORDER BY created_at DESC, id DESC LIMIT ?",
     # without INDEXED BY the planner scans the table rather than the (small) partial index of open interviews
-    "unfinished_interviews": (
-        f"{_SELECT} INDEXED BY interviews_open_by_key WHERE status <> 'completed' ORDER BY id"
-    ),
+    "unfinished_interviews": (f"{_SELECT} INDEXED BY interviews_open_by_key WHERE status <> 'completed' ORDER BY id"),
     # what start-up must resume: driven by the small tables of work in flight, not by every open interview
     "resumable_interviews": (
         f"{_SELECT} WHERE status = 'active' AND interview_id IN "

@@ -15,8 +15,17 @@ from bot.api.models import AnswerValue, Question, QuestionType
 _YES = {"yes", "y", "yeah", "yep", "yup", "sure", "true", "of course", "definitely", "absolutely", "oui", "si", "ja"}
 _NO = {"no", "n", "nope", "nah", "false", "not really", "never", "non", "nein"}
 _NUMBER_WORDS = {
-    "zero": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5,
-    "six": 6, "seven": 7, "eight": 8, "nine": 9, "ten": 10,
+    "zero": 0,
+    "one": 1,
+    "two": 2,
+    "three": 3,
+    "four": 4,
+    "five": 5,
+    "six": 6,
+    "seven": 7,
+    "eight": 8,
+    "nine": 9,
+    "ten": 10,
 }
 _OTHER_PREFIX = re.compile(r"^\s*other\s*[:\-–—]\s*", re.IGNORECASE)
 

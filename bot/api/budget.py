@@ -54,8 +54,15 @@ class _Waiter:
 class RequestBudget:
     """A fair, sliding-window request budget (one per API key)."""
 
-    def __init__(self, limit: int = 60, window: float = 60.0, *, clock: Callable[[], float] = time.monotonic,
-                 margin: float = 0.02, keep_history: bool = False) -> None:
+    def __init__(
+        self,
+        limit: int = 60,
+        window: float = 60.0,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        margin: float = 0.02,
+        keep_history: bool = False,
+    ) -> None:
         if limit < 1 or window <= 0:
             raise ValueError("limit must be >= 1 and window > 0")
         self.limit = limit
@@ -254,8 +261,11 @@ class RequestBudget:
             else:
                 before += min(len(self._queues[name]), k - 1 if seen_self else k)
         position = before + 1
-        return QueuePosition(position=position, expected_wait=self._expected_wait(position),
-                             extra={"caller": waiter.caller, "queued_requests": len(queue)})
+        return QueuePosition(
+            position=position,
+            expected_wait=self._expected_wait(position),
+            extra={"caller": waiter.caller, "queued_requests": len(queue)},
+        )
 
     def _expected_wait(self, position: int) -> float:
         now = self._clock()
@@ -309,9 +319,7 @@ def _worth_telling(position: int, last: int | None, since: float) -> bool:
     return position <= 3 or position <= last * 0.8 or since >= 5.0
 
 
-_budgets: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, RequestBudget]] = (
-    weakref.WeakKeyDictionary()
-)
+_budgets: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, RequestBudget]] = weakref.WeakKeyDictionary()
 
 
 def shared_budget(key_fingerprint: str, limit: int = 60, window: float = 60.0) -> RequestBudget:

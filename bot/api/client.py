@@ -72,13 +72,29 @@ class InterviewClient:
     with every other client using the same key. ``study`` is sent as ``project_id`` when starting.
     """
 
-    def __init__(self, base_url: str, api_key: str, *, budget: RequestBudget | None = None,
-                 rate_limit: int = 60, study: str | None = None, max_retries: int = 3,
-                 timeout: httpx.Timeout | None = None, stream_read_timeout: float = 120.0,
-                 backoff_base: float = 0.5) -> None:
-        self._transport = Transport(base_url, api_key, budget=budget, rate_limit=rate_limit,
-                                    max_retries=max_retries, timeout=timeout,
-                                    stream_read_timeout=stream_read_timeout, backoff_base=backoff_base)
+    def __init__(
+        self,
+        base_url: str,
+        api_key: str,
+        *,
+        budget: RequestBudget | None = None,
+        rate_limit: int = 60,
+        study: str | None = None,
+        max_retries: int = 3,
+        timeout: httpx.Timeout | None = None,
+        stream_read_timeout: float = 120.0,
+        backoff_base: float = 0.5,
+    ) -> None:
+        self._transport = Transport(
+            base_url,
+            api_key,
+            budget=budget,
+            rate_limit=rate_limit,
+            max_retries=max_retries,
+            timeout=timeout,
+            stream_read_timeout=stream_read_timeout,
+            backoff_base=backoff_base,
+        )
         self.study = study
         self._message_route = 0  # learned: index in _MESSAGE_ROUTES of the route the server has
         self._complete_route = 0  # learned: index in _COMPLETE_ROUTES
@@ -96,8 +112,9 @@ class InterviewClient:
     async def __aenter__(self) -> InterviewClient:
         return self
 
-    async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                        tb: TracebackType | None) -> None:
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         await self.aclose()
 
     async def aclose(self) -> None:
@@ -106,9 +123,16 @@ class InterviewClient:
 
     # --- start ----------------------------------------------------------------------------------------------------
 
-    async def start(self, respondent: Respondent | None = None, *, mode: str = "text", locale: str | None = None,
-                    study: str | None = None, caller: str | None = None,
-                    on_queued: QueueCallback | None = None) -> StartedInterview:
+    async def start(
+        self,
+        respondent: Respondent | None = None,
+        *,
+        mode: str = "text",
+        locale: str | None = None,
+        study: str | None = None,
+        caller: str | None = None,
+        on_queued: QueueCallback | None = None,
+    ) -> StartedInterview:
         """Start an interview: its id, session token, opening message (and question, if it opens with one)."""
         body: dict[str, Any] = {"mode": mode}
         if respondent is not None:
@@ -117,30 +141,39 @@ class InterviewClient:
             body["locale"] = locale
         if study or self.study:
             body["project_id"] = study or self.study
-        data = await self._transport.request("POST", "interviews/start", json=body, caller=caller,
-                                             on_queued=on_queued, retry=Retry.NO_RESPONSE)
+        data = await self._transport.request(
+            "POST", "interviews/start", json=body, caller=caller, on_queued=on_queued, retry=Retry.NO_RESPONSE
+        )
         started = _started(data)
         self._turns[started.interview_id] = 0
         return started
 
     # --- send -----------------------------------------------------------------------------------------------------
 
-    def send(self, interview_id: str, session_token: str, content: str, *,
-             answer: tuple[Question, AnswerValue] | None = None, caller: str | None = None,
-             on_queued: QueueCallback | None = None) -> AsyncIterator[StreamEvent]:
+    def send(
+        self,
+        interview_id: str,
+        session_token: str,
+        content: str,
+        *,
+        answer: tuple[Question, AnswerValue] | None = None,
+        caller: str | None = None,
+        on_queued: QueueCallback | None = None,
+    ) -> AsyncIterator[StreamEvent]:
         """Send the respondent's message and iterate the reply's events (always ending with a status)."""
         body: dict[str, Any] = {"content": content}
         if answer is not None:
             question, value = answer
             value = validate_answer(question, value)
-            body = {"content": content.strip() or answer_text(question, value),
-                    "answer": {"question_id": question.id, "type": str(question.type), "value": value}}
+            body = {
+                "content": content.strip() or answer_text(question, value),
+                "answer": {"question_id": question.id, "type": str(question.type), "value": value},
+            }
         if not str(body["content"]).strip():
             raise BadRequest("the message is empty", code="invalid_message")
         return self._send(interview_id, session_token, body, caller, on_queued)
 
-    def _message_request(self, interview_id: str, body: dict[str, Any], route_index: int) -> tuple[
-            str, dict[str, Any]]:
+    def _message_request(self, interview_id: str, body: dict[str, Any], route_index: int) -> tuple[str, dict[str, Any]]:
         payload = dict(body)
         if self._body_field != "content":
             payload[self._body_field] = payload.pop("content")
@@ -151,8 +184,14 @@ class InterviewClient:
             payload["interview_id"] = interview_id
         return route.format(id=interview_id), payload
 
-    async def _send(self, interview_id: str, session_token: str, body: dict[str, Any], caller: str | None,
-                    on_queued: QueueCallback | None) -> AsyncIterator[StreamEvent]:
+    async def _send(
+        self,
+        interview_id: str,
+        session_token: str,
+        body: dict[str, Any],
+        caller: str | None,
+        on_queued: QueueCallback | None,
+    ) -> AsyncIterator[StreamEvent]:
         turns_before = self._turns.get(interview_id)
         content = str(body["content"])
         connect_failures = limited = 0
@@ -161,8 +200,15 @@ class InterviewClient:
         while True:
             path, payload = self._message_request(interview_id, body, route_index)
             try:
-                response, _ = await self._transport.open("POST", path, json=payload, session_token=session_token,
-                                                         caller=caller, on_queued=on_queued, stream=True)
+                response, _ = await self._transport.open(
+                    "POST",
+                    path,
+                    json=payload,
+                    session_token=session_token,
+                    caller=caller,
+                    on_queued=on_queued,
+                    stream=True,
+                )
             except ApiUnavailable:
                 if connect_failures >= self._transport.max_retries:
                     raise
@@ -171,8 +217,9 @@ class InterviewClient:
                 continue
             except httpx.TransportError as exc:  # sent, but no answer: did the server take it?
                 log.warning("message request failed before a reply (%s); checking the transcript", type(exc).__name__)
-                async for event in self._recovered(interview_id, content, turns_before, "", None, caller,
-                                                   accepted=None):
+                async for event in self._recovered(
+                    interview_id, content, turns_before, "", None, caller, accepted=None
+                ):
                     yield event
                 return
             try:
@@ -187,8 +234,11 @@ class InterviewClient:
                         if route_index + 1 >= len(_MESSAGE_ROUTES):
                             raise error  # no route knows it: a plain 404 for the interview, most likely
                         route_index += 1
-                        log.info("the API has no %s route; trying %s", path.replace(interview_id, ":id"),
-                                 _MESSAGE_ROUTES[route_index].replace("{id}", ":id"))
+                        log.info(
+                            "the API has no %s route; trying %s",
+                            path.replace(interview_id, ":id"),
+                            _MESSAGE_ROUTES[route_index].replace("{id}", ":id"),
+                        )
                         continue
                     self._message_route = route_index
                     if isinstance(error, BadRequest) and not tried_field:  # our text was not empty: wrong field?
@@ -196,8 +246,9 @@ class InterviewClient:
                         self._body_field = "message" if self._body_field == "content" else "content"
                         continue
                     if isinstance(error, ServerError):
-                        async for event in self._recovered(interview_id, content, turns_before, "", None, caller,
-                                                           accepted=None, error=error):
+                        async for event in self._recovered(
+                            interview_id, content, turns_before, "", None, caller, accepted=None, error=error
+                        ):
                             yield event
                         return
                     raise error
@@ -208,8 +259,9 @@ class InterviewClient:
             finally:
                 await response.aclose()
 
-    async def _read_reply(self, response: httpx.Response, interview_id: str, content: str,
-                          turns_before: int | None, caller: str | None) -> AsyncIterator[StreamEvent]:
+    async def _read_reply(
+        self, response: httpx.Response, interview_id: str, content: str, turns_before: int | None, caller: str | None
+    ) -> AsyncIterator[StreamEvent]:
         received = ""
         question: Question | None = None
         status: StatusEvent | None = None
@@ -250,10 +302,14 @@ class InterviewClient:
                         status = event = self._count(interview_id, event, turns_before)
                     yield event
         except (httpx.TransportError, httpx.StreamError) as exc:
-            log.warning("reply stream broke (%s) after %d chars; recovering from the transcript",
-                        type(exc).__name__, len(received))
-            async for event in self._recovered(interview_id, content, turns_before, received, question, caller,
-                                               accepted=True):
+            log.warning(
+                "reply stream broke (%s) after %d chars; recovering from the transcript",
+                type(exc).__name__,
+                len(received),
+            )
+            async for event in self._recovered(
+                interview_id, content, turns_before, received, question, caller, accepted=True
+            ):
                 yield event
             return
         if not received and question is None and status is None and not errored:
@@ -280,27 +336,41 @@ class InterviewClient:
         turns = details.turn_count
         if turns is None and details.transcript:
             turns = sum(1 for entry in details.transcript if entry.role == "respondent")
-        return self._count(interview_id, StatusEvent(status=details.status, is_complete=details.is_complete,
-                                                     turn_count=turns), turns_before)
+        return self._count(
+            interview_id,
+            StatusEvent(status=details.status, is_complete=details.is_complete, turn_count=turns),
+            turns_before,
+        )
 
-    async def _recovered(self, interview_id: str, content: str, turns_before: int | None, received: str,
-                         question: Question | None, caller: str | None, *, accepted: bool | None,
-                         error: InterviewApiError | None = None) -> AsyncIterator[StreamEvent]:
+    async def _recovered(
+        self,
+        interview_id: str,
+        content: str,
+        turns_before: int | None,
+        received: str,
+        question: Question | None,
+        caller: str | None,
+        *,
+        accepted: bool | None,
+        error: InterviewApiError | None = None,
+    ) -> AsyncIterator[StreamEvent]:
         try:
             turn = await self.recover_turn(interview_id, content, turns_before=turns_before, caller=caller)
         except StreamBroken:
             raise
         except InterviewApiError as exc:
-            raise StreamBroken(f"the reply broke and the transcript could not be read ({exc.code})",
-                               accepted=accepted) from None
+            raise StreamBroken(
+                f"the reply broke and the transcript could not be read ({exc.code})", accepted=accepted
+            ) from None
         if turn is None:
             if error is not None:
                 raise error
-            raise StreamBroken("the reply broke before the server took the message",
-                               accepted=False if accepted is None else accepted)
+            raise StreamBroken(
+                "the reply broke before the server took the message", accepted=False if accepted is None else accepted
+            )
         if turn.text.startswith(received):
-            if turn.text[len(received):]:
-                yield TextDelta(turn.text[len(received):])
+            if turn.text[len(received) :]:
+                yield TextDelta(turn.text[len(received) :])
         else:
             yield TextReplace(turn.text)
         if turn.question is not None and turn.question != question:
@@ -309,8 +379,9 @@ class InterviewClient:
 
     # --- recover, complete, get ---------------------------------------------------------------------------------
 
-    async def recover_turn(self, interview_id: str, content: str, *, turns_before: int | None = None,
-                           caller: str | None = None) -> RecoveredTurn | None:
+    async def recover_turn(
+        self, interview_id: str, content: str, *, turns_before: int | None = None, caller: str | None = None
+    ) -> RecoveredTurn | None:
         """Did the server accept the respondent message ``content``? Then return the reply that followed.
 
         ``None`` means the message is not in the transcript (safe to send again). Raises ``StreamBroken``
@@ -327,7 +398,7 @@ class InterviewClient:
             if index is None:
                 return None
             replies = []
-            for entry in entries[index + 1:]:
+            for entry in entries[index + 1 :]:
                 if entry.role == "respondent":
                     break
                 replies.append(entry)
@@ -335,14 +406,19 @@ class InterviewClient:
                 self._turns[interview_id] = len(mine) if turns_before is None else turns_before + 1
                 text = "\n\n".join(e.content for e in replies)
                 asked = next((e.question for e in reversed(replies) if e.question is not None), None)
-                return RecoveredTurn(text=text, question=asked, status=details.status,
-                                     is_complete=details.is_complete)
+                return RecoveredTurn(text=text, question=asked, status=details.status, is_complete=details.is_complete)
             log.info("message accepted, reply not in the transcript yet (poll %d)", attempt + 1)
         raise StreamBroken("the server took the message but its reply could not be read", accepted=True)
 
-    async def complete(self, interview_id: str, session_token: str,
-                       reason: CompletionReason = CompletionReason.MANUAL, feedback: dict[str, Any] | None = None,
-                       *, caller: str | None = None) -> CompletionResult:
+    async def complete(
+        self,
+        interview_id: str,
+        session_token: str,
+        reason: CompletionReason = CompletionReason.MANUAL,
+        feedback: dict[str, Any] | None = None,
+        *,
+        caller: str | None = None,
+    ) -> CompletionResult:
         """Complete the interview (starts the analysis). 200 and 409 ``already_completed`` both succeed.
 
         Any 409 counts as "already completed": complete is idempotent and that is its only documented conflict
@@ -361,8 +437,9 @@ class InterviewClient:
             if path.startswith("/"):  # outside the API root: …/api/v1 → …/api/interview/complete
                 path = _origin(self._transport.root) + path
             try:
-                data = await self._transport.request("POST", path, json=payload, session_token=session_token,
-                                                     caller=caller)
+                data = await self._transport.request(
+                    "POST", path, json=payload, session_token=session_token, caller=caller
+                )
             except AlreadyCompleted as exc:
                 data, already = exc.body, True
             except Conflict:
@@ -371,8 +448,9 @@ class InterviewClient:
                 if not exc.route_missing or route_index + 1 >= len(_COMPLETE_ROUTES):
                     raise
                 route_index += 1
-                log.info("the API has no %s route; trying %s", route.replace("{id}", ":id"),
-                         _COMPLETE_ROUTES[route_index])
+                log.info(
+                    "the API has no %s route; trying %s", route.replace("{id}", ":id"), _COMPLETE_ROUTES[route_index]
+                )
                 continue
             break
         self._complete_route = route_index
@@ -394,8 +472,9 @@ class InterviewClient:
         return details
 
 
-def _accepted_index(entries: list[TranscriptEntry], mine: list[int], wanted: str,
-                    turns_before: int | None) -> int | None:
+def _accepted_index(
+    entries: list[TranscriptEntry], mine: list[int], wanted: str, turns_before: int | None
+) -> int | None:
     """Where the respondent message ``wanted`` sits in the transcript, or ``None`` if it was not accepted."""
     if turns_before is not None:
         if len(mine) <= turns_before:

@@ -59,8 +59,9 @@ class NotFound(InterviewApiError):
 
     default_code = "not_found"
 
-    def __init__(self, message: str = "", *, status: int | None = 404, code: str | None = None,
-                 route_missing: bool = False) -> None:
+    def __init__(
+        self, message: str = "", *, status: int | None = 404, code: str | None = None, route_missing: bool = False
+    ) -> None:
         super().__init__(message, status=status, code=code)
         self.route_missing = route_missing
 
@@ -76,8 +77,14 @@ class AlreadyCompleted(Conflict):
 
     default_code = "already_completed"
 
-    def __init__(self, message: str = "", *, status: int | None = 409, code: str | None = None,
-                 body: Mapping[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        message: str = "",
+        *,
+        status: int | None = 409,
+        code: str | None = None,
+        body: Mapping[str, Any] | None = None,
+    ) -> None:
         super().__init__(message, status=status, code=code)
         self.body: dict[str, Any] = dict(body or {})
 
@@ -93,8 +100,9 @@ class RateLimited(InterviewApiError):
 
     default_code = "rate_limited"
 
-    def __init__(self, message: str = "", *, status: int | None = 429, code: str | None = None,
-                 retry_after: float = 1.0) -> None:
+    def __init__(
+        self, message: str = "", *, status: int | None = 429, code: str | None = None, retry_after: float = 1.0
+    ) -> None:
         super().__init__(message, status=status, code=code)
         self.retry_after = retry_after
 
@@ -120,14 +128,16 @@ class StreamBroken(InterviewApiError):
 
     default_code = "stream_broken"
 
-    def __init__(self, message: str = "", *, status: int | None = None, code: str | None = None,
-                 accepted: bool | None = None) -> None:
+    def __init__(
+        self, message: str = "", *, status: int | None = None, code: str | None = None, accepted: bool | None = None
+    ) -> None:
         super().__init__(message, status=status, code=code)
         self.accepted = accepted
 
 
-def retry_after_seconds(headers: Mapping[str, str], *, now: float | None = None, default: float = 1.0,
-                        max_reset_wait: float = 60.0) -> float:
+def retry_after_seconds(
+    headers: Mapping[str, str], *, now: float | None = None, default: float = 1.0, max_reset_wait: float = 60.0
+) -> float:
     """Seconds to wait after a 429: ``Retry-After`` (seconds or an HTTP date) if present (the older docs),
     else ``X-RateLimit-Reset`` (unix time; the newer docs send no ``Retry-After``).
 
@@ -204,8 +214,9 @@ def redact(text: str, secrets: Iterable[str]) -> str:
     return text
 
 
-def error_from_response(status: int, body: bytes | str, headers: Mapping[str, str], *,
-                        secrets: Iterable[str] = ()) -> InterviewApiError:
+def error_from_response(
+    status: int, body: bytes | str, headers: Mapping[str, str], *, secrets: Iterable[str] = ()
+) -> InterviewApiError:
     """Turn an error response into the matching typed error (``secrets`` are blanked out of its message)."""
     code, message = parse_error_body(body)
     hidden = tuple(secrets)

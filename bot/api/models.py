@@ -104,11 +104,23 @@ class TranscriptEntry(BaseModel):
 
 
 _ROLES = {
-    "assistant": "interviewer", "ai": "interviewer", "bot": "interviewer", "interviewer": "interviewer",
-    "user": "respondent", "participant": "respondent", "human": "respondent", "respondent": "respondent",
+    "assistant": "interviewer",
+    "ai": "interviewer",
+    "bot": "interviewer",
+    "interviewer": "interviewer",
+    "user": "respondent",
+    "participant": "respondent",
+    "human": "respondent",
+    "respondent": "respondent",
 }
-_STATUSES = {"completed": "completed", "complete": "completed", "finished": "completed", "ended": "completed",
-             "completing": "completing", "wrapping_up": "completing"}
+_STATUSES = {
+    "completed": "completed",
+    "complete": "completed",
+    "finished": "completed",
+    "ended": "completed",
+    "completing": "completing",
+    "wrapping_up": "completing",
+}
 
 
 class InterviewDetails(BaseModel):

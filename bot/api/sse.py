@@ -171,7 +171,7 @@ def parse_json_reply(data: Any) -> list[StreamEvent]:
 
 def _json(data: str) -> Any:
     stripped = data.strip()
-    if not stripped or stripped[0] not in "{[\"":
+    if not stripped or stripped[0] not in '{["':
         return None
     try:
         return json.loads(stripped)

@@ -55,24 +55,38 @@ def fingerprint(api_key: str) -> str:
 class Transport:
     """Sends requests for one API base and key: budget, headers, timeouts, retries with backoff and jitter."""
 
-    def __init__(self, base_url: str, api_key: str, *, budget: RequestBudget | None, rate_limit: int,
-                 max_retries: int, timeout: httpx.Timeout | None = None, stream_read_timeout: float = 120.0,
-                 backoff_base: float = 0.5, backoff_cap: float = 8.0) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        api_key: str,
+        *,
+        budget: RequestBudget | None,
+        rate_limit: int,
+        max_retries: int,
+        timeout: httpx.Timeout | None = None,
+        stream_read_timeout: float = 120.0,
+        backoff_base: float = 0.5,
+        backoff_cap: float = 8.0,
+    ) -> None:
         api_key = clean_api_key(api_key)
         self.root = api_root(base_url)
         self._api_key = api_key  # only for the Authorization header and for redacting error messages
         self._key_id = fingerprint(api_key)
         if not looks_like_koji_key(api_key):
-            log.info("the interview API key %s is not in a documented Koji format (pk_live_…, koji_sk_…, "
-                     "koji_live_…); using it anyway", self._key_id)
+            log.info(
+                "the interview API key %s is not in a documented Koji format (pk_live_…, koji_sk_…, "
+                "koji_live_…); using it anyway",
+                self._key_id,
+            )
         self._budget = budget
         self._rate_limit = rate_limit
         self.max_retries = max_retries
         self.backoff_base = backoff_base
         self.backoff_cap = backoff_cap
         base_timeout = timeout or DEFAULT_TIMEOUT
-        self.stream_timeout = httpx.Timeout(connect=base_timeout.connect, read=stream_read_timeout,
-                                            write=base_timeout.write, pool=base_timeout.pool)
+        self.stream_timeout = httpx.Timeout(
+            connect=base_timeout.connect, read=stream_read_timeout, write=base_timeout.write, pool=base_timeout.pool
+        )
         self.http = httpx.AsyncClient(
             base_url=self.root + "/",
             timeout=base_timeout,
@@ -112,13 +126,26 @@ class Transport:
         log.warning("interview API rate limited; pausing %.1f s", error.retry_after)
         self.budget.penalize(error.retry_after)
 
-    async def open(self, method: str, path: str, *, json: Any = None, session_token: str | None = None,
-                   caller: str | None = None, on_queued: QueueCallback | None = None,
-                   stream: bool = False) -> tuple[httpx.Response, Slot]:
+    async def open(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        session_token: str | None = None,
+        caller: str | None = None,
+        on_queued: QueueCallback | None = None,
+        stream: bool = False,
+    ) -> tuple[httpx.Response, Slot]:
         """Take a budget slot and send one request (no retries). Raise ``ApiUnavailable`` if never sent."""
         slot = await self.budget.acquire_slot(caller, on_queued)
-        request = self.http.build_request(method, path, json=json, headers=self.headers(session_token, stream=stream),
-                                          timeout=self.stream_timeout if stream else httpx.USE_CLIENT_DEFAULT)
+        request = self.http.build_request(
+            method,
+            path,
+            json=json,
+            headers=self.headers(session_token, stream=stream),
+            timeout=self.stream_timeout if stream else httpx.USE_CLIENT_DEFAULT,
+        )
         try:
             response = await self.http.send(request, stream=stream)
         except NEVER_SENT as exc:
@@ -131,16 +158,25 @@ class Transport:
         self.budget.observe(response.headers)
         return response, slot
 
-    async def request(self, method: str, path: str, *, json: Any = None, session_token: str | None = None,
-                      caller: str | None = None, on_queued: QueueCallback | None = None,
-                      retry: Retry = Retry.IDEMPOTENT) -> Any:
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        session_token: str | None = None,
+        caller: str | None = None,
+        on_queued: QueueCallback | None = None,
+        retry: Retry = Retry.IDEMPOTENT,
+    ) -> Any:
         """Send a request and return its JSON body, retrying what ``retry`` allows; raise a typed error."""
         attempt = 0
         limited = 0
         while True:
             try:
-                response, _ = await self.open(method, path, json=json, session_token=session_token,
-                                              caller=caller, on_queued=on_queued)
+                response, _ = await self.open(
+                    method, path, json=json, session_token=session_token, caller=caller, on_queued=on_queued
+                )
             except ApiUnavailable:
                 if attempt >= self.max_retries:
                     raise
@@ -157,8 +193,9 @@ class Transport:
                 try:
                     return response.json()
                 except ValueError:
-                    raise ServerError("the interview API sent a reply that is not JSON",
-                                      status=response.status_code) from None
+                    raise ServerError(
+                        "the interview API sent a reply that is not JSON", status=response.status_code
+                    ) from None
             error = self.error(response, response.content, session_token)
             if isinstance(error, RateLimited):
                 self.on_rate_limited(error)

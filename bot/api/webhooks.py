@@ -24,6 +24,6 @@ def verify_webhook_signature(secret: str, body: bytes, header: str | None) -> bo
         return False
     given = header.strip()
     if given.lower().startswith("sha256="):
-        given = given[len("sha256="):]
+        given = given[len("sha256=") :]
     expected = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
     return hmac.compare_digest(given.lower(), expected)

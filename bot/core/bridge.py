@@ -15,7 +15,6 @@ from typing import Any
 from bot.api.answers import answer_text, validate_answer
 from bot.api.client import InterviewClient
 from bot.api.models import CompletionReason, Question
-from bot.config import AfterCompletion
 from bot.core import texts
 from bot.core.clock import Clock, SystemClock
 from bot.core.context import UNREACHABLE, CoreContext
@@ -33,10 +32,10 @@ from bot.core.events import (
 )
 from bot.core.keys import ConversationKey
 from bot.core.lifecycle import Lifecycle
-from bot.core.policy import BridgeConfig
+from bot.core.policy import AfterCompletion, BridgeConfig
 from bot.core.ports import Action, Adapter, Notice, NoticeKind
+from bot.core.store import InterviewRecord, RecordStatus, Store
 from bot.core.turns import TurnRunner
-from storage.base import InterviewRecord, RecordStatus, Store
 
 log = logging.getLogger("bot.core")
 

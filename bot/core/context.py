@@ -13,7 +13,7 @@ from bot.core.keys import ConversationKey
 from bot.core.locks import KeyedLocks
 from bot.core.policy import BridgeConfig
 from bot.core.ports import Adapter, RespondentUnreachable
-from storage.base import InterviewRecord, Store
+from bot.core.store import InterviewRecord, Store
 
 log = logging.getLogger("bot.core")
 T = TypeVar("T")

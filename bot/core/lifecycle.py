@@ -12,8 +12,8 @@ from bot.core.events import Outcome, OutcomeKind, RespondentInfo
 from bot.core.keys import ConversationKey
 from bot.core.ports import Action, Notice, NoticeKind, PendingQuestion
 from bot.core.relay import ReplyRelay
+from bot.core.store import ActiveInterviewExists, InterviewRecord, RecordStatus, StoredQuestion
 from bot.core.turns import TurnRunner
-from storage.base import ActiveInterviewExists, InterviewRecord, RecordStatus, StoredQuestion
 
 log = logging.getLogger("bot.core.lifecycle")
 

@@ -1,10 +1,17 @@
-"""How conversations behave: limits, words, deadlines. Built from :class:`bot.config.Settings`."""
+"""How conversations behave: limits, words, deadlines. The composition root builds it from the settings."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
 
-from bot.config import AfterCompletion, Settings
+
+class AfterCompletion(StrEnum):
+    """What a message after a finished interview does."""
+
+    OFFER = "offer"  # offer a new interview with a button / a word
+    AUTO = "auto"  # start a new interview right away
+    NEVER = "never"  # say the study is closed for this person
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,19 +28,6 @@ class BridgeConfig:
     study: str | None = None
     locale: str | None = None
     sweep_interval: float = 5.0
-
-    @classmethod
-    def from_settings(cls, settings: Settings) -> BridgeConfig:
-        """Take the core's part of the settings."""
-        return cls(
-            inactivity_timeout=settings.inactivity_timeout,
-            inactivity_nudge=settings.inactivity_nudge,
-            max_message_length=settings.max_message_length,
-            exit_words=settings.exit_words,
-            after_completion=settings.after_completion,
-            study=settings.koji_study,
-            locale=settings.koji_locale,
-        )
 
     def nudge_lead(self) -> float | None:
         """Seconds before the timeout to send the reminder, or None for no reminder."""

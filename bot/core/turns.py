@@ -19,7 +19,7 @@ from bot.core import texts
 from bot.core.context import CoreContext
 from bot.core.ports import Action, Notice, NoticeKind, PendingQuestion
 from bot.core.relay import ReplyRelay, StreamErrorReported
-from storage.base import InterviewRecord, RecordStatus, StoredQuestion, Turn
+from bot.core.store import InterviewRecord, RecordStatus, StoredQuestion, Turn
 
 log = logging.getLogger("bot.core.turns")
 

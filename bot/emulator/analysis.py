@@ -69,18 +69,21 @@ def analyze(brief: Brief, state: EngineState, respondent_texts: list[str]) -> di
         answer = state.answers.get(question.id)
         if answer is None:
             continue
-        structured.append({
-            "questionId": question.id,
-            "questionText": question.text,
-            "questionType": str(question.type),
-            "structuredValue": answer.value if question.type is not QuestionType.OPEN_ENDED else None,
-            "qualitativeAnswer": " ".join([answer.text, *(reply for _, reply in answer.follow_ups)]).strip(),
-            "confidence": {"widget": 1.0, "text": 0.8}.get(answer.via, 0.3),
-            "followUpInsights": [_quote(reply, 200) for _, reply in answer.follow_ups if reply.strip()],
-        })
+        structured.append(
+            {
+                "questionId": question.id,
+                "questionText": question.text,
+                "questionType": str(question.type),
+                "structuredValue": answer.value if question.type is not QuestionType.OPEN_ENDED else None,
+                "qualitativeAnswer": " ".join([answer.text, *(reply for _, reply in answer.follow_ups)]).strip(),
+                "confidence": {"widget": 1.0, "text": 0.8}.get(answer.via, 0.3),
+                "followUpInsights": [_quote(reply, 200) for _, reply in answer.follow_ups if reply.strip()],
+            }
+        )
     score = quality_score(state, brief, respondent_texts)
-    summary = (f"{len(state.answers)} of {len(brief.questions)} questions answered"
-               + (f"; main theme: {themes[0]['name']}." if themes else "."))
+    summary = f"{len(state.answers)} of {len(brief.questions)} questions answered" + (
+        f"; main theme: {themes[0]['name']}." if themes else "."
+    )
     return {
         "summary": summary,
         "themes": themes,

@@ -63,5 +63,6 @@ class EmulatorConfig:
 
     def faults(self) -> Faults:
         """The initial fault knobs."""
-        return Faults(latency=self.latency, token_rate=self.token_rate, error_rate=self.error_rate,
-                      generation=self.generation)
+        return Faults(
+            latency=self.latency, token_rate=self.token_rate, error_rate=self.error_rate, generation=self.generation
+        )

@@ -130,8 +130,9 @@ class InterviewEngine:
         state.answers[question.id] = recorded
         return self._probe_or_advance(state, question, text, recorded)
 
-    def _read_answer(self, question: BriefQuestion, text: str,
-                     answer: dict[str, Any] | None) -> tuple[AnswerValue | None, str]:
+    def _read_answer(
+        self, question: BriefQuestion, text: str, answer: dict[str, Any] | None
+    ) -> tuple[AnswerValue | None, str]:
         structured = question.as_question()
         if answer is not None and answer.get("question_id") in (None, question.id) and "value" in answer:
             try:
@@ -142,11 +143,15 @@ class InterviewEngine:
             return text.strip(), "text"
         return parse_answer(structured, text), "text"
 
-    def _probe_or_advance(self, state: EngineState, question: BriefQuestion, latest: str,
-                          recorded: RecordedAnswer) -> Reply:
+    def _probe_or_advance(
+        self, state: EngineState, question: BriefQuestion, latest: str, recorded: RecordedAnswer
+    ) -> Reply:
         if state.follow_ups_used < question.max_follow_ups and recorded.via != "comment":
-            is_other = (question.type is QuestionType.SINGLE_CHOICE and isinstance(recorded.value, str)
-                        and recorded.value not in question.options)
+            is_other = (
+                question.type is QuestionType.SINGLE_CHOICE
+                and isinstance(recorded.value, str)
+                and recorded.value not in question.options
+            )
             for number, rule in enumerate(question.follow_ups):
                 if number in state.used_rules or not rule.when.matches(latest, recorded.value, is_other):
                     continue

@@ -49,8 +49,12 @@ class InterviewRecord:
 
     def add(self, role: str, content: str, question: dict[str, Any] | None = None) -> dict[str, Any]:
         """Append a transcript entry."""
-        entry: dict[str, Any] = {"id": f"msg_{len(self.transcript) + 1}", "role": role, "content": content,
-                                 "created_at": _iso(_now())}
+        entry: dict[str, Any] = {
+            "id": f"msg_{len(self.transcript) + 1}",
+            "role": role,
+            "content": content,
+            "created_at": _iso(_now()),
+        }
         if question is not None:
             entry["question"] = question
         self.transcript.append(entry)
@@ -60,9 +64,12 @@ class InterviewRecord:
         """Counts and duration, as the complete endpoint documents them."""
         end = self.completed_at or _now()
         respondent = self.turn_count
-        return {"duration_seconds": int((end - self.created_at).total_seconds()),
-                "respondent_messages": respondent, "interviewer_messages": len(self.transcript) - respondent,
-                "total_messages": len(self.transcript)}
+        return {
+            "duration_seconds": int((end - self.created_at).total_seconds()),
+            "respondent_messages": respondent,
+            "interviewer_messages": len(self.transcript) - respondent,
+            "total_messages": len(self.transcript),
+        }
 
 
 class InterviewBook:
@@ -73,12 +80,19 @@ class InterviewBook:
         self.engine = InterviewEngine(brief)
         self.interviews: dict[str, InterviewRecord] = {}
 
-    def start(self, key: str, respondent: dict[str, Any], mode: str, locale: str | None) -> tuple[
-            InterviewRecord, Reply]:
+    def start(
+        self, key: str, respondent: dict[str, Any], mode: str, locale: str | None
+    ) -> tuple[InterviewRecord, Reply]:
         """Open an interview and compute its opening message."""
-        record = InterviewRecord(id=str(uuid.uuid4()), session_token=f"st_live_{secrets.token_urlsafe(18)}",
-                                 key=key, respondent=respondent, mode=mode, locale=locale or self.brief.study.language,
-                                 study=self.brief.study.id)
+        record = InterviewRecord(
+            id=str(uuid.uuid4()),
+            session_token=f"st_live_{secrets.token_urlsafe(18)}",
+            key=key,
+            respondent=respondent,
+            mode=mode,
+            locale=locale or self.brief.study.language,
+            study=self.brief.study.id,
+        )
         opening = self.engine.opening(record.state, respondent.get("display_name"))
         record.add("interviewer", opening.text, opening.question.model_dump(mode="json") if opening.question else None)
         self.interviews[record.id] = record
@@ -95,8 +109,9 @@ class InterviewBook:
             record.status = "completing"  # on the last question: the interviewer is wrapping up
         return reply
 
-    def complete(self, record: InterviewRecord, reason: str, feedback: dict[str, Any] | None) -> tuple[
-            dict[str, Any], bool]:
+    def complete(
+        self, record: InterviewRecord, reason: str, feedback: dict[str, Any] | None
+    ) -> tuple[dict[str, Any], bool]:
         """Complete (idempotent): the completion body and whether this call did it."""
         if record.completion is not None:
             return record.completion, False
@@ -104,9 +119,14 @@ class InterviewBook:
         record.status, record.is_complete = "completed", True
         record.feedback = feedback
         record.analysis_status = "processing"
-        record.completion = {"interview_id": record.id, "status": "completed",
-                             "completed_at": _iso(record.completed_at), "analysis_status": "processing",
-                             "reason": reason, "stats": record.stats()}
+        record.completion = {
+            "interview_id": record.id,
+            "status": "completed",
+            "completed_at": _iso(record.completed_at),
+            "analysis_status": "processing",
+            "reason": reason,
+            "stats": record.stats(),
+        }
         return record.completion, True
 
     def details(self, record: InterviewRecord, *, old_roles: bool = False) -> dict[str, Any]:
@@ -114,12 +134,19 @@ class InterviewBook:
         roles = {"interviewer": "assistant", "respondent": "user"} if old_roles else {}
         transcript = [{**e, "role": roles.get(e["role"], e["role"])} for e in record.transcript]
         body: dict[str, Any] = {
-            "interview_id": record.id, "status": record.status, "is_complete": record.is_complete,
-            "turn_count": record.turn_count, "mode": record.mode, "locale": record.locale,
-            "study": record.study, "created_at": _iso(record.created_at),
+            "interview_id": record.id,
+            "status": record.status,
+            "is_complete": record.is_complete,
+            "turn_count": record.turn_count,
+            "mode": record.mode,
+            "locale": record.locale,
+            "study": record.study,
+            "created_at": _iso(record.created_at),
             "completed_at": _iso(record.completed_at) if record.completed_at else None,
-            "respondent": record.respondent, "metadata": record.respondent.get("metadata", {}),
-            "transcript": transcript, "analysis_status": record.analysis_status,
+            "respondent": record.respondent,
+            "metadata": record.respondent.get("metadata", {}),
+            "transcript": transcript,
+            "analysis_status": record.analysis_status,
             "stats": record.stats(),
         }
         if record.completion is not None:

@@ -20,8 +20,11 @@ class Verdict:
 
     def headers(self) -> dict[str, str]:
         """``X-RateLimit-Limit``, ``-Remaining`` and ``-Reset`` (unix seconds, rounded up)."""
-        return {"X-RateLimit-Limit": str(self.limit), "X-RateLimit-Remaining": str(self.remaining),
-                "X-RateLimit-Reset": str(math.ceil(self.reset_at))}
+        return {
+            "X-RateLimit-Limit": str(self.limit),
+            "X-RateLimit-Remaining": str(self.remaining),
+            "X-RateLimit-Reset": str(math.ceil(self.reset_at)),
+        }
 
 
 class SlidingWindow:
@@ -48,5 +51,6 @@ class SlidingWindow:
             self.rejected += 1
         oldest = hits[0] if hits else now
         wait = max(0.0, oldest + self.window - now)
-        return Verdict(allowed, self.limit, max(0, self.limit - len(hits)), time.time() + wait,
-                       wait if not allowed else 0.0)
+        return Verdict(
+            allowed, self.limit, max(0, self.limit - len(hits)), time.time() + wait, wait if not allowed else 0.0
+        )

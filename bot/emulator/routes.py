@@ -141,8 +141,11 @@ class Routes:
         locale = body.get("locale", body.get("language"))
         record, opening = self.emu.book.start(key, respondent, mode, locale if isinstance(locale, str) else None)
         self.emu.webhook("interview.started", {"interview_id": record.id, "respondent": respondent})
-        reply: dict[str, Any] = {"interview_id": record.id, "session_token": record.session_token,
-                                 "initial_message": opening.text}
+        reply: dict[str, Any] = {
+            "interview_id": record.id,
+            "session_token": record.session_token,
+            "initial_message": opening.text,
+        }
         if opening.question is not None:
             reply["question"] = opening.question.model_dump(mode="json")
         return web.json_response(reply, status=201)
@@ -166,8 +169,11 @@ class Routes:
         if await self._dropped(request):
             return web.Response(status=204)
         if self.emu.faults.message_reply == "json":
-            data: dict[str, Any] = {"message": {"role": "assistant", "content": reply.text},
-                                    "turn_count": record.turn_count, "is_complete": record.is_complete}
+            data: dict[str, Any] = {
+                "message": {"role": "assistant", "content": reply.text},
+                "turn_count": record.turn_count,
+                "is_complete": record.is_complete,
+            }
             if reply.question is not None:
                 data["question"] = reply.question.model_dump(mode="json")
             return web.json_response(data)
@@ -186,12 +192,14 @@ class Routes:
         response: dict[str, Any] = {"content": reply.text, "message_id": record.transcript[-1]["id"]}
         if reply.question is not None:
             response["question"] = reply.question.model_dump(mode="json")
-        return web.json_response({
-            "message_id": record.transcript[-2]["id"],
-            "interviewer_response": response,
-            "interview_status": "in_progress" if record.status == "active" else record.status,
-            "messages_count": len(record.transcript),
-        })
+        return web.json_response(
+            {
+                "message_id": record.transcript[-2]["id"],
+                "interviewer_response": response,
+                "interview_status": "in_progress" if record.status == "active" else record.status,
+                "messages_count": len(record.transcript),
+            }
+        )
 
     async def complete(self, request: web.Request) -> web.Response:
         """POST /interviews/:id/complete — idempotent: 409 ``already_completed`` with the same body."""
@@ -208,8 +216,9 @@ class Routes:
             raise ApiFailure(400, "invalid_request", "feedback must be an object.")
         completion, first = self.emu.book.complete(record, reason, feedback)
         if not first:
-            return web.json_response({**completion, "error": "already_completed",
-                                      "message": "Interview was already completed."}, status=409)
+            return web.json_response(
+                {**completion, "error": "already_completed", "message": "Interview was already completed."}, status=409
+            )
         self.emu.start_analysis(record)
         return web.json_response(completion)
 
@@ -271,8 +280,12 @@ class Routes:
         if reply.question is not None:
             tail.append(self._event("question", {"question": _question(reply.question)}))
         if faults.send_status:
-            tail.append(self._event("status", {"status": record.status, "is_complete": record.is_complete,
-                                               "turn_count": record.turn_count}))
+            tail.append(
+                self._event(
+                    "status",
+                    {"status": record.status, "is_complete": record.is_complete, "turn_count": record.turn_count},
+                )
+            )
         if faults.final_blank_line:
             tail.append(self._event("done", "[DONE]"))
         elif tail:

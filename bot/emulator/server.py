@@ -69,8 +69,13 @@ class Emulator:
         self.webhooks: WebhookSender | None = None
         if config.webhook_url:
             secret = config.webhook_secret or secrets.token_hex(16)
-            self.webhooks = WebhookSender(config.webhook_url, secret, max_attempts=config.webhook_max_attempts,
-                                          backoff=config.webhook_backoff, style=config.webhook_signature)
+            self.webhooks = WebhookSender(
+                config.webhook_url,
+                secret,
+                max_attempts=config.webhook_max_attempts,
+                backoff=config.webhook_backoff,
+                style=config.webhook_signature,
+            )
         self._random = random.Random(config.seed)
         self._tasks: set[asyncio.Task[None]] = set()
         self._runner: web.AppRunner | None = None
@@ -124,11 +129,16 @@ class Emulator:
             record.analysis_status = "completed"
             if record.completion is not None:
                 record.completion["analysis_status"] = "completed"
-            payload = {"interview_id": record.id, "analysis": record.analysis,
-                       "quality_score": record.analysis["quality_score"]}
+            payload = {
+                "interview_id": record.id,
+                "analysis": record.analysis,
+                "quality_score": record.analysis["quality_score"],
+            }
             self.webhook("interview.analysis_ready", payload)
-            self.webhook("interview.quality_scored", {"interview_id": record.id,
-                                                      "quality_score": record.analysis["quality_score"]})
+            self.webhook(
+                "interview.quality_scored",
+                {"interview_id": record.id, "quality_score": record.analysis["quality_score"]},
+            )
 
         self._spawn(work())
 
@@ -174,8 +184,7 @@ class Emulator:
     def _too_many(self, retry_after: float, reset_at: float, headers: dict[str, str] | None = None) -> web.Response:
         response = error(429, "rate_limited", "Rate limit exceeded: too many requests.")
         reset = reset_at or time.time() + retry_after
-        response.headers.update(headers or {"X-RateLimit-Limit": str(self.window.limit),
-                                             "X-RateLimit-Remaining": "0"})
+        response.headers.update(headers or {"X-RateLimit-Limit": str(self.window.limit), "X-RateLimit-Remaining": "0"})
         response.headers["X-RateLimit-Reset"] = str(math.ceil(reset))
         if self.faults.generation == "old":
             response.headers["Retry-After"] = str(max(1, math.ceil(retry_after)))

@@ -32,8 +32,15 @@ class Delivery:
 class WebhookSender:
     """POSTs events to one URL, signed with HMAC-SHA256 of the raw body."""
 
-    def __init__(self, url: str, secret: str, *, max_attempts: int = 5, backoff: float = 1.0,
-                 style: Literal["sha256", "hex"] = "sha256") -> None:
+    def __init__(
+        self,
+        url: str,
+        secret: str,
+        *,
+        max_attempts: int = 5,
+        backoff: float = 1.0,
+        style: Literal["sha256", "hex"] = "sha256",
+    ) -> None:
         self.url = url
         self.secret = secret
         self.max_attempts = max_attempts
@@ -45,8 +52,12 @@ class WebhookSender:
 
     def send(self, event: str, data: dict[str, Any]) -> Delivery:
         """Queue ``event`` for delivery (in the background)."""
-        payload = {"id": f"evt_{secrets.token_hex(8)}", "event": event,
-                   "created_at": datetime.now(UTC).isoformat(), "data": data}
+        payload = {
+            "id": f"evt_{secrets.token_hex(8)}",
+            "event": event,
+            "created_at": datetime.now(UTC).isoformat(),
+            "data": data,
+        }
         delivery = Delivery(event, json.dumps(payload, separators=(",", ":")).encode())
         self.deliveries.append(delivery)
         task = asyncio.create_task(self._deliver(delivery))
@@ -57,8 +68,11 @@ class WebhookSender:
     async def _deliver(self, delivery: Delivery) -> None:
         if self._session is None:
             self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10))
-        headers = {"Content-Type": "application/json", "X-Koji-Event": delivery.event,
-                   SIGNATURE_HEADER: sign_webhook(self.secret, delivery.body, style=self.style)}
+        headers = {
+            "Content-Type": "application/json",
+            "X-Koji-Event": delivery.event,
+            SIGNATURE_HEADER: sign_webhook(self.secret, delivery.body, style=self.style),
+        }
         try:
             while delivery.attempts < self.max_attempts:
                 delivery.attempts += 1
@@ -69,8 +83,7 @@ class WebhookSender:
                             delivery.delivered = True
                             return
                 except (aiohttp.ClientError, TimeoutError) as exc:
-                    log.info("webhook %s attempt %d failed: %s", delivery.event, delivery.attempts,
-                             type(exc).__name__)
+                    log.info("webhook %s attempt %d failed: %s", delivery.event, delivery.attempts, type(exc).__name__)
                 if delivery.attempts < self.max_attempts:
                     await asyncio.sleep(self.backoff * 2 ** (delivery.attempts - 1))
             log.warning("webhook %s not delivered after %d attempts", delivery.event, delivery.attempts)

@@ -22,8 +22,7 @@ async def emu() -> AsyncIterator[Emulator]:
 @pytest.fixture
 async def client(emu: Emulator) -> AsyncIterator[InterviewClient]:
     """A client of ``emu`` with its own budget and quick backoff."""
-    async with InterviewClient(emu.base_url, emu.api_key, budget=RequestBudget(1000, 60.0),
-                               backoff_base=0.01) as api:
+    async with InterviewClient(emu.base_url, emu.api_key, budget=RequestBudget(1000, 60.0), backoff_base=0.01) as api:
         yield api
 
 

@@ -22,8 +22,9 @@ from bot.api.models import (
 from bot.api.sse import Done, aiter_sse, interpret, parse_json_reply
 
 SCALE = Question(id="q1", type=QuestionType.SCALE, text="How easy?", scale_min=1, scale_max=5)
-SINGLE = Question(id="q2", type=QuestionType.SINGLE_CHOICE, text="Where?", options=("Reddit", "A friend"),
-                  allow_other=True)
+SINGLE = Question(
+    id="q2", type=QuestionType.SINGLE_CHOICE, text="Where?", options=("Reddit", "A friend"), allow_other=True
+)
 STRICT = Question(id="q3", type=QuestionType.SINGLE_CHOICE, text="Pick", options=("Red", "Blue"))
 MULTI = Question(id="q4", type=QuestionType.MULTIPLE_CHOICE, text="Which?", options=("A", "B", "C"))
 RANK = Question(id="q5", type=QuestionType.RANKING, text="Rank", options=("Alpha", "Beta", "Gamma"))
@@ -46,22 +47,37 @@ def test_validate_coerces_and_refuses() -> None:
     assert validate_answer(YES_NO, "Yes") is True
     assert validate_answer(MULTI, ["a", "c", "a"]) == ["A", "C"]
     cases: list[tuple[Question, AnswerValue, str]] = [
-        (SCALE, 9, "outside"), (SCALE, True, "number"), (STRICT, "Green", "not one of"),
-        (RANK, ["Alpha", "Alpha", "Beta"], "twice"), (RANK, ["Alpha"], "rank all"),
-        (YES_NO, "maybe", "yes or no"), (MULTI, [], "choose"),
+        (SCALE, 9, "outside"),
+        (SCALE, True, "number"),
+        (STRICT, "Green", "not one of"),
+        (RANK, ["Alpha", "Alpha", "Beta"], "twice"),
+        (RANK, ["Alpha"], "rank all"),
+        (YES_NO, "maybe", "yes or no"),
+        (MULTI, [], "choose"),
     ]
     for question, bad, words in cases:
         with pytest.raises(ValueError, match=words):
             validate_answer(question, bad)
 
 
-@pytest.mark.parametrize(("question", "typed", "value"), [
-    (SCALE, "4", 4), (SCALE, "I'd say 2/5", 2), (SCALE, "no idea", None),
-    (STRICT, "2", "Blue"), (STRICT, "blue", "Blue"), (STRICT, "green", None),
-    (MULTI, "A and C", ["A", "C"]), (MULTI, "1, 2", ["A", "B"]),
-    (RANK, "3 1 2", ["Gamma", "Alpha", "Beta"]), (RANK, "Beta > Gamma > Alpha", ["Beta", "Gamma", "Alpha"]),
-    (YES_NO, "Yes, definitely", True), (YES_NO, "nope", False), (YES_NO, "perhaps", None),
-])
+@pytest.mark.parametrize(
+    ("question", "typed", "value"),
+    [
+        (SCALE, "4", 4),
+        (SCALE, "I'd say 2/5", 2),
+        (SCALE, "no idea", None),
+        (STRICT, "2", "Blue"),
+        (STRICT, "blue", "Blue"),
+        (STRICT, "green", None),
+        (MULTI, "A and C", ["A", "C"]),
+        (MULTI, "1, 2", ["A", "B"]),
+        (RANK, "3 1 2", ["Gamma", "Alpha", "Beta"]),
+        (RANK, "Beta > Gamma > Alpha", ["Beta", "Gamma", "Alpha"]),
+        (YES_NO, "Yes, definitely", True),
+        (YES_NO, "nope", False),
+        (YES_NO, "perhaps", None),
+    ],
+)
 def test_parse_typed_answers(question: Question, typed: str, value: object) -> None:
     assert parse_answer(question, typed) == value
 
@@ -78,42 +94,58 @@ async def test_last_event_without_blank_line_is_not_lost() -> None:
     assert interpret(events[1]) == [StatusEvent(status="completed", is_complete=True)]
 
 
-@pytest.mark.parametrize(("event", "data", "expected"), [
-    ("delta", '{"text": " world"}', [TextDelta(" world")]),
-    ("message", '{"type": "text", "content": "Hi"}', [TextDelta("Hi")]),
-    ("message", '{"type": "delta", "delta": "Hi"}', [TextDelta("Hi")]),
-    ("message", "plain words", [TextDelta("plain words")]),
-    ("message", "4", [TextDelta("4")]),
-    ("message", "[DONE]", [Done()]),
-    ("done", "[DONE]", [Done()]),
-    ("error", '{"error": "overloaded", "message": "try later"}', [ErrorEvent("overloaded", "try later")]),
-    ("status", '{"status": "completing", "turn_count": 7}', [StatusEvent("completing", False, 7)]),
-    ("ping", "{}", []),
-    ("message", '{"weird": 1}', []),
-])
+@pytest.mark.parametrize(
+    ("event", "data", "expected"),
+    [
+        ("delta", '{"text": " world"}', [TextDelta(" world")]),
+        ("message", '{"type": "text", "content": "Hi"}', [TextDelta("Hi")]),
+        ("message", '{"type": "delta", "delta": "Hi"}', [TextDelta("Hi")]),
+        ("message", "plain words", [TextDelta("plain words")]),
+        ("message", "4", [TextDelta("4")]),
+        ("message", "[DONE]", [Done()]),
+        ("done", "[DONE]", [Done()]),
+        ("error", '{"error": "overloaded", "message": "try later"}', [ErrorEvent("overloaded", "try later")]),
+        ("status", '{"status": "completing", "turn_count": 7}', [StatusEvent("completing", False, 7)]),
+        ("ping", "{}", []),
+        ("message", '{"weird": 1}', []),
+    ],
+)
 def test_interpret_event_shapes(event: str, data: str, expected: list[object]) -> None:
     assert interpret(ServerSentEvent(event=event, data=data)) == expected
 
 
 def test_question_event_shapes() -> None:
-    for data in ('{"question": {"id": "q", "type": "yes_no", "text": "Ok?"}}',
-                 '{"type": "question", "question": {"id": "q", "type": "yes_no", "text": "Ok?"}}'):
+    for data in (
+        '{"question": {"id": "q", "type": "yes_no", "text": "Ok?"}}',
+        '{"type": "question", "question": {"id": "q", "type": "yes_no", "text": "Ok?"}}',
+    ):
         name = "question" if data.startswith('{"question"') else "message"
         [event] = interpret(ServerSentEvent(event=name, data=data))
         assert isinstance(event, QuestionEvent) and event.question.type is QuestionType.YES_NO
 
 
 def test_both_json_reply_shapes() -> None:
-    old = parse_json_reply({"message_id": "m1", "interviewer_response": {"content": "Next?", "message_id": "m2"},
-                            "interview_status": "in_progress", "messages_count": 4})
+    old = parse_json_reply(
+        {
+            "message_id": "m1",
+            "interviewer_response": {"content": "Next?", "message_id": "m2"},
+            "interview_status": "in_progress",
+            "messages_count": 4,
+        }
+    )
     assert old == [TextDelta("Next?"), StatusEvent("active", False, None)]
     new = parse_json_reply({"message": {"role": "assistant", "content": "Bye"}, "turn_count": 3, "is_complete": True})
     assert new == [TextDelta("Bye"), StatusEvent("completed", True, 3)]
 
 
 def test_details_accept_other_spellings() -> None:
-    details = InterviewDetails.model_validate({"id": "i1", "status": "in_progress", "messages": [
-        {"sender": "assistant", "text": "Hi", "timestamp": "t"}, {"role": "user", "content": "Yo"}]})
+    details = InterviewDetails.model_validate(
+        {
+            "id": "i1",
+            "status": "in_progress",
+            "messages": [{"sender": "assistant", "text": "Hi", "timestamp": "t"}, {"role": "user", "content": "Yo"}],
+        }
+    )
     assert details.interview_id == "i1" and details.status == "active"
     assert [(e.role, e.content) for e in details.transcript] == [("interviewer", "Hi"), ("respondent", "Yo")]
 

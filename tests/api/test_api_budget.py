@@ -24,8 +24,10 @@ async def test_five_times_oversubscribed_budget_sees_no_429_and_is_used() -> Non
     limit, window, callers, per_caller = 10, 1.0, 10, 5  # 50 requests against 10 per second: 5x
     config = EmulatorConfig(token_rate=0, rate_limit=limit, rate_window=window)
     budget = RequestBudget(limit, window, keep_history=True)
-    async with run_emulator(config) as emu, InterviewClient(emu.base_url, emu.api_key, budget=budget,
-                                                            backoff_base=0.01) as client:
+    async with (
+        run_emulator(config) as emu,
+        InterviewClient(emu.base_url, emu.api_key, budget=budget, backoff_base=0.01) as client,
+    ):
         emu.window.limit = 10_000  # the interview used by every caller is made outside the window under test
         started = await client.start()
         await asyncio.sleep(window + 0.05)
@@ -80,6 +82,7 @@ async def test_position_and_expected_wait() -> None:
     def recorder(name: str):  # type: ignore[no-untyped-def]
         async def on_queued(place: QueuePosition) -> None:
             seen[name].append(place)
+
         return on_queued
 
     tasks = [asyncio.create_task(budget.acquire("a", recorder("a"))) for _ in range(3)]
@@ -119,8 +122,9 @@ async def test_queue_callback_follows_the_position() -> None:
 
 async def test_headers_and_penalties_keep_the_budget_in_step() -> None:
     budget = RequestBudget(60, 60.0)
-    budget.observe({"X-RateLimit-Limit": "60", "X-RateLimit-Remaining": "10",
-                    "X-RateLimit-Reset": str(int(time.time()) + 30)})
+    budget.observe(
+        {"X-RateLimit-Limit": "60", "X-RateLimit-Remaining": "10", "X-RateLimit-Reset": str(int(time.time()) + 30)}
+    )
     assert budget.available() == 10  # another process used 50
     budget.observe({"X-RateLimit-Limit": "5", "X-RateLimit-Remaining": "5"})
     assert budget.limit == 5 and budget.available() == 0
@@ -132,9 +136,10 @@ async def test_headers_and_penalties_keep_the_budget_in_step() -> None:
 
 
 async def test_forced_429_without_retry_after_waits_for_reset() -> None:
-    async with run_emulator(EmulatorConfig(token_rate=0)) as emu, InterviewClient(
-        emu.base_url, emu.api_key, budget=RequestBudget(60, 60.0), backoff_base=0.01
-    ) as client:
+    async with (
+        run_emulator(EmulatorConfig(token_rate=0)) as emu,
+        InterviewClient(emu.base_url, emu.api_key, budget=RequestBudget(60, 60.0), backoff_base=0.01) as client,
+    ):
         started = await client.start()
         emu.faults.force_429 = 1
         emu.faults.force_429_retry_after = 0.2

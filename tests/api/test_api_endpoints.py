@@ -67,8 +67,9 @@ async def test_complete_is_idempotent_and_analysis_runs(
     emu: Emulator, client: InterviewClient, started: StartedInterview
 ) -> None:
     await collect(client.send(started.interview_id, started.session_token, "The channel list was confusing"))
-    first = await client.complete(started.interview_id, started.session_token, CompletionReason.RESPONDENT_LEFT,
-                                  {"satisfaction": 4})
+    first = await client.complete(
+        started.interview_id, started.session_token, CompletionReason.RESPONDENT_LEFT, {"satisfaction": 4}
+    )
     assert (first.status, first.analysis_status, first.already_completed) == ("completed", "processing", False)
     assert first.stats is not None and first.stats["respondent_messages"] == 1
     again = await client.complete(started.interview_id, started.session_token)
@@ -140,19 +141,23 @@ async def test_empty_message_is_refused(emu: Emulator, client: InterviewClient, 
     with pytest.raises(BadRequest):
         client.send(started.interview_id, started.session_token, "   ")
     async with httpx.AsyncClient() as raw:  # the server refuses it too, with the documented code
-        response = await raw.post(f"{emu.base_url}/interviews/{started.interview_id}/message", json={"content": ""},
-                                  headers={"Authorization": f"Bearer {emu.api_key}",
-                                           "X-Session-Token": started.session_token})
+        response = await raw.post(
+            f"{emu.base_url}/interviews/{started.interview_id}/message",
+            json={"content": ""},
+            headers={"Authorization": f"Bearer {emu.api_key}", "X-Session-Token": started.session_token},
+        )
     error = error_from_response(response.status_code, response.content, response.headers)
     assert isinstance(error, BadRequest) and error.code == "invalid_message"
     assert len(emu.transcript(started.interview_id)) == 1
 
 
-async def test_server_errors_are_retried_for_get(emu: Emulator, client: InterviewClient,
-                                                 started: StartedInterview) -> None:
+async def test_server_errors_are_retried_for_get(
+    emu: Emulator, client: InterviewClient, started: StartedInterview
+) -> None:
     emu.faults.error_rate = 0.5
-    async with InterviewClient(emu.base_url, emu.api_key, budget=RequestBudget(1000, 60.0), max_retries=12,
-                               backoff_base=0.001) as patient:
+    async with InterviewClient(
+        emu.base_url, emu.api_key, budget=RequestBudget(1000, 60.0), max_retries=12, backoff_base=0.001
+    ) as patient:
         for _ in range(5):
             assert (await patient.get(started.interview_id)).interview_id == started.interview_id
     assert any(r.status == 503 for r in emu.requests)
@@ -163,8 +168,9 @@ async def test_server_errors_are_retried_for_get(emu: Emulator, client: Intervie
 
 
 async def test_unreachable_server_is_api_unavailable() -> None:
-    async with InterviewClient("http://127.0.0.1:9/api/v1", "pk_live_x", budget=RequestBudget(100, 60.0),
-                               max_retries=1, backoff_base=0.01) as api:
+    async with InterviewClient(
+        "http://127.0.0.1:9/api/v1", "pk_live_x", budget=RequestBudget(100, 60.0), max_retries=1, backoff_base=0.01
+    ) as api:
         with pytest.raises(ApiUnavailable):
             await api.get("int_1")
         with pytest.raises(ApiUnavailable):
@@ -192,8 +198,9 @@ async def test_base_url_may_end_in_interviews(emu: Emulator) -> None:
         assert (await api.get(started.interview_id)).interview_id == started.interview_id
 
 
-async def test_structured_question_event_and_answer(emu: Emulator, client: InterviewClient,
-                                                    started: StartedInterview) -> None:
+async def test_structured_question_event_and_answer(
+    emu: Emulator, client: InterviewClient, started: StartedInterview
+) -> None:
     emu.interview(started.interview_id).state.follow_ups_used = 9  # no probing: go straight to question 2
     events = await collect(client.send(started.interview_id, started.session_token, "It was fine, I guess"))
     question = next(e.question for e in events if isinstance(e, QuestionEvent))
@@ -210,12 +217,15 @@ async def test_body_addressed_route_variants(emu: Emulator, started: StartedInte
     headers = {"Authorization": f"Bearer {emu.api_key}", "X-Session-Token": started.session_token}
     root = emu.base_url.removesuffix("/api/v1")
     async with httpx.AsyncClient(headers=headers) as raw:
-        message = await raw.post(f"{emu.base_url}/interviews/messages",
-                                 json={"interview_id": started.interview_id, "content": "hi", "type": "respondent"})
+        message = await raw.post(
+            f"{emu.base_url}/interviews/messages",
+            json={"interview_id": started.interview_id, "content": "hi", "type": "respondent"},
+        )
         complete = await raw.post(f"{root}/api/interview/complete", json={"interview_id": started.interview_id})
         again = await raw.post(f"{emu.base_url}/interviews/complete", json={"interview_id": started.interview_id})
-        bad_reason = await raw.post(f"{emu.base_url}/interviews/{started.interview_id}/complete",
-                                    json={"reason": "bored"})
+        bad_reason = await raw.post(
+            f"{emu.base_url}/interviews/{started.interview_id}/complete", json={"reason": "bored"}
+        )
     assert message.status_code == 200 and message.json()["interviewer_response"]["content"]
     assert message.json()["messages_count"] == 3
     assert complete.status_code == 200 and complete.json()["status"] == "completed"
@@ -226,8 +236,9 @@ async def test_body_addressed_route_variants(emu: Emulator, started: StartedInte
 
 async def test_start_is_retried_after_503(emu: Emulator) -> None:
     emu.faults.error_rate = 0.5
-    async with InterviewClient(emu.base_url, emu.api_key, budget=RequestBudget(1000, 60.0), max_retries=12,
-                               backoff_base=0.001) as api:
+    async with InterviewClient(
+        emu.base_url, emu.api_key, budget=RequestBudget(1000, 60.0), max_retries=12, backoff_base=0.001
+    ) as api:
         for _ in range(4):
             assert (await api.start()).session_token
     assert any(r.status == 503 and r.path.endswith("/start") for r in emu.requests)

@@ -19,8 +19,9 @@ async def _advance_to_question(emu: Emulator, client: InterviewClient, started: 
 
 
 @pytest.mark.parametrize("style", ["named", "typed", "raw"])
-async def test_every_sse_style_gives_the_same_reply(emu: Emulator, client: InterviewClient,
-                                                    started: StartedInterview, style: str) -> None:
+async def test_every_sse_style_gives_the_same_reply(
+    emu: Emulator, client: InterviewClient, started: StartedInterview, style: str
+) -> None:
     emu.faults.sse_style = style  # type: ignore[assignment]
     events = await _advance_to_question(emu, client, started)
     assert reply_text(events) == emu.transcript(started.interview_id)[-1]["content"]  # type: ignore[arg-type]
@@ -28,16 +29,18 @@ async def test_every_sse_style_gives_the_same_reply(emu: Emulator, client: Inter
     assert isinstance(events[-1], StatusEvent) and events[-1].turn_count == 1
 
 
-async def test_final_event_without_blank_line_is_kept(emu: Emulator, client: InterviewClient,
-                                                      started: StartedInterview) -> None:
+async def test_final_event_without_blank_line_is_kept(
+    emu: Emulator, client: InterviewClient, started: StartedInterview
+) -> None:
     emu.faults.final_blank_line = False
     events = await _advance_to_question(emu, client, started)
     assert events[-1] == StatusEvent(status="active", is_complete=False, turn_count=1)
     assert not any(r.method == "GET" for r in emu.requests)  # it came from the stream, not from a GET
 
 
-async def test_missing_status_is_synthesized_from_get(emu: Emulator, client: InterviewClient,
-                                                      started: StartedInterview) -> None:
+async def test_missing_status_is_synthesized_from_get(
+    emu: Emulator, client: InterviewClient, started: StartedInterview
+) -> None:
     emu.faults.send_status = False
     events = await collect(client.send(started.interview_id, started.session_token, "hello"))
     assert events[-1] == StatusEvent(status="active", is_complete=False, turn_count=1)
@@ -67,14 +70,17 @@ async def test_message_field_fallback(emu: Emulator, client: InterviewClient, st
     posts = [r.status for r in emu.requests if r.path.endswith("/message")]
     assert posts == [400, 200, 200]  # learned once, then remembered
     assert [e["content"] for e in emu.transcript(started.interview_id) if e["role"] == "respondent"] == [
-        "first", "second"]
+        "first",
+        "second",
+    ]
 
 
 async def test_old_generation_end_to_end() -> None:
     config = EmulatorConfig(token_rate=0, generation="old", rate_limit=1000, analysis_delay=0.01)
-    async with run_emulator(config) as emu, InterviewClient(
-        emu.base_url, emu.api_key, budget=RequestBudget(1000, 60.0), backoff_base=0.01
-    ) as client:
+    async with (
+        run_emulator(config) as emu,
+        InterviewClient(emu.base_url, emu.api_key, budget=RequestBudget(1000, 60.0), backoff_base=0.01) as client,
+    ):
         started = await client.start()
         assert "there" in started.initial_message
         events = await _advance_to_question(emu, client, started)
@@ -103,8 +109,9 @@ async def test_old_generation_retry_after_header() -> None:
         assert response.json()["error"] == "rate_limited"
 
 
-async def test_guide_routes_and_described_errors(emu: Emulator, client: InterviewClient,
-                                                 started: StartedInterview) -> None:
+async def test_guide_routes_and_described_errors(
+    emu: Emulator, client: InterviewClient, started: StartedInterview
+) -> None:
     """A server with only the guide's body-addressed routes and ``{"error": "<description>"}`` bodies."""
     emu.faults.missing_routes = ("/{id}/message", "/{id}/messages", "/{id}/complete", "/complete")
     emu.faults.error_style = "described"
@@ -121,13 +128,20 @@ async def test_guide_routes_and_described_errors(emu: Emulator, client: Intervie
     assert again.completed_at == first.completed_at
     posts = [(r.path.removeprefix("/api/v1/interviews"), r.status) for r in emu.requests if r.method == "POST"]
     assert posts[1:] == [
-        (f"/{started.interview_id}/message", 404), (f"/{started.interview_id}/messages", 404), ("/messages", 200),
-        ("/messages", 200), ("/messages", 401),
-        (f"/{started.interview_id}/complete", 404), ("/complete", 404), ("/api/interview/complete", 200),
+        (f"/{started.interview_id}/message", 404),
+        (f"/{started.interview_id}/messages", 404),
+        ("/messages", 200),
+        ("/messages", 200),
+        ("/messages", 401),
+        (f"/{started.interview_id}/complete", 404),
+        ("/complete", 404),
+        ("/api/interview/complete", 200),
         ("/api/interview/complete", 409),
     ]
     assert [e["content"] for e in emu.transcript(started.interview_id) if e["role"] == "respondent"] == [
-        "It was fine overall", "Reddit"]
+        "It was fine overall",
+        "Reddit",
+    ]
 
 
 async def test_start_accepts_every_documented_body(emu: Emulator) -> None:
@@ -135,12 +149,24 @@ async def test_start_accepts_every_documented_body(emu: Emulator) -> None:
 
     headers = {"Authorization": f"Bearer {emu.api_key}"}
     bodies = [
-        {"respondent": {"external_id": "u1", "display_name": "Jane", "metadata": {"segment": "a"}}, "mode": "text",
-         "locale": "en"},  # the newer docs
-        {"projectSlug": "discord-onboarding",
-         "respondentMetadata": {"name": "Jane", "email": "j@example.com", "externalId": "u1"}},  # the guide
-        {"project_id": "discord-onboarding", "guide_id": "g1", "respondent_name": "Jane",
-         "respondent_email": "j@example.com", "metadata": {"segment": "a"}, "language": "en", "mode": "text"},  # older
+        {
+            "respondent": {"external_id": "u1", "display_name": "Jane", "metadata": {"segment": "a"}},
+            "mode": "text",
+            "locale": "en",
+        },  # the newer docs
+        {
+            "projectSlug": "discord-onboarding",
+            "respondentMetadata": {"name": "Jane", "email": "j@example.com", "externalId": "u1"},
+        },  # the guide
+        {
+            "project_id": "discord-onboarding",
+            "guide_id": "g1",
+            "respondent_name": "Jane",
+            "respondent_email": "j@example.com",
+            "metadata": {"segment": "a"},
+            "language": "en",
+            "mode": "text",
+        },  # older
     ]
     async with httpx.AsyncClient(headers=headers) as raw:
         replies = [await raw.post(f"{emu.base_url}/interviews/start", json=body) for body in bodies]
@@ -148,8 +174,11 @@ async def test_start_accepts_every_documented_body(emu: Emulator) -> None:
     records = [emu.interview(r.json()["interview_id"]) for r in replies]
     assert all("Jane" in r.json()["initial_message"] for r in replies)
     assert records[0].respondent == {"external_id": "u1", "display_name": "Jane", "metadata": {"segment": "a"}}
-    assert records[1].respondent == {"external_id": "u1", "display_name": "Jane",
-                                     "metadata": {"email": "j@example.com"}}
+    assert records[1].respondent == {
+        "external_id": "u1",
+        "display_name": "Jane",
+        "metadata": {"email": "j@example.com"},
+    }
     assert records[2].respondent == {"display_name": "Jane", "metadata": {"segment": "a", "email": "j@example.com"}}
 
 
@@ -164,8 +193,9 @@ async def test_newer_generation_429_has_reset_but_no_retry_after(emu: Emulator) 
     assert int(response.headers["X-RateLimit-Reset"]) > 1_000_000_000  # unix seconds
 
 
-async def test_route_fallback_is_remembered_only_when_a_route_answers(emu: Emulator, client: InterviewClient,
-                                                                       started: StartedInterview) -> None:
+async def test_route_fallback_is_remembered_only_when_a_route_answers(
+    emu: Emulator, client: InterviewClient, started: StartedInterview
+) -> None:
     """A plain 404 on every message route (e.g. a proxy's) must not leave the client on an older route."""
     from bot.api.errors import NotFound
 

@@ -18,8 +18,12 @@ ANSWERS: dict[QuestionType, AnswerValue] = {
     QuestionType.SINGLE_CHOICE: "A game jam",
     QuestionType.SCALE: 2,
     QuestionType.MULTIPLE_CHOICE: ["#help-desk", "Voice hangouts"],
-    QuestionType.RANKING: ["A welcome buddy", "A clearer channel list", "Better role selection",
-                           "More beginner events"],
+    QuestionType.RANKING: [
+        "A welcome buddy",
+        "A clearer channel list",
+        "Better role selection",
+        "More beginner events",
+    ],
     QuestionType.YES_NO: False,
 }
 
@@ -34,12 +38,18 @@ async def test_whole_interview_ends_naturally_with_structured_answers(
     for _ in range(40):
         if pending is not None:
             seen_types.add(pending.type.value)
-            events = await collect(client.send(started.interview_id, started.session_token, "",
-                                               answer=(pending, ANSWERS[pending.type])))
+            events = await collect(
+                client.send(started.interview_id, started.session_token, "", answer=(pending, ANSWERS[pending.type]))
+            )
         else:
-            events = await collect(client.send(started.interview_id, started.session_token,
-                                               "Honestly the channel list felt overwhelming and I got a bit lost "
-                                               "looking for where to post my first game."))
+            events = await collect(
+                client.send(
+                    started.interview_id,
+                    started.session_token,
+                    "Honestly the channel list felt overwhelming and I got a bit lost "
+                    "looking for where to post my first game.",
+                )
+            )
         pending = next((e.question for e in events if isinstance(e, QuestionEvent)), None)
         last = events[-1] if isinstance(events[-1], StatusEvent) else None
         assert last is not None
@@ -67,8 +77,15 @@ async def test_whole_interview_ends_naturally_with_structured_answers(
     assert answers["recommend"]["structuredValue"] is False
     assert answers["priorities"]["structuredValue"][0] == "A welcome buddy"
     assert answers["how_found"]["followUpInsights"]
-    assert set(answers["ease"]) == {"questionId", "questionText", "questionType", "structuredValue",
-                                    "qualitativeAnswer", "confidence", "followUpInsights"}
+    assert set(answers["ease"]) == {
+        "questionId",
+        "questionText",
+        "questionType",
+        "structuredValue",
+        "qualitativeAnswer",
+        "confidence",
+        "followUpInsights",
+    }
     assert details.analysis["insights"] and 1 <= details.analysis["quality_score"] <= 5
 
 
@@ -111,9 +128,10 @@ async def test_replies_stream_at_the_configured_rate() -> None:
     from bot.api.budget import RequestBudget
     from bot.emulator import run_emulator
 
-    async with run_emulator(EmulatorConfig(token_rate=200)) as emu, InterviewClient(
-        emu.base_url, emu.api_key, budget=RequestBudget(100, 60.0)
-    ) as api:
+    async with (
+        run_emulator(EmulatorConfig(token_rate=200)) as emu,
+        InterviewClient(emu.base_url, emu.api_key, budget=RequestBudget(100, 60.0)) as api,
+    ):
         started = await api.start()
         events = await collect(api.send(started.interview_id, started.session_token, "ok"))
     assert len([e for e in events if not isinstance(e, StatusEvent)]) > 5

@@ -22,8 +22,9 @@ def _message_posts(emu: Emulator) -> int:
 
 
 @pytest.mark.parametrize("cut_after", [0, 25])
-async def test_cut_stream_is_recovered_without_a_duplicate(emu: Emulator, client: InterviewClient,
-                                                           started: StartedInterview, cut_after: int) -> None:
+async def test_cut_stream_is_recovered_without_a_duplicate(
+    emu: Emulator, client: InterviewClient, started: StartedInterview, cut_after: int
+) -> None:
     emu.faults.cut_stream_after_chars = cut_after
     emu.interview(started.interview_id).state.follow_ups_used = 9  # the reply presents question 2
     events = await collect(client.send(started.interview_id, started.session_token, "It went quite well"))
@@ -39,8 +40,9 @@ async def test_cut_stream_is_recovered_without_a_duplicate(emu: Emulator, client
     assert _respondent_messages(emu, started.interview_id) == ["It went quite well", "Reddit"]
 
 
-async def test_connection_dropped_after_acceptance_is_recovered(emu: Emulator, client: InterviewClient,
-                                                                started: StartedInterview) -> None:
+async def test_connection_dropped_after_acceptance_is_recovered(
+    emu: Emulator, client: InterviewClient, started: StartedInterview
+) -> None:
     emu.faults.drop_after_accept = 1
     events = await collect(client.send(started.interview_id, started.session_token, "Lots of channels"))
     assert reply_text(events) == emu.transcript(started.interview_id)[-1]["content"]
@@ -48,8 +50,9 @@ async def test_connection_dropped_after_acceptance_is_recovered(emu: Emulator, c
     assert _message_posts(emu) == 1
 
 
-async def test_recovered_text_that_does_not_match_replaces(emu: Emulator, client: InterviewClient,
-                                                          started: StartedInterview) -> None:
+async def test_recovered_text_that_does_not_match_replaces(
+    emu: Emulator, client: InterviewClient, started: StartedInterview
+) -> None:
     emu.faults.cut_stream_after_chars = 12
     stream = client.send(started.interview_id, started.session_token, "so many channels")
     first = await anext(stream)
@@ -69,8 +72,9 @@ async def test_recover_turn_tells_accepted_from_not(client: InterviewClient, sta
 
 
 async def test_server_error_before_acceptance_is_not_retried(emu: Emulator, started: StartedInterview) -> None:
-    async with InterviewClient(emu.base_url, emu.api_key, budget=RequestBudget(1000, 60.0), max_retries=1,
-                               backoff_base=0.001) as client:
+    async with InterviewClient(
+        emu.base_url, emu.api_key, budget=RequestBudget(1000, 60.0), max_retries=1, backoff_base=0.001
+    ) as client:
         emu.faults.error_rate = 1.0
         with pytest.raises(InterviewApiError) as caught:
             await collect(client.send(started.interview_id, started.session_token, "hello"))

@@ -44,18 +44,32 @@ async def hook_url() -> AsyncIterator[str]:
 async def test_whole_interview_at_debug_logs_no_secret(caplog: pytest.LogCaptureFixture, hook_url: str) -> None:
     for name in LOGGERS:
         caplog.set_level(logging.DEBUG, logger=name)
-    config = EmulatorConfig(token_rate=0, api_key=API_KEY, webhook_url=hook_url, webhook_secret=WEBHOOK_SECRET,
-                            webhook_backoff=0.01, analysis_delay=0.01, rate_limit=1000)
+    config = EmulatorConfig(
+        token_rate=0,
+        api_key=API_KEY,
+        webhook_url=hook_url,
+        webhook_secret=WEBHOOK_SECRET,
+        webhook_backoff=0.01,
+        analysis_delay=0.01,
+        rate_limit=1000,
+    )
     texts: list[str] = []
-    async with run_emulator(config) as emu, InterviewClient(emu.base_url, API_KEY, budget=RequestBudget(1000, 60.0),
-                                                            backoff_base=0.001) as client:
+    async with (
+        run_emulator(config) as emu,
+        InterviewClient(emu.base_url, API_KEY, budget=RequestBudget(1000, 60.0), backoff_base=0.001) as client,
+    ):
         started = await client.start(Respondent(external_id="u-9", display_name="Kim"))
         record = emu.interview(started.interview_id)
         texts += [repr(started), str(started), repr(client), repr(emu.config), repr(record)]
         # every path that logs: a cut stream, a dropped connection, a 429, a 503, an error event
         faults = emu.faults
-        for setup in ({"cut_stream_after_chars": 10}, {"drop_after_accept": 1}, {"force_429": 1,
-                      "force_429_retry_after": 0.01}, {"error_event_after_chars": 5}, {}):
+        for setup in (
+            {"cut_stream_after_chars": 10},
+            {"drop_after_accept": 1},
+            {"force_429": 1, "force_429_retry_after": 0.01},
+            {"error_event_after_chars": 5},
+            {},
+        ):
             for name, value in setup.items():
                 setattr(faults, name, value)
             events = await collect(client.send(started.interview_id, started.session_token, "It was a lot at once"))

@@ -56,10 +56,13 @@ async def _events(box: Receiver, count: int) -> list[str]:
 
 
 async def test_webhooks_are_signed_and_verify(receiver: Receiver) -> None:
-    config = EmulatorConfig(token_rate=0, webhook_url=receiver.url, webhook_secret=SECRET, analysis_delay=0.01,
-                            webhook_backoff=0.01)
-    async with run_emulator(config) as emu, InterviewClient(emu.base_url, emu.api_key,
-                                                            budget=RequestBudget(100, 60.0)) as client:
+    config = EmulatorConfig(
+        token_rate=0, webhook_url=receiver.url, webhook_secret=SECRET, analysis_delay=0.01, webhook_backoff=0.01
+    )
+    async with (
+        run_emulator(config) as emu,
+        InterviewClient(emu.base_url, emu.api_key, budget=RequestBudget(100, 60.0)) as client,
+    ):
         started = await client.start()
         await client.complete(started.interview_id, started.session_token)
         events = await _events(receiver, 4)
@@ -76,10 +79,13 @@ async def test_webhooks_are_signed_and_verify(receiver: Receiver) -> None:
 
 async def test_webhook_is_retried_with_backoff(receiver: Receiver) -> None:
     receiver.fail_first = 2
-    config = EmulatorConfig(webhook_url=receiver.url, webhook_secret=SECRET, webhook_backoff=0.01,
-                            webhook_signature="hex")
-    async with run_emulator(config) as emu, InterviewClient(emu.base_url, emu.api_key,
-                                                            budget=RequestBudget(100, 60.0)) as client:
+    config = EmulatorConfig(
+        webhook_url=receiver.url, webhook_secret=SECRET, webhook_backoff=0.01, webhook_signature="hex"
+    )
+    async with (
+        run_emulator(config) as emu,
+        InterviewClient(emu.base_url, emu.api_key, budget=RequestBudget(100, 60.0)) as client,
+    ):
         await client.start()
         assert emu.webhooks is not None
         delivery = emu.webhooks.deliveries[0]

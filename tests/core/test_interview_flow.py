@@ -8,8 +8,8 @@ from bot.api.models import QuestionType
 from bot.core.bridge import Bridge
 from bot.core.events import Answer, CancelExit, Exit, OutcomeKind, Start, UserText
 from bot.core.ports import Action, NoticeKind
+from bot.core.store import RecordStatus
 from bot.emulator import Emulator
-from storage.base import RecordStatus
 from storage.sqlite import SQLiteStore
 
 from .helpers import answer_for, click_answer, key_of, respondent, say, start

@@ -58,9 +58,7 @@ def _bot_env(api_url: str, db: Path) -> dict[str, str]:
     return {**os.environ, "KOJI_API_URL": api_url, "KOJI_API_KEY": API_KEY, "DATABASE_PATH": str(db)}
 
 
-async def test_kill_9_mid_turn_then_restart_loses_and_doubles_nothing(
-    emulator_process: str, tmp_path: Path
-) -> None:
+async def test_kill_9_mid_turn_then_restart_loses_and_doubles_nothing(emulator_process: str, tmp_path: Path) -> None:
     env = _bot_env(emulator_process, tmp_path / "bot.db")
     bot = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "bot", "chat",

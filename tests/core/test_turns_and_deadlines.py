@@ -9,8 +9,8 @@ from bot.core.bridge import Bridge
 from bot.core.clock import ManualClock
 from bot.core.events import Exit, OutcomeKind, Retry, UserText
 from bot.core.ports import Action, NoticeKind
+from bot.core.store import RecordStatus
 from bot.emulator import Emulator
-from storage.base import RecordStatus
 from storage.sqlite import SQLiteStore
 
 from .conftest import CONFIG

@@ -2,7 +2,7 @@
 ``__init__.py``; test modules import it as ``from discord_helpers import ...``).
 
 :func:`discord_stack` builds the whole world of one test: the built-in interview server, a SQLite store, the
-fake Discord with three members in one guild, and a booted :class:`~bot.adapters.discord.runner.InterviewBot`;
+fake Discord with three members in one guild, and a booted :class:`~adapters.discord.runner.InterviewBot`;
 :class:`Stack` can restart the bot in between.
 """
 
@@ -15,9 +15,9 @@ from typing import Any
 
 from fake_discord import FakeDiscord, Interaction, point_discord_py_at, running_client
 
-from bot.adapters.discord import ids
-from bot.adapters.discord.adapter import dm_key
-from bot.adapters.discord.runner import InterviewBot
+from adapters.discord import ids
+from adapters.discord.adapter import dm_key
+from adapters.discord.runner import InterviewBot
 from bot.api.client import InterviewClient
 from bot.config import Settings
 from bot.core.bridge import Bridge

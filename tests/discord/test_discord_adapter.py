@@ -11,10 +11,10 @@ import discord
 import pytest
 from fake_discord import FakeDiscord, point_discord_py_at, running_client
 
-from bot.adapters.discord import ids
-from bot.adapters.discord.adapter import REPLY_SCOPE, UNREACHABLE_SCOPE, DiscordAdapter, dm_key
-from bot.adapters.discord.edit_budget import EditBudget
-from bot.adapters.discord.runner import intents
+from adapters.discord import ids
+from adapters.discord.adapter import REPLY_SCOPE, UNREACHABLE_SCOPE, DiscordAdapter, dm_key
+from adapters.discord.edit_budget import EditBudget
+from adapters.discord.runner import intents
 from bot.api.models import Question, QuestionType
 from bot.core.keys import ConversationKey
 from bot.core.ports import Action, Notice, NoticeKind, PendingQuestion, RespondentUnreachable

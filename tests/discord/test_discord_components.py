@@ -6,7 +6,7 @@ from typing import Any
 
 import discord
 
-from bot.adapters.discord import components, ids
+from adapters.discord import components, ids
 from bot.api.models import Question, QuestionType
 
 

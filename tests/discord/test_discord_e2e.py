@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from discord_helpers import ADA, BOB, GUILD, MOD, Stack, answered, custom_ids, discord_stack, first_id, labels
 
-from bot.adapters.discord import ids
-from storage.base import RecordStatus
+from adapters.discord import ids
+from bot.core.store import RecordStatus
 
 
 @pytest.fixture

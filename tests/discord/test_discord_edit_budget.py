@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 
-from bot.adapters.discord.edit_budget import EditBudget
+from adapters.discord.edit_budget import EditBudget
 
 
 async def test_one_channel_is_spaced_by_the_interval() -> None:

@@ -11,8 +11,8 @@ import pytest
 from discord.ext import commands
 from fake_discord import FakeDiscord, point_discord_py_at, running_client
 
-from bot.adapters.discord.adapter import dm_key
-from bot.adapters.discord.cog import NOT_ELIGIBLE
+from adapters.discord.adapter import dm_key
+from adapters.discord.cog import NOT_ELIGIBLE
 from bot.config import Settings
 
 GUILD, ADA, BOB, STRANGER = "700", "3001", "3002", "3003"
@@ -41,7 +41,7 @@ async def test_extension_in_a_host_bot_with_allowed_roles(tmp_path: Path) -> Non
                 discord_allowed_roles=fake.role_id(GUILD, "testers"),  # type: ignore[arg-type]
             )
             async with running_client(host, fake):
-                await host.load_extension("bot.adapters.discord")
+                await host.load_extension("adapters.discord")
                 await host.tree.sync()
                 names = {c["name"] for c in fake.world.global_commands}
                 assert {"ping", "interview", "interview-button"} <= names
@@ -64,10 +64,10 @@ async def test_extension_in_a_host_bot_with_allowed_roles(tmp_path: Path) -> Non
                 await fake.wait_for(lambda: bool(refused.followups), 10.0)
                 assert refused.ephemeral and refused.all_texts()[-1] == NOT_ELIGIBLE  # roles from the interaction
 
-                await host.unload_extension("bot.adapters.discord")
+                await host.unload_extension("adapters.discord")
                 assert host.get_cog("Interview") is None
                 await fake.user_sends_dm(ADA, "still there?")  # nothing answers once unloaded
-                await host.load_extension("bot.adapters.discord")  # and it loads again (the bridge reopens)
+                await host.load_extension("adapters.discord")  # and it loads again (the bridge reopens)
                 assert host.get_cog("Interview") is not None
             fake.assert_no_spec_errors()
 
@@ -76,7 +76,7 @@ async def test_runner_honours_the_configured_rest_base_and_gateway(tmp_path: Pat
     from discord.gateway import DiscordWebSocket
     from discord.http import Route
 
-    from bot.adapters.discord.runner import run_discord
+    from adapters.discord.runner import run_discord
     from bot.app import open_bridge
 
     saved = Route.BASE, DiscordWebSocket.DEFAULT_GATEWAY
@@ -139,7 +139,7 @@ async def test_a_failed_load_leaves_no_bridge_running(tmp_path: Path) -> None:
             async with running_client(host, fake):
                 assert _running("inactivity-sweep") == []
                 with pytest.raises(commands.ExtensionFailed):
-                    await host.load_extension("bot.adapters.discord")
+                    await host.load_extension("adapters.discord")
                 assert _running("inactivity-sweep") == []  # the bridge setup() opened was closed again
                 assert host.get_cog("Interview") is None
 
@@ -152,7 +152,7 @@ async def test_unloading_mid_reply_leaves_no_task_behind(tmp_path: Path) -> None
             host = commands.Bot(command_prefix="!", intents=discord.Intents.default(), guild_ready_timeout=0.05)
             host.interview_settings = _settings(tmp_path)  # type: ignore[attr-defined]
             async with running_client(host, fake):
-                await host.load_extension("bot.adapters.discord")
+                await host.load_extension("adapters.discord")
                 # not isinstance(): unloading the extension drops its modules, so classes differ per load
                 adapter: Any = getattr(host.get_cog("Interview"), "adapter", None)
                 assert adapter is not None
@@ -162,7 +162,7 @@ async def test_unloading_mid_reply_leaves_no_task_behind(tmp_path: Path) -> None
                 adapter.budget.note_write(key.channel)  # the next edit waits a minute for its turn
                 await stream.append("half a reply")
                 assert _running("discord-reply-")
-                await host.unload_extension("bot.adapters.discord")
+                await host.unload_extension("adapters.discord")
                 assert _running("discord-reply-") == []
                 assert _running("inactivity-sweep") == []
 
@@ -171,7 +171,7 @@ async def test_runner_with_a_wrong_token_says_what_to_fix(tmp_path: Path) -> Non
     from discord.gateway import DiscordWebSocket
     from discord.http import Route
 
-    from bot.adapters.discord.runner import DiscordSetupError, run_discord
+    from adapters.discord.runner import DiscordSetupError, run_discord
     from bot.app import open_bridge
 
     saved = Route.BASE, DiscordWebSocket.DEFAULT_GATEWAY

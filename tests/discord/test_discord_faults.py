@@ -8,10 +8,10 @@ from pathlib import Path
 
 from discord_helpers import ADA, BRIEF, custom_ids, discord_stack
 
-from bot.adapters.discord import ids
-from bot.adapters.discord.adapter import UNREACHABLE_SCOPE
-from bot.adapters.discord.text import split_message
-from storage.base import RecordStatus
+from adapters.discord import ids
+from adapters.discord.adapter import UNREACHABLE_SCOPE
+from adapters.discord.text import split_message
+from bot.core.store import RecordStatus
 
 LONG_GREETING = "Hi {name}! " + " ".join(f"Paragraph {i}: " + "lorem ipsum dolor sit amet " * 12 for i in range(9))
 CHATTY_BRIEF = BRIEF.replace("[Thanks.]", '["' + "Thanks, that is really helpful to hear. " * 5 + '"]')

@@ -6,8 +6,8 @@ import random
 
 import pytest
 
-from bot.adapters.discord import ids
-from bot.adapters.discord.text import MESSAGE_LIMIT, split_message, with_note
+from adapters.discord import ids
+from adapters.discord.text import MESSAGE_LIMIT, split_message, with_note
 
 
 @pytest.mark.parametrize("length", [0, 1, 1999, 2000, 2001, 4000, 4001, 9999])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from bot.adapters.slack.budget import MethodBucket, SlackBudget
+from adapters.slack.budget import MethodBucket, SlackBudget
 
 
 def test_queued_calls_are_served_round_robin_across_conversations() -> None:

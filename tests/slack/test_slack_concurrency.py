@@ -11,7 +11,7 @@ from aiohttp import web
 from fake_slack import FakeSlack
 from test_slack_e2e import Harness, open_harness
 
-from bot.adapters.slack.budget import SlackBudget
+from adapters.slack.budget import SlackBudget
 
 #: Slack's tiers scaled down to a one-second window so the test is short: calls per second per workspace.
 TIERS = {
@@ -50,8 +50,9 @@ async def test_many_concurrent_interviews_share_the_workspace_budget(
         fake_slack.add_user(user, f"person{i}")
     for method, calls in TIERS.items():
         fake_slack.set_tier_limit(method, calls, window=1.0)
-    async with open_harness(fake_slack, serve_http, tmp_path, budget=budget_for(TIERS), update_interval=0.02,
-                            token_rate=400.0) as h:
+    async with open_harness(
+        fake_slack, serve_http, tmp_path, budget=budget_for(TIERS), update_interval=0.02, token_rate=400.0
+    ) as h:
         sent = await asyncio.gather(*(fake_slack.user_sends_dm(u, "hi") for u in users))
         assert all(s["status"] == 200 for s in sent)
         threads = {u: s["ts"] for u, s in zip(users, sent, strict=True)}
@@ -59,8 +60,10 @@ async def test_many_concurrent_interviews_share_the_workspace_budget(
             lambda: all(any("What is your role?" in m["text"] for m in h.bot_replies(u, threads[u])) for u in users),
             timeout=30,
         )
-        answers = [fake_slack.user_sends_dm(u, f"I am {u}, and I work on the platform team " * 3,
-                                            thread_ts=threads[u]) for u in users]
+        answers = [
+            fake_slack.user_sends_dm(u, f"I am {u}, and I work on the platform team " * 3, thread_ts=threads[u])
+            for u in users
+        ]
         await asyncio.gather(*answers)
         for user in users:
             await h.wait_for_action("ib:yes", user=user, within=30)
@@ -84,8 +87,9 @@ async def test_stream_expiry_mid_reply_falls_back_to_update_end_to_end(
     fake_slack.stream_ttl = 0.0  # Slack's ~5 minutes, shortened: every stream expires right after it starts
     async with open_harness(fake_slack, serve_http, tmp_path, update_interval=0.02, token_rate=400.0) as h:
         sent = await fake_slack.user_sends_dm("U0ALICE01", "hi")
-        await fake_slack.wait_for(lambda: any("What is your role?" in m["text"]
-                                              for m in h.bot_replies(thread=sent["ts"])), timeout=15)
+        await fake_slack.wait_for(
+            lambda: any("What is your role?" in m["text"] for m in h.bot_replies(thread=sent["ts"])), timeout=15
+        )
         await fake_slack.user_sends_dm("U0ALICE01", "I design things", thread_ts=sent["ts"])
         question = await h.wait_for_action("ib:yes", within=15)
         await h.idle()

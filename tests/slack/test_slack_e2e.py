@@ -15,17 +15,17 @@ from aiohttp import web
 from fake_slack import FakeSlack
 from slack_bolt.async_app import AsyncApp
 
-from bot.adapters.slack.adapter import INTRO_BLOCK, SlackAdapter, conversation_key
-from bot.adapters.slack.budget import DEFAULT_LIMITS, SlackBudget
-from bot.adapters.slack.listeners import register_listeners
-from bot.adapters.slack.runner import make_client
+from adapters.slack.adapter import INTRO_BLOCK, SlackAdapter, conversation_key
+from adapters.slack.budget import DEFAULT_LIMITS, SlackBudget
+from adapters.slack.listeners import register_listeners
+from adapters.slack.runner import make_client
 from bot.api.client import InterviewClient
 from bot.core.bridge import Bridge
 from bot.core.clock import ManualClock
 from bot.core.keys import ConversationKey
 from bot.core.policy import BridgeConfig
+from bot.core.store import RecordStatus
 from bot.emulator import Emulator, EmulatorConfig, run_emulator
-from storage.base import RecordStatus
 from storage.sqlite import SQLiteStore
 
 ALICE = "U0ALICE01"
@@ -69,8 +69,7 @@ class Harness:
     def bot_replies(self, user: str = ALICE, thread: str | None = None) -> list[dict[str, Any]]:
         """The bot's messages in the user's DM (in ``thread``: its replies), without the consent notes."""
         channel = self.fake.dm_channel_of(user)
-        return [m for m in self.fake.messages(channel, thread)
-                if m["bot"] and m["ts"] != thread and not is_intro(m)]
+        return [m for m in self.fake.messages(channel, thread) if m["bot"] and m["ts"] != thread and not is_intro(m)]
 
     def intros(self, user: str = ALICE, thread: str | None = None) -> list[dict[str, Any]]:
         """The consent notes in the user's DM (in ``thread``: among its replies)."""
@@ -234,9 +233,15 @@ async def test_dm_flow_end_to_end_through_every_question_type(harness: Harness) 
 
     ranking = await h.wait_for_action("ib:rank:2")
     await h.click(ranking, "ib:rank:2")
-    await h.fake.wait_for(lambda: "ib:rank_submit" not in action_ids(ranking) and any(
-        "ib:rank:1" in action_ids(m) and "ib:rank:2" not in action_ids(m) for m in h.fake.bot_messages(
-            ranking["channel"])))
+    await h.fake.wait_for(
+        lambda: (
+            "ib:rank_submit" not in action_ids(ranking)
+            and any(
+                "ib:rank:1" in action_ids(m) and "ib:rank:2" not in action_ids(m)
+                for m in h.fake.bot_messages(ranking["channel"])
+            )
+        )
+    )
     step = await h.wait_for_action("ib:rank:1")
     await h.click(step, "ib:rank:1")
     final = await h.wait_for_action("ib:rank_submit")
@@ -244,8 +249,9 @@ async def test_dm_flow_end_to_end_through_every_question_type(harness: Harness) 
 
     await h.fake.wait_for(lambda: any("Anything else?" in m["text"] for m in h.bot_replies(thread=thread)))
     await h.fake.user_sends_dm(ALICE, "No, that's all", thread_ts=thread)
-    await h.fake.wait_for(lambda: any("That's everything" in block_text(m) for m in h.bot_replies(thread=thread)),
-                          timeout=10)
+    await h.fake.wait_for(
+        lambda: any("That's everything" in block_text(m) for m in h.bot_replies(thread=thread)), timeout=10
+    )
 
     await h.record_status(RecordStatus.COMPLETED)
     record = await h.store.latest_interview(h.key())

@@ -12,14 +12,14 @@ from aiohttp import web
 from slack_bolt.async_app import AsyncApp
 from test_slack_e2e import ALICE, Harness, action_ids, block_text, start_interview
 
-from bot.adapters.slack.adapter import POINTER_TEXT, SlackAdapter
-from bot.adapters.slack.budget import SlackBudget
-from bot.adapters.slack.listeners import register_listeners
-from bot.adapters.slack.runner import make_client
+from adapters.slack.adapter import POINTER_TEXT, SlackAdapter
+from adapters.slack.budget import SlackBudget
+from adapters.slack.listeners import register_listeners
+from adapters.slack.runner import make_client
 from bot.api.client import InterviewClient
 from bot.core.bridge import Bridge
 from bot.core.policy import BridgeConfig
-from storage.base import RecordStatus
+from bot.core.store import RecordStatus
 from storage.sqlite import SQLiteStore
 
 BOB = "U0BOB0002"
@@ -92,8 +92,9 @@ async def test_typed_answer_makes_buttons_stale(harness: Harness) -> None:
     await h.wait_for_action("ib:scale:3")
     await h.click(question, "ib:no")
     await h.fake.wait_for(lambda: h.fake.ephemerals(ALICE))
-    assert "no longer open" in h.fake.ephemerals(ALICE)[-1]["text"] or "answered" in h.fake.ephemerals(
-        ALICE)[-1]["text"]
+    assert (
+        "no longer open" in h.fake.ephemerals(ALICE)[-1]["text"] or "answered" in h.fake.ephemerals(ALICE)[-1]["text"]
+    )
 
 
 async def test_new_top_level_dm_goes_to_the_active_interview(harness: Harness) -> None:
@@ -277,7 +278,6 @@ async def test_two_quick_first_messages_open_one_interview_and_neither_goes_unan
     assert len(await h.store.interviews_of_user("slack", ALICE)) == 1
 
 
-
 async def test_a_thread_reply_also_sent_to_the_conversation_is_an_answer_too(harness: Harness) -> None:
     h = harness
     thread = await start_interview(h)
@@ -293,8 +293,14 @@ async def test_a_thread_reply_also_sent_to_the_conversation_is_an_answer_too(har
 async def test_a_ranking_step_slack_refuses_to_draw_is_explained(harness: Harness) -> None:
     h = harness
     thread = await start_interview(h)
-    for typed, next_action in (("I am a designer", "ib:yes"), ("yes", "ib:scale:4"), ("4", "ib:other"),
-                               ("Sales", "ib:radio"), ("Lisbon", "ib:multi"), ("Slack", "ib:rank:2")):
+    for typed, next_action in (
+        ("I am a designer", "ib:yes"),
+        ("yes", "ib:scale:4"),
+        ("4", "ib:other"),
+        ("Sales", "ib:radio"),
+        ("Lisbon", "ib:multi"),
+        ("Slack", "ib:rank:2"),
+    ):
         await h.fake.user_sends_dm(ALICE, typed, thread_ts=thread)
         question = await h.wait_for_action(next_action)
     h.fake.force_error("chat.update", "invalid_blocks")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from bot.adapters.slack.locks import ConversationLocks
+from adapters.slack.locks import ConversationLocks
 from bot.core.keys import ConversationKey
 
 A = ConversationKey("slack", "T1", "D1", "U1")

@@ -12,8 +12,8 @@ import yaml
 from fake_slack.scopes import COMMANDS_SCOPE, EVENT_SCOPES, METHOD_SCOPES, missing_scope
 from test_slack_e2e import ALICE, Harness, action_ids, start_interview
 
-from bot.adapters.slack.listeners import COMMAND, EVENTS
-from bot.adapters.slack.runner import SCOPES
+from adapters.slack.listeners import COMMAND, EVENTS
+from adapters.slack.runner import SCOPES
 
 harness = e2e.harness
 MANIFEST = Path(__file__).parents[2] / "deploy" / "slack-manifest.yaml"

@@ -9,10 +9,10 @@ from typing import Any
 import pytest
 from fake_slack import FakeSlack
 
-from bot.adapters.slack.adapter import INTRO_BLOCK, SlackAdapter, conversation_key
-from bot.adapters.slack.budget import SlackBudget
-from bot.adapters.slack.runner import make_client
-from bot.adapters.slack.text import MESSAGE_LIMIT
+from adapters.slack.adapter import INTRO_BLOCK, SlackAdapter, conversation_key
+from adapters.slack.budget import SlackBudget
+from adapters.slack.runner import make_client
+from adapters.slack.text import MESSAGE_LIMIT
 from bot.api.models import Question, QuestionType
 from bot.core.keys import ConversationKey
 from bot.core.ports import Action, Notice, NoticeKind, PendingQuestion, RespondentUnreachable
@@ -32,8 +32,7 @@ async def store(tmp_path: Path) -> AsyncIterator[SQLiteStore]:
 @pytest.fixture
 async def adapter(fake_slack: FakeSlack, store: SQLiteStore) -> AsyncIterator[SlackAdapter]:
     budget = SlackBudget()
-    yield SlackAdapter(make_client(fake_slack.bot_token, fake_slack.api_url), store, budget=budget,
-                       update_interval=0.0)
+    yield SlackAdapter(make_client(fake_slack.bot_token, fake_slack.api_url), store, budget=budget, update_interval=0.0)
     await budget.close()
 
 
@@ -44,13 +43,15 @@ def key(fake_slack: FakeSlack) -> ConversationKey:
 
 def replies(fake: FakeSlack, key: ConversationKey, thread: str) -> list[dict[str, Any]]:
     """The bot's replies in ``thread`` (the anchor and its consent note left out)."""
-    return [m for m in fake.messages(key.channel, thread) if m["bot"] and m["ts"] != thread
-            and not any(b.get("block_id") == INTRO_BLOCK for b in m["blocks"] or [])]
+    return [
+        m
+        for m in fake.messages(key.channel, thread)
+        if m["bot"] and m["ts"] != thread and not any(b.get("block_id") == INTRO_BLOCK for b in m["blocks"] or [])
+    ]
 
 
 def question(qtype: QuestionType = QuestionType.YES_NO, n: int = 0) -> PendingQuestion:
-    q = Question(id="q1", type=qtype, text="Would you recommend it?",
-                 options=tuple(f"Option {i}" for i in range(n)))
+    q = Question(id="q1", type=qtype, text="Would you recommend it?", options=tuple(f"Option {i}" for i in range(n)))
     return PendingQuestion("iv1", q, USER)
 
 
@@ -148,8 +149,12 @@ async def test_refused_blocks_are_split_never_failing_the_turn(
     thread = str(await adapter.thread_of(key))
     messages = replies(fake_slack, key, thread)
     assert messages[0]["text"] == "Here is my question." and messages[0]["streaming"] == "stopped"
-    assert any(e.get("action_id") == "ib:scale:3"
-               for m in messages[1:] for b in m["blocks"] or [] for e in b.get("elements", []))
+    assert any(
+        e.get("action_id") == "ib:scale:3"
+        for m in messages[1:]
+        for b in m["blocks"] or []
+        for e in b.get("elements", [])
+    )
 
 
 async def test_failed_reply_keeps_text_and_offers_retry(
@@ -157,8 +162,9 @@ async def test_failed_reply_keeps_text_and_offers_retry(
 ) -> None:
     reply = await adapter.begin_reply(key)
     await reply.append("Partial ans")
-    await reply.fail("Partial answer", Notice(NoticeKind.ERROR, "The interviewer is unavailable.",
-                                               (Action.RETRY, Action.END)))
+    await reply.fail(
+        "Partial answer", Notice(NoticeKind.ERROR, "The interviewer is unavailable.", (Action.RETRY, Action.END))
+    )
     thread = str(await adapter.thread_of(key))
     first, notice = replies(fake_slack, key, thread)
     assert first["text"] == "Partial answer"
@@ -208,8 +214,9 @@ async def test_an_update_that_stays_rate_limited_is_carried_by_the_next_one(
 
 
 def question_messages(messages: list[dict[str, Any]], action_id: str = "ib:yes") -> list[dict[str, Any]]:
-    return [m for m in messages for b in m["blocks"] or [] for e in b.get("elements", [])
-            if e.get("action_id") == action_id]
+    return [
+        m for m in messages for b in m["blocks"] or [] for e in b.get("elements", []) if e.get("action_id") == action_id
+    ]
 
 
 async def test_split_after_a_stream_never_shows_streamed_text_twice(

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from fake_slack import FakeSlack
 
-from bot.adapters.slack.adapter import INTRO_BLOCK
-from bot.adapters.slack.runner import start_slack
+from adapters.slack.adapter import INTRO_BLOCK
+from adapters.slack.runner import start_slack
 from bot.api.client import InterviewClient
 from bot.config import Settings
 from bot.core.bridge import Bridge
@@ -36,15 +36,29 @@ async def bridge(tmp_path: Path) -> AsyncIterator[Bridge]:
 
 
 def settings(fake: FakeSlack, **extra: object) -> Settings:
-    return Settings(_env_file=None, slack_bot_token=fake.bot_token, slack_api_url=fake.api_url,  # type: ignore[call-arg]
-                    **extra)
+    return Settings(
+        _env_file=None,
+        slack_bot_token=fake.bot_token,
+        slack_api_url=fake.api_url,  # type: ignore[call-arg]
+        **extra,
+    )
 
 
 async def greeted(fake: FakeSlack, thread: str, count: int = 1) -> None:
     channel = fake.dm_channel_of(ALICE)
-    await fake.wait_for(lambda: len([m for m in fake.bot_messages(channel, thread) if m["ts"] != thread
-                                     and not any(b.get("block_id") == INTRO_BLOCK for b in m["blocks"] or [])])
-                        >= count, timeout=10)
+    await fake.wait_for(
+        lambda: (
+            len(
+                [
+                    m
+                    for m in fake.bot_messages(channel, thread)
+                    if m["ts"] != thread and not any(b.get("block_id") == INTRO_BLOCK for b in m["blocks"] or [])
+                ]
+            )
+            >= count
+        ),
+        timeout=10,
+    )
 
 
 async def test_socket_mode_by_default_and_survives_reconnects(fake_slack: FakeSlack, bridge: Bridge) -> None:
@@ -70,8 +84,7 @@ async def test_socket_mode_comes_back_after_the_connection_drops(fake_slack: Fak
     try:
         await fake_slack.wait_for(lambda: fake_slack.socket.connected)
         await fake_slack.socket.drop_all()  # a network blip: no "disconnect" message, the socket just closes
-        await fake_slack.wait_for(lambda: fake_slack.socket.connects >= 2 and fake_slack.socket.connected,
-                                  timeout=15)
+        await fake_slack.wait_for(lambda: fake_slack.socket.connects >= 2 and fake_slack.socket.connected, timeout=15)
         sent = await fake_slack.user_sends_dm(ALICE, "hi")
         assert sent["delivery"].transport == "socket" and sent["status"] == 200
         await greeted(fake_slack, sent["ts"])
@@ -98,7 +111,7 @@ async def test_http_mode_serves_signed_requests_on_its_own_server(fake_slack: Fa
 
 
 def test_neither_token_nor_secret_is_a_clear_error(fake_slack: FakeSlack) -> None:
-    from bot.adapters.slack.runner import make_app
+    from adapters.slack.runner import make_app
 
     with pytest.raises(ValueError, match="SLACK_BOT_TOKEN"):
         make_app(Settings(_env_file=None))  # type: ignore[call-arg]

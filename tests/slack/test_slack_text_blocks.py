@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from bot.adapters.slack.blocks import (
+from adapters.slack.blocks import (
     QuestionRef,
     answer_summary,
     answered_blocks,
@@ -15,15 +15,14 @@ from bot.adapters.slack.blocks import (
     ranking_blocks,
     replace_question,
 )
-from bot.adapters.slack.clicks import Chosen, Ignore, Invalid, OpenOther, Redraw, interpret_click
-from bot.adapters.slack.text import MESSAGE_LIMIT, cut_point, split_text
+from adapters.slack.clicks import Chosen, Ignore, Invalid, OpenOther, Redraw, interpret_click
+from adapters.slack.text import MESSAGE_LIMIT, cut_point, split_text
 from bot.api.models import Question, QuestionType
 from bot.core.ports import Action, Notice, NoticeKind, PendingQuestion
 
 
 def pending(qtype: QuestionType, options: int = 0, **extra: object) -> PendingQuestion:
-    q = Question(id="q1", type=qtype, text="How was it?", options=tuple(f"Option {i}" for i in range(options)),
-                 **extra)  # type: ignore[arg-type]
+    q = Question(id="q1", type=qtype, text="How was it?", options=tuple(f"Option {i}" for i in range(options)), **extra)  # type: ignore[arg-type]
     return PendingQuestion("iv1", q, "U1")
 
 
@@ -61,6 +60,7 @@ def check_limits(blocks: list[dict]) -> None:
 
 # --- text ---
 
+
 @pytest.mark.parametrize("length", [0, 10, MESSAGE_LIMIT, MESSAGE_LIMIT + 1, 3 * MESSAGE_LIMIT + 17])
 def test_split_never_loses_a_character(length: int) -> None:
     words = ("lorem ipsum dolor\n\nsit amet, consectetur\n" * 1000)[:length]
@@ -91,6 +91,7 @@ def test_cut_never_falls_before_text_already_streamed() -> None:
 
 # --- layouts per question type and option count ---
 
+
 def test_yes_no_is_two_buttons() -> None:
     blocks = question_blocks(pending(QuestionType.YES_NO))
     check_limits(blocks)
@@ -102,20 +103,31 @@ def test_open_ended_has_no_blocks() -> None:
     assert question_blocks(pending(QuestionType.OPEN_ENDED)) == []
 
 
-@pytest.mark.parametrize(("low", "high", "kind", "count"), [(1, 5, "button", 5), (0, 10, "button", 11),
-                                                            (0, 100, "static_select", 2)])
+@pytest.mark.parametrize(
+    ("low", "high", "kind", "count"), [(1, 5, "button", 5), (0, 10, "button", 11), (0, 100, "static_select", 2)]
+)
 def test_scale_buttons_then_select(low: int, high: int, kind: str, count: int) -> None:
-    blocks = question_blocks(pending(QuestionType.SCALE, scale_min=low, scale_max=high, min_label="bad",
-                                     max_label="great"))
+    blocks = question_blocks(
+        pending(QuestionType.SCALE, scale_min=low, scale_max=high, min_label="bad", max_label="great")
+    )
     check_limits(blocks)
     els = elements(blocks)
     assert {e["type"] for e in els} == {kind} and len(els) == count
     assert any(b["type"] == "context" and "great" in b["elements"][0]["text"] for b in blocks)
 
 
-@pytest.mark.parametrize(("n", "kind"), [(2, "button"), (5, "button"), (6, "radio_buttons"),
-                                         (10, "radio_buttons"), (11, "static_select"), (100, "static_select"),
-                                         (250, "static_select")])
+@pytest.mark.parametrize(
+    ("n", "kind"),
+    [
+        (2, "button"),
+        (5, "button"),
+        (6, "radio_buttons"),
+        (10, "radio_buttons"),
+        (11, "static_select"),
+        (100, "static_select"),
+        (250, "static_select"),
+    ],
+)
 def test_single_choice_by_option_count(n: int, kind: str) -> None:
     blocks = question_blocks(pending(QuestionType.SINGLE_CHOICE, n))
     check_limits(blocks)
@@ -160,14 +172,19 @@ def test_question_ref_round_trip() -> None:
 
 # --- clicks ---
 
+
 def click(blocks: list[dict], action_id: str, **extra: object) -> tuple[QuestionRef, dict]:
     for block in blocks:
         for element in block.get("elements", []) if block["type"] == "actions" else []:
             if element["action_id"] == action_id:
                 ref = QuestionRef.parse(block["block_id"])
                 assert ref is not None
-                return ref, {"action_id": action_id, "block_id": block["block_id"],
-                             "value": element.get("value"), **extra}
+                return ref, {
+                    "action_id": action_id,
+                    "block_id": block["block_id"],
+                    "value": element.get("value"),
+                    **extra,
+                }
     raise AssertionError(f"no {action_id}")
 
 
@@ -228,8 +245,10 @@ def test_answer_summary_and_replacement() -> None:
     q = pending(QuestionType.RANKING, 2).question
     assert answer_summary(q, ["Option 1", "Option 0"]) == "You ranked: 1. *Option 1*, 2. *Option 0*"
     assert answer_summary(pending(QuestionType.YES_NO).question, True) == "You chose *Yes*"
-    blocks = [{"type": "section", "block_id": "x", "text": {"type": "mrkdwn", "text": "reply"}},
-              *question_blocks(pending(QuestionType.SCALE))]
+    blocks = [
+        {"type": "section", "block_id": "x", "text": {"type": "mrkdwn", "text": "reply"}},
+        *question_blocks(pending(QuestionType.SCALE)),
+    ]
     ref = QuestionRef("iv1", "q1")
     done = replace_question(blocks, ref, answered_blocks(ref, "You chose *3*"))
     assert [b["type"] for b in done] == ["section", "section", "context"]

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from bot.core.keys import ConversationKey
-from storage.base import InterviewRecord
+from bot.core.store import InterviewRecord
 from storage.sqlite import SQLiteStore
 
 _ids = itertools.count(1)

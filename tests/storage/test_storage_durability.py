@@ -13,7 +13,7 @@ from pathlib import Path
 import aiosqlite
 import pytest
 
-from storage.base import InterviewRecord, StoredQuestion
+from bot.core.store import InterviewRecord, StoredQuestion
 from storage.migrations import MIGRATIONS, Migration, SchemaTooNew, check_order, migrate, schema_version
 from storage.sqlite import SQLiteStore
 
@@ -124,7 +124,7 @@ CHILD = textwrap.dedent(
     """
     import asyncio, sys, time
     from bot.core.keys import ConversationKey
-    from storage.base import InterviewRecord
+    from bot.core.store import InterviewRecord
     from storage.sqlite import SQLiteStore
 
     async def main() -> None:

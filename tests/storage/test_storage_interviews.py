@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from bot.core.keys import ConversationKey
-from storage.base import ActiveInterviewExists, InterviewRecord, RecordStatus, UnknownInterview
+from bot.core.store import ActiveInterviewExists, InterviewRecord, RecordStatus, UnknownInterview
 from storage.sqlite import SQLiteStore
 
 MakeRecord = Callable[..., InterviewRecord]
@@ -70,9 +70,7 @@ async def test_two_racing_creates_on_two_connections_only_one_wins(db_path: Path
     async with SQLiteStore(db_path) as one, SQLiteStore(db_path) as two:
         for _ in range(5):
             a, b = make_record(user="racer"), make_record(user="racer")
-            results = await asyncio.gather(
-                one.create_interview(a), two.create_interview(b), return_exceptions=True
-            )
+            results = await asyncio.gather(one.create_interview(a), two.create_interview(b), return_exceptions=True)
             assert sorted(type(r).__name__ for r in results) == ["ActiveInterviewExists", "NoneType"]
             winner = a if results[0] is None else b
             assert await one.active_interview(winner.key) == winner

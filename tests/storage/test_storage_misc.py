@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from storage.base import InterviewRecord, StoredQuestion, UnknownInterview
+from bot.core.store import InterviewRecord, StoredQuestion, UnknownInterview
 from storage.sqlite import SQLiteStore
 
 MakeRecord = Callable[..., InterviewRecord]

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from storage.base import InterviewRecord, RecordStatus
+from bot.core.store import InterviewRecord, RecordStatus
 from storage.sqlite import SQLiteStore
 from storage.sqlite_rows import QUERIES
 

@@ -29,7 +29,7 @@ async def test_cancelled_transactions_never_leave_the_connection_inside_one(
 
 
 async def test_resumable_interviews_are_those_with_work_left(store: SQLiteStore, make_record: MakeRecord) -> None:
-    from storage.base import RecordStatus
+    from bot.core.store import RecordStatus
 
     idle, queued, in_flight, completing, done = (make_record(user=f"r{n}", channel=f"c{n}") for n in range(5))
     completing.status = RecordStatus.COMPLETING

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from storage.base import InterviewRecord
+from bot.core.store import InterviewRecord
 from storage.crypto import InvalidEncryptionKey, SessionTokenUnreadable, generate_key
 from storage.sqlite import SQLiteStore
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from storage.base import InterviewRecord, Turn, UnknownInterview
+from bot.core.store import InterviewRecord, Turn, UnknownInterview
 from storage.sqlite import SQLiteStore
 
 MakeRecord = Callable[..., InterviewRecord]

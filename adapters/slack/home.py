@@ -5,13 +5,13 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any
 
-from bot.adapters.slack.blocks import Block, button
-from storage.base import InterviewRecord, RecordStatus, Store
+from adapters.slack.blocks import Block, button
+from bot.core.store import InterviewRecord, RecordStatus, Store
 
 if TYPE_CHECKING:
-    from bot.adapters.slack.adapter import SlackAdapter
+    from adapters.slack.adapter import SlackAdapter
 
-log = logging.getLogger("bot.adapters.slack")
+log = logging.getLogger("adapters.slack")
 
 HOME_START = "ib_home:start"
 HOME_RESUME = "ib_home:resume"
@@ -45,7 +45,7 @@ def _when(at: float) -> str:
 
 
 def messages_tab_link(team: str, app_id: str | None) -> str:
-    """"the *Messages* tab", linked to the app's Messages tab when the app id is known."""
+    """ "the *Messages* tab", linked to the app's Messages tab when the app id is known."""
     if not app_id or not team:
         return "the *Messages* tab"
     return f"the <slack://app?team={team}&id={app_id}&tab=messages|*Messages* tab>"
@@ -59,18 +59,42 @@ def home_view(records: list[InterviewRecord], *, team: str = "", app_id: str | N
     where = messages_tab_link(team, app_id)
     blocks: list[Block] = [
         {"type": "header", "text": {"type": "plain_text", "text": "Your interviews"}},
-        {"type": "section", "text": {"type": "mrkdwn", "text": (
-            f"Short conversations about your work, held in {where}, one thread per interview.\n"
-            "🔒 *Not anonymous:* what you write goes to the team running the study, together with your Slack "
-            "name. You can stop at any time with `/interview stop`.")}},
+        {
+            "type": "section",
+            "text": {
+                "type": "mrkdwn",
+                "text": (
+                    f"Short conversations about your work, held in {where}, one thread per interview.\n"
+                    "🔒 *Not anonymous:* what you write goes to the team running the study, together with your Slack "
+                    "name. You can stop at any time with `/interview stop`."
+                ),
+            },
+        },
     ]
     active = [r for r in records if r.status is not RecordStatus.COMPLETED]
     if not active:
-        blocks.append({"type": "actions", "block_id": "home_start",
-                       "elements": [button("Start a new interview", HOME_START, "start", style="primary")]})
+        blocks.append(
+            {
+                "type": "actions",
+                "block_id": "home_start",
+                "elements": [button("Start a new interview", HOME_START, "start", style="primary")],
+            }
+        )
     else:
-        blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": (
-            f"Your interview continues in {where}. *Resume* brings its question back to the end of the thread.")}]})
+        blocks.append(
+            {
+                "type": "context",
+                "elements": [
+                    {
+                        "type": "mrkdwn",
+                        "text": (
+                            f"Your interview continues in {where}. "
+                            "*Resume* brings its question back to the end of the thread."
+                        ),
+                    }
+                ],
+            }
+        )
     if not records:
         blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": "No interviews yet."}]})
     else:
@@ -79,25 +103,33 @@ def home_view(records: list[InterviewRecord], *, team: str = "", app_id: str | N
         reason = f" ({reason_label(record.completion_reason)})" if record.completion_reason else ""
         label = _STATUS_LABEL.get(record.status, record.status.value)
         study = f"*{record.study}* · " if record.study else ""
-        section: Block = {"type": "section", "block_id": f"home|{record.interview_id}", "text": {
-            "type": "mrkdwn",
-            "text": f"{study}{label}{reason if record.status is RecordStatus.COMPLETED else ''}"
-                    f"{_when(record.created_at)} · {record.turns_sent} message(s)"}}
+        section: Block = {
+            "type": "section",
+            "block_id": f"home|{record.interview_id}",
+            "text": {
+                "type": "mrkdwn",
+                "text": f"{study}{label}{reason if record.status is RecordStatus.COMPLETED else ''}"
+                f"{_when(record.created_at)} · {record.turns_sent} message(s)",
+            },
+        }
         if record.status is RecordStatus.ACTIVE:
             section["accessory"] = button("Resume", HOME_RESUME, record.interview_id)
         blocks.append(section)
     return {"type": "home", "blocks": blocks}
 
 
-async def publish_home(
-    adapter: SlackAdapter, store: Store, team: str, user: str, app_id: str | None = None
-) -> None:
+async def publish_home(adapter: SlackAdapter, store: Store, team: str, user: str, app_id: str | None = None) -> None:
     """Publish the Home tab of ``user`` (errors are logged: the tab is informational)."""
     records = await store.interviews_of_user("slack", user, limit=HOME_LIMIT)
     records = [r for r in records if not team or r.key.workspace == team]
     try:
-        await adapter.calls.call("views.publish", adapter.client.views_publish, team=team,
-                                 conversation=f"home:{user}", user_id=user,
-                                 view=home_view(records, team=team, app_id=app_id))
+        await adapter.calls.call(
+            "views.publish",
+            adapter.client.views_publish,
+            team=team,
+            conversation=f"home:{user}",
+            user_id=user,
+            view=home_view(records, team=team, app_id=app_id),
+        )
     except Exception as error:
         log.info("slack views.publish failed: %s", type(error).__name__)

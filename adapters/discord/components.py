@@ -1,6 +1,6 @@
 """Questions, actions and the Start button as persistent Discord components (buttons, selects, modals).
 
-Every component has ``timeout=None`` and a custom id from :mod:`bot.adapters.discord.ids` that carries all
+Every component has ``timeout=None`` and a custom id from :mod:`adapters.discord.ids` that carries all
 the state a click needs, and every one is wrapped in :class:`InterviewComponent`, a ``DynamicItem`` whose
 template matches all of them: register it once with ``client.add_dynamic_items(InterviewComponent)`` and
 clicks work after a restart, on messages the process never saw.
@@ -22,7 +22,7 @@ from typing import Any, Protocol
 
 import discord
 
-from bot.adapters.discord import ids
+from adapters.discord import ids
 from bot.api.models import Question, QuestionType
 from bot.core.ports import Action
 

@@ -1,9 +1,9 @@
 """Discord adapter: AI-moderated interviews in members' DMs.
 
 Run it as its own bot (``interview-bridge run`` with ``DISCORD_TOKEN``) or load it into an existing
-``commands.Bot`` with ``await bot.load_extension("bot.adapters.discord")`` (see :mod:`.extension`).
+``commands.Bot`` with ``await bot.load_extension("adapters.discord")`` (see :mod:`.extension`).
 """
 
-from bot.adapters.discord.extension import setup, teardown
+from adapters.discord.extension import setup, teardown
 
 __all__ = ["setup", "teardown"]

@@ -14,12 +14,12 @@ from typing import Any
 import aiohttp
 import discord
 
-from bot.adapters.discord import components
-from bot.adapters.discord.edit_budget import EditBudget
-from bot.adapters.discord.text import PLACEHOLDER, split_message, visible, with_note, without_blank_parts
+from adapters.discord import components
+from adapters.discord.edit_budget import EditBudget
+from adapters.discord.text import PLACEHOLDER, split_message, visible, with_note, without_blank_parts
 from bot.core.keys import ConversationKey
 from bot.core.ports import Notice, NoticeKind, PendingQuestion, RespondentUnreachable
-from storage.base import Store
+from bot.core.store import Store
 
 log = logging.getLogger(__name__)
 

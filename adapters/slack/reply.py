@@ -25,16 +25,16 @@ from typing import TYPE_CHECKING, Any
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_chat_stream import AsyncChatStream
 
-from bot.adapters.slack.blocks import Block, question_blocks, text_sections
-from bot.adapters.slack.calls import BLOCK_ERRORS, STREAM_ERRORS, error_code
-from bot.adapters.slack.text import MESSAGE_LIMIT, cut_point
+from adapters.slack.blocks import Block, question_blocks, text_sections
+from adapters.slack.calls import BLOCK_ERRORS, STREAM_ERRORS, error_code
+from adapters.slack.text import MESSAGE_LIMIT, cut_point
 from bot.core.keys import ConversationKey
 from bot.core.ports import Notice, PendingQuestion, RespondentUnreachable
 
 if TYPE_CHECKING:
-    from bot.adapters.slack.adapter import SlackAdapter
+    from adapters.slack.adapter import SlackAdapter
 
-log = logging.getLogger("bot.adapters.slack")
+log = logging.getLogger("adapters.slack")
 
 #: Blocks attached to a reply when their JSON stays under this size (Slack refuses ~13k: msg_blocks_too_long).
 ATTACH_LIMIT = 11000
@@ -221,8 +221,12 @@ class SlackReply:
 
             try:
                 sent = await self._calls.call(
-                    method, flush, team=self._target.team, conversation=self._target.conversation,
-                    required=required, budgeted=not starting,
+                    method,
+                    flush,
+                    team=self._target.team,
+                    conversation=self._target.conversation,
+                    required=required,
+                    budgeted=not starting,
                 )
             except SlackApiError as error:
                 code = error_code(error)
@@ -249,9 +253,14 @@ class SlackReply:
         if self._ts is not None:
             try:
                 done = await self._calls.call(
-                    "chat.update", self._calls.client.chat_update, team=self._target.team,
-                    conversation=self._target.conversation, required=required,
-                    channel=self._target.channel, ts=self._ts, **payload,
+                    "chat.update",
+                    self._calls.client.chat_update,
+                    team=self._target.team,
+                    conversation=self._target.conversation,
+                    required=required,
+                    channel=self._target.channel,
+                    ts=self._ts,
+                    **payload,
                 )
             except SlackApiError as error:
                 if error_code(error) not in ("message_not_found", "cant_update_message", "edit_window_closed"):
@@ -262,9 +271,14 @@ class SlackReply:
                 return False
         else:
             response = await self._calls.call(
-                "chat.postMessage", self._calls.client.chat_postMessage, team=self._target.team,
-                conversation=self._target.conversation, required=True,
-                channel=self._target.channel, thread_ts=self._target.thread_ts, **payload,
+                "chat.postMessage",
+                self._calls.client.chat_postMessage,
+                team=self._target.team,
+                conversation=self._target.conversation,
+                required=True,
+                channel=self._target.channel,
+                thread_ts=self._target.thread_ts,
+                **payload,
             )
             self._adopt(str(response["ts"]))
         self._shown = len(text)
@@ -289,8 +303,9 @@ class SlackReply:
                 code = error_code(error)
                 if code in BLOCK_ERRORS and blocks and stream.ts:
                     # the text is in the stream's buffer still: stop without the blocks, post them apart
-                    await self._calls.call("chat.stopStream", stream.stop, team=self._target.team,
-                                           conversation=self._target.conversation)
+                    await self._calls.call(
+                        "chat.stopStream", stream.stop, team=self._target.team, conversation=self._target.conversation
+                    )
                     attached = False
                 else:
                     log.info("slack stream stop fell back to chat.update (%s)", code)
@@ -327,9 +342,14 @@ class SlackReply:
             if text[start:end] != self._text[start:end]:
                 part = text[start:end] or "…"
                 await self._calls.call(
-                    "chat.update", self._calls.client.chat_update, team=self._target.team,
-                    conversation=self._target.conversation, channel=self._target.channel, ts=ts,
-                    text=part, blocks=[],
+                    "chat.update",
+                    self._calls.client.chat_update,
+                    team=self._target.team,
+                    conversation=self._target.conversation,
+                    channel=self._target.channel,
+                    ts=ts,
+                    text=part,
+                    blocks=[],
                 )
         if self._stream is not None:
             self._abandon_stream("replaced")

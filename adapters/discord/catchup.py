@@ -14,7 +14,7 @@ from typing import Any
 import discord
 
 from bot.core.keys import ConversationKey
-from storage.base import Store
+from bot.core.store import Store
 
 log = logging.getLogger(__name__)
 

@@ -18,14 +18,14 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.errors import SlackApiError
 
-from bot.adapters.slack.adapter import POINTER_TEXT, SlackAdapter, conversation_key
-from bot.adapters.slack.blocks import NOTICE_ACTION_PREFIX, NOTICE_LABELS, QuestionRef, text_sections
-from bot.adapters.slack.calls import error_code
-from bot.adapters.slack.clicks import Chosen, Ignore, Invalid, OpenOther, Redraw, interpret_click
-from bot.adapters.slack.home import HOME_RESUME, HOME_START, publish_home, reason_label
-from bot.adapters.slack.locks import ConversationLocks
-from bot.adapters.slack.people import People
-from bot.adapters.slack.reply import Target
+from adapters.slack.adapter import POINTER_TEXT, SlackAdapter, conversation_key
+from adapters.slack.blocks import NOTICE_ACTION_PREFIX, NOTICE_LABELS, QuestionRef, text_sections
+from adapters.slack.calls import error_code
+from adapters.slack.clicks import Chosen, Ignore, Invalid, OpenOther, Redraw, interpret_click
+from adapters.slack.home import HOME_RESUME, HOME_START, publish_home, reason_label
+from adapters.slack.locks import ConversationLocks
+from adapters.slack.people import People
+from adapters.slack.reply import Target
 from bot.api.models import Question
 from bot.core.bridge import Bridge
 from bot.core.events import (
@@ -41,9 +41,9 @@ from bot.core.events import (
 )
 from bot.core.keys import ConversationKey
 from bot.core.ports import Action, PendingQuestion, RespondentUnreachable
-from storage.base import RecordStatus
+from bot.core.store import RecordStatus
 
-log = logging.getLogger("bot.adapters.slack")
+log = logging.getLogger("adapters.slack")
 
 OTHER_VIEW = "ib_other"
 #: Events the listeners handle: ``deploy/slack-manifest.yaml`` subscribes to exactly these.
@@ -121,10 +121,15 @@ class Listeners:
             elsewhere = active is not None and current is not None and current != root
             if active is None or current is None:  # a new interview (its first reply brings the consent note)
                 await self.adapter.set_thread(key, root, introduced=active is not None)
-            outcome = await self.bridge.handle(UserText(
-                key, text, respondent,
-                event_id=str(body.get("event_id") or "") or None, attachments=len(event.get("files") or []),
-            ))
+            outcome = await self.bridge.handle(
+                UserText(
+                    key,
+                    text,
+                    respondent,
+                    event_id=str(body.get("event_id") or "") or None,
+                    attachments=len(event.get("files") or []),
+                )
+            )
         if elsewhere and outcome.kind is OutcomeKind.ACCEPTED:
             try:
                 await self.adapter.post(Target(key, channel, root), POINTER_TEXT)
@@ -256,28 +261,46 @@ class Listeners:
         blocks = [*text_sections(text), {"type": "context", "elements": [{"type": "mrkdwn", "text": f"→ {chosen}"}]}]
         try:
             await self.adapter.calls.call(
-                "chat.update", self.adapter.client.chat_update, team=key.workspace, conversation=key.as_str(),
-                channel=key.channel, ts=str(message["ts"]), text=text or chosen, blocks=blocks,
+                "chat.update",
+                self.adapter.client.chat_update,
+                team=key.workspace,
+                conversation=key.as_str(),
+                channel=key.channel,
+                ts=str(message["ts"]),
+                text=text or chosen,
+                blocks=blocks,
             )
         except Exception as error:  # cosmetic: the event was handled already
             log.info("slack could not close a notice: %s", type(error).__name__)
 
     # --- the "other" modal ---
 
-    async def _open_other(self, body: dict[str, Any], key: ConversationKey, ref: QuestionRef, title: str,
-                          message_ts: str) -> None:
-        meta = {"team": key.workspace, "channel": key.channel, "iid": ref.interview_id, "qid": ref.question_id,
-                "part": ref.part, "ts": message_ts}
+    async def _open_other(
+        self, body: dict[str, Any], key: ConversationKey, ref: QuestionRef, title: str, message_ts: str
+    ) -> None:
+        meta = {
+            "team": key.workspace,
+            "channel": key.channel,
+            "iid": ref.interview_id,
+            "qid": ref.question_id,
+            "part": ref.part,
+            "ts": message_ts,
+        }
         view = {
-            "type": "modal", "callback_id": OTHER_VIEW, "private_metadata": json.dumps(meta),
+            "type": "modal",
+            "callback_id": OTHER_VIEW,
+            "private_metadata": json.dumps(meta),
             "title": {"type": "plain_text", "text": "Your answer"},
             "submit": {"type": "plain_text", "text": "Send"},
             "close": {"type": "plain_text", "text": "Cancel"},
-            "blocks": [{
-                "type": "input", "block_id": "other",
-                "label": {"type": "plain_text", "text": (title or "Other")[:2000]},
-                "element": {"type": "plain_text_input", "action_id": "text", "max_length": 2000},
-            }],
+            "blocks": [
+                {
+                    "type": "input",
+                    "block_id": "other",
+                    "label": {"type": "plain_text", "text": (title or "Other")[:2000]},
+                    "element": {"type": "plain_text_input", "action_id": "text", "max_length": 2000},
+                }
+            ],
         }
         try:
             await self.adapter.client.views_open(trigger_id=body["trigger_id"], view=view)
@@ -321,28 +344,33 @@ class Listeners:
             key = conversation_key(team, await self.people.dm_channel(team, user), user)
         except Exception as error:  # e.g. the app cannot open a DM with this user
             log.info("slack /interview: no DM channel (%s)", type(error).__name__)
-            await respond(text="I can't open a direct message with you — please message me in my Messages tab.",
-                          response_type="ephemeral")
+            await respond(
+                text="I can't open a direct message with you — please message me in my Messages tab.",
+                response_type="ephemeral",
+            )
             return
         if sub == "status":
             await respond(text=await self._status_text(key), response_type="ephemeral")
             return
         if sub == "stop":
-            outcome = await self.bridge.handle(Exit(key, confirmed=False, actor=user,
-                                                    event_id=f"cmd:{body.get('trigger_id')}"))
+            outcome = await self.bridge.handle(
+                Exit(key, confirmed=False, actor=user, event_id=f"cmd:{body.get('trigger_id')}")
+            )
             text = "Please confirm in our DM thread." if outcome.ok else (outcome.message or "Nothing to stop.")
             await respond(text=text, response_type="ephemeral")
             return
         async with self._locks.hold(key):
             if await self.bridge.store.active_interview(key) is not None:
-                await respond(text="You already have an interview in progress — see our DM.",
-                              response_type="ephemeral")
+                await respond(text="You already have an interview in progress — see our DM.", response_type="ephemeral")
                 return
             await respond(text="Starting your interview in our DM…", response_type="ephemeral")
             await self.adapter.set_thread(key, None)
             study = words[1] if len(words) > 1 else None
-            outcome = await self.bridge.handle(Start(key, await self.people.respondent(team, user), study=study,
-                                                     event_id=f"cmd:{body.get('trigger_id')}"))
+            outcome = await self.bridge.handle(
+                Start(
+                    key, await self.people.respondent(team, user), study=study, event_id=f"cmd:{body.get('trigger_id')}"
+                )
+            )
         if not outcome.ok and outcome.kind is not OutcomeKind.DUPLICATE and outcome.message:
             await respond(text=outcome.message, response_type="ephemeral")
 
@@ -373,8 +401,11 @@ class Listeners:
                 async with self._locks.hold(key):  # a double click starts one interview
                     if await self.bridge.store.active_interview(key) is None:
                         await self.adapter.set_thread(key, None)
-                        await self.bridge.handle(Start(key, await self.people.respondent(team, user),
-                                                       event_id=f"home:{body.get('trigger_id')}"))
+                        await self.bridge.handle(
+                            Start(
+                                key, await self.people.respondent(team, user), event_id=f"home:{body.get('trigger_id')}"
+                            )
+                        )
             elif action.get("action_id") == HOME_RESUME:
                 await self._resume(key)
         except Exception as error:  # the DM cannot be opened, or the respondent is unreachable: log, keep the tab

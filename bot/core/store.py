@@ -1,4 +1,4 @@
-"""The storage interface. The core depends on this protocol only; SQLite is one backend of it.
+"""The storage port: the record types the core persists and the Store protocol that backends implement.
 
 Nothing here may leak SQL or SQLite: a PostgreSQL backend must be able to implement it as is.
 Times are unix seconds (float) from the core's clock.

@@ -8,13 +8,13 @@ from typing import Any
 import discord
 from discord.ext import commands
 
-from bot.adapters.discord.extension import configure_endpoints
+from adapters.discord.extension import configure_endpoints
 from bot.config import Settings
 from bot.core.bridge import Bridge
 
 log = logging.getLogger(__name__)
 
-EXTENSION = "bot.adapters.discord"
+EXTENSION = "adapters.discord"
 
 # Interviews are text: the two voice warnings discord.py prints at start would only puzzle a moderator.
 discord.VoiceClient.warn_nacl = False

@@ -9,23 +9,49 @@ from typing import Any
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.adapters.slack.budget import SlackBudget
+from adapters.slack.budget import SlackBudget
 from bot.core.ports import RespondentUnreachable
 
-log = logging.getLogger("bot.adapters.slack")
+log = logging.getLogger("adapters.slack")
 
 #: The respondent (or the whole workspace) can no longer be reached: stop sending.
-UNREACHABLE_ERRORS = frozenset({
-    "account_inactive", "invalid_auth", "not_authed", "token_revoked", "token_expired", "app_uninstalled",
-    "team_access_not_granted", "channel_not_found", "is_archived", "user_not_found", "user_disabled",
-    "cannot_dm_bot", "not_in_channel", "org_login_required", "ekm_access_denied", "team_disabled",
-})
+UNREACHABLE_ERRORS = frozenset(
+    {
+        "account_inactive",
+        "invalid_auth",
+        "not_authed",
+        "token_revoked",
+        "token_expired",
+        "app_uninstalled",
+        "team_access_not_granted",
+        "channel_not_found",
+        "is_archived",
+        "user_not_found",
+        "user_disabled",
+        "cannot_dm_bot",
+        "not_in_channel",
+        "org_login_required",
+        "ekm_access_denied",
+        "team_disabled",
+    }
+)
 #: The stream is over or streaming is not available here: continue with chat.update / chat.postMessage.
-STREAM_ERRORS = frozenset({
-    "message_not_in_streaming_state", "unknown_method", "not_allowed", "method_deprecated",
-    "not_allowed_token_type", "feature_not_enabled", "streaming_not_enabled", "missing_scope",
-    "invalid_arguments", "message_not_found", "cant_update_message", "edit_window_closed",
-})
+STREAM_ERRORS = frozenset(
+    {
+        "message_not_in_streaming_state",
+        "unknown_method",
+        "not_allowed",
+        "method_deprecated",
+        "not_allowed_token_type",
+        "feature_not_enabled",
+        "streaming_not_enabled",
+        "missing_scope",
+        "invalid_arguments",
+        "message_not_found",
+        "cant_update_message",
+        "edit_window_closed",
+    }
+)
 #: The blocks were refused: send them split, or as text.
 BLOCK_ERRORS = frozenset({"invalid_blocks", "invalid_blocks_format", "msg_blocks_too_long", "too_many_blocks"})
 

@@ -11,15 +11,15 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.adapters.discord import catchup, components, ids
-from bot.adapters.discord.adapter import DiscordAdapter, dm_key, is_unreachable
-from bot.adapters.discord.interactions import UNAVAILABLE, ComponentRouter, respondent_of
+from adapters.discord import catchup, components, ids
+from adapters.discord.adapter import DiscordAdapter, dm_key, is_unreachable
+from adapters.discord.interactions import UNAVAILABLE, ComponentRouter, respondent_of
 from bot.config import Settings
 from bot.core.bridge import Bridge
 from bot.core.events import Exit, OutcomeKind, RespondentInfo, Start, UserText
 from bot.core.keys import ConversationKey
 from bot.core.ports import RespondentUnreachable
-from storage.base import RecordStatus
+from bot.core.store import RecordStatus
 
 log = logging.getLogger(__name__)
 

@@ -11,8 +11,8 @@ import getpass
 import os
 from typing import TextIO
 
-from bot.adapters.terminal.adapter import TerminalAdapter
-from bot.adapters.terminal.render import parse_answer
+from adapters.terminal.adapter import TerminalAdapter
+from adapters.terminal.render import parse_answer
 from bot.core.bridge import Bridge
 from bot.core.events import (
     Answer,

@@ -8,9 +8,9 @@ from typing import TYPE_CHECKING, Any
 from bot.core.events import RespondentInfo
 
 if TYPE_CHECKING:
-    from bot.adapters.slack.adapter import SlackAdapter
+    from adapters.slack.adapter import SlackAdapter
 
-log = logging.getLogger("bot.adapters.slack")
+log = logging.getLogger("adapters.slack")
 
 
 class People:
@@ -34,8 +34,7 @@ class People:
             metadata: dict[str, Any] = {"slack_team": team} if team else {}
             if profile.get("tz"):
                 metadata["tz"] = profile["tz"]
-            info = RespondentInfo(external_id=user, display_name=name, locale=profile.get("locale"),
-                                  metadata=metadata)
+            info = RespondentInfo(external_id=user, display_name=name, locale=profile.get("locale"), metadata=metadata)
         except Exception as error:  # users:read missing, user gone: the id is enough
             log.info("slack users.info unavailable: %s", type(error).__name__)
             return info

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from bot.adapters.slack.blocks import Block, QuestionRef, ranking_blocks
+from adapters.slack.blocks import Block, QuestionRef, ranking_blocks
 from bot.api.models import AnswerValue, Question, QuestionType
 
 

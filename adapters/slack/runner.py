@@ -5,7 +5,7 @@
   ``http://<host>:SLACK_HTTP_PORT/slack/events`` (put it behind your HTTPS reverse proxy).
 * ``SLACK_API_URL`` points the Web API client elsewhere (tests, proxies).
 
-Teams with their own Bolt app call :func:`bot.adapters.slack.listeners.register_listeners` instead.
+Teams with their own Bolt app call :func:`adapters.slack.listeners.register_listeners` instead.
 """
 
 from __future__ import annotations
@@ -21,12 +21,12 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 )
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.adapters.slack.adapter import SlackAdapter
-from bot.adapters.slack.listeners import register_listeners
+from adapters.slack.adapter import SlackAdapter
+from adapters.slack.listeners import register_listeners
 from bot.config import Settings
 from bot.core.bridge import Bridge
 
-log = logging.getLogger("bot.adapters.slack")
+log = logging.getLogger("adapters.slack")
 
 EVENTS_PATH = "/slack/events"
 

@@ -12,7 +12,7 @@ from typing import Any
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.adapters.slack.blocks import (
+from adapters.slack.blocks import (
     Block,
     QuestionRef,
     answer_summary,
@@ -23,15 +23,15 @@ from bot.adapters.slack.blocks import (
     replace_question,
     text_sections,
 )
-from bot.adapters.slack.budget import SlackBudget
-from bot.adapters.slack.calls import BLOCK_ERRORS, STREAM_ERRORS, SlackCalls, error_code
-from bot.adapters.slack.reply import THINKING, SlackReply, Target, blocks_fit
+from adapters.slack.budget import SlackBudget
+from adapters.slack.calls import BLOCK_ERRORS, STREAM_ERRORS, SlackCalls, error_code
+from adapters.slack.reply import THINKING, SlackReply, Target, blocks_fit
 from bot.api.models import AnswerValue, Question
 from bot.core.keys import ConversationKey
 from bot.core.ports import Notice, PendingQuestion
-from storage.base import Store
+from bot.core.store import Store
 
-log = logging.getLogger("bot.adapters.slack")
+log = logging.getLogger("adapters.slack")
 
 PLATFORM = "slack"
 THREAD_SCOPE = "slack-thread"
@@ -102,8 +102,12 @@ class SlackAdapter:
         thread_ts = await self.thread_of(key)
         if thread_ts is None and open_thread:
             response = await self.calls.call(
-                "chat.postMessage", self.client.chat_postMessage, team=key.workspace, conversation=key.as_str(),
-                channel=key.channel, text=ANCHOR_TEXT,
+                "chat.postMessage",
+                self.client.chat_postMessage,
+                team=key.workspace,
+                conversation=key.as_str(),
+                channel=key.channel,
+                text=ANCHOR_TEXT,
                 blocks=[{"type": "section", "text": {"type": "mrkdwn", "text": ANCHOR_TEXT}}, intro_block()],
             )
             thread_ts = str(response["ts"])
@@ -134,8 +138,13 @@ class SlackAdapter:
             return SlackReply(self, target)
         # statuses unavailable, or the workspace's setStatus tier is busy: a placeholder message (never wait)
         response = await self.calls.call(
-            "chat.postMessage", self.client.chat_postMessage, team=target.team, conversation=target.conversation,
-            channel=target.channel, thread_ts=target.thread_ts, text="_…_",
+            "chat.postMessage",
+            self.client.chat_postMessage,
+            team=target.team,
+            conversation=target.conversation,
+            channel=target.channel,
+            thread_ts=target.thread_ts,
+            text="_…_",
         )
         reply = SlackReply(self, target, placeholder_ts=str(response["ts"]))
         reply.messages.append(str(response["ts"]))
@@ -157,9 +166,15 @@ class SlackAdapter:
             return False
         try:
             done = await self.calls.call(
-                "assistant.threads.setStatus", self.client.assistant_threads_setStatus, team=target.team,
-                conversation=target.conversation, required=required, no_wait=not wait,
-                channel_id=target.channel, thread_ts=target.thread_ts, status=text,
+                "assistant.threads.setStatus",
+                self.client.assistant_threads_setStatus,
+                team=target.team,
+                conversation=target.conversation,
+                required=required,
+                no_wait=not wait,
+                channel_id=target.channel,
+                thread_ts=target.thread_ts,
+                status=text,
             )
         except SlackApiError as error:
             code = error_code(error)
@@ -171,8 +186,15 @@ class SlackAdapter:
 
     def streaming_unavailable(self, code: str) -> None:
         """chat.startStream is refused here: stream with chat.update from now on."""
-        if code in ("unknown_method", "not_allowed", "method_deprecated", "feature_not_enabled",
-                    "streaming_not_enabled", "missing_scope", "not_allowed_token_type"):
+        if code in (
+            "unknown_method",
+            "not_allowed",
+            "method_deprecated",
+            "feature_not_enabled",
+            "streaming_not_enabled",
+            "missing_scope",
+            "not_allowed_token_type",
+        ):
             log.info("slack streaming not available (%s): using chat.update", code)
             self.streaming_available = False
 
@@ -184,7 +206,10 @@ class SlackAdapter:
         if blocks:
             kwargs["blocks"] = blocks
         response = await self.calls.call(
-            "chat.postMessage", self.client.chat_postMessage, team=target.team, conversation=target.conversation,
+            "chat.postMessage",
+            self.client.chat_postMessage,
+            team=target.team,
+            conversation=target.conversation,
             **kwargs,
         )
         return str(response["ts"])
@@ -232,8 +257,13 @@ class SlackAdapter:
         await self.store.put_state(
             QUESTION_SCOPE,
             f"{pending.interview_id}|{pending.question.id}",
-            {"channel": target.channel, "ts": ts, "text": text, "thread_ts": target.thread_ts,
-             "question": pending.question.model_dump(mode="json")},
+            {
+                "channel": target.channel,
+                "ts": ts,
+                "text": text,
+                "thread_ts": target.thread_ts,
+                "question": pending.question.model_dump(mode="json"),
+            },
         )
 
     async def question_record(self, interview_id: str, question_id: str) -> dict[str, Any] | None:
@@ -269,18 +299,27 @@ class SlackAdapter:
         if all(QuestionRef.parse(b.get("block_id")) for b in blocks) and text.strip():
             blocks = [*text_sections(text), *blocks]
         await self.calls.call(
-            "chat.update", self.client.chat_update, team=key.workspace, conversation=key.as_str(),
-            channel=channel, ts=str(message["ts"]), text=text or "Question", blocks=blocks,
+            "chat.update",
+            self.client.chat_update,
+            team=key.workspace,
+            conversation=key.as_str(),
+            channel=channel,
+            ts=str(message["ts"]),
+            text=text or "Question",
+            blocks=blocks,
         )
 
     async def mark_answered(
-        self, key: ConversationKey, ref: QuestionRef, question: Question, value: AnswerValue,
+        self,
+        key: ConversationKey,
+        ref: QuestionRef,
+        question: Question,
+        value: AnswerValue,
         message: dict[str, Any] | None,
     ) -> None:
         """After an accepted answer: the question's buttons become "You chose …"."""
         try:
-            await self.replace_question_blocks(key, ref, answered_blocks(ref, answer_summary(question, value)),
-                                               message)
+            await self.replace_question_blocks(key, ref, answered_blocks(ref, answer_summary(question, value)), message)
         except SlackApiError as error:
             log.info("slack could not mark the question answered (%s)", error_code(error))
 
@@ -290,7 +329,12 @@ class SlackAdapter:
         if thread_ts:
             kwargs["thread_ts"] = thread_ts
         try:
-            await self.calls.call("chat.postEphemeral", self.client.chat_postEphemeral, team=key.workspace,
-                                  conversation=key.as_str(), **kwargs)
+            await self.calls.call(
+                "chat.postEphemeral",
+                self.client.chat_postEphemeral,
+                team=key.workspace,
+                conversation=key.as_str(),
+                **kwargs,
+            )
         except Exception as error:  # never let a courtesy message break the handler
             log.info("slack ephemeral failed: %s", type(error).__name__)

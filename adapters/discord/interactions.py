@@ -15,8 +15,8 @@ from typing import Any
 
 import discord
 
-from bot.adapters.discord import components, ids
-from bot.adapters.discord.adapter import DiscordAdapter, dm_key
+from adapters.discord import components, ids
+from adapters.discord.adapter import DiscordAdapter, dm_key
 from bot.api.models import AnswerValue, Question, QuestionType
 from bot.core.bridge import Bridge
 from bot.core.events import (

@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from bot.adapters.slack.text import SECTION_LIMIT, split_text
+from adapters.slack.text import SECTION_LIMIT, split_text
 from bot.api.models import AnswerValue, Question, QuestionType
 from bot.core.ports import Action, Notice, PendingQuestion
 
@@ -129,8 +129,13 @@ def _single_elements(q: Question) -> list[dict[str, Any]]:
     if len(opts) <= BUTTONS_MAX:
         elements = [button(o, f"ib:choice:{i}", str(i)) for i, o in enumerate(opts)]
     elif len(opts) <= RADIO_MAX:
-        elements = [{"type": "radio_buttons", "action_id": "ib:radio",
-                     "options": [option(o, str(i)) for i, o in enumerate(opts)]}]
+        elements = [
+            {
+                "type": "radio_buttons",
+                "action_id": "ib:radio",
+                "options": [option(o, str(i)) for i, o in enumerate(opts)],
+            }
+        ]
     else:
         elements = []
         for k in range(0, min(len(opts), SELECT_MAX * 20), SELECT_MAX):
@@ -146,11 +151,18 @@ def _multi_elements(q: Question) -> list[dict[str, Any]]:
     opts = list(q.options)
     element: dict[str, Any]
     if len(opts) <= RADIO_MAX:
-        element = {"type": "checkboxes", "action_id": "ib:multi",
-                   "options": [option(o, str(i)) for i, o in enumerate(opts)]}
+        element = {
+            "type": "checkboxes",
+            "action_id": "ib:multi",
+            "options": [option(o, str(i)) for i, o in enumerate(opts)],
+        }
     else:
-        element = {"type": "multi_static_select", "action_id": "ib:multi", "placeholder": plain("Choose…"),
-                   "options": [option(o, str(i)) for i, o in enumerate(opts[:SELECT_MAX])]}
+        element = {
+            "type": "multi_static_select",
+            "action_id": "ib:multi",
+            "placeholder": plain("Choose…"),
+            "options": [option(o, str(i)) for i, o in enumerate(opts[:SELECT_MAX])],
+        }
         if q.max_choices:
             element["max_selected_items"] = q.max_choices
     return [element, button("Submit", "ib:submit", "submit", style="primary")]
@@ -180,18 +192,29 @@ def ranking_blocks(ref: QuestionRef, q: Question, ranked: list[int]) -> list[Blo
     blocks: list[Block] = []
     if ranked:
         lines = "\n".join(f"{n}. {escape(opts[i])}" for n, i in enumerate(ranked, 1))
-        blocks.append({"type": "section", "block_id": ref.block_id("ranked"),
-                       "text": {"type": "mrkdwn", "text": lines[:SECTION_LIMIT]}})
+        blocks.append(
+            {
+                "type": "section",
+                "block_id": ref.block_id("ranked"),
+                "text": {"type": "mrkdwn", "text": lines[:SECTION_LIMIT]},
+            }
+        )
     remaining = [i for i in range(len(opts)) if i not in ranked]
     if len(remaining) <= 1:
         order = ranked + remaining
         if not ranked and remaining:
             blocks.append(text_sections(escape(opts[remaining[0]]))[0])
         full = "rank:" + ",".join(str(i) for i in order)
-        blocks.append({"type": "actions", "block_id": ref.block_id(full), "elements": [
-            button("Submit", "ib:rank_submit", "submit", style="primary"),
-            button("Start over", "ib:rank_reset", "reset"),
-        ]})
+        blocks.append(
+            {
+                "type": "actions",
+                "block_id": ref.block_id(full),
+                "elements": [
+                    button("Submit", "ib:rank_submit", "submit", style="primary"),
+                    button("Start over", "ib:rank_reset", "reset"),
+                ],
+            }
+        )
         return blocks
     blocks.append(_context(ref, "rankhint", f"Click your #{len(ranked) + 1}:"))
     elements = [button(opts[i], f"ib:rank:{i}", str(i)) for i in remaining[:24]]
@@ -209,8 +232,13 @@ def question_blocks(pending: PendingQuestion, *, include_text: bool = True) -> l
     if q.type is QuestionType.OPEN_ENDED:
         return blocks
     if include_text and q.text.strip():
-        blocks.append({"type": "section", "block_id": ref.block_id("text"),
-                       "text": {"type": "mrkdwn", "text": f"*{escape(q.text)}*"[:SECTION_LIMIT]}})
+        blocks.append(
+            {
+                "type": "section",
+                "block_id": ref.block_id("text"),
+                "text": {"type": "mrkdwn", "text": f"*{escape(q.text)}*"[:SECTION_LIMIT]},
+            }
+        )
     if q.type is QuestionType.YES_NO:
         elements = [button("Yes", "ib:yes", "true", style="primary"), button("No", "ib:no", "false")]
         blocks.append({"type": "actions", "block_id": ref.block_id("a"), "elements": elements})
@@ -290,7 +318,8 @@ def notice_blocks(notice: Notice) -> list[Block]:
         elements = []
         for act in notice.actions:
             style = "danger" if act is Action.CONFIRM_EXIT else ("primary" if act is Action.NEW_INTERVIEW else None)
-            elements.append(button(NOTICE_LABELS.get(act, act.value), NOTICE_ACTION_PREFIX + act.value, act.value,
-                                   style=style))
+            elements.append(
+                button(NOTICE_LABELS.get(act, act.value), NOTICE_ACTION_PREFIX + act.value, act.value, style=style)
+            )
         blocks.append({"type": "actions", "block_id": "ibn|" + notice.kind.value, "elements": elements})
     return blocks

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import TextIO
 
-from bot.adapters.terminal.render import render_question
+from adapters.terminal.render import render_question
 from bot.core.keys import ConversationKey
 from bot.core.ports import Action, Notice, NoticeKind, PendingQuestion
 
@@ -57,7 +57,7 @@ class TerminalReply:
 
 
 class TerminalAdapter:
-    """Prints to ``output``; the chat loop in :mod:`bot.adapters.terminal.chat` reads the respondent's lines."""
+    """Prints to ``output``; the chat loop in :mod:`adapters.terminal.chat` reads the respondent's lines."""
 
     platform = "terminal"
 

@@ -1,4 +1,4 @@
-"""Loading the adapter into a bot: ``await bot.load_extension("bot.adapters.discord")``.
+"""Loading the adapter into a bot: ``await bot.load_extension("adapters.discord")``.
 
 A community that already runs a ``commands.Bot`` loads the adapter like any extension. ``setup`` uses, in
 this order: a :class:`~bot.core.bridge.Bridge` the host put on ``bot.interview_bridge``; else it opens one
@@ -15,7 +15,7 @@ from contextlib import AsyncExitStack
 import discord
 from discord.ext import commands
 
-from bot.adapters.discord.cog import InterviewCog
+from adapters.discord.cog import InterviewCog
 from bot.config import Settings
 from bot.core.bridge import Bridge
 
