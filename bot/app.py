@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
+import os
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
 
 from bot.api.client import InterviewClient
 from bot.config import Settings
-from bot.core.bridge import Bridge
+from bot.core.bridge import Bridge, default_studies
 from bot.core.clock import Clock
 from bot.core.policy import BridgeConfig
+from bot.core.studies import StudyApi, StudyBook
 from bot.emulator import EmulatorConfig, run_emulator
+from bot.studies_file import load_studies
 from storage.sqlite import SQLiteStore
 
 log = logging.getLogger("bot.app")
@@ -34,6 +38,56 @@ def bridge_config(settings: Settings) -> BridgeConfig:
         study=settings.koji_study,
         locale=settings.koji_locale,
     )
+
+
+def study_book(settings: Settings) -> StudyBook:
+    """The studies file, or one study made from the settings (raises ValueError naming field and line)."""
+    if settings.studies_file:
+        return load_studies(settings.studies_file)
+    book = default_studies(bridge_config(settings))
+    if settings.uses_builtin_server():
+        return book
+    return StudyBook((dataclasses.replace(book.default, api=StudyApi(settings.koji_api_url, "KOJI_API_KEY")),))
+
+
+def study_key(settings: Settings, api: StudyApi) -> str:
+    """The API key a study names by its env variable (``KOJI_API_KEY`` also from ``.env``)."""
+    key = os.environ.get(api.key_env, "")
+    if not key and api.key_env == "KOJI_API_KEY":
+        key = _secret(settings.koji_api_key) or ""
+    if not key:
+        raise ValueError(f"{api.key_env} is not set: a study in STUDIES_FILE names it as the key of {api.url}")
+    return key
+
+
+@asynccontextmanager
+async def open_clients(
+    settings: Settings, book: StudyBook
+) -> AsyncIterator[tuple[InterviewClient, dict[str, InterviewClient]]]:
+    """One API client per API key (studies on one key share it and its request budget) and the default one.
+
+    The default client is the built-in server's when any study has no ``api`` (started for the occasion),
+    else the first study's.
+    """
+    async with AsyncExitStack() as stack:
+        by_key: dict[tuple[str, str], InterviewClient] = {}
+        clients: dict[str, InterviewClient] = {}
+        for study in book.studies:
+            if study.api is None:
+                continue
+            key = study_key(settings, study.api)
+            client = by_key.get((study.api.url, key))
+            if client is None:
+                client = by_key[(study.api.url, key)] = InterviewClient(
+                    study.api.url, key, rate_limit=settings.koji_rate_limit
+                )
+                stack.push_async_callback(client.aclose)
+            clients[study.id] = client
+        if all(study.api is not None for study in book.studies):
+            yield clients[book.default.id], clients
+            return
+        builtin = await stack.enter_async_context(open_client(settings.model_copy(update={"koji_api_key": None})))
+        yield builtin, clients
 
 
 @asynccontextmanager
@@ -63,11 +117,12 @@ async def open_client(settings: Settings) -> AsyncIterator[InterviewClient]:
 async def open_bridge(settings: Settings, *, clock: Clock | None = None) -> AsyncIterator[Bridge]:
     """A started bridge with its store and client; register adapters on it (they resume as they register)."""
     async with AsyncExitStack() as stack:
-        client = await stack.enter_async_context(open_client(settings))
+        book = study_book(settings)
+        client, clients = await stack.enter_async_context(open_clients(settings, book))
         store = SQLiteStore(settings.database_path, encryption_key=_secret(settings.token_encryption_key))
         await store.open()
         stack.push_async_callback(store.close)
-        bridge = Bridge(client, store, bridge_config(settings), clock=clock)
+        bridge = Bridge(client, store, bridge_config(settings), clock=clock, studies=book, clients=clients)
         await bridge.start()
         stack.push_async_callback(bridge.stop)
         yield bridge

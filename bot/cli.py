@@ -155,6 +155,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         from bot.doctor import doctor
 
         return doctor(settings, generate_key=args.generate_key)
+    if args.command in ("run", "chat") and settings.studies_file:
+        problem = _check_studies(settings.studies_file)
+        if problem:
+            print(problem, file=sys.stderr)
+            return 2
     brief = args.brief if args.command == "emulator" else settings.emulator_brief
     if args.command == "emulator" or settings.uses_builtin_server() or args.command == "demo":
         problem = _check_brief(brief)
@@ -192,6 +197,17 @@ def _check_brief(path: str | None) -> str | None:
 
     try:
         load_brief(path)
+    except ValueError as error:
+        return f"interview-bridge: {error}"
+    return None
+
+
+def _check_studies(path: str) -> str | None:
+    """A clear message (file, line, field) if the studies file cannot be used."""
+    from bot.studies_file import load_studies
+
+    try:
+        load_studies(path)
     except ValueError as error:
         return f"interview-bridge: {error}"
     return None

@@ -27,6 +27,12 @@ class Settings(BaseSettings):
     koji_study: str | None = Field(None, description="Study (project) to interview for, if the API needs one.")
     koji_rate_limit: int = Field(60, description="Requests per minute allowed for the API key.")
     koji_locale: str | None = Field(None, description="Default interview locale (else the platform's).")
+    koji_webhook_secret: SecretStr | None = Field(
+        None, description="Signing secret of the interview service's webhook: analyses arrive at POST /webhooks/koji."
+    )
+
+    # --- studies ---
+    studies_file: str | None = Field(None, description="YAML file of studies (empty: one study from these settings).")
 
     # --- storage ---
     database_path: str = Field("interview-bridge.db", description="SQLite file.")

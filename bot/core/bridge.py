@@ -16,6 +16,7 @@ from bot.api.answers import answer_text, validate_answer
 from bot.api.client import InterviewClient
 from bot.api.models import CompletionReason, Question
 from bot.core import texts
+from bot.core.choosing import StudyGate
 from bot.core.clock import Clock, SystemClock
 from bot.core.context import UNREACHABLE, CoreContext
 from bot.core.events import (
@@ -30,11 +31,13 @@ from bot.core.events import (
     Start,
     UserText,
 )
+from bot.core.i18n import catalogue
 from bot.core.keys import ConversationKey
 from bot.core.lifecycle import Lifecycle
 from bot.core.policy import AfterCompletion, BridgeConfig
 from bot.core.ports import Action, Adapter, Notice, NoticeKind
 from bot.core.store import InterviewRecord, RecordStatus, Store
+from bot.core.studies import DEFAULT_STUDY, Study, StudyBook
 from bot.core.turns import TurnRunner
 
 log = logging.getLogger("bot.core")
@@ -45,15 +48,33 @@ EVENT_MEMORY = 3 * 24 * 3600.0
 HOUSEKEEPING_EVERY = 600.0
 
 
+def default_studies(config: BridgeConfig) -> StudyBook:
+    """Without a studies file: one study from the settings, open to anyone, as many times as they like."""
+    study = Study(DEFAULT_STUDY, config.study or "Interview", project=config.study, once_per_respondent=False)
+    return StudyBook((study,))
+
+
 class Bridge:
     """The platform-neutral core. Adapters call :meth:`handle`; the bridge calls the adapters back."""
 
     def __init__(
-        self, client: InterviewClient, store: Store, config: BridgeConfig, *, clock: Clock | None = None
+        self,
+        client: InterviewClient,
+        store: Store,
+        config: BridgeConfig,
+        *,
+        clock: Clock | None = None,
+        studies: StudyBook | None = None,
+        clients: dict[str, InterviewClient] | None = None,
     ) -> None:
+        """``studies`` defaults to one study made from ``config``; ``clients`` maps study ids to their API client
+        (studies on one key share one), and studies missing from it use ``client``."""
         self.store = store
         self.config = config
-        self._ctx = CoreContext(client=client, store=store, config=config, clock=clock or SystemClock())
+        book = studies or default_studies(config)
+        self._ctx = CoreContext(client=client, store=store, config=config, clock=clock or SystemClock(), studies=book)
+        self._ctx.clients.update(clients or {})
+        self.gate = StudyGate(book, store, self._ctx.clock)
         self._turns = TurnRunner(self._ctx, self._on_api_end)
         self._lifecycle = Lifecycle(self._ctx, self._turns)
         self._sweeper: asyncio.Task[None] | None = None
@@ -115,8 +136,17 @@ class Bridge:
 
     @property
     def client(self) -> InterviewClient:
-        """The interview API client (transcripts, analysis)."""
+        """The interview API client of the default study (transcripts, analysis)."""
         return self._ctx.client
+
+    @property
+    def studies(self) -> StudyBook:
+        """The studies this bot runs."""
+        return self._ctx.studies
+
+    def client_for(self, study: str | None) -> InterviewClient:
+        """The interview API client that runs ``study``."""
+        return self._ctx.client_for(study)
 
     async def status(self, key: ConversationKey) -> InterviewRecord | None:
         """The conversation's active interview, else its latest one."""
@@ -168,7 +198,23 @@ class Bridge:
         if record is not None:
             await self._notify(record, Notice(NoticeKind.INFO, texts.ALREADY_RUNNING))
             return Outcome(OutcomeKind.REJECTED, texts.ALREADY_RUNNING, record.interview_id)
-        return await self._lifecycle.start(key, respondent, study)
+        return await self._start_chosen(key, respondent, study)
+
+    async def _start_chosen(self, key: ConversationKey, respondent: RespondentInfo, requested: str | None) -> Outcome:
+        """Start the study the person asked for or the only one open to them; else say why not or offer a choice."""
+        locale = respondent.locale or self.config.locale
+        choice = await self.gate.choose(key, requested, respondent.groups, locale)
+        if choice.study is not None:
+            return await self._lifecycle.start(key, respondent, choice.study)
+        adapter = self._ctx.adapter(key)
+        if choice.refusal is not None:
+            await adapter.notify(key, Notice(NoticeKind.INFO, choice.refusal))
+            return Outcome(OutcomeKind.REJECTED, choice.refusal)
+        tr = catalogue(locale)
+        text = tr.gettext("Several studies are open — which one would you like to take part in?")
+        options = tuple((study.id, study.name) for study in choice.options)
+        await adapter.notify(key, Notice(NoticeKind.CHOOSE_STUDY, text, studies=options))
+        return Outcome(OutcomeKind.NO_INTERVIEW, text)
 
     async def _on_text(self, event: UserText) -> Outcome:
         record = await self._active(event.key)
@@ -200,7 +246,7 @@ class Bridge:
             if latest is not None and policy is AfterCompletion.NEVER:
                 await self._ctx.adapter(event.key).notify(event.key, Notice(NoticeKind.INFO, texts.CLOSED))
                 return Outcome(OutcomeKind.REJECTED, texts.CLOSED)
-            return await self._lifecycle.start(event.key, event.respondent, None)
+            return await self._start_chosen(event.key, event.respondent, None)
         if policy is AfterCompletion.NEVER:
             notice = Notice(NoticeKind.INFO, texts.CLOSED)
         else:

@@ -14,6 +14,7 @@ from bot.core.locks import KeyedLocks
 from bot.core.policy import BridgeConfig
 from bot.core.ports import Adapter, RespondentUnreachable
 from bot.core.store import InterviewRecord, Store
+from bot.core.studies import Study, StudyBook
 
 log = logging.getLogger("bot.core")
 T = TypeVar("T")
@@ -29,8 +30,19 @@ class CoreContext:
     store: Store
     config: BridgeConfig
     clock: Clock
+    studies: StudyBook
     adapters: dict[str, Adapter] = field(default_factory=dict)
     locks: KeyedLocks = field(default_factory=KeyedLocks)
+    #: The API client of each study by id (studies on one API key share one client); others use ``client``.
+    clients: dict[str, InterviewClient] = field(default_factory=dict)
+
+    def client_for(self, study: str | None) -> InterviewClient:
+        """The API client that runs ``study``'s interviews."""
+        return self.clients.get(study or "", self.client)
+
+    def study_of(self, record: InterviewRecord) -> Study:
+        """The study an interview belongs to."""
+        return self.studies.of_record(record.study)
 
     def adapter(self, key: ConversationKey) -> Adapter:
         """The adapter serving ``key``'s platform."""

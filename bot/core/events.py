@@ -18,6 +18,8 @@ class RespondentInfo:
     display_name: str | None = None
     locale: str | None = None
     metadata: dict[str, Any] = field(default_factory=dict)
+    #: Guild, role, workspace or user-group ids the platform says the person belongs to (who may take a study).
+    groups: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)

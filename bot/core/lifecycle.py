@@ -13,6 +13,7 @@ from bot.core.keys import ConversationKey
 from bot.core.ports import Action, Notice, NoticeKind, PendingQuestion
 from bot.core.relay import ReplyRelay
 from bot.core.store import ActiveInterviewExists, InterviewRecord, RecordStatus, StoredQuestion
+from bot.core.studies import Study
 from bot.core.turns import TurnRunner
 
 log = logging.getLogger("bot.core.lifecycle")
@@ -25,24 +26,26 @@ class Lifecycle:
         self._ctx = ctx
         self._turns = turns
 
-    async def start(self, key: ConversationKey, respondent: RespondentInfo, study: str | None) -> Outcome:
-        """Start an interview for ``key`` and show its opening message."""
+    async def start(self, key: ConversationKey, respondent: RespondentInfo, study: Study) -> Outcome:
+        """Start an interview of ``study`` for ``key`` (its consent text first) and show its opening message."""
         ctx = self._ctx
         adapter = ctx.adapter(key)
+        if study.consent:
+            await adapter.notify(key, Notice(NoticeKind.CONSENT, study.consent))
         stream = await adapter.begin_reply(key)
         relay = ReplyRelay(stream, adapter.update_interval)
-        locale = respondent.locale or ctx.config.locale
+        locale = respondent.locale or study.locale or ctx.config.locale
         metadata = {"platform": key.platform, "workspace": key.workspace or None, "locale": locale}
         metadata.update(respondent.metadata)
         try:
-            started = await ctx.client.start(
+            started = await ctx.client_for(study.id).start(
                 Respondent(
                     external_id=respondent.external_id,
                     display_name=respondent.display_name,
                     metadata={k: v for k, v in metadata.items() if v is not None},
                 ),
                 locale=locale,
-                study=study or ctx.config.study,
+                study=study.project,
                 caller=key.as_str(),
                 on_queued=relay.queued,
             )
@@ -56,7 +59,7 @@ class Lifecycle:
             key=key,
             interview_id=started.interview_id,
             session_token=started.session_token,
-            study=study or ctx.config.study,
+            study=study.id,
             locale=locale,
             created_at=now,
             updated_at=now,
@@ -106,7 +109,7 @@ class Lifecycle:
     async def _complete_remote(self, record: InterviewRecord, reason: CompletionReason) -> bool:
         """Call the API's complete. False if it should be tried again later (the API is down or busy)."""
         try:
-            await self._ctx.client.complete(
+            await self._ctx.client_for(record.study).complete(
                 record.interview_id, record.session_token, reason, caller=record.key.as_str()
             )
         except (NotFound, Unauthorized) as error:

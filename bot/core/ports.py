@@ -30,6 +30,8 @@ class NoticeKind(StrEnum):
     ENDED = "ended"  # the interview is over (thank-you / closing message)
     OFFER_NEW = "offer_new"
     ERROR = "error"
+    CHOOSE_STUDY = "choose_study"  # several studies are open: ``studies`` lists them to pick from
+    CONSENT = "consent"  # the study's consent text, shown before the interview opens
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +41,7 @@ class Notice:
     kind: NoticeKind
     text: str
     actions: tuple[Action, ...] = ()
+    studies: tuple[tuple[str, str], ...] = ()  # (study id, study name) to choose from (CHOOSE_STUDY)
 
 
 @dataclass(frozen=True, slots=True)

@@ -143,7 +143,7 @@ class TurnRunner:
         self._attempted.add(turn.id)
 
     async def _recover(self, record: InterviewRecord, turn: Turn) -> RecoveredTurn | None:
-        return await self._ctx.client.recover_turn(
+        return await self._ctx.client_for(record.study).recover_turn(
             record.interview_id, turn.content, turns_before=turn.turns_before, caller=record.key.as_str()
         )
 
@@ -158,7 +158,7 @@ class TurnRunner:
         answer: tuple[Question, AnswerValue] | None = None
         if turn.answer is not None:
             answer = (Question.model_validate(turn.answer["question"]), turn.answer["value"])
-        events = self._ctx.client.send(
+        events = self._ctx.client_for(record.study).send(
             record.interview_id,
             record.session_token,
             turn.content,
