@@ -90,6 +90,12 @@ async def open_clients(
         yield builtin, clients
 
 
+def builtin_server_database(database_path: str) -> Path:
+    """The built-in server's own file next to the bot's: ``interview-bridge.db`` → ``interview-bridge.emulator.db``."""
+    path = Path(database_path)
+    return path.with_name(f"{path.stem}.emulator{path.suffix or '.db'}")
+
+
 @asynccontextmanager
 async def open_client(settings: Settings) -> AsyncIterator[InterviewClient]:
     """The API client for the configured service, or for a built-in server started for the occasion."""
@@ -100,7 +106,10 @@ async def open_client(settings: Settings) -> AsyncIterator[InterviewClient]:
             emulator = await stack.enter_async_context(
                 run_emulator(
                     EmulatorConfig(
-                        brief=brief, token_rate=settings.emulator_token_rate, rate_limit=settings.koji_rate_limit
+                        brief=brief,
+                        token_rate=settings.emulator_token_rate,
+                        rate_limit=settings.koji_rate_limit,
+                        database=builtin_server_database(settings.database_path),
                     )
                 )
             )

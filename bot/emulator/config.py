@@ -58,6 +58,8 @@ class EmulatorConfig:
     latency: float = 0.0
     error_rate: float = 0.0
     seed: int | None = None
+    #: A SQLite file that keeps the interviews (and the generated API key) across restarts; None: memory only.
+    database: Path | None = None
     #: More API keys and their permissions (e.g. a read-only key for 403 tests).
     extra_keys: dict[str, frozenset[str]] = field(default_factory=dict, repr=False)
 

@@ -1,4 +1,8 @@
-"""The built-in server's interviews, kept in memory: start, accept a message, complete, describe."""
+"""The built-in server's interviews: start, accept a message, complete, describe.
+
+Kept in memory, and written to an :class:`~bot.emulator.archive.InterviewArchive` on every change when the
+server has one (``EmulatorConfig.database``).
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from bot.emulator.archive import InterviewArchive
 from bot.emulator.brief import Brief
 from bot.emulator.engine import EngineState, InterviewEngine, Reply
 
@@ -75,10 +80,20 @@ class InterviewRecord:
 class InterviewBook:
     """Every interview of one server, run by one brief."""
 
-    def __init__(self, brief: Brief) -> None:
+    def __init__(self, brief: Brief, archive: InterviewArchive | None = None) -> None:
         self.brief = brief
         self.engine = InterviewEngine(brief)
         self.interviews: dict[str, InterviewRecord] = {}
+        self.archive = archive
+        if archive is not None:
+            for data in archive.load():
+                record = InterviewRecord(**data)
+                self.interviews[record.id] = record
+
+    def save(self, record: InterviewRecord) -> None:
+        """Keep ``record`` as it is now (when the server has an archive)."""
+        if self.archive is not None:
+            self.archive.save(record)
 
     def start(
         self, key: str, respondent: dict[str, Any], mode: str, locale: str | None
@@ -96,6 +111,7 @@ class InterviewBook:
         opening = self.engine.opening(record.state, respondent.get("display_name"))
         record.add("interviewer", opening.text, opening.question.model_dump(mode="json") if opening.question else None)
         self.interviews[record.id] = record
+        self.save(record)
         return record, opening
 
     def accept(self, record: InterviewRecord, text: str, answer: dict[str, Any] | None) -> Reply:
@@ -107,6 +123,7 @@ class InterviewBook:
             record.status, record.is_complete = "completed", True
         elif record.state.index == len(self.brief.questions) - 1:
             record.status = "completing"  # on the last question: the interviewer is wrapping up
+        self.save(record)
         return reply
 
     def complete(
@@ -127,6 +144,7 @@ class InterviewBook:
             "reason": reason,
             "stats": record.stats(),
         }
+        self.save(record)
         return record.completion, True
 
     def details(self, record: InterviewRecord, *, old_roles: bool = False) -> dict[str, Any]:

@@ -1,7 +1,8 @@
 """The built-in, Koji-compatible interview server (aiohttp), for demos, tests and benchmarks.
 
 ``run_emulator(config)`` runs it on loopback for as long as the ``async with`` lasts; ``serve_forever``
-runs it from the command line. Everything is kept in memory.
+runs it from the command line. Interviews are kept in memory, and in a SQLite file when
+``EmulatorConfig.database`` names one (so they survive a restart).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from typing import Any
 from aiohttp import web
 
 from bot.emulator.analysis import analyze
+from bot.emulator.archive import InterviewArchive
 from bot.emulator.brief import load_brief
 from bot.emulator.config import ALL_PERMISSIONS, EmulatorConfig, Faults
 from bot.emulator.interviews import InterviewBook, InterviewRecord
@@ -57,8 +59,11 @@ class Emulator:
     def __init__(self, config: EmulatorConfig) -> None:
         self.config = config
         self.faults: Faults = config.faults()
-        self.book = InterviewBook(load_brief(config.brief))
+        archive = InterviewArchive(config.database) if config.database is not None else None
+        self.book = InterviewBook(load_brief(config.brief), archive)
         self.api_key = config.api_key or f"pk_live_{secrets.token_hex(16)}"
+        if archive is not None and config.api_key is None:
+            self.api_key = archive.api_key(self.api_key)  # the interviews it keeps stay reachable with it
         #: Permissions by key digest: like Koji, the server keeps only a hash of each key.
         self.keys: dict[str, frozenset[str]] = {}
         for key, permissions in {self.api_key: ALL_PERMISSIONS, **config.extra_keys}.items():
@@ -118,17 +123,21 @@ class Emulator:
     def start_analysis(self, record: InterviewRecord) -> None:
         """Run the analysis after ``analysis_delay`` (status processing → completed | failed)."""
         self.webhook("interview.completed", {"interview_id": record.id, "completion": record.completion})
+        self._analyse(record)
 
+    def _analyse(self, record: InterviewRecord) -> None:
         async def work() -> None:
             await asyncio.sleep(self.config.analysis_delay)
             if self.faults.fail_analysis:
                 record.analysis_status = "failed"
+                self.book.save(record)
                 return
             texts = [e["content"] for e in record.transcript if e["role"] == "respondent"]
             record.analysis = analyze(self.book.brief, record.state, texts)
             record.analysis_status = "completed"
             if record.completion is not None:
                 record.completion["analysis_status"] = "completed"
+            self.book.save(record)
             payload = {
                 "interview_id": record.id,
                 "analysis": record.analysis,
@@ -207,7 +216,10 @@ class Emulator:
         return web.Response(status=204)
 
     async def start(self) -> None:
-        """Bind and serve (on ``config.port``; 0 picks a free port)."""
+        """Bind and serve (on ``config.port``; 0 picks a free port); finish analyses a stop interrupted."""
+        for record in self.book.interviews.values():
+            if record.analysis_status == "processing":
+                self._analyse(record)
         self._runner = web.AppRunner(self.app(), access_log=None, handler_cancellation=True)
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.config.host, self.config.port)
@@ -226,6 +238,8 @@ class Emulator:
             await self.webhooks.aclose()
         if self._runner is not None:
             await self._runner.cleanup()
+        if self.book.archive is not None:
+            self.book.archive.close()
 
 
 def key_digest(key: str) -> str:
