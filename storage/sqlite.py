@@ -246,7 +246,7 @@ class SQLiteStore(Store):
             ]
             if not queued:
                 return None
-            batch = _next_batch(queued)
+            batch = rows.next_batch(queued)
             sent = list(await db.execute_fetchall(rows.QUERIES["turns_sent"], (interview_id,)))
             turns_before = int(sent[0][0])
             content = batch[0].content if batch[0].answer is not None else joiner.join(m.content for m in batch)
@@ -364,18 +364,6 @@ class SQLiteStore(Store):
         """Read a value written by ``put_state``."""
         found = await self._fetch(rows.QUERIES["get_state"], (scope, key))
         return rows.load_json(found[0][0]) if found else None
-
-
-def _next_batch(queued: list[QueuedMessage]) -> list[QueuedMessage]:
-    """The head of the queue that travels as one turn: an answer alone, else the run of plain messages."""
-    if queued[0].answer is not None:
-        return queued[:1]
-    batch: list[QueuedMessage] = []
-    for message in queued:
-        if message.answer is not None:
-            break
-        batch.append(message)
-    return batch
 
 
 def _integrity_error(error: sqlite3.IntegrityError, record: InterviewRecord | None) -> Exception:

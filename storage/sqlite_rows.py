@@ -7,8 +7,7 @@ index search, exactly as the store runs it.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
-from typing import Any
+from typing import Any, Protocol
 
 from bot.core.keys import ConversationKey
 from bot.core.store import InterviewRecord, QueuedMessage, RecordStatus, StoredQuestion, TranscriptLine, Turn
@@ -68,6 +67,12 @@ QUERIES: dict[str, str] = {
 """Named statements whose plans the tests check (parameters are bound in the order of the ``?``)."""
 
 
+class Row(Protocol):
+    """A row as both drivers return it (``sqlite3.Row``, ``asyncpg.Record``): its columns by position."""
+
+    def __getitem__(self, index: int, /) -> Any: ...
+
+
 def dump_json(value: dict[str, Any]) -> str:
     """Compact JSON for a column."""
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
@@ -119,7 +124,7 @@ def update_params(record: InterviewRecord, cipher: TokenCipher) -> tuple[Any, ..
     return (*values[1:], values[0])
 
 
-def interview_from_row(row: Sequence[Any], cipher: TokenCipher) -> InterviewRecord:
+def interview_from_row(row: Row, cipher: TokenCipher) -> InterviewRecord:
     """An :class:`InterviewRecord` from a row of :data:`INTERVIEW_COLUMNS`."""
     interview_id = str(row[0])
     return InterviewRecord(
@@ -143,12 +148,24 @@ def interview_from_row(row: Sequence[Any], cipher: TokenCipher) -> InterviewReco
     )
 
 
-def message_from_row(row: Sequence[Any]) -> QueuedMessage:
+def next_batch(queued: list[QueuedMessage]) -> list[QueuedMessage]:
+    """The head of the queue that travels as one turn: an answer alone, else the run of plain messages."""
+    if queued[0].answer is not None:
+        return queued[:1]
+    batch: list[QueuedMessage] = []
+    for message in queued:
+        if message.answer is not None:
+            break
+        batch.append(message)
+    return batch
+
+
+def message_from_row(row: Row) -> QueuedMessage:
     """A :class:`QueuedMessage` from ``id, interview_id, content, created_at, answer``."""
     return QueuedMessage(id=row[0], interview_id=row[1], content=row[2], created_at=row[3], answer=load_json(row[4]))
 
 
-def turn_from_row(row: Sequence[Any]) -> Turn:
+def turn_from_row(row: Row) -> Turn:
     """A :class:`Turn` from ``id, interview_id, content, created_at, answer, turns_before``."""
     return Turn(
         id=row[0],
@@ -160,11 +177,11 @@ def turn_from_row(row: Sequence[Any]) -> Turn:
     )
 
 
-def question_from_row(row: Sequence[Any]) -> StoredQuestion:
+def question_from_row(row: Row) -> StoredQuestion:
     """A :class:`StoredQuestion` from ``interview_id, question_id, question, asked_at``."""
     return StoredQuestion(interview_id=row[0], question_id=row[1], question=load_json(row[2]) or {}, asked_at=row[3])
 
 
-def line_from_row(row: Sequence[Any]) -> TranscriptLine:
+def line_from_row(row: Row) -> TranscriptLine:
     """A :class:`TranscriptLine` from ``interview_id, role, content, at``."""
     return TranscriptLine(interview_id=row[0], role=row[1], content=row[2], at=row[3])

@@ -30,6 +30,12 @@ COUNTING = (
 )
 
 
+@pytest.fixture
+def backend() -> str:
+    """These tests are about the SQLite file itself (its PostgreSQL counterparts are in test_postgres_*.py)."""
+    return "sqlite"
+
+
 def raw(db_path: Path, sql: str) -> list[tuple[object, ...]]:
     """Run one statement on the file with the plain sqlite3 module."""
     with sqlite3.connect(db_path) as conn:

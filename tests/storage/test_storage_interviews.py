@@ -4,20 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-from collections.abc import Callable
-from pathlib import Path
 
 import pytest
+from conftest import AnyStore, MakeRecord, NewStore
 
 from bot.core.keys import ConversationKey
-from bot.core.store import ActiveInterviewExists, InterviewRecord, RecordStatus, UnknownInterview
-from storage.sqlite import SQLiteStore
+from bot.core.store import ActiveInterviewExists, RecordStatus, UnknownInterview
 
-MakeRecord = Callable[..., InterviewRecord]
 KEY = ConversationKey("discord", "", "dm1", "u1")
 
 
-async def test_create_then_get_returns_every_field(store: SQLiteStore, make_record: MakeRecord) -> None:
+async def test_create_then_get_returns_every_field(store: AnyStore, make_record: MakeRecord) -> None:
     record = make_record(
         study="onboarding",
         locale="de",
@@ -34,7 +31,7 @@ async def test_create_then_get_returns_every_field(store: SQLiteStore, make_reco
     assert await store.get_interview("missing") is None
 
 
-async def test_second_open_interview_for_a_key_is_refused(store: SQLiteStore, make_record: MakeRecord) -> None:
+async def test_second_open_interview_for_a_key_is_refused(store: AnyStore, make_record: MakeRecord) -> None:
     first = make_record()
     await store.create_interview(first)
 
@@ -49,7 +46,7 @@ async def test_second_open_interview_for_a_key_is_refused(store: SQLiteStore, ma
     await store.create_interview(make_record(channel="dm2"))
 
 
-async def test_after_completion_a_new_interview_can_start(store: SQLiteStore, make_record: MakeRecord) -> None:
+async def test_after_completion_a_new_interview_can_start(store: AnyStore, make_record: MakeRecord) -> None:
     first = make_record()
     await store.create_interview(first)
     first.status = RecordStatus.COMPLETED
@@ -65,9 +62,11 @@ async def test_after_completion_a_new_interview_can_start(store: SQLiteStore, ma
         await store.update_interview(first)
 
 
-async def test_two_racing_creates_on_two_connections_only_one_wins(db_path: Path, make_record: MakeRecord) -> None:
-    """Two processes (here: two connections to one file) start an interview for one key at the same time."""
-    async with SQLiteStore(db_path) as one, SQLiteStore(db_path) as two:
+async def test_two_racing_creates_on_two_connections_only_one_wins(
+    new_store: NewStore, make_record: MakeRecord
+) -> None:
+    """Two processes (here: two stores on one database) start an interview for one key at the same time."""
+    async with new_store() as one, new_store() as two:
         for _ in range(5):
             a, b = make_record(user="racer"), make_record(user="racer")
             results = await asyncio.gather(one.create_interview(a), two.create_interview(b), return_exceptions=True)
@@ -78,7 +77,7 @@ async def test_two_racing_creates_on_two_connections_only_one_wins(db_path: Path
             await two.update_interview(winner)
 
 
-async def test_many_concurrent_creates_on_one_store_only_one_wins(store: SQLiteStore, make_record: MakeRecord) -> None:
+async def test_many_concurrent_creates_on_one_store_only_one_wins(store: AnyStore, make_record: MakeRecord) -> None:
     records = [make_record(user="crowd") for _ in range(10)]
 
     results = await asyncio.gather(*(store.create_interview(r) for r in records), return_exceptions=True)
@@ -88,7 +87,7 @@ async def test_many_concurrent_creates_on_one_store_only_one_wins(store: SQLiteS
     assert len(await store.unfinished_interviews()) == 1
 
 
-async def test_duplicate_interview_id_is_refused(store: SQLiteStore, make_record: MakeRecord) -> None:
+async def test_duplicate_interview_id_is_refused(store: AnyStore, make_record: MakeRecord) -> None:
     record = make_record()
     await store.create_interview(record)
 
@@ -96,7 +95,7 @@ async def test_duplicate_interview_id_is_refused(store: SQLiteStore, make_record
         await store.create_interview(make_record(user="other", interview_id=record.interview_id))
 
 
-async def test_latest_interview_is_the_newest_whatever_its_status(store: SQLiteStore, make_record: MakeRecord) -> None:
+async def test_latest_interview_is_the_newest_whatever_its_status(store: AnyStore, make_record: MakeRecord) -> None:
     assert await store.latest_interview(KEY) is None
     old = make_record(status=RecordStatus.COMPLETED, created_at=10.0)
     new = make_record(status=RecordStatus.COMPLETED, created_at=20.0)
@@ -107,7 +106,7 @@ async def test_latest_interview_is_the_newest_whatever_its_status(store: SQLiteS
     assert await store.active_interview(KEY) is None
 
 
-async def test_interviews_of_user_newest_first_with_limit(store: SQLiteStore, make_record: MakeRecord) -> None:
+async def test_interviews_of_user_newest_first_with_limit(store: AnyStore, make_record: MakeRecord) -> None:
     mine = [make_record(channel=f"c{i}", created_at=float(i)) for i in range(5)]
     for record in mine:
         await store.create_interview(record)
@@ -121,7 +120,7 @@ async def test_interviews_of_user_newest_first_with_limit(store: SQLiteStore, ma
     assert await store.interviews_of_user("discord", "nobody") == []
 
 
-async def test_unfinished_interviews_are_active_and_completing(store: SQLiteStore, make_record: MakeRecord) -> None:
+async def test_unfinished_interviews_are_active_and_completing(store: AnyStore, make_record: MakeRecord) -> None:
     active = make_record(user="a")
     completing = make_record(user="b", status=RecordStatus.COMPLETING)
     completed = make_record(user="c", status=RecordStatus.COMPLETED)
@@ -131,7 +130,7 @@ async def test_unfinished_interviews_are_active_and_completing(store: SQLiteStor
     assert await store.unfinished_interviews() == [active, completing]
 
 
-async def test_due_interviews_is_the_inactivity_sweep(store: SQLiteStore, make_record: MakeRecord) -> None:
+async def test_due_interviews_is_the_inactivity_sweep(store: AnyStore, make_record: MakeRecord) -> None:
     nudge_due = make_record(user="a", nudge_at=90.0, expires_at=500.0)
     expired = make_record(user="b", nudge_at=None, expires_at=100.0)
     both_due = make_record(user="c", nudge_at=50.0, expires_at=80.0)
@@ -156,7 +155,7 @@ async def test_due_interviews_is_the_inactivity_sweep(store: SQLiteStore, make_r
     assert both_due.interview_id not in [r.interview_id for r in await store.due_interviews(100.0)]
 
 
-async def test_update_writes_every_field(store: SQLiteStore, make_record: MakeRecord) -> None:
+async def test_update_writes_every_field(store: AnyStore, make_record: MakeRecord) -> None:
     record = make_record()
     await store.create_interview(record)
     changed = dataclasses.replace(
@@ -182,7 +181,7 @@ async def test_update_writes_every_field(store: SQLiteStore, make_record: MakeRe
     assert await store.get_interview(record.interview_id) == changed
 
 
-async def test_update_never_lowers_turns_sent(store: SQLiteStore, make_record: MakeRecord) -> None:
+async def test_update_never_lowers_turns_sent(store: AnyStore, make_record: MakeRecord) -> None:
     """A record read before finish_turn counted a turn must not undo the count when it is written back."""
     record = make_record()
     await store.create_interview(record)
@@ -198,12 +197,12 @@ async def test_update_never_lowers_turns_sent(store: SQLiteStore, make_record: M
     assert stored is not None and stored.turns_sent == 1 and stored.last_activity_at == 2.0
 
 
-async def test_update_of_unknown_interview_raises(store: SQLiteStore, make_record: MakeRecord) -> None:
+async def test_update_of_unknown_interview_raises(store: AnyStore, make_record: MakeRecord) -> None:
     with pytest.raises(UnknownInterview):
         await store.update_interview(make_record())
 
 
-async def test_bulk_create_inserts_all_or_none(store: SQLiteStore, make_record: MakeRecord) -> None:
+async def test_bulk_create_inserts_all_or_none(store: AnyStore, make_record: MakeRecord) -> None:
     batch = [make_record(user=f"bulk{i}") for i in range(50)]
     assert await store.bulk_create_interviews(batch) == 50
     assert await store.get_interview(batch[49].interview_id) == batch[49]
@@ -214,8 +213,8 @@ async def test_bulk_create_inserts_all_or_none(store: SQLiteStore, make_record: 
     assert await store.get_interview(clash[0].interview_id) is None
 
 
-async def test_store_must_be_open(db_path: Path, make_record: MakeRecord) -> None:
-    store = SQLiteStore(db_path)
+async def test_store_must_be_open(new_store: NewStore, make_record: MakeRecord) -> None:
+    store = new_store()
     with pytest.raises(RuntimeError, match="not open"):
         await store.get_interview("x")
     await store.open()

@@ -3,19 +3,16 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
-from pathlib import Path
 
 import pytest
+from conftest import AnyStore, MakeRecord, NewStore
 
 from bot.core.store import InterviewRecord, StoredQuestion, UnknownInterview
 from storage.sqlite import SQLiteStore
 
-MakeRecord = Callable[..., InterviewRecord]
-
 
 @pytest.fixture
-async def interview(store: SQLiteStore, make_record: MakeRecord) -> InterviewRecord:
+async def interview(store: AnyStore, make_record: MakeRecord) -> InterviewRecord:
     """A stored interview."""
     record = make_record()
     await store.create_interview(record)
@@ -32,7 +29,7 @@ def question(interview_id: str, question_id: str = "q1") -> StoredQuestion:
     )
 
 
-async def test_pending_question_is_set_replaced_and_resolved(store: SQLiteStore, interview: InterviewRecord) -> None:
+async def test_pending_question_is_set_replaced_and_resolved(store: AnyStore, interview: InterviewRecord) -> None:
     iid = interview.interview_id
     assert await store.pending_question(iid) is None
     await store.set_pending_question(question(iid, "q1"))
@@ -45,12 +42,12 @@ async def test_pending_question_is_set_replaced_and_resolved(store: SQLiteStore,
     assert await store.pending_question(iid) is None
 
 
-async def test_pending_question_for_unknown_interview_raises(store: SQLiteStore) -> None:
+async def test_pending_question_for_unknown_interview_raises(store: AnyStore) -> None:
     with pytest.raises(UnknownInterview):
         await store.set_pending_question(question("nope"))
 
 
-async def test_double_click_resolves_once(store: SQLiteStore, interview: InterviewRecord) -> None:
+async def test_double_click_resolves_once(store: AnyStore, interview: InterviewRecord) -> None:
     iid = interview.interview_id
     await store.set_pending_question(question(iid))
 
@@ -59,9 +56,9 @@ async def test_double_click_resolves_once(store: SQLiteStore, interview: Intervi
     assert results.count(True) == 1
 
 
-async def test_resolve_race_across_connections(db_path: Path, make_record: MakeRecord) -> None:
+async def test_resolve_race_across_connections(new_store: NewStore, make_record: MakeRecord) -> None:
     """Two processes handling the same click: exactly one of them gets True."""
-    async with SQLiteStore(db_path) as one, SQLiteStore(db_path) as two:
+    async with new_store() as one, new_store() as two:
         record = make_record()
         await one.create_interview(record)
         for n in range(5):
@@ -73,7 +70,7 @@ async def test_resolve_race_across_connections(db_path: Path, make_record: MakeR
             assert sorted(results) == [False, True]
 
 
-async def test_mark_event_drops_redeliveries(store: SQLiteStore) -> None:
+async def test_mark_event_drops_redeliveries(store: AnyStore) -> None:
     assert await store.mark_event("slack", "Ev1", 1.0) is True
     assert await store.mark_event("slack", "Ev1", 2.0) is False
     assert await store.mark_event("discord", "Ev1", 2.0) is True  # ids are per platform
@@ -81,7 +78,7 @@ async def test_mark_event_drops_redeliveries(store: SQLiteStore) -> None:
     assert results.count(True) == 1
 
 
-async def test_prune_events_forgets_old_ids(store: SQLiteStore) -> None:
+async def test_prune_events_forgets_old_ids(store: AnyStore) -> None:
     for n in range(5):
         await store.mark_event("slack", f"old{n}", 10.0 + n)
     await store.mark_event("slack", "new", 100.0)
@@ -94,7 +91,7 @@ async def test_prune_events_forgets_old_ids(store: SQLiteStore) -> None:
 
 
 async def test_transcript_mirror_in_order_per_interview(
-    store: SQLiteStore, interview: InterviewRecord, make_record: MakeRecord
+    store: AnyStore, interview: InterviewRecord, make_record: MakeRecord
 ) -> None:
     other = make_record(user="other")
     await store.create_interview(other)
@@ -115,7 +112,7 @@ async def test_transcript_mirror_in_order_per_interview(
         await store.append_transcript("nope", "respondent", "x", 1.0)
 
 
-async def test_state_put_get_replace_delete(store: SQLiteStore) -> None:
+async def test_state_put_get_replace_delete(store: AnyStore) -> None:
     assert await store.get_state("slack", "T1") is None
     await store.put_state("slack", "T1", {"bot_user": "U1", "n": 1})
     await store.put_state("slack", "T2", {"other": True})

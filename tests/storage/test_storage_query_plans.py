@@ -38,6 +38,12 @@ EXPECTED = {
 }
 
 
+@pytest.fixture
+def backend() -> str:
+    """These tests are about the SQLite file itself (its PostgreSQL counterparts are in test_postgres_*.py)."""
+    return "sqlite"
+
+
 def plan(conn: sqlite3.Connection, name: str) -> list[str]:
     """The plan lines of one named query, its parameters bound to placeholder values."""
     sql = QUERIES[name]

@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import asyncio
 
-from conftest import MakeRecord
-
-from storage.sqlite import SQLiteStore
+from conftest import AnyStore, MakeRecord
 
 
 async def test_cancelled_transactions_never_leave_the_connection_inside_one(
-    store: SQLiteStore, make_record: MakeRecord
+    store: AnyStore, make_record: MakeRecord
 ) -> None:
     record = make_record()
     await store.create_interview(record)
@@ -28,7 +26,7 @@ async def test_cancelled_transactions_never_leave_the_connection_inside_one(
     assert await store.queued_messages(record.interview_id) == []
 
 
-async def test_resumable_interviews_are_those_with_work_left(store: SQLiteStore, make_record: MakeRecord) -> None:
+async def test_resumable_interviews_are_those_with_work_left(store: AnyStore, make_record: MakeRecord) -> None:
     from bot.core.store import RecordStatus
 
     idle, queued, in_flight, completing, done = (make_record(user=f"r{n}", channel=f"c{n}") for n in range(5))

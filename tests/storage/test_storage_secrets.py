@@ -17,6 +17,12 @@ MakeRecord = Callable[..., InterviewRecord]
 TOKEN = "sess_live_9f8e7d6c5b4a39281706f5e4d3c2b1a0"
 
 
+@pytest.fixture
+def backend() -> str:
+    """These tests are about the SQLite file itself (its PostgreSQL counterparts are in test_postgres_*.py)."""
+    return "sqlite"
+
+
 def file_bytes(db_path: Path) -> bytes:
     """The database file and its WAL, as they sit on disk."""
     wal = Path(f"{db_path}-wal")

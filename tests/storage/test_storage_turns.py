@@ -3,28 +3,24 @@
 from __future__ import annotations
 
 import asyncio
-import sqlite3
-from collections.abc import Callable
-from pathlib import Path
 
 import pytest
+from conftest import AnyStore, CountRows, MakeRecord
 
 from bot.core.store import InterviewRecord, Turn, UnknownInterview
-from storage.sqlite import SQLiteStore
 
-MakeRecord = Callable[..., InterviewRecord]
 ANSWER = {"question_id": "q1", "value": ["a", "b"]}
 
 
 @pytest.fixture
-async def interview(store: SQLiteStore, make_record: MakeRecord) -> InterviewRecord:
+async def interview(store: AnyStore, make_record: MakeRecord) -> InterviewRecord:
     """A stored interview that has had two turns accepted."""
     record = make_record(turns_sent=2)
     await store.create_interview(record)
     return record
 
 
-async def test_enqueue_keeps_messages_in_order(store: SQLiteStore, interview: InterviewRecord) -> None:
+async def test_enqueue_keeps_messages_in_order(store: AnyStore, interview: InterviewRecord) -> None:
     iid = interview.interview_id
     first = await store.enqueue_message(iid, "one", 1.0)
     second = await store.enqueue_message(iid, "Option A", 2.0, answer=ANSWER)
@@ -34,17 +30,17 @@ async def test_enqueue_keeps_messages_in_order(store: SQLiteStore, interview: In
     assert second.answer == ANSWER
 
 
-async def test_enqueue_for_unknown_interview_raises(store: SQLiteStore) -> None:
+async def test_enqueue_for_unknown_interview_raises(store: AnyStore) -> None:
     with pytest.raises(UnknownInterview):
         await store.enqueue_message("nope", "hi", 1.0)
 
 
-async def test_begin_turn_with_nothing_queued_is_none(store: SQLiteStore, interview: InterviewRecord) -> None:
+async def test_begin_turn_with_nothing_queued_is_none(store: AnyStore, interview: InterviewRecord) -> None:
     assert await store.begin_turn(interview.interview_id, 1.0) is None
     assert await store.turn_in_flight(interview.interview_id) is None
 
 
-async def test_consecutive_plain_messages_travel_joined(store: SQLiteStore, interview: InterviewRecord) -> None:
+async def test_consecutive_plain_messages_travel_joined(store: AnyStore, interview: InterviewRecord) -> None:
     iid = interview.interview_id
     for text in ("one", "two", "three"):
         await store.enqueue_message(iid, text, 1.0)
@@ -56,7 +52,7 @@ async def test_consecutive_plain_messages_travel_joined(store: SQLiteStore, inte
     assert await store.turn_in_flight(iid) == turn
 
 
-async def test_an_answer_travels_alone(store: SQLiteStore, interview: InterviewRecord) -> None:
+async def test_an_answer_travels_alone(store: AnyStore, interview: InterviewRecord) -> None:
     iid = interview.interview_id
     await store.enqueue_message(iid, "before", 1.0)
     await store.enqueue_message(iid, "also before", 1.5)
@@ -76,7 +72,7 @@ async def test_an_answer_travels_alone(store: SQLiteStore, interview: InterviewR
     assert third is not None and third.content == "after" and third.answer is None and third.turns_before == 4
 
 
-async def test_begin_turn_resumes_the_turn_in_flight(store: SQLiteStore, interview: InterviewRecord) -> None:
+async def test_begin_turn_resumes_the_turn_in_flight(store: AnyStore, interview: InterviewRecord) -> None:
     iid = interview.interview_id
     await store.enqueue_message(iid, "one", 1.0)
     turn = await store.begin_turn(iid, 2.0)
@@ -88,7 +84,7 @@ async def test_begin_turn_resumes_the_turn_in_flight(store: SQLiteStore, intervi
     assert [m.content for m in await store.queued_messages(iid)] == ["arrived while the turn was in flight"]
 
 
-async def test_concurrent_begin_turn_makes_one_turn(store: SQLiteStore, interview: InterviewRecord) -> None:
+async def test_concurrent_begin_turn_makes_one_turn(store: AnyStore, interview: InterviewRecord) -> None:
     iid = interview.interview_id
     for text in ("a", "b"):
         await store.enqueue_message(iid, text, 1.0)
@@ -101,7 +97,7 @@ async def test_concurrent_begin_turn_makes_one_turn(store: SQLiteStore, intervie
 
 
 async def test_finish_turn_mirrors_counts_and_clears(
-    store: SQLiteStore, interview: InterviewRecord, db_path: Path
+    store: AnyStore, interview: InterviewRecord, count_rows: CountRows
 ) -> None:
     iid = interview.interview_id
     await store.enqueue_message(iid, "hello", 1.0)
@@ -120,9 +116,9 @@ async def test_finish_turn_mirrors_counts_and_clears(
     assert await store.turn_in_flight(iid) is None
     assert await store.queued_messages(iid) == []
     assert await store.begin_turn(iid, 4.0) is None
-    with sqlite3.connect(db_path) as raw:  # the sent messages and the turn are gone, not just hidden
-        assert raw.execute("SELECT count(*) FROM queued_messages").fetchone() == (0,)
-        assert raw.execute("SELECT count(*) FROM turns").fetchone() == (0,)
+    # the sent messages and the turn are gone, not just hidden
+    assert await count_rows("queued_messages") == 0
+    assert await count_rows("turns") == 0
 
     await store.finish_turn(turn.id, "again", 5.0)  # a second finish of the same turn changes nothing
     stored = await store.get_interview(iid)
@@ -131,7 +127,7 @@ async def test_finish_turn_mirrors_counts_and_clears(
 
 
 async def test_finish_turn_without_reply_mirrors_only_the_respondent(
-    store: SQLiteStore, interview: InterviewRecord
+    store: AnyStore, interview: InterviewRecord
 ) -> None:
     iid = interview.interview_id
     await store.enqueue_message(iid, "hello", 1.0)
@@ -143,15 +139,15 @@ async def test_finish_turn_without_reply_mirrors_only_the_respondent(
     assert [line.role for line in await store.transcript(iid)] == ["respondent"]
 
 
-async def test_finish_turn_is_all_or_nothing(store: SQLiteStore, interview: InterviewRecord) -> None:
+async def test_finish_turn_is_all_or_nothing(store: AnyStore, interview: InterviewRecord) -> None:
     """If any statement of finish_turn fails, none of its effects stay."""
     iid = interview.interview_id
     await store.enqueue_message(iid, "hello", 1.0)
     turn = await store.begin_turn(iid, 2.0)
     assert turn is not None
 
-    # a reply SQLite cannot bind makes the transcript insert fail midway through the transaction
-    with pytest.raises(Exception):  # noqa: B017 - sqlite3's binding error; only the rollback matters here
+    # a reply the driver cannot bind makes the transcript insert fail midway through the transaction
+    with pytest.raises(Exception):  # noqa: B017 - the driver's binding error; only the rollback matters here
         await store.finish_turn(turn.id, object(), 3.0)  # type: ignore[arg-type]
 
     assert await store.turn_in_flight(iid) == turn
@@ -162,7 +158,7 @@ async def test_finish_turn_is_all_or_nothing(store: SQLiteStore, interview: Inte
     assert len(await store.transcript(iid)) == 2
 
 
-async def test_requeue_puts_the_messages_back_at_the_head(store: SQLiteStore, interview: InterviewRecord) -> None:
+async def test_requeue_puts_the_messages_back_at_the_head(store: AnyStore, interview: InterviewRecord) -> None:
     iid = interview.interview_id
     await store.enqueue_message(iid, "one", 1.0)
     await store.enqueue_message(iid, "two", 1.5)
@@ -180,7 +176,7 @@ async def test_requeue_puts_the_messages_back_at_the_head(store: SQLiteStore, in
     assert retry is not None and retry.content == "one\n\ntwo\n\nthree" and retry.id != turn.id
 
 
-async def test_requeued_answer_still_travels_alone(store: SQLiteStore, interview: InterviewRecord) -> None:
+async def test_requeued_answer_still_travels_alone(store: AnyStore, interview: InterviewRecord) -> None:
     iid = interview.interview_id
     await store.enqueue_message(iid, "Option A", 1.0, answer=ANSWER)
     turn = await store.begin_turn(iid, 2.0)
