@@ -17,7 +17,7 @@ from bot.core.policy import BridgeConfig
 from bot.core.studies import StudyApi, StudyBook
 from bot.emulator import EmulatorConfig, run_emulator
 from bot.studies_file import load_studies
-from storage.sqlite import SQLiteStore
+from storage.locations import store_at
 
 log = logging.getLogger("bot.app")
 
@@ -128,7 +128,7 @@ async def open_bridge(settings: Settings, *, clock: Clock | None = None) -> Asyn
     async with AsyncExitStack() as stack:
         book = study_book(settings)
         client, clients = await stack.enter_async_context(open_clients(settings, book))
-        store = SQLiteStore(settings.database_path, encryption_key=_secret(settings.token_encryption_key))
+        store = store_at(settings.database_location(), encryption_key=_secret(settings.token_encryption_key))
         await store.open()
         stack.push_async_callback(store.close)
         bridge = Bridge(client, store, bridge_config(settings), clock=clock, studies=book, clients=clients)

@@ -178,6 +178,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 update={
                     "koji_api_key": None,
                     "database_path": str(Path(folder) / "demo.db"),
+                    "database_url": None,
                     "emulator_token_rate": args.token_rate,
                 }
             )

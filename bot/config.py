@@ -35,7 +35,10 @@ class Settings(BaseSettings):
     studies_file: str | None = Field(None, description="YAML file of studies (empty: one study from these settings).")
 
     # --- storage ---
-    database_path: str = Field("interview-bridge.db", description="SQLite file.")
+    database_path: str = Field("interview-bridge.db", description="SQLite file (when DATABASE_URL is empty).")
+    database_url: SecretStr | None = Field(
+        None, description="postgresql://user:password@host:5432/db to use PostgreSQL (several instances may share it)."
+    )
     token_encryption_key: SecretStr | None = Field(
         None, description="Fernet key to encrypt session tokens at rest (`interview-bridge doctor` makes one)."
     )
@@ -82,6 +85,12 @@ class Settings(BaseSettings):
     @classmethod
     def _split(cls, value: object) -> object:
         return _split_words(value)
+
+    def database_location(self) -> str:
+        """Where the data lives: DATABASE_URL if set, else the SQLite file DATABASE_PATH."""
+        if self.database_url is not None and self.database_url.get_secret_value().strip():
+            return self.database_url.get_secret_value().strip()
+        return self.database_path
 
     def uses_builtin_server(self) -> bool:
         """True when no real API is configured: run the built-in interview server."""

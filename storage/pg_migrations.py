@@ -58,9 +58,11 @@ _INITIAL = Migration(
         CREATE UNIQUE INDEX interviews_open_by_key ON interviews (platform, workspace, channel, user_id)
             WHERE status <> 'completed'
         """,
-        "CREATE INDEX interviews_by_key ON interviews (platform, workspace, channel, user_id, created_at)",
-        "CREATE INDEX interviews_by_user ON interviews (platform, user_id, created_at)",
-        "CREATE INDEX interviews_due ON interviews (due_at) WHERE status = 'active'",
+        # SQLite's indexes end in the rowid implicitly; here the id is spelled out, so that the ORDER BY … id of
+        # the lookups and of the sweep is read from the index in order, with no sort
+        "CREATE INDEX interviews_by_key ON interviews (platform, workspace, channel, user_id, created_at, id)",
+        "CREATE INDEX interviews_by_user ON interviews (platform, user_id, created_at, id)",
+        "CREATE INDEX interviews_due ON interviews (due_at, id) WHERE status = 'active'",
         # the turn in flight: deleted when finished (its text lives on in the transcript) or requeued
         """
         CREATE TABLE turns (
