@@ -1,4 +1,4 @@
-"""Core fixtures: the built-in interview server over real HTTP, a real SQLite store, a manual clock."""
+"""Core fixtures: the built-in interview server over real HTTP, a real store (SQLite and PostgreSQL), a manual clock."""
 
 from __future__ import annotations
 
@@ -12,6 +12,8 @@ from bot.core.bridge import Bridge
 from bot.core.clock import ManualClock
 from bot.core.policy import BridgeConfig
 from bot.emulator import Emulator, EmulatorConfig, run_emulator
+from storage.locations import store_at
+from storage.postgres import PostgresStore
 from storage.sqlite import SQLiteStore
 from tests.core.recording import RecordingAdapter
 
@@ -24,9 +26,17 @@ async def emulator() -> AsyncIterator[Emulator]:
         yield emu
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """Where the test's data lives: an SQLite file, or a fresh schema of the throwaway PostgreSQL."""
+    if request.param == "sqlite":
+        return str(tmp_path / "bridge.db")
+    return str(request.getfixturevalue("pg_dsn"))
+
+
 @pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[SQLiteStore]:
-    db = SQLiteStore(tmp_path / "bridge.db")
+async def store(database: str) -> AsyncIterator[SQLiteStore | PostgresStore]:
+    db = store_at(database)
     await db.open()
     yield db
     await db.close()
@@ -50,7 +60,7 @@ def adapter() -> RecordingAdapter:
 
 @pytest.fixture
 async def bridge(
-    client: InterviewClient, store: SQLiteStore, clock: ManualClock, adapter: RecordingAdapter
+    client: InterviewClient, store: SQLiteStore | PostgresStore, clock: ManualClock, adapter: RecordingAdapter
 ) -> AsyncIterator[Bridge]:
     core = Bridge(client, store, CONFIG, clock=clock)
     core.register(adapter)

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from bot.api.client import InterviewClient
-from storage.sqlite import SQLiteStore
+from storage.locations import is_postgres, store_at
 
 API_KEY = "pk_test_processes_0123456789abcdef"
 
@@ -54,12 +54,18 @@ async def emulator_process() -> AsyncIterator[str]:
         await process.wait()
 
 
-def _bot_env(api_url: str, db: Path) -> dict[str, str]:
-    return {**os.environ, "KOJI_API_URL": api_url, "KOJI_API_KEY": API_KEY, "DATABASE_PATH": str(db)}
+def _bot_env(api_url: str, db: Path | str) -> dict[str, str]:
+    """The bot's environment; ``db`` is an SQLite file or a ``postgresql://`` URL."""
+    env = {**os.environ, "KOJI_API_URL": api_url, "KOJI_API_KEY": API_KEY}
+    env.pop("DATABASE_URL", None)
+    if is_postgres(str(db)):
+        return {**env, "DATABASE_URL": str(db)}
+    return {**env, "DATABASE_PATH": str(db)}
 
 
-async def test_kill_9_mid_turn_then_restart_loses_and_doubles_nothing(emulator_process: str, tmp_path: Path) -> None:
-    env = _bot_env(emulator_process, tmp_path / "bot.db")
+async def test_kill_9_mid_turn_then_restart_loses_and_doubles_nothing(emulator_process: str, database: str) -> None:
+    """On both backends: the bot's data in an SQLite file or in PostgreSQL (DATABASE_URL)."""
+    env = _bot_env(emulator_process, database)
     bot = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "bot", "chat",
         stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL, env=env,
@@ -91,7 +97,7 @@ async def test_kill_9_mid_turn_then_restart_loses_and_doubles_nothing(emulator_p
     assert "continuing your interview" in text
 
     async with InterviewClient(emulator_process, API_KEY) as client:
-        interview_id = await _only_interview(tmp_path / "bot.db")
+        interview_id = await _only_interview(database)
         details = None
         for _ in range(50):
             details = await client.get(interview_id)
@@ -106,8 +112,8 @@ async def test_kill_9_mid_turn_then_restart_loses_and_doubles_nothing(emulator_p
     assert interviewer[1] in text, "the reply cut by the crash is shown whole after the restart"
 
 
-async def _only_interview(db: Path) -> str:
-    store = SQLiteStore(db)
+async def _only_interview(db: str) -> str:
+    store = store_at(db)
     await store.open()
     try:
         records = await store.interviews_of_user("terminal", getpass.getuser())

@@ -29,7 +29,11 @@ async def test_messages_during_a_reply_are_kept_in_order_and_sent_together(
     key = key_of("q1")
     interview_id = await start(bridge, key)
     emulator.faults.token_rate = 60.0  # a slow reply, so the next messages arrive while it streams
-    for text in ("first", "second", "third"):
+    outcome = await bridge.handle(UserText(key, "first", respondent("q1")))
+    assert outcome.ok
+    while await bridge.store.turn_in_flight(interview_id) is None:  # "first" is on its way: the reply streams
+        await asyncio.sleep(0.01)
+    for text in ("second", "third"):
         outcome = await bridge.handle(UserText(key, text, respondent("q1")))
         assert outcome.ok
     await bridge.wait_until_idle(key)
