@@ -12,6 +12,7 @@ from bot.core.ports import Action, NoticeKind
 from bot.core.store import RecordStatus
 from bot.emulator import Emulator
 from storage.sqlite import SQLiteStore
+from tests.waiting import wait_until
 
 from .conftest import CONFIG
 from .helpers import key_of, respondent, say, start
@@ -31,8 +32,8 @@ async def test_messages_during_a_reply_are_kept_in_order_and_sent_together(
     emulator.faults.token_rate = 60.0  # a slow reply, so the next messages arrive while it streams
     outcome = await bridge.handle(UserText(key, "first", respondent("q1")))
     assert outcome.ok
-    while await bridge.store.turn_in_flight(interview_id) is None:  # "first" is on its way: the reply streams
-        await asyncio.sleep(0.01)
+    # "first" is on its way once its reply has begun (opening + this one)
+    await wait_until(lambda: len(adapter.replies_of(key)) >= 2, adapter.changed, timeout=30, poll=0.01)
     for text in ("second", "third"):
         outcome = await bridge.handle(UserText(key, text, respondent("q1")))
         assert outcome.ok
