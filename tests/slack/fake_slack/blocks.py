@@ -1,9 +1,10 @@
 """Light Block Kit validation, answering the way Slack does (`invalid_blocks` / `msg_blocks_too_long`).
 
-Limits follow Slack's Block Kit reference: 50 blocks per message (100 in views), 25 elements per actions block,
-10 per context block, section text 3000 and fields 10 x 2000, header 150, button text 75 / value 2000,
-action_id and block_id 255, static and multi static selects 100 options, radio buttons and checkboxes 10,
-option text 75 / value 150. `msg_blocks_too_long` answers when the visible text of all blocks together
+Limits follow Slack's Block Kit reference: 50 blocks per message (100 in views; the streaming methods answer
+`msg_blocks_too_many` for more), 25 elements per actions block, 10 per context block, section text 3000 and
+fields 10 x 2000, header 150, button text 75 / value 2000, action_id and block_id 255, static and multi static
+selects 100 options or up to 100 `option_groups` (label 75) of 100 options each, radio buttons and checkboxes 10,
+option text 75 / value 150, `markdown` blocks 12,000 characters together per payload. `msg_blocks_too_long` answers when the visible text of all blocks together
 (every `text` string of text objects) passes `BLOCKS_TEXT_LIMIT`.
 """
 
@@ -28,6 +29,11 @@ INTERACTIVE = {
     "rich_text_input", "workflow_button", "feedback_buttons", "icon_button", "file_input",
 }  # fmt: skip
 OPTION_LIMITS = {"static_select": 100, "multi_static_select": 100, "radio_buttons": 10, "checkboxes": 10, "overflow": 5}
+#: Selects may group their options instead: up to 100 groups of up to 100 options each.
+GROUPABLE = {"static_select", "multi_static_select"}
+OPTION_GROUPS_MAX = 100
+#: All `markdown` blocks of one payload together hold at most 12,000 characters.
+MARKDOWN_BLOCKS_LIMIT = 12_000
 
 
 class BlockError(Exception):
@@ -87,24 +93,45 @@ def _element(el: Any, where: str, texts: list[str], action_ids: set[str]) -> Non
         if value is not None and (not isinstance(value, str) or len(value) > 2000):
             raise BlockError("invalid_blocks", f"must be less than 2001 characters [json-pointer:{where}/value]")
     if kind in OPTION_LIMITS:
-        options = el.get("options")
         if "option_groups" in el:
-            options = [o for g in el["option_groups"] for o in g.get("options", [])]
-        if not isinstance(options, list) or not options:
-            raise BlockError("invalid_blocks", f"must provide options [json-pointer:{where}/options]")
-        if len(options) > OPTION_LIMITS[kind]:
-            raise BlockError(
-                "invalid_blocks", f"no more than {OPTION_LIMITS[kind]} items allowed [json-pointer:{where}/options]"
-            )
-        for j, opt in enumerate(options):
-            if not isinstance(opt, dict):
-                raise BlockError("invalid_blocks", f"must be an object [json-pointer:{where}/options/{j}]")
-            texts.append(_text(opt.get("text"), f"{where}/options/{j}/text", 75))
-            value = opt.get("value")
-            if not isinstance(value, str) or len(value) > 150:
-                raise BlockError("invalid_blocks", f"must be a string of ≤150 chars [json-pointer:{where}/options/{j}]")
+            _option_groups(el, kind, where, texts)
+        else:
+            _options(el.get("options"), OPTION_LIMITS[kind], f"{where}/options", texts)
     if "placeholder" in el:
         texts.append(_text(el["placeholder"], f"{where}/placeholder", 150, plain_only=True))
+
+
+def _options(options: Any, limit: int, where: str, texts: list[str]) -> None:
+    if not isinstance(options, list) or not options:
+        raise BlockError("invalid_blocks", f"must provide options [json-pointer:{where}]")
+    if len(options) > limit:
+        raise BlockError("invalid_blocks", f"no more than {limit} items allowed [json-pointer:{where}]")
+    for j, opt in enumerate(options):
+        if not isinstance(opt, dict):
+            raise BlockError("invalid_blocks", f"must be an object [json-pointer:{where}/{j}]")
+        texts.append(_text(opt.get("text"), f"{where}/{j}/text", 75))
+        value = opt.get("value")
+        if not isinstance(value, str) or len(value) > 150:
+            raise BlockError("invalid_blocks", f"must be a string of ≤150 chars [json-pointer:{where}/{j}]")
+
+
+def _option_groups(el: dict[str, Any], kind: str, where: str, texts: list[str]) -> None:
+    """Option groups (selects only): up to 100 groups, each a plain_text label (≤75) and up to 100 options."""
+    if kind not in GROUPABLE:
+        raise BlockError("invalid_blocks", f"option_groups not allowed [json-pointer:{where}/option_groups]")
+    if "options" in el:
+        raise BlockError("invalid_blocks", f"options and option_groups are exclusive [json-pointer:{where}]")
+    groups = el["option_groups"]
+    if not isinstance(groups, list) or not groups or len(groups) > OPTION_GROUPS_MAX:
+        raise BlockError(
+            "invalid_blocks", f"must hold 1 to {OPTION_GROUPS_MAX} groups [json-pointer:{where}/option_groups]"
+        )
+    for g, group in enumerate(groups):
+        at = f"{where}/option_groups/{g}"
+        if not isinstance(group, dict):
+            raise BlockError("invalid_blocks", f"must be an object [json-pointer:{at}]")
+        texts.append(_text(group.get("label"), f"{at}/label", 75, plain_only=True))
+        _options(group.get("options"), OPTION_LIMITS[kind], f"{at}/options", texts)
 
 
 def _block(block: dict[str, Any], where: str, texts: list[str], block_ids: set[str], in_view: bool) -> None:
@@ -156,15 +183,29 @@ def _block(block: dict[str, Any], where: str, texts: list[str], block_ids: set[s
         texts.append(text)
 
 
-def validate_blocks(blocks: list[dict[str, Any]], *, in_view: bool = False, text_limit: int = BLOCKS_TEXT_LIMIT) -> int:
-    """Check blocks like Slack does; raises `BlockError`; returns the counted visible characters."""
+def validate_blocks(
+    blocks: list[dict[str, Any]],
+    *,
+    in_view: bool = False,
+    text_limit: int = BLOCKS_TEXT_LIMIT,
+    too_many: str | None = None,
+) -> int:
+    """Check blocks like Slack does; raises `BlockError`; returns the counted visible characters.
+
+    More than 50 blocks answer `too_many` where the method documents its own code (the streaming methods:
+    `msg_blocks_too_many`, "blocks are limited to 50 per message"), else `invalid_blocks`.
+    """
     limit = VIEW_BLOCKS_MAX if in_view else MESSAGE_BLOCKS_MAX
     if len(blocks) > limit:
-        raise BlockError("invalid_blocks", f"no more than {limit} items allowed [json-pointer:/blocks]")
+        detail = f"no more than {limit} items allowed [json-pointer:/blocks]"
+        raise BlockError(too_many or "invalid_blocks", detail)
     texts: list[str] = []
     block_ids: set[str] = set()
     for i, block in enumerate(blocks):
         _block(block, f"/blocks/{i}", texts, block_ids, in_view)
+    markdown = sum(len(str(b.get("text") or "")) for b in blocks if b.get("type") == "markdown")
+    if markdown > MARKDOWN_BLOCKS_LIMIT:
+        raise BlockError("invalid_blocks", f"markdown blocks hold {markdown} characters, more than 12000")
     total = sum(len(t) for t in texts)
     if not in_view and total > text_limit:
         raise BlockError("msg_blocks_too_long", f"blocks hold {total} characters, more than {text_limit}")

@@ -11,6 +11,7 @@ from tests.waiting import wait_until
 
 from .delivery import Delivery
 from .ratelimit import RateLimiter, RateStats
+from .render import render_message
 from .state import JSON, FakeMessage, FakeUser, FakeView, IdFactory, RecordedCall, Workspace
 
 REMOVAL_ERRORS = ("account_inactive", "invalid_auth", "token_revoked", "channel_not_found")
@@ -38,6 +39,8 @@ class FakeSlackBase:
         self.app_token = "xapp-1-A0FAKEAPP1-fake-app-token"
         self.stream_ttl = stream_ttl
         self.stream_append_limit: int | None = None  # expire every stream after this many appends (deterministic)
+        # channels whose type Slack does not stream into: the streaming methods answer channel_type_not_supported
+        self.unstreamable_channels: set[str] = set()
         self.ack_timeout = 3.0
         self.granted_scopes: set[str] | None = None  # bot scopes of the install (None: all); see scopes.py
         self.rate = RateLimiter(enabled=rate_limits)
@@ -199,6 +202,17 @@ class FakeSlackBase:
     def thread_status(self, channel_id: str, thread_ts: str, team_id: str | None = None) -> list[str]:
         """Every status set by assistant.threads.setStatus in this thread, in order ("" = cleared)."""
         return list(self.workspace(team_id).thread_status.get((channel_id, thread_ts), []))
+
+    def loading_messages(self, channel_id: str, thread_ts: str, team_id: str | None = None) -> list[list[str]]:
+        """The `loading_messages` of every setStatus call in this thread, in order ([] when none were given)."""
+        return list(self.workspace(team_id).loading_messages.get((channel_id, thread_ts), []))
+
+    def rendered(self, channel_id: str, ts: str, team_id: str | None = None) -> str:
+        """The message's text as a Slack client shows it, as HTML (see `render.py`)."""
+        msg = self.workspace(team_id).find_message(channel_id, ts)
+        if msg is None:
+            raise KeyError(f"no message {channel_id}/{ts}")
+        return render_message(msg)
 
     def calls_of(self, method: str) -> list[RecordedCall]:
         """Recorded calls of one Web API method."""

@@ -31,12 +31,12 @@ def resolve_channel(fake: FakeSlackBase, ws: Workspace, channel: str) -> str:
     return channel
 
 
-def checked_blocks(args: JSON, *, in_view: bool = False) -> list[dict[str, Any]] | None:
-    """The `blocks` argument, validated like Slack does."""
+def checked_blocks(args: JSON, *, in_view: bool = False, streaming: bool = False) -> list[dict[str, Any]] | None:
+    """The `blocks` argument, validated like Slack does (the streaming methods answer `msg_blocks_too_many`)."""
     try:
         blocks = parse_blocks(args.get("blocks"))
         if blocks is not None:
-            validate_blocks(blocks, in_view=in_view)
+            validate_blocks(blocks, in_view=in_view, too_many="msg_blocks_too_many" if streaming else None)
     except BlockError as exc:
         raise ApiError(
             exc.code, errors=[exc.detail], response_metadata={"messages": [f"[ERROR] {exc.detail}"]}
@@ -53,6 +53,26 @@ def _bot_message(fake: FakeSlackBase, ws: Workspace, channel: str, ts: str) -> F
     return msg
 
 
+def message_content(args: JSON) -> tuple[str, list[dict[str, Any]] | None, bool]:
+    """(text, blocks, markdown) of chat.postMessage / chat.update: `markdown_text` (standard Markdown) or text/blocks.
+
+    Slack refuses `markdown_text` together with `text` or `blocks` (`markdown_text_conflict`) and limits it to
+    12,000 characters.
+    """
+    markdown = args.get("markdown_text")
+    if markdown is not None and markdown != "":
+        if args.get("text") or args.get("blocks"):
+            raise ApiError("markdown_text_conflict")
+        if len(str(markdown)) > STREAM_TEXT_LIMIT:
+            raise ApiError("msg_too_long")
+        return str(markdown), None, True
+    blocks = checked_blocks(args)
+    text = str(args.get("text") or "")
+    if len(text) > TEXT_LIMIT:
+        raise ApiError("msg_too_long")
+    return text, blocks, False
+
+
 def _clear_status(ws: Workspace, channel: str, thread_ts: str | None) -> None:
     """Slack clears a thread's "is thinking…" status when the app replies in it."""
     history = ws.thread_status.get((channel, thread_ts or ""))
@@ -64,12 +84,9 @@ def _clear_status(ws: Workspace, channel: str, thread_ts: str | None) -> None:
 def post_message(fake: FakeSlackBase, ws: Workspace, args: JSON) -> JSON:
     """Post a message (top level or in a thread)."""
     channel = resolve_channel(fake, ws, require(args, "channel"))
-    blocks = checked_blocks(args)
-    text = str(args.get("text") or "")
+    text, blocks, markdown = message_content(args)
     if not text and not blocks:
         raise ApiError("no_text")
-    if len(text) > TEXT_LIMIT:
-        raise ApiError("msg_too_long")
     thread_ts = args.get("thread_ts") or None
     msg = FakeMessage(
         channel=channel,
@@ -80,6 +97,7 @@ def post_message(fake: FakeSlackBase, ws: Workspace, args: JSON) -> JSON:
         bot_id=fake.bot_id,
         thread_ts=str(thread_ts) if thread_ts else None,
         metadata=args.get("metadata") if isinstance(args.get("metadata"), dict) else None,
+        markdown=markdown,
     )
     ws.messages[channel].append(msg)
     _clear_status(ws, channel, msg.thread_ts)
@@ -89,19 +107,25 @@ def post_message(fake: FakeSlackBase, ws: Workspace, args: JSON) -> JSON:
 
 @method("chat.update")
 def update(fake: FakeSlackBase, ws: Workspace, args: JSON) -> JSON:
-    """Edit a message the app sent; omitted blocks are kept, `[]` removes them."""
+    """Edit a message the app sent; omitted blocks are kept, `[]` removes them; `markdown_text` replaces both.
+
+    A message still streaming answers `streaming_state_conflict` ("The message is currently streaming text and
+    cannot be edited"), as Slack documents for chat.update.
+    """
     channel = resolve_channel(fake, ws, require(args, "channel"))
     msg = _bot_message(fake, ws, channel, require(args, "ts"))
-    blocks = checked_blocks(args)
-    if "text" not in args and blocks is None:
+    text, blocks, markdown = message_content(args)
+    if not markdown and "text" not in args and blocks is None:
         raise ApiError("no_text")
-    text = str(args.get("text", msg.text) or "")
-    if len(text) > TEXT_LIMIT:
-        raise ApiError("msg_too_long")
     fake.refresh_stream(msg)
+    if msg.streaming == "streaming":
+        raise ApiError("streaming_state_conflict")
     msg.versions.append((msg.text, msg.blocks))
-    msg.text = text
-    if "blocks" in args:
+    msg.text = text if markdown or "text" in args else msg.text
+    msg.markdown = markdown
+    if markdown:
+        msg.blocks = None
+    elif "blocks" in args:
         msg.blocks = blocks or None
     if isinstance(args.get("metadata"), dict):
         msg.metadata = args["metadata"]
@@ -160,8 +184,16 @@ def _chunk_text(args: JSON) -> tuple[str, list[JSON]]:
     return text, chunks
 
 
-def _live_stream(fake: FakeSlackBase, ws: Workspace, args: JSON) -> FakeMessage:
+def _stream_channel(fake: FakeSlackBase, ws: Workspace, args: JSON) -> str:
+    """The channel of a streaming call; `channel_type_not_supported` where Slack does not stream (a knob)."""
     channel = resolve_channel(fake, ws, require(args, "channel"))
+    if channel in fake.unstreamable_channels:
+        raise ApiError("channel_type_not_supported")
+    return channel
+
+
+def _live_stream(fake: FakeSlackBase, ws: Workspace, args: JSON) -> FakeMessage:
+    channel = _stream_channel(fake, ws, args)
     msg = _bot_message(fake, ws, channel, require(args, "ts"))
     fake.refresh_stream(msg)
     if msg.streaming != "streaming":
@@ -172,7 +204,7 @@ def _live_stream(fake: FakeSlackBase, ws: Workspace, args: JSON) -> FakeMessage:
 @method("chat.startStream")
 def start_stream(fake: FakeSlackBase, ws: Workspace, args: JSON) -> JSON:
     """Start a streamed reply in a thread; outside DMs it needs recipient_user_id / recipient_team_id."""
-    channel = resolve_channel(fake, ws, require(args, "channel"))
+    channel = _stream_channel(fake, ws, args)
     thread_ts = require(args, "thread_ts")
     if ws.user_of_dm(channel) is None:
         if not args.get("recipient_user_id"):
@@ -191,6 +223,7 @@ def start_stream(fake: FakeSlackBase, ws: Workspace, args: JSON) -> JSON:
         streaming="streaming",
         stream_started=time.monotonic(),
         chunks=list(chunks) or ([{"type": "markdown_text", "text": text}] if text else []),
+        markdown=True,
     )
     ws.messages[channel].append(msg)
     _clear_status(ws, channel, thread_ts)
@@ -218,7 +251,7 @@ def stop_stream(fake: FakeSlackBase, ws: Workspace, args: JSON) -> JSON:
     """Finish a stream, optionally with final text, blocks under it and metadata."""
     msg = _live_stream(fake, ws, args)
     text, chunks = _chunk_text(args)
-    blocks = checked_blocks(args)
+    blocks = checked_blocks(args, streaming=True)
     msg.text += text
     msg.chunks.extend(chunks or ([{"type": "markdown_text", "text": text}] if text else []))
     if blocks is not None:

@@ -103,7 +103,13 @@ def set_status(fake: FakeSlackBase, ws: Workspace, args: JSON) -> JSON:
     thread_ts = require(args, "thread_ts")
     if "status" not in args:
         raise ApiError("invalid_arguments")
+    loading = args.get("loading_messages") or []
+    if isinstance(loading, str):
+        loading = [part for part in loading.split(",") if part]
+    if not isinstance(loading, list) or len(loading) > 10:  # "Maximum of 10 messages"
+        raise ApiError("invalid_arguments")
     ws.thread_status.setdefault((channel, thread_ts), []).append(str(args["status"] or ""))
+    ws.loading_messages.setdefault((channel, thread_ts), []).append([str(m) for m in loading])
     return {}
 
 

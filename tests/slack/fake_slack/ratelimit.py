@@ -2,7 +2,7 @@
 
 Default tiers (calls per minute, per workspace, per method): Tier 1 = 1, Tier 2 = 20, Tier 3 = 50, Tier 4 = 100.
 `chat.postMessage` is "special" in Slack (about 1 per second per channel, bursts allowed): modelled here as
-60 per minute per channel; `apps.connections.open` (Tier 1) allows 10 per minute.
+60 per minute per channel, and so is `assistant.threads.setStatus` (special limits, per DM like postMessage); `apps.connections.open` (Tier 1) allows 10 per minute.
 The streaming methods' tiers are an assumption (startStream/stopStream Tier 2, appendStream Tier 4).
 Tighten or loosen any of them with `RateLimiter.set_limit`.
 """
@@ -27,7 +27,6 @@ METHOD_TIERS = {
     "chat.startStream": 2,
     "chat.appendStream": 4,
     "chat.stopStream": 2,
-    "assistant.threads.setStatus": 3,
     "assistant.threads.setTitle": 3,
     "assistant.threads.setSuggestedPrompts": 3,
     "views.publish": 4,
@@ -37,7 +36,7 @@ METHOD_TIERS = {
     "users.info": 4,
     "team.info": 3,
 }
-PER_CHANNEL = {"chat.postMessage": 60}
+PER_CHANNEL = {"chat.postMessage": 60, "assistant.threads.setStatus": 60}
 # Tier 1 says "1+ per minute"; Slack tolerates bursts of reconnects, so Socket Mode gets 10 per minute here.
 SPECIAL = {"apps.connections.open": 10}
 

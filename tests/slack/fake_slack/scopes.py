@@ -22,7 +22,8 @@ METHOD_SCOPES: dict[str, frozenset[str]] = {
     "chat.startStream": frozenset({"chat:write"}),
     "chat.appendStream": frozenset({"chat:write"}),
     "chat.stopStream": frozenset({"chat:write"}),
-    "assistant.threads.setStatus": frozenset({"assistant:write"}),
+    # either scope until Slack drops assistant:write for it (changelog 2026-03-05)
+    "assistant.threads.setStatus": frozenset({"chat:write", "assistant:write"}),
     "assistant.threads.setTitle": frozenset({"assistant:write"}),
     "assistant.threads.setSuggestedPrompts": frozenset({"assistant:write"}),
     "views.publish": frozenset(),

@@ -71,6 +71,7 @@ class FakeMessage:
     chunks: list[JSON] = field(default_factory=list)
     update_count: int = 0
     versions: list[tuple[str, list[JSON] | None]] = field(default_factory=list)
+    markdown: bool = False  # `text` is standard Markdown (streamed, or sent as `markdown_text`), not mrkdwn
 
     def to_api(self, team_id: str, app_id: str | None = None) -> JSON:
         """The message object as Slack shows it in API answers and interaction payloads."""
@@ -103,6 +104,7 @@ class FakeMessage:
             "chunks": list(self.chunks),
             "update_count": self.update_count,
             "versions": list(self.versions),
+            "markdown": self.markdown,
         }
 
 
@@ -172,6 +174,7 @@ class Workspace:
     ephemerals: dict[str, list[JSON]] = field(default_factory=dict)  # user id -> ephemeral messages
     home_views: dict[str, FakeView] = field(default_factory=dict)  # user id -> home view
     thread_status: dict[tuple[str, str], list[str]] = field(default_factory=dict)
+    loading_messages: dict[tuple[str, str], list[list[str]]] = field(default_factory=dict)
 
     def find_message(self, channel: str, ts: str) -> FakeMessage | None:
         """The message with this ts in the channel, if any."""

@@ -19,7 +19,7 @@ from .core import FakeSlackBase
 from .scopes import missing_scope
 from .state import JSON, RecordedCall, Workspace
 
-JSON_ARGS = ("blocks", "metadata", "chunks", "view", "attachments", "prompts")
+JSON_ARGS = ("blocks", "metadata", "chunks", "view", "attachments", "prompts", "loading_messages")
 
 
 class ApiError(Exception):
