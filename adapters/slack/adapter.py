@@ -17,16 +17,23 @@ from adapters.slack.blocks import (
     QuestionRef,
     answer_summary,
     answered_blocks,
+    markdown_blocks,
     notice_blocks,
     question_blocks,
     question_fallback_text,
     replace_question,
-    text_sections,
 )
 from adapters.slack.budget import SlackBudget
-from adapters.slack.calls import BLOCK_ERRORS, STREAM_ERRORS, SlackCalls, error_code
-from adapters.slack.reply import THINKING, SlackReply, Target, blocks_fit
+from adapters.slack.calls import (
+    BLOCK_ERRORS,
+    NO_STREAMING_ERRORS,
+    NO_STREAMING_HERE_ERRORS,
+    SlackCalls,
+    error_code,
+)
+from adapters.slack.reply import SlackReply, Target, blocks_fit
 from bot.api.models import AnswerValue, Question
+from bot.core.i18n import Catalogue, catalogue
 from bot.core.keys import ConversationKey
 from bot.core.ports import Notice, PendingQuestion
 from bot.core.store import Store
@@ -74,8 +81,9 @@ class SlackAdapter:
         self.calls = SlackCalls(client, budget or SlackBudget())
         self.store = store
         self.update_interval = update_interval
-        self.streaming_available = True
+        self.streaming_available = True  # False: the workspace refuses chat.startStream (see NO_STREAMING_ERRORS)
         self.status_available = True
+        self._unstreamable: set[str] = set()  # conversations Slack does not stream into (channel_type_not_supported)
 
     @property
     def client(self) -> AsyncWebClient:
@@ -125,6 +133,15 @@ class SlackAdapter:
             log.info("slack consent note not posted (%s)", error_code(error))
         await self.set_thread(target.key, target.thread_ts, introduced=True)
 
+    async def locale_of(self, key: ConversationKey) -> str | None:
+        """The locale of the conversation's interview (None without one: the default language)."""
+        record = await self.store.active_interview(key)
+        return record.locale if record is not None else None
+
+    async def catalogue_of(self, key: ConversationKey) -> Catalogue:
+        """The text catalogue in the language of the conversation's interview."""
+        return catalogue(await self.locale_of(key))
+
     # --- the Adapter protocol ---
 
     async def begin_reply(self, key: ConversationKey) -> SlackReply:
@@ -134,7 +151,15 @@ class SlackAdapter:
         """
         target = await self.target(key)
         await self.introduce(target)
-        if self.status_available and await self.set_status(target, THINKING, required=True, wait=False):
+        tr = await self.catalogue_of(key)
+        loading = [
+            tr.gettext("is thinking…"),
+            tr.gettext("is reading your answer…"),
+            tr.gettext("is preparing the next question…"),
+        ]
+        if self.status_available and await self.set_status(
+            target, loading[0], required=True, wait=False, loading_messages=loading
+        ):
             return SlackReply(self, target)
         # statuses unavailable, or the workspace's setStatus tier is busy: a placeholder message (never wait)
         response = await self.calls.call(
@@ -160,10 +185,23 @@ class SlackAdapter:
 
     # --- used by replies and listeners ---
 
-    async def set_status(self, target: Target, text: str, *, required: bool, wait: bool = True) -> bool:
-        """Set the thread's status ("is thinking…"); False if not shown (unavailable here, or no budget now)."""
+    async def set_status(
+        self,
+        target: Target,
+        text: str,
+        *,
+        required: bool,
+        wait: bool = True,
+        loading_messages: list[str] | None = None,
+    ) -> bool:
+        """Set the thread's status ("is thinking…"); False if not shown (unavailable here, or no budget now).
+
+        ``loading_messages`` (at most 10) rotate in the thread while the status shows. Slack limits the method
+        per DM, so the budget is the conversation's own (:data:`adapters.slack.budget.PER_CONVERSATION`).
+        """
         if not target.thread_ts:
             return False
+        extra: dict[str, Any] = {"loading_messages": loading_messages[:10]} if loading_messages else {}
         try:
             done = await self.calls.call(
                 "assistant.threads.setStatus",
@@ -175,28 +213,29 @@ class SlackAdapter:
                 channel_id=target.channel,
                 thread_ts=target.thread_ts,
                 status=text,
+                **extra,
             )
         except SlackApiError as error:
             code = error_code(error)
-            if code in STREAM_ERRORS or code in ("missing_scope", "not_allowed_token_type"):
+            if code in NO_STREAMING_ERRORS:  # the same codes say the method is not available to this app
                 log.info("slack thread status not available (%s): using placeholders", code)
                 self.status_available = False
             return False
         return done is not None
 
-    def streaming_unavailable(self, code: str) -> None:
-        """chat.startStream is refused here: stream with chat.update from now on."""
-        if code in (
-            "unknown_method",
-            "not_allowed",
-            "method_deprecated",
-            "feature_not_enabled",
-            "streaming_not_enabled",
-            "missing_scope",
-            "not_allowed_token_type",
-        ):
+    def may_stream(self, conversation: str) -> bool:
+        """True unless Slack refused streams in the workspace or in this conversation."""
+        return self.streaming_available and conversation not in self._unstreamable
+
+    def streaming_unavailable(self, code: str, conversation: str) -> None:
+        """chat.startStream was refused with ``code``: stream with chat.update from now on, in the whole workspace
+        or in this conversation only (``channel_type_not_supported``: Slack does not stream into it)."""
+        if code in NO_STREAMING_ERRORS:
             log.info("slack streaming not available (%s): using chat.update", code)
             self.streaming_available = False
+        elif code in NO_STREAMING_HERE_ERRORS:
+            log.info("slack streaming not available in a conversation (%s): using chat.update there", code)
+            self._unstreamable.add(conversation)
 
     async def post(self, target: Target, text: str, blocks: list[Block] | None = None) -> str:
         """chat.postMessage into the target's thread; returns the ts."""
@@ -226,7 +265,7 @@ class SlackAdapter:
 
     async def post_question(self, target: Target, pending: PendingQuestion) -> None:
         """Post a question's blocks as its own message; split them, or fall back to text, if Slack refuses."""
-        blocks = question_blocks(pending, include_text=True)
+        blocks = question_blocks(pending, include_text=True, locale=await self.locale_of(target.key))
         if not blocks:
             return
         text = pending.question.text or "Question"
@@ -297,7 +336,7 @@ class SlackAdapter:
             old_blocks = question_blocks(pending, include_text=False)
         blocks = replace_question(old_blocks, ref, new)
         if all(QuestionRef.parse(b.get("block_id")) for b in blocks) and text.strip():
-            blocks = [*text_sections(text), *blocks]
+            blocks = [*markdown_blocks(text), *blocks]
         await self.calls.call(
             "chat.update",
             self.client.chat_update,

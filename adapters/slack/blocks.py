@@ -11,12 +11,16 @@ Option values are option indexes; the clicked question is read back from the sto
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from typing import Any
 
 from adapters.slack.text import SECTION_LIMIT, split_text
 from bot.api.models import AnswerValue, Question, QuestionType
+from bot.core.i18n import catalogue
 from bot.core.ports import Action, Notice, PendingQuestion
+
+log = logging.getLogger("adapters.slack")
 
 Block = dict[str, Any]
 
@@ -29,6 +33,12 @@ BUTTONS_MAX = 5  # single choice: up to this many options as buttons
 RADIO_MAX = 10  # then radio buttons (Slack's limit for radio buttons and checkboxes)
 SELECT_MAX = 100  # options per static select
 SCALE_BUTTONS_MAX = 11  # scales up to 11 points (0-10) as buttons, wider ones as a select
+GROUPS_MAX = 100  # option groups per select (each holds up to SELECT_MAX options)
+#: Option text one message may carry in its selects (Slack refuses blocks holding ~13,000 characters of text
+#: with msg_blocks_too_long; the question's text and hints need room too).
+OPTIONS_TEXT_BUDGET = 10_000
+#: Characters of all ``markdown`` blocks of one message together (Slack's limit is 12,000).
+MARKDOWN_LIMIT = 12_000
 
 NOTICE_LABELS: dict[Action, str] = {
     Action.RETRY: "Retry",
@@ -104,6 +114,13 @@ def text_sections(text: str, block_id: str | None = None) -> list[Block]:
     return blocks
 
 
+def markdown_blocks(text: str) -> list[Block]:
+    """``text`` as ``markdown`` blocks (standard Markdown, rendered like streamed text); none for blank text."""
+    if not text.strip():
+        return []
+    return [{"type": "markdown", "text": part} for part in split_text(text, MARKDOWN_LIMIT) if part.strip()]
+
+
 def _context(ref: QuestionRef, part: str, text: str) -> Block:
     return {"type": "context", "block_id": ref.block_id(part), "elements": [{"type": "mrkdwn", "text": text}]}
 
@@ -147,7 +164,18 @@ def _single_elements(q: Question) -> list[dict[str, Any]]:
     return elements
 
 
+def shown_options(q: Question) -> int:
+    """How many of the question's options one message can offer (all, unless their text is too long together)."""
+    total = 0
+    for n, text in enumerate(q.options):
+        total += len(label(text))
+        if total > OPTIONS_TEXT_BUDGET or n >= GROUPS_MAX * SELECT_MAX:
+            return n
+    return len(q.options)
+
+
 def _multi_elements(q: Question) -> list[dict[str, Any]]:
+    """Checkboxes up to 10 options; a multi-select beyond, its options in groups of 100 above 100."""
     opts = list(q.options)
     element: dict[str, Any]
     if len(opts) <= RADIO_MAX:
@@ -157,15 +185,34 @@ def _multi_elements(q: Question) -> list[dict[str, Any]]:
             "options": [option(o, str(i)) for i, o in enumerate(opts)],
         }
     else:
-        element = {
-            "type": "multi_static_select",
-            "action_id": "ib:multi",
-            "placeholder": plain("Choose…"),
-            "options": [option(o, str(i)) for i, o in enumerate(opts[:SELECT_MAX])],
-        }
+        shown = opts[: shown_options(q)]
+        element = {"type": "multi_static_select", "action_id": "ib:multi", "placeholder": plain("Choose…")}
+        if len(shown) <= SELECT_MAX:
+            element["options"] = [option(o, str(i)) for i, o in enumerate(shown)]
+        else:
+            element["option_groups"] = [
+                {
+                    "label": plain(f"{k + 1}–{min(k + SELECT_MAX, len(shown))}"),
+                    "options": [option(o, str(k + j)) for j, o in enumerate(shown[k : k + SELECT_MAX])],
+                }
+                for k in range(0, len(shown), SELECT_MAX)
+            ]
         if q.max_choices:
             element["max_selected_items"] = q.max_choices
     return [element, button("Submit", "ib:submit", "submit", style="primary")]
+
+
+def missing_options_note(ref: QuestionRef, q: Question, locale: str | None) -> Block | None:
+    """A note under a question whose options do not all fit in Slack (and a warning in the log), else None."""
+    shown = shown_options(q)
+    if q.type is not QuestionType.MULTIPLE_CHOICE or shown >= len(q.options):
+        return None
+    log.warning("slack: question %s has %d options; only the first %d fit in a message", q.id, len(q.options), shown)
+    tr = catalogue(locale)
+    text = tr.gettext(
+        "Only the first {shown} of {total} options fit here. If yours is missing, type it in this thread."
+    ).format(shown=shown, total=len(q.options))
+    return _context(ref, "missing", escape(text))
 
 
 def choice_hint(q: Question) -> str | None:
@@ -224,8 +271,8 @@ def ranking_blocks(ref: QuestionRef, q: Question, ranked: list[int]) -> list[Blo
     return blocks
 
 
-def question_blocks(pending: PendingQuestion, *, include_text: bool = True) -> list[Block]:
-    """The Block Kit of a structured question (empty for an open-ended one)."""
+def question_blocks(pending: PendingQuestion, *, include_text: bool = True, locale: str | None = None) -> list[Block]:
+    """The Block Kit of a structured question (empty for an open-ended one); ``locale`` for added notes."""
     q = pending.question
     ref = QuestionRef(pending.interview_id, q.id)
     blocks: list[Block] = []
@@ -256,6 +303,9 @@ def question_blocks(pending: PendingQuestion, *, include_text: bool = True) -> l
         choices = choice_hint(q)
         if choices:
             blocks.append(_context(ref, "hint", choices))
+        note = missing_options_note(ref, q, locale)
+        if note is not None:
+            blocks.append(note)
     elif q.type is QuestionType.RANKING:
         blocks.extend(ranking_blocks(ref, q, []))
     return blocks

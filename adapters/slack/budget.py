@@ -29,9 +29,14 @@ DEFAULT_LIMITS: dict[str, float] = {
     "chat.startStream": 20.0,
     "chat.appendStream": 100.0,
     "chat.stopStream": 20.0,
-    "assistant.threads.setStatus": 50.0,
+    "assistant.threads.setStatus": 20.0,
+    "assistant.threads.setTitle": 50.0,
+    "assistant.threads.setSuggestedPrompts": 50.0,
     "views.publish": 100.0,
 }
+#: Methods Slack limits per conversation (DM) rather than per workspace: their limit above applies to each
+#: conversation on its own. ``assistant.threads.setStatus`` has "special" limits, per DM like chat.postMessage.
+PER_CONVERSATION = frozenset({"assistant.threads.setStatus"})
 #: A conversation counts as active (for fair shares) this long after its last call.
 ACTIVE_WINDOW = 60.0
 
@@ -137,7 +142,10 @@ class MethodBucket:
 
 
 class SlackBudget:
-    """All buckets: one per (workspace, method). Shared by every conversation the process serves."""
+    """All buckets: one per (workspace, method), or per (conversation, method) for :data:`PER_CONVERSATION`.
+
+    Shared by every conversation the process serves.
+    """
 
     def __init__(
         self,
@@ -154,34 +162,36 @@ class SlackBudget:
         self._buckets: dict[tuple[str, str], MethodBucket] = {}
         self._pumps: dict[tuple[str, str], asyncio.Task[None]] = {}
 
-    def bucket(self, team: str, method: str) -> MethodBucket | None:
-        """The bucket of ``method`` in workspace ``team`` (None: the method is not budgeted)."""
+    def bucket(self, team: str, method: str, conversation: str = "") -> MethodBucket | None:
+        """The bucket of ``method`` in workspace ``team`` (in ``conversation`` for a per-conversation method);
+        None: the method is not budgeted."""
         limit = self.limits.get(method)
         if limit is None:
             return None
-        found = self._buckets.get((team, method))
+        scope = f"{team}|{conversation}" if method in PER_CONVERSATION else team
+        found = self._buckets.get((scope, method))
         if found is None:
-            found = self._buckets[(team, method)] = MethodBucket(limit, self._clock(), self.bursts.get(method))
+            found = self._buckets[(scope, method)] = MethodBucket(limit, self._clock(), self.bursts.get(method))
         return found
 
     def try_acquire(self, team: str, method: str, conversation: str) -> bool:
         """An optional call may go now (see :meth:`MethodBucket.try_take`)."""
-        bucket = self.bucket(team, method)
+        bucket = self.bucket(team, method, conversation)
         return True if bucket is None else bucket.try_take(conversation, self._clock())
 
     def try_now(self, team: str, method: str, conversation: str) -> bool:
         """Take a token if one is free and nobody queues (see :meth:`MethodBucket.take_now`); never waits."""
-        bucket = self.bucket(team, method)
+        bucket = self.bucket(team, method, conversation)
         return True if bucket is None else bucket.take_now(conversation, self._clock())
 
     async def acquire(self, team: str, method: str, conversation: str) -> None:
         """Wait for this conversation's turn to call ``method`` in workspace ``team``."""
-        bucket = self.bucket(team, method)
+        bucket = self.bucket(team, method, conversation)
         if bucket is None or bucket.take_now(conversation, self._clock()):
             return
         waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         bucket.enqueue(conversation, waiter)
-        self._ensure_pump(team, method, bucket)
+        self._ensure_pump(f"{team}|{conversation}" if method in PER_CONVERSATION else team, method, bucket)
         try:
             await waiter
         except asyncio.CancelledError:
@@ -189,9 +199,10 @@ class SlackBudget:
                 bucket.tokens += 1.0  # granted but not used: give it back
             raise
 
-    def penalize(self, team: str, method: str, seconds: float) -> None:
-        """Slack rate-limited ``method`` in ``team``: hold every conversation's calls for ``seconds``."""
-        bucket = self.bucket(team, method)
+    def penalize(self, team: str, method: str, seconds: float, conversation: str = "") -> None:
+        """Slack rate-limited ``method`` in ``team`` (in ``conversation`` for a per-conversation method): hold
+        the calls it limits for ``seconds``."""
+        bucket = self.bucket(team, method, conversation)
         if bucket is not None:
             bucket.block(self._clock(), seconds)
 

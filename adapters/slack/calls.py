@@ -14,6 +14,9 @@ from bot.core.ports import RespondentUnreachable
 
 log = logging.getLogger("adapters.slack")
 
+# Every code below is one Slack documents for the methods the adapter calls (docs.slack.dev method pages, as
+# copied by slack-ruby/slack-api-ref): codes no method documents are left out.
+
 #: The respondent (or the whole workspace) can no longer be reached: stop sending.
 UNREACHABLE_ERRORS = frozenset(
     {
@@ -22,38 +25,47 @@ UNREACHABLE_ERRORS = frozenset(
         "not_authed",
         "token_revoked",
         "token_expired",
-        "app_uninstalled",
-        "team_access_not_granted",
         "channel_not_found",
         "is_archived",
         "user_not_found",
         "user_disabled",
-        "cannot_dm_bot",
         "not_in_channel",
         "org_login_required",
         "ekm_access_denied",
-        "team_disabled",
     }
 )
-#: The stream is over or streaming is not available here: continue with chat.update / chat.postMessage.
+#: The stream is over, or streaming is not available here: continue with chat.update / chat.postMessage.
 STREAM_ERRORS = frozenset(
     {
-        "message_not_in_streaming_state",
+        "message_not_in_streaming_state",  # expired (after about 5 minutes) or stopped
+        "stopped_by_user",  # the respondent stopped it: no more appends
+        "message_not_found",
+        "message_not_owned_by_app",
+        "channel_type_not_supported",  # no streaming in this conversation
+        "missing_recipient_team_id",
+        "missing_recipient_user_id",
         "unknown_method",
-        "not_allowed",
         "method_deprecated",
         "not_allowed_token_type",
-        "feature_not_enabled",
-        "streaming_not_enabled",
         "missing_scope",
-        "invalid_arguments",
-        "message_not_found",
-        "cant_update_message",
-        "edit_window_closed",
     }
 )
+#: The stream is over already: stopping it again is pointless.
+STREAM_OVER_ERRORS = frozenset(
+    {"message_not_in_streaming_state", "stopped_by_user", "message_not_found", "message_not_owned_by_app"}
+)
+#: chat.startStream is refused for the whole workspace (the app or its token cannot stream at all).
+NO_STREAMING_ERRORS = frozenset({"unknown_method", "method_deprecated", "not_allowed_token_type", "missing_scope"})
+#: chat.startStream is refused for this conversation only: remember it for the conversation.
+NO_STREAMING_HERE_ERRORS = frozenset(
+    {"channel_type_not_supported", "missing_recipient_team_id", "missing_recipient_user_id"}
+)
+#: The message cannot be edited any more (gone, not the app's, too old): post a new one.
+UPDATE_GONE_ERRORS = frozenset({"message_not_found", "cant_update_message", "edit_window_closed"})
+#: chat.update refused because the message is still streaming.
+STREAMING_CONFLICT = "streaming_state_conflict"
 #: The blocks were refused: send them split, or as text.
-BLOCK_ERRORS = frozenset({"invalid_blocks", "invalid_blocks_format", "msg_blocks_too_long", "too_many_blocks"})
+BLOCK_ERRORS = frozenset({"invalid_blocks", "invalid_blocks_format", "msg_blocks_too_long", "msg_blocks_too_many"})
 
 
 def error_code(error: SlackApiError) -> str:
@@ -108,7 +120,7 @@ class SlackCalls:
             code = error_code(error)
             if code == "ratelimited":
                 retry_after = _retry_after(error)
-                self.budget.penalize(team, method, retry_after)
+                self.budget.penalize(team, method, retry_after, conversation)
             if code in UNREACHABLE_ERRORS:
                 log.warning("slack %s: respondent unreachable (%s)", method, code)
                 raise RespondentUnreachable(code) from None

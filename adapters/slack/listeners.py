@@ -19,6 +19,7 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.errors import SlackApiError
 
 from adapters.slack.adapter import POINTER_TEXT, SlackAdapter, conversation_key
+from adapters.slack.assistant import greet_thread
 from adapters.slack.blocks import NOTICE_ACTION_PREFIX, NOTICE_LABELS, QuestionRef, text_sections
 from adapters.slack.calls import error_code
 from adapters.slack.clicks import Chosen, Ignore, Invalid, OpenOther, Redraw, interpret_click
@@ -39,6 +40,7 @@ from bot.core.events import (
     Start,
     UserText,
 )
+from bot.core.i18n import catalogue
 from bot.core.keys import ConversationKey
 from bot.core.ports import Action, PendingQuestion, RespondentUnreachable
 from bot.core.store import RecordStatus
@@ -91,11 +93,18 @@ class Listeners:
         app.event("app_home_opened")(self.on_home_opened)
         app.event("app_uninstalled")(self.on_ignored_event)
         app.event("tokens_revoked")(self.on_ignored_event)
-        app.event("assistant_thread_started")(self.on_ignored_event)  # the interview starts with the first DM
+        app.event("assistant_thread_started")(self.on_thread_started)  # the interview starts with the first DM
         app.action(re.compile(r"^ib:"))(self.on_action)
         app.action(re.compile(r"^ib_home:"))(self.on_home_action)
         app.view(OTHER_VIEW)(self.on_other_submitted)
         app.command(COMMAND)(self.on_command)
+
+    async def on_thread_started(self, event: dict[str, Any], body: dict[str, Any]) -> None:
+        """A thread opened from the app's agent view: its title and suggested prompts (see :mod:`assistant`)."""
+        team = str(body.get("team_id") or "")
+        user = str((event.get("assistant_thread") or {}).get("user_id") or "")
+        respondent = await self.people.respondent(team, user)
+        await greet_thread(self.adapter, event, team, catalogue(respondent.locale), self.bridge.config.study)
 
     async def on_ignored_event(self, body: dict[str, Any]) -> None:
         """Acknowledged; the next call to Slack will say the app is gone and the core ends cleanly."""

@@ -8,9 +8,14 @@ How no character is lost:
   first one ``chat.startStream``); intermediate updates only use spare budget and are simply skipped
   otherwise — the next one (or the final one) carries the skipped text;
 * when the stream is gone (expired after ~5 min: ``message_not_in_streaming_state``) or streaming is not
-  available (``unknown_method``, ``not_allowed``, missing scope…) the reply switches to ``chat.update`` of
-  the same message (``chat.postMessage`` if none exists yet) with the *whole* text of the message, so what
-  the failed call carried is included;
+  available (``unknown_method``, ``channel_type_not_supported``, missing scope…) the reply switches to
+  ``chat.update`` of the same message (``chat.postMessage`` if none exists yet) with the *whole* text of the
+  message, so what the failed call carried is included;
+* a stream the reply gives up while Slack may still hold it open (a failed stop, a rewritten reply) is
+  stopped first, best effort: Slack refuses to edit a streaming message (``streaming_state_conflict``). If it
+  still streams, the message keeps what Slack confirmed and the rest goes out as a new message;
+* every path sends standard Markdown: ``markdown_text`` while streaming, the ``markdown`` block otherwise, so
+  a reply looks the same whichever path it took;
 * a message holds at most :data:`MESSAGE_LIMIT` characters: longer replies continue in a new message in
   the same thread, cut at a paragraph / line / word break.
 """
@@ -25,8 +30,15 @@ from typing import TYPE_CHECKING, Any
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_chat_stream import AsyncChatStream
 
-from adapters.slack.blocks import Block, question_blocks, text_sections
-from adapters.slack.calls import BLOCK_ERRORS, STREAM_ERRORS, error_code
+from adapters.slack.blocks import Block, markdown_blocks, question_blocks
+from adapters.slack.calls import (
+    BLOCK_ERRORS,
+    STREAM_ERRORS,
+    STREAM_OVER_ERRORS,
+    STREAMING_CONFLICT,
+    UPDATE_GONE_ERRORS,
+    error_code,
+)
 from adapters.slack.text import MESSAGE_LIMIT, cut_point
 from bot.core.keys import ConversationKey
 from bot.core.ports import Notice, PendingQuestion, RespondentUnreachable
@@ -61,10 +73,12 @@ class Target:
 
 
 def message_payload(text: str, blocks: list[Block] | None) -> dict[str, Any]:
-    """``text`` (and ``blocks``) as chat.postMessage / chat.update arguments; the text stays visible."""
-    if not blocks:
-        return {"text": text, "blocks": []}
-    return {"text": text, "blocks": [*text_sections(text), *blocks]}
+    """``text`` (and ``blocks``) as chat.postMessage / chat.update arguments.
+
+    The text goes in ``markdown`` blocks (standard Markdown, as streamed text is), ``text`` is the plain
+    fallback for notifications.
+    """
+    return {"text": text, "blocks": [*markdown_blocks(text), *(blocks or [])]}
 
 
 def blocks_fit(blocks: list[Block]) -> bool:
@@ -85,7 +99,7 @@ class SlackReply:
         self._buffered = 0  # characters after those handed to the stream object but not confirmed (it keeps them)
         self._ts: str | None = placeholder_ts  # the current message
         self._stream: AsyncChatStream | None = None
-        self._streaming = adapter.streaming_available and placeholder_ts is None
+        self._streaming = adapter.may_stream(target.conversation) and placeholder_ts is None
         self._closed: list[tuple[str, int, int]] = []  # earlier messages: (ts, start, end)
         self.messages: list[str] = []  # ts of every message of this reply, in order
         self._gone: RespondentUnreachable | None = None  # Slack said the respondent cannot be reached
@@ -134,7 +148,11 @@ class SlackReply:
         await self._close_full_messages()
         blocks: list[Block] = []
         if question is not None:
-            blocks = question_blocks(question, include_text=question.question.text.strip() not in text)
+            blocks = question_blocks(
+                question,
+                include_text=question.question.text.strip() not in text,
+                locale=await self._adapter.locale_of(self._target.key),
+            )
         attach = blocks if blocks and blocks_fit(blocks) else None
         segment = self._text[self._start :]
         attached = False
@@ -195,14 +213,36 @@ class SlackReply:
         if ts not in self.messages:
             self.messages.append(ts)
 
-    def _abandon_stream(self, code: str) -> None:
-        if self._stream is not None and self._stream.ts:
-            self._adopt(self._stream.ts)
-        if self._stream is not None and self._stream.ts is None and code in STREAM_ERRORS:
-            self._adapter.streaming_unavailable(code)
+    async def _abandon_stream(self, code: str) -> None:
+        """Continue without the stream: its message (if Slack made one) becomes the current message.
+
+        A stream Slack may still hold open is stopped first (best effort), since Slack refuses to edit a message
+        that is streaming; :meth:`_update` copes if it still is.
+        """
+        stream = self._stream
+        if stream is not None and stream.ts:
+            self._adopt(stream.ts)
+            if code not in STREAM_OVER_ERRORS:
+                await self._stop_quietly(stream.ts)
+        if stream is not None and stream.ts is None and code in STREAM_ERRORS:
+            self._adapter.streaming_unavailable(code, self._target.conversation)
         self._stream = None
         self._buffered = 0
         self._streaming = False
+
+    async def _stop_quietly(self, ts: str) -> None:
+        """chat.stopStream without more text (what Slack confirmed stays; the rest follows by chat.update)."""
+        try:
+            await self._calls.call(
+                "chat.stopStream",
+                self._calls.client.chat_stopStream,
+                team=self._target.team,
+                conversation=self._target.conversation,
+                channel=self._target.channel,
+                ts=ts,
+            )
+        except SlackApiError as error:
+            log.info("slack stream not stopped (%s): the rest may go out as a new message", error_code(error))
 
     async def _sync(self, *, required: bool) -> None:
         """Bring the current message up to the text (an optional update may be skipped)."""
@@ -233,8 +273,8 @@ class SlackReply:
                 if code not in STREAM_ERRORS and not required:
                     return  # e.g. still rate limited: the stream object keeps the text for its next flush
                 log.info("slack stream fallback to chat.update (%s)", code)
-                self._abandon_stream(code)
-                await self._update(segment, required=True)
+                await self._abandon_stream(code)
+                await self._update(self._text[self._start :], required=True)
                 return
             if sent is not None:
                 self._shown, self._buffered = len(segment), 0
@@ -263,7 +303,10 @@ class SlackReply:
                     **payload,
                 )
             except SlackApiError as error:
-                if error_code(error) not in ("message_not_found", "cant_update_message", "edit_window_closed"):
+                code = error_code(error)
+                if code == STREAMING_CONFLICT:
+                    return await self._continue_after_stuck_stream(text, blocks)
+                if code not in UPDATE_GONE_ERRORS:
                     raise
                 self._ts = None  # the message is gone: post a new one with the whole text
                 return await self._update(text, required=True, blocks=blocks)
@@ -284,9 +327,22 @@ class SlackReply:
         self._shown = len(text)
         return True
 
+    async def _continue_after_stuck_stream(self, text: str, blocks: list[Block] | None) -> bool:
+        """The current message still streams and cannot be edited: it keeps what Slack confirmed of ``text``
+        (the current message's text), the rest goes out as a new message. Not a character is lost."""
+        assert self._ts is not None
+        kept = max(0, min(self._shown, len(text)))
+        log.info("slack message still streaming: the rest of the reply goes out as a new message")
+        self._closed.append((self._ts, self._start, self._start + kept))
+        self._start += kept
+        self._ts = None
+        self._shown = 0
+        return await self._update(text[kept:], required=True, blocks=blocks)
+
     async def _close(self, segment: str, blocks: list[Block] | None) -> bool:
         """Finish the current message with exactly ``segment`` (+ ``blocks``). True if the blocks rode on it."""
         attached = bool(blocks)
+        end = self._start + len(segment)  # where the next message begins (a stuck stream may move _start)
         if self._streaming and self._target.thread_ts and not self._may_start_stream():
             self._streaming = False
         if self._streaming and self._target.thread_ts:
@@ -309,19 +365,19 @@ class SlackReply:
                     attached = False
                 else:
                     log.info("slack stream stop fell back to chat.update (%s)", code)
-                    self._abandon_stream(code)
-                    attached = await self._close_by_update(segment, blocks)
+                    await self._abandon_stream(code)
+                    attached = await self._close_by_update(self._text[self._start : end], blocks)
             if self._ts is None and stream.ts:
                 self._adopt(stream.ts)
         else:
             attached = await self._close_by_update(segment, blocks)
         assert self._ts is not None
-        self._closed.append((self._ts, self._start, self._start + len(segment)))
-        self._start += len(segment)
+        self._closed.append((self._ts, self._start, end))
+        self._start = end
         self._shown = self._buffered = 0
         self._ts = None
         self._stream = None
-        self._streaming = self._adapter.streaming_available
+        self._streaming = self._adapter.may_stream(self._target.conversation)
         return attached
 
     async def _close_by_update(self, segment: str, blocks: list[Block] | None) -> bool:
@@ -348,11 +404,10 @@ class SlackReply:
                     conversation=self._target.conversation,
                     channel=self._target.channel,
                     ts=ts,
-                    text=part,
-                    blocks=[],
+                    **message_payload(part, None),
                 )
         if self._stream is not None:
-            self._abandon_stream("replaced")
+            await self._abandon_stream("replaced")
         self._streaming = False
         self._shown = -1  # force the current message to be rewritten in full
         if self._start > len(text):

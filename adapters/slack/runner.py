@@ -32,8 +32,10 @@ EVENTS_PATH = "/slack/events"
 
 #: Bot scopes the app needs, and what each is for (``deploy/slack-manifest.yaml`` requests exactly these).
 SCOPES: dict[str, str] = {
-    "assistant:write": "show the “is thinking…” status in the interview's thread (assistant.threads.setStatus)",
-    "chat:write": "post, stream (chat.startStream/appendStream/stopStream) and update replies; ephemeral notes",
+    "assistant:write": "the agent thread: its title and suggested prompts (assistant.threads.setTitle / "
+    "setSuggestedPrompts) and the assistant_thread_started event",
+    "chat:write": "post, stream (chat.startStream/appendStream/stopStream) and update replies; ephemeral notes; "
+    "the “is thinking…” status (assistant.threads.setStatus, which Slack moves from assistant:write to chat:write)",
     "commands": "the /interview slash command",
     "im:history": "receive the messages people send the app in its Messages tab (message.im)",
     "im:write": "open the DM with someone who starts an interview from /interview or the Home tab",

@@ -4,9 +4,11 @@ the adapter called, an event it subscribes to, or its slash command (no needless
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
+import jsonschema
 import test_slack_e2e as e2e
 import yaml
 from fake_slack.scopes import COMMANDS_SCOPE, EVENT_SCOPES, METHOD_SCOPES, missing_scope
@@ -17,6 +19,8 @@ from adapters.slack.runner import SCOPES
 
 harness = e2e.harness
 MANIFEST = Path(__file__).parents[2] / "deploy" / "slack-manifest.yaml"
+#: Slack's official manifest schema (slackapi/manifest-schema, v1 manifests), see tests/specs/README.md.
+SCHEMA = Path(__file__).parents[1] / "specs" / "slack-manifest-schema.json"
 
 
 def manifest() -> dict[str, Any]:
@@ -76,3 +80,14 @@ def test_manifest_lists_the_events_command_and_features_the_code_handles() -> No
     assert "assistant:write" in SCOPES and "assistant_view" in data["features"]  # Slack requires both together
     info = data["display_information"]
     assert len(info["description"]) <= 140 and 175 <= len(info["long_description"]) <= 4000
+
+
+def test_manifest_follows_slacks_schema_and_offers_the_agent_view() -> None:
+    data = manifest()
+    schema = json.loads(SCHEMA.read_text(encoding="utf-8"))
+    errors = [e.message for e in jsonschema.Draft7Validator(schema).iter_errors(data)]
+    assert not errors
+    agent = data["features"]["agent_view"]
+    assert 0 < len(agent["agent_description"]) <= 300
+    assert 1 <= len(agent["suggested_prompts"]) <= 4
+    assert [p["title"] for p in agent["suggested_prompts"]] == ["Start the interview", "How does this work?"]

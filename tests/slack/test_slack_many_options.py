@@ -42,7 +42,9 @@ async def adapter(fake_slack: FakeSlack, store: SQLiteStore) -> AsyncIterator[Sl
 
 def multiple_choice(n: int) -> PendingQuestion:
     options = tuple(f"Tool {i}" for i in range(n))
-    return PendingQuestion("iv1", Question(id="q1", type=QuestionType.MULTIPLE_CHOICE, text="Which?", options=options), USER)
+    return PendingQuestion(
+        "iv1", Question(id="q1", type=QuestionType.MULTIPLE_CHOICE, text="Which?", options=options), USER
+    )
 
 
 def select_values(message: dict[str, Any]) -> list[str]:

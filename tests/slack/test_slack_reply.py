@@ -87,7 +87,7 @@ async def test_expired_stream_falls_back_to_update_without_losing_text(
     [message] = replies(fake_slack, key, str(thread))
     assert message["text"] == "First part. Second part. Third part."
     assert message["stream_expired"] and message["update_count"] >= 1
-    shown = " ".join(b["text"]["text"] for b in message["blocks"] if b["type"] == "section")
+    shown = " ".join(b["text"] for b in message["blocks"] if b["type"] == "markdown")
     assert "First part. Second part. Third part." in shown  # text stays visible above the buttons
     assert any(e.get("action_id") == "ib:yes" for b in message["blocks"] for e in b.get("elements", []))
 
@@ -113,7 +113,7 @@ async def test_streaming_unavailable_uses_post_and_update(
 async def test_thread_status_unavailable_posts_a_placeholder(
     fake_slack: FakeSlack, adapter: SlackAdapter, key: ConversationKey
 ) -> None:
-    fake_slack.force_error("assistant.threads.setStatus", "not_allowed")
+    fake_slack.force_error("assistant.threads.setStatus", "missing_scope")
     reply = await adapter.begin_reply(key)
     thread = str(await adapter.thread_of(key))
     assert [m["text"] for m in replies(fake_slack, key, thread)] == ["_…_"]

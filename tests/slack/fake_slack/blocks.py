@@ -4,8 +4,9 @@ Limits follow Slack's Block Kit reference: 50 blocks per message (100 in views; 
 `msg_blocks_too_many` for more), 25 elements per actions block, 10 per context block, section text 3000 and
 fields 10 x 2000, header 150, button text 75 / value 2000, action_id and block_id 255, static and multi static
 selects 100 options or up to 100 `option_groups` (label 75) of 100 options each, radio buttons and checkboxes 10,
-option text 75 / value 150, `markdown` blocks 12,000 characters together per payload. `msg_blocks_too_long` answers when the visible text of all blocks together
-(every `text` string of text objects) passes `BLOCKS_TEXT_LIMIT`.
+option text 75 / value 150, `markdown` blocks 12,000 characters together per payload. `msg_blocks_too_long`
+answers when the visible text of all blocks together (every `text` string of text objects) passes
+`BLOCKS_TEXT_LIMIT`.
 """
 
 from __future__ import annotations

@@ -2,7 +2,8 @@
 
 Default tiers (calls per minute, per workspace, per method): Tier 1 = 1, Tier 2 = 20, Tier 3 = 50, Tier 4 = 100.
 `chat.postMessage` is "special" in Slack (about 1 per second per channel, bursts allowed): modelled here as
-60 per minute per channel, and so is `assistant.threads.setStatus` (special limits, per DM like postMessage); `apps.connections.open` (Tier 1) allows 10 per minute.
+60 per minute per channel, and so is `assistant.threads.setStatus` (special limits, per DM like postMessage);
+`apps.connections.open` (Tier 1) allows 10 per minute.
 The streaming methods' tiers are an assumption (startStream/stopStream Tier 2, appendStream Tier 4).
 Tighten or loosen any of them with `RateLimiter.set_limit`.
 """
