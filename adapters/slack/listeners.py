@@ -104,7 +104,9 @@ class Listeners:
         team = str(body.get("team_id") or "")
         user = str((event.get("assistant_thread") or {}).get("user_id") or "")
         respondent = await self.people.respondent(team, user)
-        await greet_thread(self.adapter, event, team, catalogue(respondent.locale), self.bridge.config.study)
+        book = self.bridge.studies  # with several studies the thread is not one study's yet
+        study = book.default.name if len(book.studies) == 1 else None
+        await greet_thread(self.adapter, event, team, catalogue(respondent.locale), study)
 
     async def on_ignored_event(self, body: dict[str, Any]) -> None:
         """Acknowledged; the next call to Slack will say the app is gone and the core ends cleanly."""

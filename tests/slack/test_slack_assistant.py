@@ -7,7 +7,6 @@ changelog 2026-03-05) and rotates up to 10 `loading_messages`.
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -19,6 +18,7 @@ from test_slack_e2e import ALICE, Harness
 from adapters.slack.adapter import SlackAdapter, conversation_key
 from adapters.slack.budget import SlackBudget
 from adapters.slack.runner import make_client
+from bot.core.studies import Study, StudyBook
 from storage.sqlite import SQLiteStore
 
 harness = e2e.harness
@@ -67,9 +67,11 @@ async def test_the_status_works_with_chat_write_alone(fake_slack: FakeSlack, ada
     assert not [c for c in fake_slack.calls if c.response.get("error") == "missing_scope"]
 
 
-async def test_a_new_assistant_thread_gets_prompts_and_the_study_as_title(harness: Harness) -> None:
+async def test_a_new_assistant_thread_gets_prompts_and_the_study_as_title(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
     h = harness
-    h.bridge.config = dataclasses.replace(h.bridge.config, study="Onboarding study")
+    monkeypatch.setattr(h.bridge._ctx, "studies", StudyBook((Study("onboarding", "Onboarding study"),)))
     started = await h.fake.start_assistant_thread(ALICE)
     assert started["status"] == 200
     where = (started["channel"], started["thread_ts"])
