@@ -12,10 +12,8 @@ import os
 from typing import TextIO
 
 from adapters.terminal.adapter import TerminalAdapter
-from adapters.terminal.render import parse_answer
 from bot.core.bridge import Bridge
 from bot.core.events import (
-    Answer,
     Exit,
     InboundEvent,
     OutcomeKind,
@@ -100,13 +98,4 @@ class TerminalChat:
         if word == "retry" and Action.RETRY in self.adapter.last_actions:
             self.adapter.last_actions = ()
             return Retry(self.key, actor=self.key.user)
-        pending = self.adapter.pending
-        if pending is not None and word:
-            parsed = parse_answer(pending.question, text)
-            if parsed.hint is not None:
-                self.adapter.write(f"— {parsed.hint}\n")
-                return None
-            if parsed.value is not None:
-                self.adapter.pending = None
-                return Answer(self.key, self.key.user, pending.interview_id, pending.question.id, parsed.value)
         return UserText(self.key, text, self.respondent)

@@ -1,4 +1,6 @@
-"""Structured answers: check and coerce a value for its question, render it as text, parse typed text.
+"""Structured answers: check and coerce a value for its question, render it as text.
+
+Typed replies are read by :mod:`bot.api.typed_answers`.
 
 Wire format (see ``docs/api-wire-format.md``): a structured answer is sent as
 ``{"content": answer_text(q, v), "answer": {"question_id": q.id, "type": q.type, "value": v}}`` so a server
@@ -8,25 +10,10 @@ that ignores ``answer`` still receives a readable message.
 from __future__ import annotations
 
 import re
-from typing import Any
 
 from bot.api.models import AnswerValue, Question, QuestionType
+from bot.api.typed_answers import NO_WORDS, YES_WORDS
 
-_YES = {"yes", "y", "yeah", "yep", "yup", "sure", "true", "of course", "definitely", "absolutely", "oui", "si", "ja"}
-_NO = {"no", "n", "nope", "nah", "false", "not really", "never", "non", "nein"}
-_NUMBER_WORDS = {
-    "zero": 0,
-    "one": 1,
-    "two": 2,
-    "three": 3,
-    "four": 4,
-    "five": 5,
-    "six": 6,
-    "seven": 7,
-    "eight": 8,
-    "nine": 9,
-    "ten": 10,
-}
 _OTHER_PREFIX = re.compile(r"^\s*other\s*[:\-–—]\s*", re.IGNORECASE)
 
 
@@ -120,9 +107,9 @@ def _validate_yes_no(value: AnswerValue) -> AnswerValue:
         return value
     if isinstance(value, str):
         word = value.strip().strip(".!").lower()
-        if word in _YES:
+        if word in YES_WORDS:
             return True
-        if word in _NO:
+        if word in NO_WORDS:
             return False
     raise ValueError("expected yes or no")
 
@@ -171,49 +158,3 @@ def answer_text(question: Question, value: AnswerValue) -> str:
     if isinstance(value, list):
         return ", ".join(value)
     return str(value)
-
-
-def _parse_scale(question: Question, text: str) -> AnswerValue | None:
-    words = text.lower()
-    match = re.search(r"-?\d+(?:\.\d+)?", words)
-    if match is None:
-        found = sorted((m.start(), n) for w, n in _NUMBER_WORDS.items() if (m := re.search(rf"\b{w}\b", words)))
-        return found[0][1] if found else None  # "four out of five" → 4
-    return float(match.group())
-
-
-def _split_items(text: str) -> list[str]:
-    cleaned = re.sub(r"^\s*ranked\s*:\s*", "", text, flags=re.IGNORECASE)
-    parts = re.split(r"\s*(?:,|;|\n|>|\band\b|\bthen\b)\s*", cleaned)
-    return [re.sub(r"^\s*\d+[.)]\s+", "", p).strip() for p in parts if p and p.strip()]
-
-
-def parse_answer(question: Question, text: str) -> AnswerValue | None:
-    """Read a typed reply to a structured question ("4", "yes", "2", an option's name, "a, c") or ``None``.
-
-    The result is validated; ``None`` means the text does not answer the question (it may still be a useful
-    comment). Open-ended questions take the text as it is.
-    """
-    raw: Any
-    match question.type:
-        case QuestionType.OPEN_ENDED:
-            return text.strip() or None
-        case QuestionType.SCALE:
-            raw = _parse_scale(question, text)
-        case QuestionType.YES_NO:
-            first = re.split(r"[,.!;]", text.strip().lower(), maxsplit=1)[0].strip()
-            raw = first if first in _YES | _NO else text.strip().lower()
-        case QuestionType.SINGLE_CHOICE:
-            raw = text.strip()
-            if _match_option(question, raw) is None and not question.allow_other:
-                return None
-        case _:
-            raw = _split_items(text)
-            if question.type == QuestionType.RANKING and len(raw) == 1 and re.fullmatch(r"[\d\s]+", raw[0]):
-                raw = raw[0].split()  # "3 1 2"
-    if raw is None:
-        return None
-    try:
-        return validate_answer(question, raw)
-    except ValueError:
-        return None

@@ -16,6 +16,7 @@ from bot.api.answers import answer_text, validate_answer
 from bot.api.client import InterviewClient
 from bot.api.models import CompletionReason, Question
 from bot.core import texts
+from bot.core.answer_hints import TypedReply, read_typed_reply
 from bot.core.choosing import StudyGate
 from bot.core.clock import Clock, SystemClock
 from bot.core.context import UNREACHABLE, CoreContext
@@ -34,7 +35,7 @@ from bot.core.events import (
 from bot.core.i18n import catalogue
 from bot.core.keys import ConversationKey
 from bot.core.lifecycle import Lifecycle
-from bot.core.policy import AfterCompletion, BridgeConfig
+from bot.core.policy import AfterCompletion, BridgeConfig, typed_word
 from bot.core.ports import Action, Adapter, Notice, NoticeKind
 from bot.core.store import InterviewRecord, RecordStatus, Store
 from bot.core.studies import DEFAULT_STUDY, Study, StudyBook
@@ -218,26 +219,40 @@ class Bridge:
 
     async def _on_text(self, event: UserText) -> Outcome:
         record = await self._active(event.key)
-        word = event.text.strip().lower()
+        word = typed_word(event.text)
         if record is None:
             return await self._text_without_interview(event, word)
         problem = self._check_text(event)
         if problem is not None:
             await self._notify(record, Notice(NoticeKind.REJECTED, problem))
             return Outcome(OutcomeKind.REJECTED, problem, record.interview_id)
-        if record.exit_requested:
-            if word in self.config.confirm_words:
-                await self._lifecycle.complete(record, CompletionReason.RESPONDENT_LEFT)
-                return Outcome(OutcomeKind.ACCEPTED, interview_id=record.interview_id)
-            record.exit_requested = False  # anything else: carry on, and pass the message on
-        elif word in self.config.exit_words:
+        if record.exit_requested:  # the reply to "do you want to end it?" is never an answer to the interview
+            return await self._on_exit_reply(record, word)
+        if word in self.config.exit_words:
             return await self._ask_exit(record)
         record.platform_state.pop(UNREACHABLE, None)
         pending = await self.store.pending_question(record.interview_id)
-        if pending is not None:  # a typed reply answers the question: its buttons go stale
+        typed = read_typed_reply(pending.question, event.text, record.locale) if pending else TypedReply()
+        if typed.hint is not None:  # looks like an answer but reads only with a guess: ask again
+            await self._notify(record, Notice(NoticeKind.REJECTED, typed.hint))
+            return Outcome(OutcomeKind.REJECTED, typed.hint, record.interview_id)
+        if pending is not None:  # a typed reply answers the question (read, or as a comment): buttons go stale
             await self.store.resolve_question(record.interview_id, pending.question_id)
-        await self._enqueue(record, event.text, None)
+        await self._enqueue(record, event.text, typed.answer)
         return Outcome(OutcomeKind.ACCEPTED, interview_id=record.interview_id)
+
+    async def _on_exit_reply(self, record: InterviewRecord, word: str) -> Outcome:
+        """A typed reply while the exit waits for its confirmation: end, carry on, or remind of the choices."""
+        if word in self.config.confirm_words:
+            await self._lifecycle.complete(record, CompletionReason.RESPONDENT_LEFT)
+            return Outcome(OutcomeKind.ACCEPTED, interview_id=record.interview_id)
+        if word in self.config.cancel_words:
+            return await self._on_cancel_exit(record)
+        tr = catalogue(record.locale)
+        reminder = tr.gettext("Nothing was sent. Reply “yes” to end the interview, or “no” to carry on with it.")
+        notice = Notice(NoticeKind.CONFIRM_EXIT, reminder, (Action.CONFIRM_EXIT, Action.CANCEL_EXIT))
+        await self._notify(record, notice)
+        return Outcome(OutcomeKind.REJECTED, reminder, record.interview_id)
 
     async def _text_without_interview(self, event: UserText, word: str) -> Outcome:
         latest = await self.store.latest_interview(event.key)

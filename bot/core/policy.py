@@ -14,6 +14,23 @@ class AfterCompletion(StrEnum):
     NEVER = "never"  # say the study is closed for this person
 
 
+#: "Don't end the interview", in the languages respondents write in most.
+CANCEL_WORDS = (
+    *("no", "n", "nope", "nah", "cancel", "continue", "back", "go back", "carry on", "keep going", "resume"),
+    *("nein", "abbrechen", "weiter", "zurück", "fortfahren"),
+    *("non", "annuler", "continuer", "retour"),
+    *("cancelar", "continuar", "volver", "seguir", "atrás"),
+    *("não", "nao", "voltar"),
+    *("nee", "annuleren", "doorgaan", "terug"),
+    *("annulla", "continua", "indietro"),
+)
+
+
+def typed_word(text: str) -> str:
+    """A typed reply as a command word: trimmed, lower case, without closing punctuation ("No." → "no")."""
+    return " ".join(text.strip().lower().rstrip(".!?…").split())
+
+
 @dataclass(frozen=True, slots=True)
 class BridgeConfig:
     """The core's settings."""
@@ -22,7 +39,9 @@ class BridgeConfig:
     inactivity_nudge: float = 300.0
     max_message_length: int = 4000
     exit_words: tuple[str, ...] = ("exit", "stop", "quit", "/exit", "/stop")
-    confirm_words: tuple[str, ...] = ("yes", "y", "yes, end it", "confirm", "end")
+    confirm_words: tuple[str, ...] = ("yes", "y", "yes, end it", "confirm", "end", "ja", "oui", "sí", "si")
+    #: Replies to the exit confirmation that mean "don't end it" (never passed on as an answer).
+    cancel_words: tuple[str, ...] = CANCEL_WORDS
     start_words: tuple[str, ...] = ("new", "start", "/start", "again")
     after_completion: AfterCompletion = AfterCompletion.OFFER
     study: str | None = None

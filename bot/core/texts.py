@@ -35,7 +35,10 @@ def too_long(length: int, limit: int) -> str:
 
 
 ALREADY_RUNNING = "You already have an interview in progress — just reply here to continue."
-CONFIRM_EXIT = "Do you want to end the interview now? What you've shared so far is kept. Reply “yes” to end it."
+CONFIRM_EXIT = (
+    "Do you want to end the interview now? What you've shared so far is kept. "
+    "Reply “yes” to end it, or “no” to carry on."
+)
 EXIT_CANCELLED = "Great — let's carry on. Reply whenever you're ready."
 NO_INTERVIEW = "You don't have an interview in progress."
 NOT_YOURS = "This question belongs to someone else's interview, so your click didn't change anything."

@@ -21,6 +21,7 @@ class Condition(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     contains: tuple[str, ...] = ()
+    excludes: tuple[str, ...] = ()  # none of these may be mentioned ("welcome" but not "loud")
     short: int | None = None
     long: int | None = None
     value_at_most: float | None = None
@@ -36,6 +37,8 @@ class Condition(BaseModel):
         words = len(text.split())
         if self.contains:
             tests.append(any(_keyword(k).search(text) for k in self.contains))
+        if self.excludes and any(_keyword(k).search(text) for k in self.excludes):
+            return False
         if self.short is not None:
             tests.append(words < self.short)
         if self.long is not None:
@@ -109,6 +112,10 @@ class Interviewer(BaseModel):
     closing: str = "That's everything — thank you, {name}!"
     acknowledgements: tuple[str, ...] = ("Thanks.",)
     not_understood: str = "Sorry, I didn't quite catch that."
+    kept_as_comment: str = (
+        "I couldn't read that as an answer to this question, so I've noted your words as a comment instead. "
+        "Let's move on."
+    )
 
 
 class Theme(BaseModel):

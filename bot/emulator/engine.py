@@ -12,8 +12,11 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.api.answers import parse_answer, validate_answer
+from bot.api.answers import validate_answer
 from bot.api.models import AnswerValue, Question, QuestionType
+from bot.api.typed_answers import read_answer
+from bot.core.answer_hints import answer_hint
+from bot.core.i18n import catalogue
 from bot.emulator.brief import Brief, BriefQuestion
 
 _MAX_NOT_UNDERSTOOD = 2
@@ -119,12 +122,16 @@ class InterviewEngine:
             recorded.follow_ups.append((state.probing, text))
             state.probing = None
             return self._probe_or_advance(state, question, text, recorded)
-        value, via = self._read_answer(question, text, answer)
+        value, via, why = self._read_answer(question, text, answer)
         if value is None and question.type is not QuestionType.OPEN_ENDED:
             state.not_understood += 1
             if state.not_understood < _MAX_NOT_UNDERSTOOD:
-                return self._present(question, self.brief.interviewer.not_understood, intro=False)
-            via = "comment"
+                lead = " ".join(p for p in (self.brief.interviewer.not_understood, why) if p)
+                return self._present(question, lead, intro=False)
+            # two misses: keep the words as a comment, say so plainly, and move on (no "Got it")
+            state.not_understood = 0
+            state.answers[question.id] = RecordedAnswer(value=None, text=text, via="comment")
+            return self._advance(state, lead=self._fill(self.brief.interviewer.kept_as_comment, state))
         state.not_understood = 0
         recorded = RecordedAnswer(value=value, text=text, via=via)
         state.answers[question.id] = recorded
@@ -132,16 +139,20 @@ class InterviewEngine:
 
     def _read_answer(
         self, question: BriefQuestion, text: str, answer: dict[str, Any] | None
-    ) -> tuple[AnswerValue | None, str]:
+    ) -> tuple[AnswerValue | None, str, str | None]:
+        """The value, how it came ("widget" or "text"), and why typed text could not be read (a hint)."""
         structured = question.as_question()
         if answer is not None and answer.get("question_id") in (None, question.id) and "value" in answer:
             try:
-                return validate_answer(structured, answer["value"]), "widget"
+                return validate_answer(structured, answer["value"]), "widget", None
             except (ValueError, TypeError):
                 pass
         if question.type is QuestionType.OPEN_ENDED:
-            return text.strip(), "text"
-        return parse_answer(structured, text), "text"
+            return text.strip(), "text", None
+        reading = read_answer(structured, text)
+        if reading.problem is not None:
+            return None, "text", answer_hint(catalogue(self.brief.study.language), structured, reading)
+        return reading.value, "text", None
 
     def _probe_or_advance(
         self, state: EngineState, question: BriefQuestion, latest: str, recorded: RecordedAnswer
@@ -161,11 +172,11 @@ class InterviewEngine:
                 return Reply(state.probing)
         return self._advance(state)
 
-    def _advance(self, state: EngineState) -> Reply:
+    def _advance(self, state: EngineState, lead: str | None = None) -> Reply:
         state.index += 1
         state.follow_ups_used = 0
         state.used_rules = set()
-        ack = self._ack(state)
+        ack = self._ack(state) if lead is None else lead
         if state.index >= len(self.brief.questions):
             state.finished = True
             closing = self._fill(self.brief.interviewer.closing, state)

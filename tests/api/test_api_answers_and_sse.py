@@ -1,4 +1,4 @@
-"""Structured answers (validate, text form, typed parsing) and the defensive reading of reply events."""
+"""Structured answers (validate, text form) and the defensive reading of reply events."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 import pytest
 from httpx_sse import ServerSentEvent
 
-from bot.api.answers import answer_text, parse_answer, validate_answer
+from bot.api.answers import answer_text, validate_answer
 from bot.api.errors import AlreadyCompleted, NotFound, RateLimited, error_from_response, retry_after_seconds
 from bot.api.models import (
     AnswerValue,
@@ -58,28 +58,6 @@ def test_validate_coerces_and_refuses() -> None:
     for question, bad, words in cases:
         with pytest.raises(ValueError, match=words):
             validate_answer(question, bad)
-
-
-@pytest.mark.parametrize(
-    ("question", "typed", "value"),
-    [
-        (SCALE, "4", 4),
-        (SCALE, "I'd say 2/5", 2),
-        (SCALE, "no idea", None),
-        (STRICT, "2", "Blue"),
-        (STRICT, "blue", "Blue"),
-        (STRICT, "green", None),
-        (MULTI, "A and C", ["A", "C"]),
-        (MULTI, "1, 2", ["A", "B"]),
-        (RANK, "3 1 2", ["Gamma", "Alpha", "Beta"]),
-        (RANK, "Beta > Gamma > Alpha", ["Beta", "Gamma", "Alpha"]),
-        (YES_NO, "Yes, definitely", True),
-        (YES_NO, "nope", False),
-        (YES_NO, "perhaps", None),
-    ],
-)
-def test_parse_typed_answers(question: Question, typed: str, value: object) -> None:
-    assert parse_answer(question, typed) == value
 
 
 async def _chunks(*parts: str) -> AsyncIterator[str]:

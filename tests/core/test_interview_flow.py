@@ -85,10 +85,11 @@ async def test_exit_asks_to_confirm_then_completes_as_respondent_left(
     await bridge.handle(UserText(key, "stop", respondent("u3")))
     confirm = adapter.notices_of(key, NoticeKind.CONFIRM_EXIT)
     assert confirm and confirm[0].actions == (Action.CONFIRM_EXIT, Action.CANCEL_EXIT)
-    # changing their mind: the next message goes on to the interviewer
-    await say(bridge, key, "actually, let's continue")
+    # changing their mind: "no" cancels the exit and is not passed on; then messages go on as before
+    await say(bridge, key, "No.")
     record = await store.get_interview(interview_id)
     assert record is not None and record.status is RecordStatus.ACTIVE and not record.exit_requested
+    await say(bridge, key, "actually, let's continue")
     await bridge.handle(Exit(key))
     assert (await bridge.handle(CancelExit(key))).ok
     await bridge.handle(Exit(key))
