@@ -13,9 +13,13 @@ from bot.api.client import InterviewClient
 from bot.config import Settings
 from bot.core.bridge import Bridge, default_studies
 from bot.core.clock import Clock
+from bot.core.observe import Observer
 from bot.core.policy import BridgeConfig
 from bot.core.studies import StudyApi, StudyBook
 from bot.emulator import EmulatorConfig, run_emulator
+from bot.ops.metrics import Metrics
+from bot.ops.readiness import Readiness
+from bot.ops.server import OpsServer
 from bot.studies_file import load_studies
 from storage.locations import store_at
 
@@ -123,15 +127,46 @@ async def open_client(settings: Settings) -> AsyncIterator[InterviewClient]:
 
 
 @asynccontextmanager
-async def open_bridge(settings: Settings, *, clock: Clock | None = None) -> AsyncIterator[Bridge]:
-    """A started bridge with its store and client; register adapters on it (they resume as they register)."""
+async def open_bridge(
+    settings: Settings, *, clock: Clock | None = None, observer: Observer | None = None
+) -> AsyncIterator[Bridge]:
+    """A started bridge with its store and client; register adapters on it (they resume as they register).
+
+    ``observer`` (e.g. :class:`bot.ops.metrics.Metrics`) is told what happens; a ``Metrics`` also watches the
+    API key's request budget and the platform links.
+    """
     async with AsyncExitStack() as stack:
         book = study_book(settings)
         client, clients = await stack.enter_async_context(open_clients(settings, book))
         store = store_at(settings.database_location(), encryption_key=_secret(settings.token_encryption_key))
         await store.open()
         stack.push_async_callback(store.close)
-        bridge = Bridge(client, store, bridge_config(settings), clock=clock, studies=book, clients=clients)
+        bridge = Bridge(
+            client, store, bridge_config(settings), clock=clock, studies=book, clients=clients, observer=observer
+        )
+        if isinstance(observer, Metrics):
+            for budget in {id(c.budget): c.budget for c in (client, *clients.values())}.values():
+                observer.watch_budget(budget)
+            observer.watch_connections(bridge.connections)
         await bridge.start()
         stack.push_async_callback(bridge.stop)
         yield bridge
+
+
+def operations_server(settings: Settings, bridge: Bridge, metrics: Metrics | None = None) -> OpsServer:
+    """The bot's HTTP server on ``HTTP_HOST:HTTP_PORT``, not yet started: health, readiness, metrics.
+
+    Readiness needs the store to answer and every link in ``bridge.connections`` to be connected. Routes of
+    other parts (the handoff API, the interview service's webhook receiver) are added in
+    :func:`mount_routes`, before the server starts.
+    """
+    readiness = Readiness()
+    readiness.add_store(bridge.store)
+    readiness.add_connections(bridge.connections)
+    server = OpsServer(readiness, metrics, host=settings.http_host, port=settings.http_port)
+    mount_routes(server, bridge, settings)
+    return server
+
+
+def mount_routes(server: OpsServer, bridge: Bridge, settings: Settings) -> None:
+    """Add the routes other parts serve on the bot's HTTP server (``server.add_routes`` / ``add_subapp``)."""

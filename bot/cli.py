@@ -8,12 +8,13 @@ import contextlib
 import logging
 import sys
 import tempfile
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Coroutine, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from bot import __version__
 from bot.config import Settings
+from bot.ops.logs import configure_logging
 
 if TYPE_CHECKING:
     from adapters.terminal.chat import TerminalChat
@@ -23,11 +24,7 @@ log = logging.getLogger("bot.cli")
 
 
 def _logging(level: str) -> None:
-    logging.basicConfig(
-        level=getattr(logging, level.upper(), logging.INFO),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
+    configure_logging(level)
 
 
 async def _chat(settings: Settings, study: str | None) -> int:
@@ -66,48 +63,6 @@ async def _print_summary(bridge: Bridge, chat: TerminalChat) -> None:
     for answer in analysis.get("structured_answers", analysis.get("structuredAnswers", []))[:10]:
         if isinstance(answer, dict) and answer.get("structuredValue") is not None:
             out.write(f"  {answer.get('questionText', answer.get('questionId'))} → {answer['structuredValue']}\n")
-
-
-async def _run(settings: Settings) -> int:
-    from bot.app import open_bridge
-
-    runners: list[Callable[[Bridge, Settings], Coroutine[Any, Any, None]]] = []
-    if settings.discord_token:
-        from adapters.discord.runner import run_discord
-
-        runners.append(run_discord)
-    if settings.slack_bot_token:
-        runners.append(_serve_slack)
-    if not runners:
-        print(
-            "No platform is configured: set DISCORD_TOKEN and/or SLACK_BOT_TOKEN (see the README),\n"
-            "or try `make demo` / `interview-bridge chat` for the terminal.",
-            file=sys.stderr,
-        )
-        return 2
-    problems: list[BaseException] = []
-    try:
-        async with open_bridge(settings) as bridge, asyncio.TaskGroup() as group:
-            for runner in runners:
-                group.create_task(runner(bridge, settings))
-    except* ValueError as errors:  # a setup problem a runner found (bad token, missing intent): no traceback
-        problems.extend(errors.exceptions)
-    except* OSError as errors:  # the platform cannot be reached (network, a wrong *_API_URL)
-        problems.extend(OSError(f"cannot reach the platform: {error}") for error in errors.exceptions)
-    for problem in problems:
-        print(f"interview-bridge: {problem}", file=sys.stderr)
-    return 2 if problems else 0
-
-
-async def _serve_slack(bridge: Bridge, settings: Settings) -> None:
-    """Serve Slack (Socket Mode, or HTTP mode) until cancelled."""
-    from adapters.slack.runner import start_slack
-
-    runner = await start_slack(settings, bridge, host=settings.slack_http_host)
-    try:
-        await asyncio.Event().wait()
-    finally:
-        await runner.stop()
 
 
 async def _emulator(args: argparse.Namespace) -> int:
@@ -186,10 +141,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "chat":
         _logging("WARNING")
         return _main_loop(_chat(settings, args.study))
-    _logging(settings.log_level)
+    configure_logging(settings.log_level, settings.log_format)
     if args.command == "emulator":
         return _main_loop(_emulator(args))
-    return _main_loop(_run(settings))
+    from bot.service import main_loop
+
+    return main_loop(settings)
 
 
 def _check_brief(path: str | None) -> str | None:

@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import Annotated
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from bot.core.policy import AfterCompletion
+
+
+class LogFormat(StrEnum):
+    """How log lines look."""
+
+    TEXT = "text"
+    JSON = "json"
 
 
 def _split_words(value: object) -> object:
@@ -79,7 +87,12 @@ class Settings(BaseSettings):
     emulator_brief: str | None = Field(None, description="Brief YAML for the built-in server (default: sample).")
     emulator_token_rate: float = Field(40.0, description="Tokens per second the built-in server streams.")
 
+    # --- operations ---
+    http_host: str = Field("127.0.0.1", description="Address of the bot's HTTP server (health, metrics, APIs).")
+    http_port: int = Field(8080, description="Port of the bot's HTTP server (0: any free port).")
     log_level: str = Field("INFO", description="Logging level.")
+    log_format: LogFormat = Field(LogFormat.TEXT, description="Log lines as plain `text` or one JSON object each.")
+    shutdown_grace: float = Field(8.0, gt=0, description="Seconds a stop (SIGTERM/SIGINT) may take at most.")
 
     @field_validator("exit_words", "discord_allowed_guilds", "discord_allowed_roles", mode="before")
     @classmethod

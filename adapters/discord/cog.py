@@ -64,6 +64,8 @@ class InterviewCog(commands.Cog, name="Interview"):
         self.bridge = bridge
         self.settings = settings
         self.adapter = DiscordAdapter(bot, edit_interval=settings.discord_edit_interval, store=bridge.store)
+        observer = bridge.observer
+        self.adapter.budget.on_wait = lambda waited: observer.platform_write_waited(platform="discord", seconds=waited)
         self.router = ComponentRouter(bridge, self.adapter)
         self.router.on_start = self.start_in_dm
         self._eligible: dict[str, tuple[float, bool]] = {}

@@ -55,6 +55,8 @@ class EditBudget:
         self._wake = asyncio.Event()
         self._runner: asyncio.Task[None] | None = None
         self.stats = BudgetStats()
+        #: told how long each edit waited for its turn (metrics)
+        self.on_wait: Callable[[float], None] | None = None
 
     def _refill(self, now: float) -> None:
         self._tokens = min(self.burst, self._tokens + (now - self._refilled_at) * self.global_rate)
@@ -110,7 +112,10 @@ class EditBudget:
             if self._waiters.get(channel) is future:
                 del self._waiters[channel]
             raise
-        self.stats.waited += self._clock() - started
+        waited = self._clock() - started
+        self.stats.waited += waited
+        if self.on_wait is not None:
+            self.on_wait(waited)
 
     async def _serve(self) -> None:
         while self._waiters or self._urgent:

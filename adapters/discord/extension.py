@@ -16,6 +16,7 @@ import discord
 from discord.ext import commands
 
 from adapters.discord.cog import InterviewCog
+from adapters.discord.link import GatewayLink
 from bot.config import Settings
 from bot.core.bridge import Bridge
 
@@ -44,6 +45,7 @@ async def setup(bot: commands.Bot) -> None:
 
             bridge = await stack.enter_async_context(open_bridge(settings))
         await bot.add_cog(InterviewCog(bot, bridge, settings))
+        await bot.add_cog(GatewayLink(bridge.connections))
         _stacks[id(bot)] = stack.pop_all()  # kept open until teardown; closed at once if add_cog failed
     log.info("discord: interview extension loaded")
 

@@ -9,6 +9,7 @@ import discord
 from discord.ext import commands
 
 from adapters.discord.extension import configure_endpoints
+from adapters.discord.link import rate_limit_trace
 from bot.config import Settings
 from bot.core.bridge import Bridge
 
@@ -53,7 +54,7 @@ class InterviewBot(commands.Bot):
 def build_bot(bridge: Bridge, settings: Settings, *, sync_commands: bool = False) -> InterviewBot:
     """The bot, with discord.py pointed at the configured REST base and gateway."""
     configure_endpoints(settings)
-    return InterviewBot(bridge, settings, sync_commands=sync_commands)
+    return InterviewBot(bridge, settings, sync_commands=sync_commands, http_trace=rate_limit_trace(bridge.observer))
 
 
 class DiscordSetupError(ValueError):

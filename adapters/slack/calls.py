@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -10,6 +11,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack.budget import SlackBudget
+from bot.core.observe import Observer
 from bot.core.ports import RespondentUnreachable
 
 log = logging.getLogger("adapters.slack")
@@ -85,6 +87,8 @@ class SlackCalls:
     def __init__(self, client: AsyncWebClient, budget: SlackBudget) -> None:
         self.client = client
         self.budget = budget
+        #: told how long required calls waited for the budget (metrics); set by ``register_listeners``
+        self.observer = Observer()
 
     async def call(
         self,
@@ -111,7 +115,9 @@ class SlackCalls:
             if not self.budget.try_now(team, method, conversation):
                 return None
         elif required:
+            asked = time.monotonic()
             await self.budget.acquire(team, method, conversation)
+            self.observer.platform_write_waited(platform="slack", seconds=time.monotonic() - asked)
         elif not self.budget.try_acquire(team, method, conversation):
             return None
         try:

@@ -73,6 +73,7 @@ def register_listeners(
     """
     if adapter is None:
         adapter = SlackAdapter(app.client, bridge.store, update_interval=update_interval)
+    adapter.calls.observer = bridge.observer
     bridge.register(adapter)
     Listeners(bridge, adapter).attach(app)
     return adapter

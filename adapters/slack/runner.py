@@ -10,8 +10,12 @@ Teams with their own Bolt app call :func:`adapters.slack.listeners.register_list
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from aiohttp import web
 from slack_bolt.async_app import AsyncApp
@@ -25,6 +29,7 @@ from adapters.slack.adapter import SlackAdapter
 from adapters.slack.listeners import register_listeners
 from bot.config import Settings
 from bot.core.bridge import Bridge
+from bot.core.observe import Connection
 
 log = logging.getLogger("adapters.slack")
 
@@ -43,12 +48,33 @@ SCOPES: dict[str, str] = {
 }
 
 
-def make_client(token: str, api_url: str | None = None, *, rate_limit_retries: int = 3) -> AsyncWebClient:
-    """A Web API client that retries connection errors and 429s (after ``Retry-After``)."""
-    handlers = [
-        AsyncConnectionErrorRetryHandler(max_retry_count=2),
-        AsyncRateLimitErrorRetryHandler(max_retry_count=rate_limit_retries),
-    ]
+class _CountingRateLimitHandler(AsyncRateLimitErrorRetryHandler):
+    """slack_sdk's 429 handler (waits ``Retry-After``, retries), telling ``on_429`` of each 429 first."""
+
+    def __init__(self, on_429: Callable[[], None], **options: Any) -> None:
+        super().__init__(**options)
+        self._on_429 = on_429
+
+    async def can_retry_async(self, *, state: Any, request: Any, response: Any = None, error: Any = None) -> bool:
+        if response is not None and getattr(response, "status_code", None) == 429:
+            self._on_429()
+        return bool(await super().can_retry_async(state=state, request=request, response=response, error=error))
+
+
+def make_client(
+    token: str,
+    api_url: str | None = None,
+    *,
+    rate_limit_retries: int = 3,
+    on_429: Callable[[], None] | None = None,
+) -> AsyncWebClient:
+    """A Web API client that retries connection errors and 429s (after ``Retry-After``); ``on_429`` counts them."""
+    limited = (
+        _CountingRateLimitHandler(on_429, max_retry_count=rate_limit_retries)
+        if on_429 is not None
+        else AsyncRateLimitErrorRetryHandler(max_retry_count=rate_limit_retries)
+    )
+    handlers = [AsyncConnectionErrorRetryHandler(max_retry_count=2), limited]
     if api_url:
         base_url = api_url if api_url.endswith("/") else api_url + "/"
         return AsyncWebClient(token=token, base_url=base_url, retry_handlers=handlers)
@@ -71,16 +97,25 @@ def make_app(settings: Settings, client: AsyncWebClient | None = None) -> AsyncA
     )
 
 
+#: The link's name in :class:`~bot.core.observe.Connections` (readiness, metrics).
+LINK = "slack"
+#: How often the Socket Mode connection is looked at (slack_sdk tells no one when it drops).
+WATCH_EVERY = 0.5
+
+
 @dataclass
 class SlackRunner:
-    """The Slack side of a running bot: start it, stop it."""
+    """The Slack side of a running bot: start it, stop it. ``link`` (if given) is kept up to date."""
 
     app: AsyncApp
     adapter: SlackAdapter
     settings: Settings
     host: str = "0.0.0.0"  # HTTP mode only; tests use 127.0.0.1
+    link: Connection | None = None
+    ping_interval: float = 10.0  # Socket Mode: slack_sdk's ping and reconnect interval
     _site_runner: web.AppRunner | None = None
     _socket: object | None = None
+    _watcher: asyncio.Task[None] | None = None
     port: int | None = None
 
     @property
@@ -94,10 +129,14 @@ class SlackRunner:
             from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
             assert self.settings.slack_app_token is not None
-            handler = AsyncSocketModeHandler(self.app, self.settings.slack_app_token.get_secret_value())
+            token = self.settings.slack_app_token.get_secret_value()
+            handler = AsyncSocketModeHandler(self.app, token, ping_interval=self.ping_interval)
             await handler.connect_async()  # type: ignore[no-untyped-call]
             self._socket = handler
             log.info("slack: connected in Socket Mode")
+            if self.link is not None:
+                self.link.up("Socket Mode connected")
+                self._watcher = asyncio.create_task(self._watch(handler), name="slack-socket-watch")
             return
         if self.settings.slack_signing_secret is None:
             raise ValueError("Slack needs SLACK_APP_TOKEN (Socket Mode) or SLACK_SIGNING_SECRET (HTTP mode)")
@@ -109,9 +148,32 @@ class SlackRunner:
         sockets = getattr(site._server, "sockets", None) or []
         self.port = int(sockets[0].getsockname()[1]) if sockets else self.settings.slack_http_port
         log.info("slack: HTTP mode on port %s%s", self.port, EVENTS_PATH)
+        if self.link is not None:
+            self.link.up(f"HTTP mode serving on port {self.port}")
+
+    async def _watch(self, handler: object) -> None:
+        """Keep the link in step with the Socket Mode client (it reconnects by itself)."""
+        assert self.link is not None
+        client = handler.client  # type: ignore[attr-defined]
+        while True:
+            connected = await client.is_connected()
+            if connected and not self.link.connected:
+                log.info("slack: Socket Mode connected again")
+                self.link.up("Socket Mode connected")
+            elif not connected and self.link.connected:
+                log.warning("slack: Socket Mode connection lost; slack_sdk reconnects")
+                self.link.down("Socket Mode disconnected (reconnecting)")
+            await asyncio.sleep(WATCH_EVERY)
 
     async def stop(self) -> None:
         """Disconnect / stop serving, and release the budget's timers."""
+        if self._watcher is not None:
+            self._watcher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._watcher
+            self._watcher = None
+        if self.link is not None:
+            self.link.down("stopped")
         if self._socket is not None:
             await self._socket.close_async()  # type: ignore[attr-defined]
             self._socket = None
@@ -121,10 +183,23 @@ class SlackRunner:
         await self.adapter.calls.budget.close()
 
 
-async def start_slack(settings: Settings, bridge: Bridge, *, host: str = "0.0.0.0") -> SlackRunner:
-    """Build the Bolt app, register the listeners on ``bridge`` and start it. Call ``stop()`` when done."""
-    app = make_app(settings)
+async def start_slack(
+    settings: Settings, bridge: Bridge, *, host: str = "0.0.0.0", ping_interval: float = 10.0
+) -> SlackRunner:
+    """Build the Bolt app, register the listeners on ``bridge`` and start it. Call ``stop()`` when done.
+
+    The bridge's ``slack`` link (readiness) follows the Socket Mode connection, or the HTTP endpoint.
+    """
+    assert settings.slack_bot_token is not None, "SLACK_BOT_TOKEN is not set"
+    observer = bridge.observer
+    client = make_client(
+        settings.slack_bot_token.get_secret_value(),
+        settings.slack_api_url,
+        on_429=lambda: observer.rate_limited(api="slack", platform="slack"),
+    )
+    app = make_app(settings, client)
     adapter = register_listeners(app, bridge, update_interval=settings.slack_update_interval)
-    runner = SlackRunner(app, adapter, settings, host=host)
+    link = bridge.connections.track(LINK)
+    runner = SlackRunner(app, adapter, settings, host=host, link=link, ping_interval=ping_interval)
     await runner.start()
     return runner

@@ -21,12 +21,23 @@ import weakref
 from collections import deque
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from bot.api.models import QueuePosition
 
 log = logging.getLogger(__name__)
 
 QueueCallback = Callable[[QueuePosition], Awaitable[None]]
+
+
+class BudgetListener(Protocol):
+    """Told what the budget does (metrics): how long each granted request waited, and each 429."""
+
+    def waited(self, seconds: float) -> None:
+        """A request was granted ``seconds`` after it asked (0 when it did not queue)."""
+
+    def rate_limited(self) -> None:
+        """The server answered 429: the whole budget pauses."""
 
 
 @dataclass(eq=False)
@@ -75,6 +86,8 @@ class RequestBudget:
         self._blocked_until = -math.inf
         self._timer: asyncio.TimerHandle | None = None
         self._anonymous = itertools.count(1)
+        #: Told of every grant's wait and every 429 (metrics); add with ``listeners.append``.
+        self.listeners: list[BudgetListener] = []
         #: Counters for benchmarks and tests: requests granted, callers that had to wait.
         self.granted = 0
         self.queued = 0
@@ -98,6 +111,9 @@ class RequestBudget:
         self.granted += 1
         if self.history is not None and requested_at is not None:
             self.history.append(slot)
+        if requested_at is not None:
+            for listener in self.listeners:
+                listener.waited(max(0.0, now - requested_at))
         return slot
 
     def settle(self, slot: Slot) -> None:
@@ -147,6 +163,8 @@ class RequestBudget:
 
     def penalize(self, retry_after: float) -> None:
         """After a 429: grant nothing for ``retry_after`` seconds."""
+        for listener in self.listeners:
+            listener.rate_limited()
         self._blocked_until = max(self._blocked_until, self._clock() + max(retry_after, 0.0))
         self._pump()
 

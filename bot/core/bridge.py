@@ -15,7 +15,7 @@ from typing import Any
 from bot.api.answers import answer_text, validate_answer
 from bot.api.client import InterviewClient
 from bot.api.models import CompletionReason, Question
-from bot.core import texts
+from bot.core import logfields, texts
 from bot.core.answer_hints import TypedReply, read_typed_reply
 from bot.core.choosing import StudyGate
 from bot.core.clock import Clock, SystemClock
@@ -35,6 +35,7 @@ from bot.core.events import (
 from bot.core.i18n import catalogue
 from bot.core.keys import ConversationKey
 from bot.core.lifecycle import Lifecycle
+from bot.core.observe import Connections, Observer
 from bot.core.policy import AfterCompletion, BridgeConfig, typed_word
 from bot.core.ports import Action, Adapter, Notice, NoticeKind
 from bot.core.store import InterviewRecord, RecordStatus, Store
@@ -67,13 +68,23 @@ class Bridge:
         clock: Clock | None = None,
         studies: StudyBook | None = None,
         clients: dict[str, InterviewClient] | None = None,
+        observer: Observer | None = None,
     ) -> None:
         """``studies`` defaults to one study made from ``config``; ``clients`` maps study ids to their API client
         (studies on one key share one), and studies missing from it use ``client``."""
         self.store = store
         self.config = config
         book = studies or default_studies(config)
-        self._ctx = CoreContext(client=client, store=store, config=config, clock=clock or SystemClock(), studies=book)
+        #: the platform links this bot needs (adapters mark them up and down; readiness reads them)
+        self.connections = Connections()
+        self._ctx = CoreContext(
+            client=client,
+            store=store,
+            config=config,
+            clock=clock or SystemClock(),
+            studies=book,
+            observer=observer or Observer(),
+        )
         self._ctx.clients.update(clients or {})
         self.gate = StudyGate(book, store, self._ctx.clock)
         self._turns = TurnRunner(self._ctx, self._on_api_end)
@@ -105,6 +116,15 @@ class Bridge:
         if self._sweeper is None:
             self._sweeper = asyncio.create_task(self._sweep_forever(), name="inactivity-sweep")
 
+    async def pause(self) -> None:
+        """The first step of a graceful stop: start no new turn, and cut the replies streaming now.
+
+        Each cut reply ends visibly with the restart note; its turn stays stored in flight and messages keep
+        being stored, so the next start shows the reply whole and sends nothing twice.
+        """
+        self._turns.stopping = True
+        await self._turns.cancel_all()
+
     async def stop(self) -> None:
         """Stop the sweep and the workers. Turns in flight stay stored and resume at the next start."""
         for task in list(self._background):
@@ -134,6 +154,11 @@ class Bridge:
                     self._turns.kick(record)
 
     # --- queries ---
+
+    @property
+    def observer(self) -> Observer:
+        """Where adapters report what the core cannot see (platform 429s, write waits)."""
+        return self._ctx.observer
 
     @property
     def client(self) -> InterviewClient:
@@ -168,19 +193,24 @@ class Bridge:
         now = self._ctx.clock.now()
         if event.event_id and not await self.store.mark_event(event.key.platform, event.event_id, now):
             log.info("duplicate event dropped platform=%s event=%s", event.key.platform, event.event_id)
+            self._ctx.observer.duplicate_dropped(platform=event.key.platform)
             return Outcome(OutcomeKind.DUPLICATE)
         owner = event.key
         if isinstance(event, Answer):  # the question's conversation decides, not the clicker's
             record = await self.store.get_interview(event.interview_id)
             owner = record.key if record is not None else event.key
         async with self._ctx.locks.hold(owner.as_str()):
-            if isinstance(event, UserText):
-                return await self._on_text(event)
-            if isinstance(event, Answer):
-                return await self._on_answer(event)
-            if isinstance(event, Start):
-                return await self._on_start(event.key, event.respondent, event.study)
-            return await self._control(event)
+            with logfields.about(owner.platform):
+                return await self._dispatch(event)
+
+    async def _dispatch(self, event: InboundEvent) -> Outcome:
+        if isinstance(event, UserText):
+            return await self._on_text(event)
+        if isinstance(event, Answer):
+            return await self._on_answer(event)
+        if isinstance(event, Start):
+            return await self._on_start(event.key, event.respondent, event.study)
+        return await self._control(event)
 
     async def _active(self, key: ConversationKey) -> InterviewRecord | None:
         """The conversation's interview that still takes messages.
@@ -189,6 +219,8 @@ class Bridge:
         and treat the conversation as free either way, so no message goes into an interview that has ended.
         """
         record = await self.store.active_interview(key)
+        if record is not None:
+            logfields.note(record.interview_id, record.study)
         if record is not None and record.status is RecordStatus.COMPLETING:
             await self._lifecycle.finish_completing(record)
             return None
@@ -360,6 +392,9 @@ class Bridge:
         record.completed_at = self._ctx.clock.now()
         self._ctx.clear_deadlines(record)
         await self.store.update_interview(record)
+        self._ctx.observer.interview_ended(
+            study=self._ctx.study_label(record), platform=record.key.platform, reason="gone"
+        )
 
     async def check_deadlines(self) -> int:
         """Send due nudges and complete timed-out interviews; returns how many were acted on."""

@@ -11,6 +11,7 @@ from bot.api.client import InterviewClient
 from bot.core.clock import Clock
 from bot.core.keys import ConversationKey
 from bot.core.locks import KeyedLocks
+from bot.core.observe import Observer
 from bot.core.policy import BridgeConfig
 from bot.core.ports import Adapter, RespondentUnreachable
 from bot.core.store import InterviewRecord, Store
@@ -33,6 +34,7 @@ class CoreContext:
     studies: StudyBook
     adapters: dict[str, Adapter] = field(default_factory=dict)
     locks: KeyedLocks = field(default_factory=KeyedLocks)
+    observer: Observer = field(default_factory=Observer)
     #: The API client of each study by id (studies on one API key share one client); others use ``client``.
     clients: dict[str, InterviewClient] = field(default_factory=dict)
 
@@ -69,6 +71,11 @@ class CoreContext:
     def unreachable(record: InterviewRecord) -> bool:
         """True once the platform said the respondent cannot be reached."""
         return bool(record.platform_state.get(UNREACHABLE))
+
+    @staticmethod
+    def study_label(record: InterviewRecord) -> str:
+        """The study as a metrics label (``default`` when none is set)."""
+        return record.study or "default"
 
     async def reach(self, record: InterviewRecord, call: Awaitable[T]) -> T | None:
         """Run an adapter call; if the respondent cannot be reached, record it and return None."""

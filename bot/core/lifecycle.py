@@ -6,7 +6,7 @@ import logging
 
 from bot.api.errors import ApiUnavailable, InterviewApiError, NotFound, RateLimited, ServerError, Unauthorized
 from bot.api.models import CompletionReason, Respondent
-from bot.core import texts
+from bot.core import logfields, texts
 from bot.core.context import CoreContext
 from bot.core.events import Outcome, OutcomeKind, RespondentInfo
 from bot.core.keys import ConversationKey
@@ -65,6 +65,7 @@ class Lifecycle:
             updated_at=now,
         )
         ctx.set_deadlines(record)
+        logfields.note(record.interview_id, record.study)
         try:
             await ctx.store.create_interview(record)
         except ActiveInterviewExists:  # another bot process won the race: give this one back
@@ -80,6 +81,7 @@ class Lifecycle:
             )
         await ctx.reach(record, relay.finish(started.initial_message, pending))
         log.info("interview started key=%s interview=%s", key.as_str(), record.interview_id)
+        ctx.observer.interview_started(study=ctx.study_label(record), platform=key.platform)
         return Outcome(OutcomeKind.ACCEPTED, interview_id=record.interview_id)
 
     async def complete(self, record: InterviewRecord, reason: CompletionReason, *, notify: bool = True) -> None:
@@ -101,6 +103,7 @@ class Lifecycle:
             record.completed_at = ctx.clock.now()
             await ctx.store.update_interview(record)
         log.info("interview completed interview=%s reason=%s api_done=%s", record.interview_id, reason, done)
+        ctx.observer.interview_ended(study=ctx.study_label(record), platform=record.key.platform, reason=reason.value)
         if notify and not ctx.unreachable(record):
             actions = (Action.NEW_INTERVIEW,) if ctx.config.after_completion.value == "offer" else ()
             notice = Notice(NoticeKind.ENDED, texts.ended(reason, ctx.config.inactivity_timeout), actions)

@@ -52,6 +52,9 @@ class ReplyRelay:
         self.status: str | None = None
         #: the platform said the respondent cannot be reached while the reply streamed
         self.unreachable = False
+        #: loop times of the first text received from the API and of the first text the adapter showed
+        self.first_text_at: float | None = None
+        self.first_visible_at: float | None = None
 
     @property
     def text(self) -> str:
@@ -69,6 +72,8 @@ class ReplyRelay:
     async def feed(self, event: StreamEvent) -> None:
         """Take one event from the API stream."""
         if isinstance(event, TextDelta):
+            if self.first_text_at is None and event.text:
+                self.first_text_at = asyncio.get_running_loop().time()
             self._text += event.text
             await self._update()
         elif isinstance(event, TextReplace):
@@ -113,6 +118,12 @@ class ReplyRelay:
                 await self._stream.append(chunk)
             except RespondentUnreachable:  # keep receiving the reply: it is stored even if nobody sees it
                 self.unreachable = True
+                return
+            self._shown_first()
+
+    def _shown_first(self) -> None:
+        if self.first_visible_at is None:
+            self.first_visible_at = asyncio.get_running_loop().time()
 
     async def _stop_timer(self) -> None:
         """Cancel a timer still waiting; let one already updating the adapter finish its call."""
@@ -130,6 +141,8 @@ class ReplyRelay:
             if self.unreachable:
                 raise RespondentUnreachable("the respondent became unreachable during the reply")
             await self._stream.finish(text, pending)
+            if text:
+                self._shown_first()
 
     async def fail(self, notice: Notice) -> None:
         """End the message visibly with ``notice`` (raises RespondentUnreachable if nobody can see it)."""

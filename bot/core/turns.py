@@ -12,10 +12,11 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 
 from bot.api.errors import AlreadyCompleted, Conflict, InterviewApiError, NotFound
 from bot.api.models import AnswerValue, Question, RecoveredTurn, TextReplace
-from bot.core import texts
+from bot.core import logfields, texts
 from bot.core.context import CoreContext
 from bot.core.ports import Action, Notice, NoticeKind, PendingQuestion
 from bot.core.relay import ReplyRelay, StreamErrorReported
@@ -37,9 +38,13 @@ class TurnRunner:
         self._attempted: set[int] = set()  # turn ids sent (or tried) by this process
         self._stop_notes: dict[str, str] = {}  # why a worker is being stopped, shown under its cut reply
         self._retry_requested: set[str] = set()  # interviews whose running worker should retry if it fails
+        #: set by a graceful stop: no new turn starts; queued messages wait in storage for the next start
+        self.stopping = False
 
     def kick(self, record: InterviewRecord) -> None:
-        """Make sure a worker runs for this interview (no-op if one does)."""
+        """Make sure a worker runs for this interview (no-op if one does, or while stopping)."""
+        if self.stopping:  # the message is stored: the next start takes it
+            return
         worker = self._workers.get(record.interview_id)
         if worker is None or worker.done():
             task = asyncio.create_task(self._work(record.interview_id), name=f"turns:{record.interview_id}")
@@ -91,7 +96,9 @@ class TurnRunner:
             turn = await store.begin_turn(interview_id, self._ctx.clock.now())
             if turn is None:
                 return
-            if not await self._run(record, turn):
+            with logfields.about(record.key.platform, interview_id, record.study):
+                go_on = await self._run(record, turn)
+            if not go_on:
                 if interview_id in self._retry_requested:  # Retry was clicked while this attempt wound down
                     self._retry_requested.discard(interview_id)
                     continue
@@ -99,13 +106,31 @@ class TurnRunner:
             self._retry_requested.discard(interview_id)
 
     async def _run(self, record: InterviewRecord, turn: Turn) -> bool:
-        """One turn, start to end. False when the worker should stop (failure or end of interview)."""
+        """One turn, start to end, reported to the observer. False when the worker should stop."""
+        report = _TurnReport(started=asyncio.get_running_loop().time())
+        try:
+            return await self._attempt(record, turn, report)
+        finally:
+            self._report(record, report)
+
+    def _report(self, record: InterviewRecord, report: _TurnReport) -> None:
+        observer, platform = self._ctx.observer, record.key.platform
+        seconds = asyncio.get_running_loop().time() - report.started
+        observer.turn_finished(
+            study=self._ctx.study_label(record), platform=platform, outcome=report.outcome, seconds=seconds
+        )
+        relay = report.relay
+        if relay is not None and relay.first_visible_at is not None:
+            observer.first_update(platform=platform, seconds=relay.first_visible_at - report.started)
+
+    async def _attempt(self, record: InterviewRecord, turn: Turn, report: _TurnReport) -> bool:
         ctx = self._ctx
         adapter = ctx.adapter(record.key)
         resumed = turn.id in self._attempted
         self._attempted.add(turn.id)
         stream = await ctx.reach(record, adapter.begin_reply(record.key))
         relay = ReplyRelay(stream, adapter.update_interval) if stream is not None else None
+        report.relay = relay
         try:
             recovered = await self._recover(record, turn) if resumed else None
             if recovered is not None:
@@ -121,21 +146,26 @@ class TurnRunner:
             raise
         except (AlreadyCompleted, Conflict) as error:
             log.info("interview %s already completed on the API side (%s)", record.interview_id, error.code)
+            report.outcome = "ended"
             await self._end(record, "natural", relay)
             return False
         except NotFound as error:  # (a 401 may be a revoked API key: that is a failure to retry, not an end)
             log.warning("interview %s is gone on the API side (%s)", record.interview_id, error.code)
+            report.outcome = "ended"
             await self._end(record, "gone", relay)
             return False
         except (InterviewApiError, StreamErrorReported, OSError) as error:
             log.warning("turn failed interview=%s turn=%s: %r", record.interview_id, turn.id, error)
+            report.outcome = "failed"
             await self._fail(record, relay, error)
             return False
         except Exception as error:  # a bug must not leave the respondent with silence: they can retry
             log.exception("turn crashed interview=%s turn=%s", record.interview_id, turn.id)
+            report.outcome = "failed"
             await self._fail(record, relay, error)
             return False
         await self._deliver(record, turn, relay, text, question, is_complete)
+        report.outcome = "ok"
         return not is_complete
 
     def mark_resumed(self, turn: Turn) -> None:
@@ -225,6 +255,15 @@ class TurnRunner:
             fresh = await self._ctx.store.get_interview(record.interview_id)
             if fresh is not None and fresh.status is RecordStatus.ACTIVE:
                 await self._on_end(fresh, why)
+
+
+@dataclass
+class _TurnReport:
+    """What the observer learns of one turn: how it ended (``stopped`` unless told otherwise) and its relay."""
+
+    started: float
+    outcome: str = "stopped"
+    relay: ReplyRelay | None = None
 
 
 class _Discard:

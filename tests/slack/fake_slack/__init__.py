@@ -62,7 +62,8 @@ versions), `bot_messages(...)`, `ephemerals(user)`, `home_view(user)`, `views_op
 `await wait_for(predicate, timeout=5)`.
 
 Socket Mode: `socket.connected`, `socket.connects`, `await socket.request_reconnect()` (Slack's `disconnect`
-message), `await socket.drop_all()`.
+message), `await socket.drop_all()`, `async with socket.outage():` (connections dropped and new ones refused with
+HTTP 503 until the block ends; `socket.refused` counts the refused attempts).
 """
 
 from .delivery import Delivery

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import time
 import uuid
+from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import WSMsgType, web
@@ -25,6 +27,8 @@ class SocketModeServer:
         self.fake = fake
         self.connections: list[web.WebSocketResponse] = []
         self.connects = 0  # how many connections were ever opened (reconnects count)
+        self.refused = 0  # connection attempts refused during an outage
+        self._outage = False
         self._acks: dict[str, asyncio.Future[dict[str, Any]]] = {}
 
     @property
@@ -32,8 +36,12 @@ class SocketModeServer:
         """Whether a Socket Mode client is connected."""
         return any(not ws.closed for ws in self.connections)
 
-    async def handle(self, request: web.Request) -> web.WebSocketResponse:
-        """One client connection: say hello, then read acks until it closes."""
+    async def handle(self, request: web.Request) -> web.StreamResponse:
+        """One client connection: say hello, then read acks until it closes (refused during an outage)."""
+        if self._outage:
+            self.refused += 1
+            self.fake.notify()
+            return web.Response(status=503, text="Socket Mode is unavailable")
         ws = web.WebSocketResponse(autoping=True)
         await ws.prepare(request)
         self.connections.append(ws)
@@ -108,6 +116,16 @@ class SocketModeServer:
         """Close every connection abruptly from the server side (a network blip)."""
         for ws in list(self.connections):
             await ws.close(code=1011, message=b"fake-slack dropped the connection")
+
+    @contextlib.asynccontextmanager
+    async def outage(self) -> AsyncIterator[None]:
+        """Drop every connection and refuse new ones (HTTP 503 on the WebSocket upgrade) until the block ends."""
+        self._outage = True
+        try:
+            await self.drop_all()
+            yield
+        finally:
+            self._outage = False
 
     async def close_all(self) -> None:
         """Close every connection (on shutdown)."""
