@@ -1,53 +1,15 @@
-"""Fixtures for the operations tests: the fake platforms (from tests/discord and tests/slack), free ports, and
-polling the bot's HTTP server until it answers as expected.
+"""Fixtures for the operations tests: the fake platforms of tests/discord and tests/slack are importable here.
 
 Like tests/discord and tests/slack this folder has no ``__init__.py``; the fakes are imported as top-level
-modules (``fake_discord``, ``fake_slack``).
+modules (``fake_discord``, ``fake_slack``), the helpers from ``ops_helpers``.
 """
 
 from __future__ import annotations
 
-import asyncio
-import socket
 import sys
-import time
 from pathlib import Path
-from typing import Any
-
-import aiohttp
 
 HERE = Path(__file__).resolve().parent
 for folder in (HERE.parent / "discord", HERE.parent / "slack"):
     if str(folder) not in sys.path:
         sys.path.append(str(folder))
-
-
-def free_port() -> int:
-    """A port free on 127.0.0.1 right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-async def get(url: str) -> tuple[int, Any]:
-    """GET ``url``: the status and the body (JSON when it is JSON, else text); status 0 if nothing listens."""
-    try:
-        async with aiohttp.ClientSession() as session, session.get(url) as response:
-            if response.content_type == "application/json":
-                return response.status, await response.json()
-            return response.status, await response.text()
-    except aiohttp.ClientConnectionError:
-        return 0, None
-
-
-async def until_status(url: str, status: int, timeout: float = 20.0) -> tuple[float, Any]:  # noqa: ASYNC109
-    """Poll ``url`` until it answers ``status``; returns (seconds it took, body). TimeoutError after ``timeout``."""
-    started = time.monotonic()
-    last: tuple[int, Any] = (0, None)
-    while time.monotonic() - started < timeout:
-        last = await get(url)
-        if last[0] == status:
-            return time.monotonic() - started, last[1]
-        await asyncio.sleep(0.05)
-    raise TimeoutError(f"{url} did not answer {status} within {timeout} s; last answer: {last}")

@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 from aiohttp import web
-from conftest import free_port, get, until_status
 from fake_discord import FakeDiscord
 from fake_discord import serving as discord_serving
 from fake_slack import FakeSlack
+from ops_helpers import free_port, get, until_status
 
 from adapters.slack.runner import start_slack
 from bot.app import open_bridge, operations_server

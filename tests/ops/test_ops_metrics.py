@@ -5,9 +5,9 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from conftest import free_port, get, until_status
 from fake_discord import FakeDiscord
 from fake_discord import serving as discord_serving
+from ops_helpers import free_port, get, until_status
 from prometheus_client.parser import text_string_to_metric_families
 from test_ops_health import ADA, discord_settings, running
 
