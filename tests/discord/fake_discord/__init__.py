@@ -30,7 +30,10 @@ What users do (each dispatches a gateway event and returns at once; unknown user
     ``click(user_id, message_id, custom_id, *, values=None, force=False)`` → :class:`Interaction` (type 3;
     ``ValueError`` if the user cannot see the message — someone else's DM, a guild they are not in — or
     the component is absent/disabled, or the values don't fit the select; ``force=True`` skips the checks);
-    ``submit_modal(user_id, interaction, custom_id, fields)`` (type 5, needs the bot's type-9 answer);
+    ``submit_modal(user_id, interaction, custom_id, fields)`` (type 5, needs the bot's type-9 answer; modals
+    of action rows, labels (18) and text displays (10); ``fields`` gives a string for a text input (4) or a
+    radio group (21), a list of option values for a checkbox group (22); what Discord's client would refuse —
+    a required field left empty, too few or too many boxes checked, an unknown option — is a ``ValueError``);
     ``slash_command(user_id, name, options, *, guild_id=None, locale="en-US")`` (type 2, needs a synced
     command; in the guild's channel, or in the DM when ``guild_id`` is None).
 
@@ -52,6 +55,8 @@ Faults
     ``force_error(method, path_regex, status, code, message, *, count=1)`` (e.g. 403 / 50001 Missing Access);
     ``drop_connection(method, path_regex, *, count=1)`` (the socket closes with no answer: a network blip);
     ``await delete_message(message_id)`` (someone else deletes it: edits then get 404 / 10008);
+    ``old_edits.age(message_id, seconds)`` / ``old_edits.limit`` (edits of messages older than an hour beyond
+    ``limit`` per channel per hour answer 400 / 30046, see ``old_edits.py``);
     ``await disconnect_gateway()`` (close 4000 → discord.py RESUMEs, missed events are replayed);
     ``async with gateway_outage():`` (socket dropped and reconnections held until the block ends);
     ``await request_reconnect()`` (op 7 → RESUME); ``await invalidate_sessions()`` (RESUME refused with

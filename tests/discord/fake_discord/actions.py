@@ -101,10 +101,13 @@ class UserActions:
         return interaction
 
     async def submit_modal(
-        self, user_id: str, interaction: Interaction, custom_id: str, fields: dict[str, str]
+        self, user_id: str, interaction: Interaction, custom_id: str, fields: dict[str, str | list[str]]
     ) -> Interaction:
         """The user submits the modal the bot opened in answer to ``interaction`` (INTERACTION_CREATE type 5).
-        ``fields`` maps text input custom ids to values; raises ``ValueError`` if no such modal is open."""
+
+        ``fields`` maps custom ids to what the user entered (a string for a text input or a radio group, a list
+        for a checkbox group); raises ``ValueError`` if no such modal is open or Discord's client would refuse
+        the input (a required field left empty, too many or too few boxes checked, an unknown option)."""
         self._known(user_id)
         modal = interaction.modal
         if modal is None:

@@ -18,6 +18,7 @@ from tests.waiting import wait_until
 from . import interactions, rest, rest_app
 from .actions import UserActions
 from .faults import ForcedFault
+from .old_edits import OldMessageEdits
 from .gateway import DIRECT_MESSAGES, GUILD_MEMBERS, GUILD_MESSAGES, GUILDS, MESSAGE_CONTENT, Gateway, Session
 from .ratelimit import RateLimiter
 from .recording import RecordedRequest
@@ -45,6 +46,7 @@ class FakeDiscord(UserActions):
         self.interaction_deadline = interaction_deadline
         self.strict_spec = strict_spec
         self.world = World(self.bot_user_id, self.application_id, bot_name)
+        self.old_edits = OldMessageEdits()  # 30046 for too many edits of messages older than an hour
         self.limiter = RateLimiter(message_limit=message_limit, default_limit=default_limit, global_limit=global_limit)
         self.gateway = Gateway(
             token=lambda: self.token,

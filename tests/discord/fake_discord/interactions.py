@@ -98,25 +98,73 @@ def build_interaction(
     return interaction
 
 
-def modal_submission(modal: dict[str, Any], fields: dict[str, str]) -> list[dict[str, Any]]:
-    """The ``components`` of a modal submit, mirroring the modal's layout (action rows or labels)."""
+FieldValue = str | list[str]
+
+
+def _text_answer(component: dict[str, Any], value: FieldValue | None) -> dict[str, Any]:
+    custom_id = component["custom_id"]
+    if isinstance(value, list):
+        raise ValueError(f"modal field {custom_id!r} is a text input: give a string")
+    if value is None:
+        if component.get("required", True) and not component.get("value"):
+            raise ValueError(f"modal field {custom_id!r} is required")
+        value = ""
+    min_len, max_len = component.get("min_length"), component.get("max_length")
+    if (min_len is not None and value and len(value) < min_len) or (max_len is not None and len(value) > max_len):
+        raise ValueError(f"modal field {custom_id!r}: length {len(value)} outside {min_len}..{max_len}")
+    return {"type": 4, "id": component.get("id", 0), "custom_id": custom_id, "value": value}
+
+
+def _radio_answer(component: dict[str, Any], value: FieldValue | None) -> dict[str, Any]:
+    """A radio group (21): one option's value, or none when not required (Discord's client enforces both)."""
+    custom_id = component["custom_id"]
+    allowed = [o["value"] for o in component.get("options", [])]
+    if isinstance(value, list):
+        raise ValueError(f"modal field {custom_id!r} is a radio group: give one value")
+    if value is None and component.get("required", True):
+        raise ValueError(f"modal field {custom_id!r} is required")
+    if value is not None and value not in allowed:
+        raise ValueError(f"modal field {custom_id!r}: {value!r} is not one of its options")
+    return {"type": 21, "id": component.get("id", 0), "custom_id": custom_id, "value": value}
+
+
+def _checkbox_answer(component: dict[str, Any], value: FieldValue | None) -> dict[str, Any]:
+    """A checkbox group (22): option values, between ``min_values`` (default 0; 1 when required) and
+    ``max_values`` (default 1), as Discord's client enforces them."""
+    custom_id = component["custom_id"]
+    allowed = [o["value"] for o in component.get("options", [])]
+    values = [] if value is None else value
+    if isinstance(values, str):
+        raise ValueError(f"modal field {custom_id!r} is a checkbox group: give a list of values")
+    low = component.get("min_values")
+    low = (1 if component.get("required", True) else 0) if low is None else low
+    high = component.get("max_values")
+    high = 1 if high is None else high
+    if not low <= len(values) <= high:
+        raise ValueError(f"modal field {custom_id!r}: {len(values)} chosen, allowed {low}..{high}")
+    if any(v not in allowed for v in values) or len(set(values)) != len(values):
+        raise ValueError(f"modal field {custom_id!r}: values must be distinct options")
+    return {"type": 22, "id": component.get("id", 0), "custom_id": custom_id, "values": list(values)}
+
+
+_ANSWERS = {4: _text_answer, 21: _radio_answer, 22: _checkbox_answer}
+
+
+def modal_submission(modal: dict[str, Any], fields: dict[str, FieldValue]) -> list[dict[str, Any]]:
+    """The ``components`` of a modal submit, mirroring the modal's layout (action rows, labels, text displays).
+
+    ``fields`` maps custom ids to what the user entered: a string for a text input or a radio group, a list
+    of option values for a checkbox group. Inputs the user leaves alone must not be required.
+    """
     unused = dict(fields)
-    submitted: list[dict[str, Any]] = []
 
     def answer(component: dict[str, Any]) -> dict[str, Any]:
-        custom_id = component.get("custom_id")
-        if component.get("type") != 4 or custom_id is None:
+        make = _ANSWERS.get(int(component.get("type") or 0))
+        if make is None or component.get("custom_id") is None:
             return {"type": component.get("type"), "id": component.get("id", 0)}
-        value = unused.pop(custom_id, None)
-        if value is None:
-            if component.get("required", True) and not component.get("value"):
-                raise ValueError(f"modal field {custom_id!r} is required")
-            value = ""
-        min_len, max_len = component.get("min_length"), component.get("max_length")
-        if (min_len is not None and value and len(value) < min_len) or (max_len is not None and len(value) > max_len):
-            raise ValueError(f"modal field {custom_id!r}: length {len(value)} outside {min_len}..{max_len}")
-        return {"type": 4, "id": component.get("id", 0), "custom_id": custom_id, "value": value}
+        return make(component, unused.pop(component["custom_id"], None))
 
+    submitted: list[dict[str, Any]] = []
     for top in modal.get("components", []):
         if top.get("type") == 1:
             submitted.append({"type": 1, "components": [answer(c) for c in top.get("components", [])]})

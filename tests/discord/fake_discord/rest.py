@@ -18,6 +18,7 @@ import aiohttp
 from aiohttp import web
 
 from .faults import first_fault
+from .old_edits import TOO_MANY_OLD_EDITS
 from .recording import (
     CANNOT_DM,
     EMPTY_MESSAGE,
@@ -293,6 +294,8 @@ async def edit_message(request: web.Request) -> web.Response:
         raise error(NOT_AUTHOR)
     body = body_of(request) or {}
     check_message_body(body, creating=False)
+    if not fake.old_edits.allow(channel.id, message["id"]):
+        raise error(TOO_MANY_OLD_EDITS)
     fake.world.edit_message(message, body)
     await fake.dispatch_message_event("MESSAGE_UPDATE", channel, message)
     return json_response(message)
