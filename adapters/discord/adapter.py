@@ -26,6 +26,8 @@ log = logging.getLogger(__name__)
 PLATFORM = "discord"
 #: Discord error codes meaning the member cannot be reached in DMs.
 UNREACHABLE_CODES = frozenset({50007, 50278, 10013, 10003, 50001})
+#: "Maximum number of edits to messages older than 1 hour reached": that message cannot be edited for now.
+TOO_MANY_OLD_EDITS = 30046
 #: Store scope of reply streams in progress (their message ids), to reuse them after a crash.
 REPLY_SCOPE = "discord.reply"
 #: A reply interrupted longer ago than this is not reused (it would sit far up the DM; Discord also limits
@@ -266,6 +268,14 @@ class DiscordReplyStream:
                         await self.adapter.edit(self.key, self.messages[i], content, view=view)
                     except discord.NotFound:
                         log.info("discord: a reply message was deleted; posting that part again")
+                        await self._drop_from(i)
+                        continue
+                    except discord.HTTPException as error:
+                        if error.code != TOO_MANY_OLD_EDITS:
+                            raise
+                        # a reply resumed long after it began (its message is over an hour old): Discord takes
+                        # no more edits of it, so that part and the ones after it go out as new messages
+                        log.info("discord: a reply message is too old to edit; posting that part again")
                         await self._drop_from(i)
                         continue
                     self.shown[i] = content

@@ -8,8 +8,10 @@ clicks work after a restart, on messages the process never saw.
 Layout rules (Discord: ≤ 5 rows, ≤ 5 buttons or 1 select per row, ≤ 25 options per select, labels ≤ 80):
 yes/no → 2 buttons; scale → buttons in rows of ≤ 5 up to 20 values, selects beyond; single choice → buttons
 up to 5 short options, else selects of 25 ("paged": one select per 25 options, up to 4); "other" → a button
-opening a modal; multiple choice → selects + Submit; ranking → tap the items in order (ranked items turn into
-grey "1. …" buttons), Reset and Submit. The last row always holds "End interview".
+opening a modal (options as a radio group + a text box, see :mod:`modals`); multiple choice → up to 10
+options a button opening a checkbox modal (:mod:`modals` says why), more as selects + Submit; ranking → tap
+the items in order (ranked items turn into grey "1. …" buttons), Reset and Submit. Options beyond what four
+selects hold (100) are announced on a disabled button and logged. The last row always holds "End interview".
 """
 
 from __future__ import annotations
@@ -23,7 +25,9 @@ from typing import Any, Protocol
 import discord
 
 from adapters.discord import ids
+from adapters.discord.modals import CHECKBOX_MAX
 from bot.api.models import Question, QuestionType
+from bot.core.i18n import catalogue
 from bot.core.ports import Action
 
 log = logging.getLogger(__name__)
@@ -35,8 +39,6 @@ MAX_ROWS = 5
 ROW_WIDTH = 5
 #: Rows usable by a question (the last row is kept for controls and "End interview").
 QUESTION_ROWS = MAX_ROWS - 1
-#: Seconds discord.py keeps an opened "Other…" modal object (its submit works later too, routed by id).
-MODAL_KEPT_FOR = 900.0
 
 ACTION_LABELS: dict[Action, tuple[str, discord.ButtonStyle]] = {
     Action.RETRY: ("Retry", discord.ButtonStyle.primary),
@@ -147,6 +149,18 @@ def _scale_label(question: Question, value: int) -> str:
     return str(value)
 
 
+def missing_options_note(question: Question, total: int, locale: str | None = None) -> list[InterviewComponent]:
+    """A disabled button saying how many options the selects show, when they cannot hold them all (and a
+    warning in the log); nothing when they can."""
+    shown = QUESTION_ROWS * SELECT_OPTION_LIMIT
+    if total <= shown:
+        return []
+    log.warning("discord: question %s has %d options; only the first %d fit in a message", question.id, total, shown)
+    text = catalogue(locale).gettext("{shown} of {total} options shown: type yours if it's missing")
+    label = text.format(shown=shown, total=total)
+    return [_button(label, ids.display_id(1), QUESTION_ROWS, discord.ButtonStyle.secondary, disabled=True)]
+
+
 def _selects(
     kind: str,
     interview_id: str,
@@ -160,13 +174,6 @@ def _selects(
     """One select per 25 options (up to :data:`QUESTION_ROWS`), values are option indexes."""
     items: list[InterviewComponent] = []
     pages = [range(i, min(i + SELECT_OPTION_LIMIT, len(labels))) for i in range(0, len(labels), SELECT_OPTION_LIMIT)]
-    if len(pages) > QUESTION_ROWS:
-        log.warning(
-            "discord: question %s has %d options; only the first %d fit in a message",
-            question.id,
-            len(labels),
-            QUESTION_ROWS * SELECT_OPTION_LIMIT,
-        )
     for page_no, page in enumerate(pages[:QUESTION_ROWS]):
         options = [
             discord.SelectOption(label=clip(labels[i], OPTION_LABEL_LIMIT), value=str(i), default=i in chosen)
@@ -200,7 +207,7 @@ def _button_rows(buttons: list[tuple[str, str, discord.ButtonStyle, bool]]) -> l
     ]
 
 
-def question_view(interview_id: str, question: Question) -> discord.ui.View | None:
+def question_view(interview_id: str, question: Question, locale: str | None = None) -> discord.ui.View | None:
     """The components of a fresh question (None for open-ended questions: they are answered by typing)."""
     qid = question.id
     primary = discord.ButtonStyle.primary
@@ -236,14 +243,21 @@ def question_view(interview_id: str, question: Question) -> discord.ui.View | No
         controls: list[InterviewComponent] = []
         if question.allow_other:
             controls.append(_button("Other…", ids.question_id("o", interview_id, qid), QUESTION_ROWS))
+        controls += missing_options_note(question, len(options), locale)
         return _view([*items, *controls, end_button(QUESTION_ROWS)])
     if question.type is QuestionType.MULTIPLE_CHOICE:
-        return multiple_choice_view(interview_id, question, frozenset())
+        if len(question.options) <= CHECKBOX_MAX:  # a checkbox modal: every option visible, counts checked
+            choose = catalogue(locale).gettext("Choose…")
+            opener = _button(choose, ids.question_id("mo", interview_id, qid), 0, discord.ButtonStyle.primary)
+            return _view([opener, end_button(1)])
+        return multiple_choice_view(interview_id, question, frozenset(), locale)
     return ranking_view(interview_id, question, ())
 
 
-def multiple_choice_view(interview_id: str, question: Question, chosen: frozenset[int]) -> discord.ui.View:
-    """Selects (min/max from the question) keeping the choices so far, and Submit."""
+def multiple_choice_view(
+    interview_id: str, question: Question, chosen: frozenset[int], locale: str | None = None
+) -> discord.ui.View:
+    """Selects (min/max from the question) keeping the choices so far, and Submit (more than 10 options)."""
     mask = ids.encode_mask(chosen)
     items = _selects("m", interview_id, question, question.options, chosen=chosen, mask=mask, multi=True)
     enough = len(chosen) >= max(1, question.min_choices)
@@ -254,7 +268,8 @@ def multiple_choice_view(interview_id: str, question: Question, chosen: frozense
         discord.ButtonStyle.success,
         disabled=not enough,
     )
-    return _view([*items, submit, end_button(QUESTION_ROWS)])
+    note = missing_options_note(question, len(question.options), locale)
+    return _view([*items, submit, *note, end_button(QUESTION_ROWS)])
 
 
 def ranking_view(interview_id: str, question: Question, order: tuple[int, ...]) -> discord.ui.View:
@@ -313,20 +328,3 @@ def ranking_view(interview_id: str, question: Question, order: tuple[int, ...]) 
         ),
     ]
     return _view([*items, *controls, end_button(QUESTION_ROWS)])
-
-
-def other_modal(interview_id: str, question: Question) -> discord.ui.Modal:
-    """The modal behind "Other…": one text input; its submit is routed by custom id (restart-proof).
-
-    The submit is handled by the cog's ``on_interaction`` whether or not discord.py still holds this object,
-    so it gets a timeout: a modal the member dismissed is not kept forever.
-    """
-    modal = discord.ui.Modal(
-        title=clip(question.text or "Your answer", 45),
-        custom_id=ids.question_id("om", interview_id, question.id),
-        timeout=MODAL_KEPT_FOR,
-    )
-    modal.add_item(
-        discord.ui.TextInput(label="Your answer", custom_id="other", max_length=400, style=discord.TextStyle.paragraph)
-    )
-    return modal

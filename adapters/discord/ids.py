@@ -6,6 +6,7 @@ a multi-page multiple choice). Grammar::
 
     ib:<kind>:<ref>:<arg>...      kind: a (answer), o (other → modal), om (the modal), s (single-choice
                                   select), m (multiple-choice select), ms (multiple-choice submit),
+                                  mo (multiple choice → checkbox modal), mm (that modal),
                                   r (ranking pick), rs (ranking submit), rr (ranking reset)
     ib:x:<action>                 a notice / reply action (Retry, End, confirm exit, ...)
     ib:go:<study>                 the moderator's persistent "Start interview" button
@@ -109,7 +110,7 @@ def display_id(n: int) -> str:
     return f"{PREFIX}:d:{n}"
 
 
-_QUESTION_KINDS = {"a", "o", "om", "s", "m", "ms", "r", "rs", "rr"}
+_QUESTION_KINDS = {"a", "o", "om", "s", "m", "ms", "mo", "mm", "r", "rs", "rr"}
 
 
 def parse(custom_id: str) -> ComponentId | None:

@@ -15,7 +15,7 @@ from typing import Any
 
 import discord
 
-from adapters.discord import components, ids
+from adapters.discord import components, ids, modals
 from adapters.discord.adapter import DiscordAdapter, dm_key
 from bot.api.models import AnswerValue, Question, QuestionType
 from bot.core.bridge import Bridge
@@ -30,6 +30,7 @@ from bot.core.events import (
     Retry,
     Start,
 )
+from bot.core.i18n import catalogue
 from bot.core.keys import ConversationKey
 from bot.core.ports import Action, RespondentUnreachable
 
@@ -53,20 +54,6 @@ def respondent_of(interaction: discord.Interaction[Any], **metadata: Any) -> Res
         locale=interaction.locale.value if interaction.locale else None,
         metadata={k: v for k, v in meta.items() if v is not None},
     )
-
-
-def modal_fields(data: Any) -> dict[str, str]:
-    """``custom_id → value`` of every text input in a modal submit (rows or labels, any nesting)."""
-    found: dict[str, str] = {}
-    if isinstance(data, dict):
-        if isinstance(data.get("custom_id"), str) and isinstance(data.get("value"), str):
-            found[data["custom_id"]] = data["value"]
-        for value in data.values():
-            found.update(modal_fields(value))
-    elif isinstance(data, list):
-        for value in data:
-            found.update(modal_fields(value))
-    return found
 
 
 class ComponentRouter:
@@ -169,7 +156,7 @@ class ComponentRouter:
         interview_id, question_id, question = await self._pending(key, parsed.ref)
         data: dict[str, Any] = dict(interaction.data or {})
         values = [str(v) for v in data.get("values", [])]
-        if parsed.kind in {"o", "m", "r", "rr"}:  # steps inside one question: no core event yet
+        if parsed.kind in {"o", "mo", "m", "r", "rr"}:  # steps inside one question: no core event yet
             await self._step(interaction, parsed, interview_id, question, actor, values)
             return
         value = self._value(parsed, question, values)
@@ -177,19 +164,42 @@ class ComponentRouter:
         await self._answer(interaction, answer)
 
     async def on_modal(self, interaction: discord.Interaction[Any], custom_id: str) -> None:
-        """Handle the submit of the "Other…" modal (routed by custom id, so it survives restarts)."""
+        """Handle the submit of an "Other…" or checkbox modal (routed by custom id, so it survives restarts)."""
         parsed = ids.parse(custom_id)
-        if parsed is None or parsed.kind != "om" or parsed.ref is None or interaction.channel_id is None:
+        if parsed is None or parsed.kind not in ("om", "mm") or parsed.ref is None or interaction.channel_id is None:
             await self._answer_if_unanswered(interaction)
             return
         key = dm_key(interaction.channel_id, interaction.user.id)
-        interview_id, question_id, _ = await self._pending(key, parsed.ref)
-        text = modal_fields(interaction.data).get("other", "").strip()
-        if not text:
-            await self.tell(interaction, "Please type an answer.")
+        interview_id, question_id, question = await self._pending(key, parsed.ref)
+        fields = modals.modal_values(interaction.data)
+        value = self._modal_value(parsed.kind, question, fields)
+        if value is None:
+            tr = catalogue(interaction.locale.value if interaction.locale else None)
+            await self.tell(interaction, tr.gettext("Please pick an option or type an answer."))
             return
-        answer = Answer(key, str(interaction.user.id), interview_id, question_id, text, str(interaction.id))
+        answer = Answer(key, str(interaction.user.id), interview_id, question_id, value, str(interaction.id))
         await self._answer(interaction, answer)
+
+    @staticmethod
+    def _modal_value(kind: str, question: Question | None, fields: dict[str, str | list[str]]) -> AnswerValue | None:
+        """The answer a modal submit means: typed text first, else the picked option(s); None for nothing.
+
+        A question no longer pending still yields a value, so the core can say why it is not taken.
+        """
+        options = question.options if question is not None else ()
+        if kind == "mm":
+            picked = fields.get(modals.CHOICES_FIELD)
+            indexes = sorted({int(v) for v in picked if v.isdigit()}) if isinstance(picked, list) else []
+            return [options[i] for i in indexes if i < len(options)] if question is not None else []
+        typed = fields.get(modals.OTHER_FIELD)
+        if isinstance(typed, str) and typed.strip():
+            return typed.strip()
+        choice = fields.get(modals.CHOICE_FIELD)
+        if isinstance(choice, str) and question is None:
+            return choice  # not pending any more: the core says so
+        if isinstance(choice, str) and choice.isdigit() and int(choice) < len(options):
+            return options[int(choice)]
+        return None
 
     # --- answers ---
 
@@ -245,8 +255,11 @@ class ComponentRouter:
         if record.key.user != actor:
             await self.tell(interaction, "This question belongs to someone else's interview.")
             return
+        locale = interaction.locale.value if interaction.locale else None
         if parsed.kind == "o":
-            await interaction.response.send_modal(components.other_modal(interview_id, question))
+            await interaction.response.send_modal(modals.other_modal(interview_id, question, locale))
+        elif parsed.kind == "mo":
+            await interaction.response.send_modal(modals.multiple_choice_modal(interview_id, question, locale))
         elif parsed.kind == "m":
             page, mask = int(parsed.args[0]), ids.decode_mask(parsed.args[1] if len(parsed.args) > 1 else "")
             on_page = set(range(page * components.SELECT_OPTION_LIMIT, (page + 1) * components.SELECT_OPTION_LIMIT))

@@ -50,12 +50,12 @@ async def test_dm_interview_with_every_question_type(stack: Stack) -> None:
     page_two = first_id(long_choice, "ib:s:", ":1")
     await answered(stack, await stack.click(ADA, long_choice, page_two, values=["27"]), "c27")
 
-    multi = await stack.question(ADA, "many")
-    picked = await stack.click(ADA, multi, first_id(multi, "ib:m:"), values=["0", "2"])
-    assert picked.response_type == 7
-    multi = picked.original_message() or {}
-    submit = first_id(multi, "ib:ms:")
-    await answered(stack, await stack.click(ADA, multi, submit), "Voice, Events")
+    multi = await stack.question(ADA, "many")  # up to 10 options: a checkbox modal
+    opened = await stack.click(ADA, multi, first_id(multi, "ib:mo:"))
+    assert opened.modal is not None
+    submitted = await stack.fake.submit_modal(ADA, opened, opened.modal["custom_id"], {"choices": ["0", "2"]})
+    await submitted.wait_responded(5.0)
+    await answered(stack, submitted, "Voice, Events")
 
     ranking = await stack.question(ADA, "rank")
     tapped = await stack.click(ADA, ranking, first_id(ranking, "ib:r:", ":2"))  # Fun first

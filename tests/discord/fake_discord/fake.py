@@ -18,8 +18,8 @@ from tests.waiting import wait_until
 from . import interactions, rest, rest_app
 from .actions import UserActions
 from .faults import ForcedFault
-from .old_edits import OldMessageEdits
 from .gateway import DIRECT_MESSAGES, GUILD_MEMBERS, GUILD_MESSAGES, GUILDS, MESSAGE_CONTENT, Gateway, Session
+from .old_edits import OldMessageEdits
 from .ratelimit import RateLimiter
 from .recording import RecordedRequest
 from .state import DM, GUILD_TEXT, Channel, Interaction, World, iso_now, new_snowflake
