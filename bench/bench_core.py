@@ -57,7 +57,7 @@ class _Adapter:
     def __init__(self) -> None:
         self.done: dict[str, asyncio.Event] = {}
 
-    async def begin_reply(self, key: ConversationKey) -> _Reply:
+    async def begin_reply(self, key: ConversationKey, locale: str | None = None) -> _Reply:
         return _Reply(self.done.setdefault(key.user, asyncio.Event()))
 
     async def show_question(self, key: ConversationKey, pending: PendingQuestion) -> None:

@@ -56,7 +56,7 @@ class MyChatbot:
         self.question: PendingQuestion | None = None
         self.handed_back = asyncio.Event()
 
-    async def begin_reply(self, key: ConversationKey) -> ChatReply:
+    async def begin_reply(self, key: ConversationKey, locale: str | None = None) -> ChatReply:
         return ChatReply(self)
 
     async def show_question(self, key: ConversationKey, pending: PendingQuestion) -> None:

@@ -17,6 +17,7 @@ import discord
 from adapters.discord import components
 from adapters.discord.edit_budget import EditBudget
 from adapters.discord.text import PLACEHOLDER, split_message, visible, with_note, without_blank_parts
+from bot.core.i18n import catalogue
 from bot.core.keys import ConversationKey
 from bot.core.ports import Notice, NoticeKind, PendingQuestion, RespondentUnreachable
 from bot.core.store import Store
@@ -143,14 +144,14 @@ class DiscordAdapter:
 
     # --- the Adapter protocol ---
 
-    async def begin_reply(self, key: ConversationKey) -> DiscordReplyStream:
+    async def begin_reply(self, key: ConversationKey, locale: str | None = None) -> DiscordReplyStream:
         """Post the placeholder at once (reusing one left by a crash mid-reply) and show typing."""
         leftover: list[int] = []
         if self.store is not None:
             state = await self.store.get_state(REPLY_SCOPE, key.as_str()) or {}
             if time.time() - float(state.get("at", 0.0)) < REUSE_WITHIN:
                 leftover = [int(m) for m in state.get("messages", [])]
-        stream = DiscordReplyStream(self, key)
+        stream = DiscordReplyStream(self, key, locale)
         self._streams.add(stream)
         if leftover:
             try:
@@ -170,8 +171,9 @@ class DiscordAdapter:
 
     async def show_question(self, key: ConversationKey, pending: PendingQuestion) -> None:
         """Post a question with its components (e.g. restored after a restart)."""
-        view = components.question_view(pending.interview_id, pending.question)
-        text = f"**{pending.question.text}**" if pending.question.text else "Your answer:"
+        tr = catalogue(pending.locale)
+        view = components.question_view(tr, pending.interview_id, pending.question)
+        text = f"**{pending.question.text}**" if pending.question.text else tr.gettext("Your answer:")
         for chunk in split_message(text)[:-1]:
             await self.send(key, chunk)
         await self.send(key, visible(split_message(text)[-1]), view)
@@ -182,17 +184,18 @@ class DiscordAdapter:
         chunks = split_message(text)
         for chunk in chunks[:-1]:
             await self.send(key, chunk)
-        view = components.actions_view(notice.actions) if notice.actions else None
+        view = components.actions_view(catalogue(notice.locale), notice.actions) if notice.actions else None
         await self.send(key, visible(chunks[-1]), view)
 
 
 class DiscordReplyStream:
     """One interviewer reply: a placeholder that grows by edits, continued in new messages past 2000 chars."""
 
-    def __init__(self, adapter: DiscordAdapter, key: ConversationKey) -> None:
-        """Made by :meth:`DiscordAdapter.begin_reply`."""
+    def __init__(self, adapter: DiscordAdapter, key: ConversationKey, locale: str | None = None) -> None:
+        """Made by :meth:`DiscordAdapter.begin_reply`; ``locale`` words its buttons."""
         self.adapter = adapter
         self.key = key
+        self.tr = catalogue(locale)
         self.messages: list[int] = []
         self.shown: list[str] = []
         self.text = ""
@@ -344,10 +347,10 @@ class DiscordReplyStream:
     async def finish(self, text: str, question: PendingQuestion | None) -> None:
         """Show exactly ``text`` (split at 2000) with the question's components, or "End interview"."""
         self.text = text
-        view: discord.ui.View | None = components.reply_view()
+        view: discord.ui.View | None = components.reply_view(self.tr)
         separate = None
         if question is not None:
-            qview = components.question_view(question.interview_id, question.question)
+            qview = components.question_view(catalogue(question.locale), question.interview_id, question.question)
             if qview is not None and question.question.text.strip() in text:
                 view = qview
             elif qview is not None:
@@ -358,7 +361,7 @@ class DiscordReplyStream:
 
     async def fail(self, text_so_far: str, notice: Notice) -> None:
         """End the message with a short note and the notice's buttons (Retry / End)."""
-        view = components.actions_view(notice.actions) if notice.actions else None
+        view = components.actions_view(catalogue(notice.locale), notice.actions) if notice.actions else None
         await self._land(with_note(text_so_far, notice.text), view)
 
 

@@ -13,30 +13,33 @@ from discord.ext import commands
 
 from adapters.discord import catchup, components, ids
 from adapters.discord.adapter import DiscordAdapter, dm_key, is_unreachable
-from adapters.discord.interactions import UNAVAILABLE, ComponentRouter, respondent_of
+from adapters.discord.interactions import ComponentRouter, locale_of, respondent_of, unavailable
 from bot.config import Settings
+from bot.core import texts
 from bot.core.bridge import Bridge
 from bot.core.events import Exit, OutcomeKind, RespondentInfo, Start, UserText
+from bot.core.i18n import Catalogue, catalogue
 from bot.core.keys import ConversationKey
 from bot.core.ports import RespondentUnreachable
 from bot.core.store import RecordStatus
 
 log = logging.getLogger(__name__)
 
-DMS_CLOSED = (
-    "I couldn't send you a direct message, so the interview hasn't started. To open your DMs: right-click "
-    "(or long-press) this server → **Privacy Settings** → turn on **Direct Messages**, then try again."
-)
-NOT_ELIGIBLE = "Sorry — interviews here are only open to members of the participating servers or roles."
 #: Seconds an eligibility check is cached (a REST lookup per allowed guild otherwise).
 ELIGIBILITY_TTL = 300.0
-#: How ``/interview status`` words the way an interview ended (the API's reason names are not for members).
-ENDINGS = {
-    "natural": "it is complete",
-    "respondent_left": "you ended it",
-    "timeout": "it ended after a long silence",
-    "manual": "it was ended by the research team",
-}
+
+
+def dms_closed(tr: Catalogue) -> str:
+    """The member's DMs are closed to the bot: how to open them."""
+    return tr.gettext(
+        "I couldn't send you a direct message, so the interview hasn't started. To open your DMs: right-click "
+        "(or long-press) this server → **Privacy Settings** → turn on **Direct Messages**, then try again."
+    )
+
+
+def not_eligible(tr: Catalogue) -> str:
+    """The member is outside the allowed servers or roles."""
+    return tr.gettext("Sorry — interviews here are only open to members of the participating servers or roles.")
 
 
 def _on_message(interaction: discord.Interaction[Any], custom_id: str) -> bool:
@@ -123,7 +126,7 @@ class InterviewCog(commands.Cog, name="Interview"):
             if self._told_ineligible.get(str(message.author.id), 0.0) < now:  # say it once in a while, not per message
                 self._told_ineligible[str(message.author.id)] = now + 600
                 with contextlib.suppress(discord.HTTPException):
-                    await message.channel.send(NOT_ELIGIBLE)
+                    await message.channel.send(not_eligible(catalogue(self.bridge.config.locale)))
             return
         author = message.author
         await self._handle_dm(
@@ -160,8 +163,13 @@ class InterviewCog(commands.Cog, name="Interview"):
         except Exception:  # never a silent drop: the member learns their message was not taken
             log.exception("discord: a DM could not be handled")
             if not self.bot.is_closed():
+                locale: str | None = None
+                with contextlib.suppress(Exception):  # storage may be what failed: then the default language
+                    record = await self.bridge.status(key)
+                    locale = record.locale if record is not None else None
+                tr = catalogue(locale or self.bridge.config.locale)
                 with contextlib.suppress(discord.HTTPException, RuntimeError):
-                    await self.adapter.channel(key).send(f"⚠️ {UNAVAILABLE}")
+                    await self.adapter.channel(key).send(f"⚠️ {unavailable(tr)}")
 
     @commands.Cog.listener()
     async def on_ready(self) -> None:
@@ -216,17 +224,25 @@ class InterviewCog(commands.Cog, name="Interview"):
             log.exception("discord: start failed")
             await self._say_unavailable(interaction)
 
+    def tr(self, interaction: discord.Interaction[Any]) -> Catalogue:
+        """The catalogue of the member behind ``interaction`` (KOJI_LOCALE if it tells none)."""
+        return catalogue(locale_of(interaction) or self.bridge.config.locale)
+
     async def _start_in_dm(self, interaction: discord.Interaction[Any], study: str | None) -> None:
         if not interaction.response.is_done():
             await interaction.response.defer(ephemeral=True, thinking=True)
         member_roles = [r.id for r in getattr(interaction.user, "roles", [])] if interaction.guild_id else None
+        tr = self.tr(interaction)
         if not await self.is_eligible(interaction.user.id, member_roles, interaction.guild_id):
-            await interaction.followup.send(NOT_ELIGIBLE, ephemeral=True)
+            await interaction.followup.send(not_eligible(tr), ephemeral=True)
             return
         try:
             channel = await interaction.user.create_dm()
         except discord.HTTPException as error:
-            text = DMS_CLOSED if is_unreachable(error) else "I couldn't open a DM with you. Please try again later."
+            if is_unreachable(error):
+                text = dms_closed(tr)
+            else:
+                text = tr.gettext("I couldn't open a DM with you. Please try again later.")
             await interaction.followup.send(text, ephemeral=True)
             return
         guild = interaction.guild
@@ -239,16 +255,16 @@ class InterviewCog(commands.Cog, name="Interview"):
         try:
             outcome = await self.bridge.handle(Start(key, respondent, study, event_id=str(interaction.id)))
         except RespondentUnreachable:
-            await interaction.followup.send(DMS_CLOSED, ephemeral=True)
+            await interaction.followup.send(dms_closed(tr), ephemeral=True)
             return
         if outcome.kind is OutcomeKind.ACCEPTED:  # the DM's history after this is the member's
             await catchup.remember_seen(self.bridge.store, key, interaction.id)
         if outcome.kind is OutcomeKind.ACCEPTED and interaction.guild_id is not None:
-            text = f"Your interview has started in our DMs: {channel.jump_url}"
+            text = tr.gettext("Your interview has started in our DMs: {link}").format(link=channel.jump_url)
         elif outcome.kind is OutcomeKind.ACCEPTED:
-            text = "Your interview has started below."
+            text = tr.gettext("Your interview has started below.")
         else:
-            text = outcome.message or "The interview could not start. Please try again later."
+            text = outcome.message or tr.gettext("The interview could not start. Please try again later.")
             if interaction.guild_id is not None and outcome.kind is OutcomeKind.REJECTED:
                 text += f" ({channel.jump_url})"
         await interaction.followup.send(text, ephemeral=True)
@@ -260,13 +276,13 @@ class InterviewCog(commands.Cog, name="Interview"):
         log.error("discord: command failed: %r", getattr(error, "original", error))
         await self._say_unavailable(interaction)
 
-    @staticmethod
-    async def _say_unavailable(interaction: discord.Interaction[Any]) -> None:
+    async def _say_unavailable(self, interaction: discord.Interaction[Any]) -> None:
+        text = unavailable(self.tr(interaction))
         try:
             if interaction.response.is_done():
-                await interaction.followup.send(UNAVAILABLE, ephemeral=True)
+                await interaction.followup.send(text, ephemeral=True)
             else:
-                await interaction.response.send_message(UNAVAILABLE, ephemeral=True)
+                await interaction.response.send_message(text, ephemeral=True)
         except discord.HTTPException as error:
             log.info("discord: could not tell the member about a failure", extra={"code": error.code})
 
@@ -291,14 +307,21 @@ class InterviewCog(commands.Cog, name="Interview"):
         key = await self._dm_key_of(interaction)
         try:
             outcome = await self.bridge.handle(
-                Exit(key, confirmed=True, actor=str(interaction.user.id), event_id=str(interaction.id))
+                Exit(
+                    key,
+                    confirmed=True,
+                    actor=str(interaction.user.id),
+                    event_id=str(interaction.id),
+                    locale=locale_of(interaction),
+                )
             )
         except RespondentUnreachable:
             outcome = None
+        tr = self.tr(interaction)
         if outcome is None or outcome.ok:
-            text = "Your interview has ended. Thank you!"
+            text = tr.gettext("Your interview has ended. Thank you!")
         else:
-            text = outcome.message or "You don't have an interview in progress."
+            text = outcome.message or tr.gettext("You don't have an interview in progress.")
         await interaction.followup.send(text, ephemeral=True)
 
     @interview.command(name="status", description="Where your interview stands.")
@@ -306,18 +329,29 @@ class InterviewCog(commands.Cog, name="Interview"):
         """``/interview status``: an ephemeral summary."""
         await interaction.response.defer(ephemeral=True, thinking=True)
         record = await self.bridge.status(await self._dm_key_of(interaction))
+        tr = self.tr(interaction)
         if record is None:
-            text = "You have no interview yet. Use `/interview start` to begin."
+            text = tr.gettext("You have no interview yet. Use `/interview start` to begin.")
         elif record.status is RecordStatus.COMPLETED:
-            how = ENDINGS.get(record.completion_reason or "", "it is complete")
-            text = f"Your last interview has ended ({how}). Thank you! Use `/interview start` for a new one."
+            text = tr.gettext(
+                "Your last interview has ended ({how}). Thank you! Use `/interview start` for a new one."
+            ).format(how=texts.end_reason(tr, record.completion_reason))
         else:
-            since = f"<t:{int(record.created_at)}:R>" if record.created_at else "recently"
-            study = f" for **{record.study}**" if record.study else ""
-            text = (
-                f"Your interview{study} is in progress (started {since}, {record.turns_sent} replies so far). "
-                "Continue in our DMs."
+            since = f"<t:{int(record.created_at)}:R>" if record.created_at else None
+            replies = tr.ngettext("{count} reply so far", "{count} replies so far", record.turns_sent).format(
+                count=record.turns_sent
             )
+            if record.study and since:
+                text = tr.gettext(
+                    "Your interview for **{study}** is in progress (started {since}, {replies}). Continue in our DMs."
+                ).format(study=record.study, since=since, replies=replies)
+            elif since:
+                text = tr.gettext("Your interview is in progress (started {since}, {replies}). Continue in our DMs.")
+                text = text.format(since=since, replies=replies)
+            else:
+                text = tr.gettext("Your interview is in progress ({replies}). Continue in our DMs.").format(
+                    replies=replies
+                )
         await interaction.followup.send(text, ephemeral=True)
 
     @app_commands.command(name="interview-button", description="Post a persistent “Start interview” button here.")
@@ -325,14 +359,21 @@ class InterviewCog(commands.Cog, name="Interview"):
     @app_commands.default_permissions(manage_guild=True)
     @app_commands.guild_only()
     async def post_button(
-        self, interaction: discord.Interaction[Any], study: str | None = None, label: str = "Start interview"
+        self, interaction: discord.Interaction[Any], study: str | None = None, label: str | None = None
     ) -> None:
-        """Moderators: post a message with a "Start interview" button that opens a DM interview when clicked."""
+        """Moderators: post a message with a "Start interview" button that opens a DM interview when clicked.
+
+        The message is for the whole server: worded in the server's language (else KOJI_LOCALE).
+        """
+        server = interaction.guild_locale.value if interaction.guild_locale else self.bridge.config.locale
+        tr = catalogue(server)
+        label = label or tr.gettext("Start interview")
         try:
             view = components.start_view(study, components.clip(label, components.BUTTON_LABEL_LIMIT))
-        except ValueError as error:
-            await interaction.response.send_message(str(error), ephemeral=True)
+        except ValueError:
+            text = self.tr(interaction).gettext("That study name is too long for a button.")
+            await interaction.response.send_message(text, ephemeral=True)
             return
         await interaction.response.send_message(
-            "Want to help us improve? Take a short interview in your DMs — click below to begin.", view=view
+            tr.gettext("Want to help us improve? Take a short interview in your DMs — click below to begin."), view=view
         )

@@ -27,7 +27,7 @@ import discord
 from adapters.discord import ids
 from adapters.discord.modals import CHECKBOX_MAX
 from bot.api.models import Question, QuestionType
-from bot.core.i18n import catalogue
+from bot.core.i18n import Catalogue
 from bot.core.ports import Action
 
 log = logging.getLogger(__name__)
@@ -40,13 +40,27 @@ ROW_WIDTH = 5
 #: Rows usable by a question (the last row is kept for controls and "End interview").
 QUESTION_ROWS = MAX_ROWS - 1
 
-ACTION_LABELS: dict[Action, tuple[str, discord.ButtonStyle]] = {
-    Action.RETRY: ("Retry", discord.ButtonStyle.primary),
-    Action.END: ("End interview", discord.ButtonStyle.secondary),
-    Action.CONFIRM_EXIT: ("Yes, end it", discord.ButtonStyle.danger),
-    Action.CANCEL_EXIT: ("No, continue", discord.ButtonStyle.primary),
-    Action.NEW_INTERVIEW: ("Start a new interview", discord.ButtonStyle.success),
+ACTION_STYLES: dict[Action, discord.ButtonStyle] = {
+    Action.RETRY: discord.ButtonStyle.primary,
+    Action.END: discord.ButtonStyle.secondary,
+    Action.CONFIRM_EXIT: discord.ButtonStyle.danger,
+    Action.CANCEL_EXIT: discord.ButtonStyle.primary,
+    Action.NEW_INTERVIEW: discord.ButtonStyle.success,
 }
+
+
+def action_label(tr: Catalogue, action: Action) -> str:
+    """The label of an action's button, in the respondent's language."""
+    match action:
+        case Action.RETRY:
+            return tr.gettext("Retry")
+        case Action.END:
+            return tr.gettext("End interview")
+        case Action.CONFIRM_EXIT:
+            return tr.gettext("Yes, end it")
+        case Action.CANCEL_EXIT:
+            return tr.gettext("No, continue")
+    return tr.gettext("Start a new interview")
 
 
 def clip(text: str, limit: int) -> str:
@@ -109,29 +123,28 @@ def _view(items: Sequence[discord.ui.Item[Any]]) -> discord.ui.View:
     return view
 
 
-def end_button(row: int) -> InterviewComponent:
+def end_button(tr: Catalogue, row: int) -> InterviewComponent:
     """The "End interview" button that sits on the interviewer's messages."""
-    label, style = ACTION_LABELS[Action.END]
-    return _button(label, ids.action_id(Action.END.value), row, style)
+    return _button(action_label(tr, Action.END), ids.action_id(Action.END.value), row, ACTION_STYLES[Action.END])
 
 
-def actions_view(actions: Sequence[Action]) -> discord.ui.View:
+def actions_view(tr: Catalogue, actions: Sequence[Action]) -> discord.ui.View:
     """Buttons for a notice's or a failed reply's actions, in one row."""
-    return _view([_button(ACTION_LABELS[a][0], ids.action_id(a.value), 0, ACTION_LABELS[a][1]) for a in actions])
+    return _view([_button(action_label(tr, a), ids.action_id(a.value), 0, ACTION_STYLES[a]) for a in actions])
 
 
-def reply_view() -> discord.ui.View:
+def reply_view(tr: Catalogue) -> discord.ui.View:
     """What sits under an interviewer message without a question: "End interview"."""
-    return _view([end_button(0)])
+    return _view([end_button(tr, 0)])
 
 
-def start_view(study: str | None, label: str = "Start interview") -> discord.ui.View:
+def start_view(study: str | None, label: str) -> discord.ui.View:
     """The moderator's persistent "Start interview" button."""
     return _view([_button(label, ids.start_id(study), 0, discord.ButtonStyle.success)])
 
 
 def answered_view(answer_text: str) -> discord.ui.View:
-    """Replaces a question's components once answered: a disabled button showing the answer."""
+    """Replaces a question's components once answered: a disabled button showing the answer (already worded)."""
     return _view([_button(f"✓ {answer_text}", ids.display_id(0), 0, discord.ButtonStyle.secondary, disabled=True)])
 
 
@@ -149,19 +162,20 @@ def _scale_label(question: Question, value: int) -> str:
     return str(value)
 
 
-def missing_options_note(question: Question, total: int, locale: str | None = None) -> list[InterviewComponent]:
+def missing_options_note(tr: Catalogue, question: Question, total: int) -> list[InterviewComponent]:
     """A disabled button saying how many options the selects show, when they cannot hold them all (and a
     warning in the log); nothing when they can."""
     shown = QUESTION_ROWS * SELECT_OPTION_LIMIT
     if total <= shown:
         return []
     log.warning("discord: question %s has %d options; only the first %d fit in a message", question.id, total, shown)
-    text = catalogue(locale).gettext("{shown} of {total} options shown: type yours if it's missing")
+    text = tr.gettext("{shown} of {total} options shown: type yours if it's missing")
     label = text.format(shown=shown, total=total)
     return [_button(label, ids.display_id(1), QUESTION_ROWS, discord.ButtonStyle.secondary, disabled=True)]
 
 
 def _selects(
+    tr: Catalogue,
     kind: str,
     interview_id: str,
     question: Question,
@@ -180,7 +194,11 @@ def _selects(
             for i in page
         ]
         args = (str(page_no),) if mask is None else (str(page_no), mask)
-        placeholder = "Choose…" if len(pages) == 1 else f"Options {page.start + 1}–{page.stop}"
+        placeholder = (
+            tr.gettext("Choose…")
+            if len(pages) == 1
+            else tr.gettext("Options {first}–{last}").format(first=page.start + 1, last=page.stop)
+        )
         if multi:
             most = question.max_choices or len(labels)
             low = min(question.min_choices, len(page)) if len(pages) == 1 else 0
@@ -207,7 +225,7 @@ def _button_rows(buttons: list[tuple[str, str, discord.ButtonStyle, bool]]) -> l
     ]
 
 
-def question_view(interview_id: str, question: Question, locale: str | None = None) -> discord.ui.View | None:
+def question_view(tr: Catalogue, interview_id: str, question: Question) -> discord.ui.View | None:
     """The components of a fresh question (None for open-ended questions: they are answered by typing)."""
     qid = question.id
     primary = discord.ButtonStyle.primary
@@ -215,10 +233,10 @@ def question_view(interview_id: str, question: Question, locale: str | None = No
         return None
     if question.type is QuestionType.YES_NO:
         items = [
-            _button("Yes", ids.question_id("a", interview_id, qid, "y"), 0, discord.ButtonStyle.success),
-            _button("No", ids.question_id("a", interview_id, qid, "n"), 0, discord.ButtonStyle.danger),
+            _button(tr.gettext("Yes"), ids.question_id("a", interview_id, qid, "y"), 0, discord.ButtonStyle.success),
+            _button(tr.gettext("No"), ids.question_id("a", interview_id, qid, "n"), 0, discord.ButtonStyle.danger),
         ]
-        return _view([*items, end_button(1)])
+        return _view([*items, end_button(tr, 1)])
     if question.type is QuestionType.SCALE:
         values = scale_values(question)
         if len(values) <= QUESTION_ROWS * ROW_WIDTH:
@@ -229,8 +247,8 @@ def question_view(interview_id: str, question: Question, locale: str | None = No
                 ]
             )
         else:
-            items = _selects("s", interview_id, question, [_scale_label(question, v) for v in values])
-        return _view([*items, end_button(QUESTION_ROWS)])
+            items = _selects(tr, "s", interview_id, question, [_scale_label(question, v) for v in values])
+        return _view([*items, end_button(tr, QUESTION_ROWS)])
     if question.type is QuestionType.SINGLE_CHOICE:
         options = question.options
         short = all(len(o) <= BUTTON_LABEL_LIMIT for o in options)
@@ -239,40 +257,41 @@ def question_view(interview_id: str, question: Question, locale: str | None = No
                 [(o, ids.question_id("a", interview_id, qid, str(i)), primary, False) for i, o in enumerate(options)]
             )
         else:
-            items = _selects("s", interview_id, question, options)
+            items = _selects(tr, "s", interview_id, question, options)
         controls: list[InterviewComponent] = []
         if question.allow_other:
-            controls.append(_button("Other…", ids.question_id("o", interview_id, qid), QUESTION_ROWS))
-        controls += missing_options_note(question, len(options), locale)
-        return _view([*items, *controls, end_button(QUESTION_ROWS)])
+            controls.append(_button(tr.gettext("Other…"), ids.question_id("o", interview_id, qid), QUESTION_ROWS))
+        controls += missing_options_note(tr, question, len(options))
+        return _view([*items, *controls, end_button(tr, QUESTION_ROWS)])
     if question.type is QuestionType.MULTIPLE_CHOICE:
         if len(question.options) <= CHECKBOX_MAX:  # a checkbox modal: every option visible, counts checked
-            choose = catalogue(locale).gettext("Choose…")
-            opener = _button(choose, ids.question_id("mo", interview_id, qid), 0, discord.ButtonStyle.primary)
-            return _view([opener, end_button(1)])
-        return multiple_choice_view(interview_id, question, frozenset(), locale)
-    return ranking_view(interview_id, question, ())
+            opener = _button(
+                tr.gettext("Choose…"), ids.question_id("mo", interview_id, qid), 0, discord.ButtonStyle.primary
+            )
+            return _view([opener, end_button(tr, 1)])
+        return multiple_choice_view(tr, interview_id, question, frozenset())
+    return ranking_view(tr, interview_id, question, ())
 
 
 def multiple_choice_view(
-    interview_id: str, question: Question, chosen: frozenset[int], locale: str | None = None
+    tr: Catalogue, interview_id: str, question: Question, chosen: frozenset[int]
 ) -> discord.ui.View:
     """Selects (min/max from the question) keeping the choices so far, and Submit (more than 10 options)."""
     mask = ids.encode_mask(chosen)
-    items = _selects("m", interview_id, question, question.options, chosen=chosen, mask=mask, multi=True)
+    items = _selects(tr, "m", interview_id, question, question.options, chosen=chosen, mask=mask, multi=True)
     enough = len(chosen) >= max(1, question.min_choices)
     submit = _button(
-        f"Submit ({len(chosen)})" if chosen else "Submit",
+        tr.gettext("Submit ({count})").format(count=len(chosen)) if chosen else tr.gettext("Submit"),
         ids.question_id("ms", interview_id, question.id, mask),
         QUESTION_ROWS,
         discord.ButtonStyle.success,
         disabled=not enough,
     )
-    note = missing_options_note(question, len(question.options), locale)
-    return _view([*items, submit, *note, end_button(QUESTION_ROWS)])
+    note = missing_options_note(tr, question, len(question.options))
+    return _view([*items, submit, *note, end_button(tr, QUESTION_ROWS)])
 
 
-def ranking_view(interview_id: str, question: Question, order: tuple[int, ...]) -> discord.ui.View:
+def ranking_view(tr: Catalogue, interview_id: str, question: Question, order: tuple[int, ...]) -> discord.ui.View:
     """Tap the items from most to least preferred: ranked ones turn grey with their rank; Reset; Submit.
 
     Works one-handed on a phone: no dragging, one tap per item, and the order so far is always visible.
@@ -291,7 +310,7 @@ def ranking_view(interview_id: str, question: Question, order: tuple[int, ...]) 
     if len(options) <= QUESTION_ROWS * ROW_WIDTH:
         buttons = [
             (
-                f"{rank + 1}. {options[i]}",
+                tr.gettext("{rank}. {option}").format(rank=rank + 1, option=options[i]),
                 ids.question_id("r", interview_id, qid, so_far, f"{i}d"),
                 discord.ButtonStyle.secondary,
                 True,
@@ -304,10 +323,17 @@ def ranking_view(interview_id: str, question: Question, order: tuple[int, ...]) 
         ]
         items = _button_rows(buttons)
     else:
-        ranked = ", ".join(f"{rank + 1}. {options[i]}" for rank, i in enumerate(order))
+        ranked = ", ".join(
+            tr.gettext("{rank}. {option}").format(rank=rank + 1, option=options[i]) for rank, i in enumerate(order)
+        )
+        pick = (
+            tr.gettext("Pick number {rank} — so far: {ranking}").format(rank=len(order) + 1, ranking=ranked)
+            if ranked
+            else tr.gettext("Pick number {rank}").format(rank=len(order) + 1)
+        )
         select: discord.ui.Select[Any] = discord.ui.Select(
             custom_id=ids.question_id("r", interview_id, qid, so_far, "s"),
-            placeholder=clip(f"Pick #{len(order) + 1}" + (f" — so far: {ranked}" if ranked else ""), 150),
+            placeholder=clip(pick, 150),
             options=[
                 discord.SelectOption(label=clip(options[i], OPTION_LABEL_LIMIT), value=str(i))
                 for i in remaining[:SELECT_OPTION_LIMIT]
@@ -318,13 +344,13 @@ def ranking_view(interview_id: str, question: Question, order: tuple[int, ...]) 
         )
         items = [InterviewComponent(select)]
     controls = [
-        _button("Reset", ids.question_id("rr", interview_id, qid), QUESTION_ROWS, disabled=not order),
+        _button(tr.gettext("Reset"), ids.question_id("rr", interview_id, qid), QUESTION_ROWS, disabled=not order),
         _button(
-            "Submit",
+            tr.gettext("Submit"),
             ids.question_id("rs", interview_id, qid, so_far),
             QUESTION_ROWS,
             discord.ButtonStyle.success,
             disabled=bool(remaining),
         ),
     ]
-    return _view([*items, *controls, end_button(QUESTION_ROWS)])
+    return _view([*items, *controls, end_button(tr, QUESTION_ROWS)])

@@ -30,7 +30,7 @@ from bot.core.events import (
     Retry,
     Start,
 )
-from bot.core.i18n import catalogue
+from bot.core.i18n import Catalogue, catalogue
 from bot.core.keys import ConversationKey
 from bot.core.ports import Action, RespondentUnreachable
 
@@ -38,10 +38,26 @@ log = logging.getLogger(__name__)
 
 #: How long to wait for the core before deferring an interaction (Discord allows 3 s for the first answer).
 ANSWER_WITHIN = 1.5
-STALE = "This question is no longer open."
-#: For a click nothing handles (a button of another version of the bot, or a malformed one).
-OUTDATED = "This button is no longer in use. Nothing changed."
-UNAVAILABLE = "Something went wrong on our side. Please try again in a moment."
+
+
+def stale(tr: Catalogue) -> str:
+    """For a click on a question that is no longer open."""
+    return tr.gettext("This question is no longer open.")
+
+
+def outdated(tr: Catalogue) -> str:
+    """For a click nothing handles (a button of another version of the bot, or a malformed one)."""
+    return tr.gettext("This button is no longer in use. Nothing changed.")
+
+
+def unavailable(tr: Catalogue) -> str:
+    """For a failure on the bot's side."""
+    return tr.gettext("Something went wrong on our side. Please try again in a moment.")
+
+
+def locale_of(interaction: discord.Interaction[Any]) -> str | None:
+    """The member's Discord language (every interaction carries it)."""
+    return interaction.locale.value if interaction.locale else None
 
 
 def respondent_of(interaction: discord.Interaction[Any], **metadata: Any) -> RespondentInfo:
@@ -51,7 +67,7 @@ def respondent_of(interaction: discord.Interaction[Any], **metadata: Any) -> Res
     return RespondentInfo(
         external_id=str(user.id),
         display_name=user.global_name or user.name,
-        locale=interaction.locale.value if interaction.locale else None,
+        locale=locale_of(interaction),
         metadata={k: v for k, v in meta.items() if v is not None},
     )
 
@@ -67,6 +83,12 @@ class ComponentRouter:
         self.answer_within = ANSWER_WITHIN
         #: Called for a click on a moderator's "Start interview" button (set by the cog).
         self.on_start: Callable[[discord.Interaction[Any], str | None], Awaitable[None]] | None = None
+        #: The language when an interaction does not tell one (KOJI_LOCALE).
+        self.default_locale: str | None = bridge.config.locale
+
+    def tr(self, interaction: discord.Interaction[Any]) -> Catalogue:
+        """The catalogue of the member behind ``interaction``."""
+        return catalogue(locale_of(interaction) or self.default_locale)
 
     # --- plumbing ---
 
@@ -86,10 +108,11 @@ class ComponentRouter:
         try:
             outcome = await task
         except RespondentUnreachable:
-            outcome = Outcome(OutcomeKind.FAILED, "I can't send you messages. Please open your DMs and try again.")
+            message = self.tr(interaction).gettext("I can't send you messages. Please open your DMs and try again.")
+            outcome = Outcome(OutcomeKind.FAILED, message)
         except Exception:
             log.exception("discord: event failed")
-            outcome = Outcome(OutcomeKind.FAILED, UNAVAILABLE)
+            outcome = Outcome(OutcomeKind.FAILED, unavailable(self.tr(interaction)))
         await on_done(outcome)
 
     @staticmethod
@@ -133,7 +156,7 @@ class ComponentRouter:
         """Discord shows "This interaction failed" for a click left unanswered: explain instead."""
         if not interaction.response.is_done():
             try:
-                await interaction.response.send_message(OUTDATED, ephemeral=True)
+                await interaction.response.send_message(outdated(self.tr(interaction)), ephemeral=True)
             except discord.HTTPException as error:  # e.g. a replayed interaction another handler answered
                 log.info("discord: interaction not answered", extra={"code": error.code})
 
@@ -144,6 +167,7 @@ class ComponentRouter:
         key = dm_key(interaction.channel_id, interaction.user.id)
         event_id = str(interaction.id)
         actor = str(interaction.user.id)
+        locale = locale_of(interaction)
         if parsed.kind == "go":
             if self.on_start is not None:
                 await self.on_start(interaction, parsed.args[0] or None)
@@ -160,7 +184,7 @@ class ComponentRouter:
             await self._step(interaction, parsed, interview_id, question, actor, values)
             return
         value = self._value(parsed, question, values)
-        answer = Answer(key, actor, interview_id, question_id, value if value is not None else "", event_id)
+        answer = Answer(key, actor, interview_id, question_id, value if value is not None else "", event_id, locale)
         await self._answer(interaction, answer)
 
     async def on_modal(self, interaction: discord.Interaction[Any], custom_id: str) -> None:
@@ -174,10 +198,10 @@ class ComponentRouter:
         fields = modals.modal_values(interaction.data)
         value = self._modal_value(parsed.kind, question, fields)
         if value is None:
-            tr = catalogue(interaction.locale.value if interaction.locale else None)
-            await self.tell(interaction, tr.gettext("Please pick an option or type an answer."))
+            await self.tell(interaction, self.tr(interaction).gettext("Please pick an option or type an answer."))
             return
-        answer = Answer(key, str(interaction.user.id), interview_id, question_id, value, str(interaction.id))
+        actor, event_id = str(interaction.user.id), str(interaction.id)
+        answer = Answer(key, actor, interview_id, question_id, value, event_id, locale_of(interaction))
         await self._answer(interaction, answer)
 
     @staticmethod
@@ -231,9 +255,10 @@ class ComponentRouter:
     async def _answer(self, interaction: discord.Interaction[Any], answer: Answer) -> None:
         async def done(outcome: Outcome) -> None:
             if outcome.kind is OutcomeKind.ACCEPTED:
-                await self.replace_view(interaction, components.answered_view(outcome.message or "Answered"))
+                answered = outcome.message or self.tr(interaction).gettext("Answered")
+                await self.replace_view(interaction, components.answered_view(answered))
             elif outcome.kind is not OutcomeKind.DUPLICATE:
-                await self.tell(interaction, outcome.message or STALE)
+                await self.tell(interaction, outcome.message or stale(self.tr(interaction)))
 
         await self._decide(interaction, answer, done)
 
@@ -250,28 +275,30 @@ class ComponentRouter:
     ) -> None:
         record = await self.bridge.store.get_interview(interview_id) if question is not None else None
         if question is None or record is None:
-            await self.tell(interaction, STALE)
+            await self.tell(interaction, stale(self.tr(interaction)))
             return
         if record.key.user != actor:
-            await self.tell(interaction, "This question belongs to someone else's interview.")
+            await self.tell(
+                interaction, self.tr(interaction).gettext("This question belongs to someone else's interview.")
+            )
             return
-        locale = interaction.locale.value if interaction.locale else None
+        tr = catalogue(record.locale)
         if parsed.kind == "o":
-            await interaction.response.send_modal(modals.other_modal(interview_id, question, locale))
+            await interaction.response.send_modal(modals.other_modal(interview_id, question, record.locale))
         elif parsed.kind == "mo":
-            await interaction.response.send_modal(modals.multiple_choice_modal(interview_id, question, locale))
+            await interaction.response.send_modal(modals.multiple_choice_modal(interview_id, question, record.locale))
         elif parsed.kind == "m":
             page, mask = int(parsed.args[0]), ids.decode_mask(parsed.args[1] if len(parsed.args) > 1 else "")
             on_page = set(range(page * components.SELECT_OPTION_LIMIT, (page + 1) * components.SELECT_OPTION_LIMIT))
             chosen = frozenset((mask - on_page) | {int(v) for v in values if v.isdigit()})
-            await self.replace_view(interaction, components.multiple_choice_view(interview_id, question, chosen))
+            await self.replace_view(interaction, components.multiple_choice_view(tr, interview_id, question, chosen))
         elif parsed.kind == "rr":
-            await self.replace_view(interaction, components.ranking_view(interview_id, question, ()))
+            await self.replace_view(interaction, components.ranking_view(tr, interview_id, question, ()))
         else:  # "r": a ranking pick (a button, or the select above 20 items)
             order = ids.decode_order(parsed.args[0])
             pick = values[0] if parsed.args[1] == "s" and values else parsed.args[1]
             new_order = (*order, int(pick)) if pick.isdigit() else order
-            await self.replace_view(interaction, components.ranking_view(interview_id, question, new_order))
+            await self.replace_view(interaction, components.ranking_view(tr, interview_id, question, new_order))
 
     # --- actions (Retry, End, confirm/cancel exit, new interview) ---
 
@@ -283,14 +310,15 @@ class ComponentRouter:
         except ValueError:
             return
         event: InboundEvent
+        locale = locale_of(interaction)
         if action is Action.RETRY:
-            event = Retry(key, actor, event_id)
+            event = Retry(key, actor, event_id, locale)
         elif action is Action.END:
-            event = Exit(key, confirmed=False, actor=actor, event_id=event_id)
+            event = Exit(key, confirmed=False, actor=actor, event_id=event_id, locale=locale)
         elif action is Action.CONFIRM_EXIT:
-            event = Exit(key, confirmed=True, actor=actor, event_id=event_id)
+            event = Exit(key, confirmed=True, actor=actor, event_id=event_id, locale=locale)
         elif action is Action.CANCEL_EXIT:
-            event = CancelExit(key, actor, event_id)
+            event = CancelExit(key, actor, event_id, locale)
         else:
             event = Start(key, respondent_of(interaction), event_id=event_id)
 
@@ -300,7 +328,7 @@ class ComponentRouter:
             elif not interaction.response.is_done() and outcome.kind is OutcomeKind.ACCEPTED:
                 await interaction.response.defer()
             elif outcome.kind is not OutcomeKind.ACCEPTED and outcome.kind is not OutcomeKind.DUPLICATE:
-                await self.tell(interaction, outcome.message or "Nothing to do.")
+                await self.tell(interaction, outcome.message or self.tr(interaction).gettext("Nothing to do."))
             elif not interaction.response.is_done():
                 await interaction.response.defer()
 

@@ -31,7 +31,7 @@ from adapters.slack.calls import (
     SlackCalls,
     error_code,
 )
-from adapters.slack.reply import SlackReply, Target, blocks_fit
+from adapters.slack.reply import SlackReply, Target, blocks_fit, thinking
 from bot.api.models import AnswerValue, Question
 from bot.core.i18n import Catalogue, catalogue
 from bot.core.keys import ConversationKey
@@ -43,21 +43,34 @@ log = logging.getLogger("adapters.slack")
 PLATFORM = "slack"
 THREAD_SCOPE = "slack-thread"
 QUESTION_SCOPE = "slack-question"
-ANCHOR_TEXT = "📝 *Interview* — we'll talk in this thread. Reply here whenever you're ready."
-POINTER_TEXT = "↪️ Added to your interview — the conversation continues in its thread."
-#: Shown once at the start of every interview, before the interviewer's first words (consent up front). True to
-#: what the adapter does: the respondent's Slack id and display name are sent with the interview.
-INTRO_TEXT = (
-    "🔒 *Before we start:* this interview is *not anonymous* — what you write here goes to the team running the "
-    "study, together with your Slack name. Answer in this thread, in your own words or with the buttons; "
-    "`/interview stop` ends it at any time."
-)
 INTRO_BLOCK = "ib_intro"
 
 
-def intro_block() -> Block:
+def anchor_text(tr: Catalogue) -> str:
+    """The message a new interview thread hangs from."""
+    return tr.gettext("📝 *Interview* — we'll talk in this thread. Reply here whenever you're ready.")
+
+
+def pointer_text(tr: Catalogue) -> str:
+    """Under a message written outside the interview's thread."""
+    return tr.gettext("↪️ Added to your interview — the conversation continues in its thread.")
+
+
+def intro_text(tr: Catalogue) -> str:
+    """Shown once at the start of every interview, before the interviewer's first words (consent up front).
+
+    True to what the adapter does: the respondent's Slack id and display name are sent with the interview.
+    """
+    return tr.gettext(
+        "🔒 *Before we start:* this interview is *not anonymous* — what you write here goes to the team running the "
+        "study, together with your Slack name. Answer in this thread, in your own words or with the buttons; "
+        "`/interview stop` ends it at any time."
+    )
+
+
+def intro_block(tr: Catalogue) -> Block:
     """The consent note as a context block (``block_id`` :data:`INTRO_BLOCK`)."""
-    return {"type": "context", "block_id": INTRO_BLOCK, "elements": [{"type": "mrkdwn", "text": INTRO_TEXT}]}
+    return {"type": "context", "block_id": INTRO_BLOCK, "elements": [{"type": "mrkdwn", "text": intro_text(tr)}]}
 
 
 def conversation_key(team_id: str, channel_id: str, user_id: str) -> ConversationKey:
@@ -100,35 +113,39 @@ class SlackAdapter:
     async def set_thread(self, key: ConversationKey, thread_ts: str | None, *, introduced: bool = False) -> None:
         """Set (None: clear, so the next reply opens a new thread) the conversation's interview thread.
 
-        ``introduced``: the thread shows the consent note (:data:`INTRO_TEXT`) already.
+        ``introduced``: the thread shows the consent note (:func:`intro_text`) already.
         """
         state = {"thread_ts": thread_ts, "introduced": introduced} if thread_ts else None
         await self.store.put_state(THREAD_SCOPE, key.as_str(), state)
 
-    async def target(self, key: ConversationKey, *, open_thread: bool = True) -> Target:
-        """Where to post for ``key``; with ``open_thread`` a thread anchor is posted when there is none."""
+    async def target(self, key: ConversationKey, *, open_thread: bool = True, locale: str | None = None) -> Target:
+        """Where to post for ``key``; with ``open_thread`` a thread anchor is posted when there is none.
+
+        ``locale`` is the interview's: the anchor and the consent note are worded in it.
+        """
         thread_ts = await self.thread_of(key)
         if thread_ts is None and open_thread:
+            tr = catalogue(locale)
             response = await self.calls.call(
                 "chat.postMessage",
                 self.client.chat_postMessage,
                 team=key.workspace,
                 conversation=key.as_str(),
                 channel=key.channel,
-                text=ANCHOR_TEXT,
-                blocks=[{"type": "section", "text": {"type": "mrkdwn", "text": ANCHOR_TEXT}}, intro_block()],
+                text=anchor_text(tr),
+                blocks=[{"type": "section", "text": {"type": "mrkdwn", "text": anchor_text(tr)}}, intro_block(tr)],
             )
             thread_ts = str(response["ts"])
             await self.set_thread(key, thread_ts, introduced=True)
         return Target(key, key.channel, thread_ts)
 
-    async def introduce(self, target: Target) -> None:
+    async def introduce(self, target: Target, tr: Catalogue) -> None:
         """Post the consent note in the interview's thread unless it shows there already (once per thread)."""
         state = await self.store.get_state(THREAD_SCOPE, target.conversation)
         if not target.thread_ts or not state or state.get("introduced", True):
             return  # no thread, or one from before this note existed: say nothing mid-interview
         try:
-            await self.post(target, INTRO_TEXT.replace("*", ""), [intro_block()])
+            await self.post(target, intro_text(tr).replace("*", ""), [intro_block(tr)])
         except SlackApiError as error:  # a courtesy: the interview goes on without it
             log.info("slack consent note not posted (%s)", error_code(error))
         await self.set_thread(target.key, target.thread_ts, introduced=True)
@@ -144,16 +161,16 @@ class SlackAdapter:
 
     # --- the Adapter protocol ---
 
-    async def begin_reply(self, key: ConversationKey) -> SlackReply:
+    async def begin_reply(self, key: ConversationKey, locale: str | None = None) -> SlackReply:
         """Show the thinking status in the interview's thread at once (a placeholder if statuses fail).
 
         The first reply of an interview is preceded by the consent note (:meth:`introduce`).
         """
-        target = await self.target(key)
-        await self.introduce(target)
-        tr = await self.catalogue_of(key)
+        tr = catalogue(locale)
+        target = await self.target(key, locale=locale)
+        await self.introduce(target, tr)
         loading = [
-            tr.gettext("is thinking…"),
+            thinking(tr),
             tr.gettext("is reading your answer…"),
             tr.gettext("is preparing the next question…"),
         ]
@@ -177,7 +194,7 @@ class SlackAdapter:
 
     async def show_question(self, key: ConversationKey, pending: PendingQuestion) -> None:
         """Post ``pending`` on its own in the interview's thread."""
-        await self.post_question(await self.target(key), pending)
+        await self.post_question(await self.target(key, locale=pending.locale), pending)
 
     async def notify(self, key: ConversationKey, notice: Notice) -> None:
         """Post ``notice`` in the interview's thread (top level when the DM has no interview thread)."""
@@ -268,7 +285,8 @@ class SlackAdapter:
         blocks = question_blocks(pending, include_text=True, locale=await self.locale_of(target.key))
         if not blocks:
             return
-        text = pending.question.text or "Question"
+        tr = catalogue(pending.locale)
+        text = pending.question.text or tr.gettext("Question")
         candidates = [blocks] if blocks_fit(blocks) else []
         for attempt in candidates:
             try:
@@ -284,12 +302,12 @@ class SlackAdapter:
         answer_part = [b for b in blocks if not str(b.get("block_id", "")).endswith("|text")]
         try:
             await self.post(target, text)
-            ts = await self.post(target, "Choose an answer", answer_part)
-            await self.remember_question(target, ts, pending, "Choose an answer")
+            ts = await self.post(target, tr.gettext("Choose an answer"), answer_part)
+            await self.remember_question(target, ts, pending, tr.gettext("Choose an answer"))
         except SlackApiError as error:
             if error_code(error) not in BLOCK_ERRORS:
                 raise
-            await self.post(target, question_fallback_text(pending.question))
+            await self.post(target, question_fallback_text(tr, pending.question))
 
     async def remember_question(self, target: Target, ts: str, pending: PendingQuestion, text: str) -> None:
         """Keep where a question's blocks are, to show "You chose …" there after the answer."""
@@ -302,6 +320,7 @@ class SlackAdapter:
                 "text": text,
                 "thread_ts": target.thread_ts,
                 "question": pending.question.model_dump(mode="json"),
+                "locale": pending.locale,
             },
         )
 
@@ -320,7 +339,12 @@ class SlackAdapter:
         return None
 
     async def replace_question_blocks(
-        self, key: ConversationKey, ref: QuestionRef, new: list[Block], message: dict[str, Any] | None
+        self,
+        key: ConversationKey,
+        ref: QuestionRef,
+        new: list[Block],
+        message: dict[str, Any] | None,
+        tr: Catalogue,
     ) -> None:
         """Replace the question's blocks in its message by ``new`` (keeping the message's text visible)."""
         record = await self.question_record(ref.interview_id, ref.question_id)
@@ -332,7 +356,8 @@ class SlackAdapter:
         text = str(message.get("text") or "")
         old_blocks = list(message.get("blocks") or [])
         if not old_blocks and record:  # not in the payload: rebuild from the stored question
-            pending = PendingQuestion(ref.interview_id, Question.model_validate(record["question"]), key.user)
+            question = Question.model_validate(record["question"])
+            pending = PendingQuestion(ref.interview_id, question, key.user, record.get("locale"))
             old_blocks = question_blocks(pending, include_text=False)
         blocks = replace_question(old_blocks, ref, new)
         if all(QuestionRef.parse(b.get("block_id")) for b in blocks) and text.strip():
@@ -344,7 +369,7 @@ class SlackAdapter:
             conversation=key.as_str(),
             channel=channel,
             ts=str(message["ts"]),
-            text=text or "Question",
+            text=text or tr.gettext("Question"),
             blocks=blocks,
         )
 
@@ -355,10 +380,12 @@ class SlackAdapter:
         question: Question,
         value: AnswerValue,
         message: dict[str, Any] | None,
+        tr: Catalogue,
     ) -> None:
         """After an accepted answer: the question's buttons become "You chose …"."""
         try:
-            await self.replace_question_blocks(key, ref, answered_blocks(ref, answer_summary(question, value)), message)
+            summary = answered_blocks(ref, answer_summary(tr, question, value))
+            await self.replace_question_blocks(key, ref, summary, message, tr)
         except SlackApiError as error:
             log.info("slack could not mark the question answered (%s)", error_code(error))
 

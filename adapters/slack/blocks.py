@@ -17,7 +17,7 @@ from typing import Any
 
 from adapters.slack.text import SECTION_LIMIT, split_text
 from bot.api.models import AnswerValue, Question, QuestionType
-from bot.core.i18n import catalogue
+from bot.core.i18n import Catalogue, catalogue
 from bot.core.ports import Action, Notice, PendingQuestion
 
 log = logging.getLogger("adapters.slack")
@@ -40,13 +40,19 @@ OPTIONS_TEXT_BUDGET = 10_000
 #: Characters of all ``markdown`` blocks of one message together (Slack's limit is 12,000).
 MARKDOWN_LIMIT = 12_000
 
-NOTICE_LABELS: dict[Action, str] = {
-    Action.RETRY: "Retry",
-    Action.END: "End interview",
-    Action.CONFIRM_EXIT: "Yes, end it",
-    Action.CANCEL_EXIT: "No, continue",
-    Action.NEW_INTERVIEW: "Start a new interview",
-}
+
+def notice_label(tr: Catalogue, action: Action) -> str:
+    """The label of an action's button, in the respondent's language."""
+    match action:
+        case Action.RETRY:
+            return tr.gettext("Retry")
+        case Action.END:
+            return tr.gettext("End interview")
+        case Action.CONFIRM_EXIT:
+            return tr.gettext("Yes, end it")
+        case Action.CANCEL_EXIT:
+            return tr.gettext("No, continue")
+    return tr.gettext("Start a new interview")
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,7 +146,7 @@ def _scale_elements(q: Question) -> list[dict[str, Any]]:
     ]
 
 
-def _single_elements(q: Question) -> list[dict[str, Any]]:
+def _single_elements(tr: Catalogue, q: Question) -> list[dict[str, Any]]:
     opts = list(q.options)
     elements: list[dict[str, Any]]
     if len(opts) <= BUTTONS_MAX:
@@ -157,10 +163,14 @@ def _single_elements(q: Question) -> list[dict[str, Any]]:
         elements = []
         for k in range(0, min(len(opts), SELECT_MAX * 20), SELECT_MAX):
             chunk = [option(o, str(k + j)) for j, o in enumerate(opts[k : k + SELECT_MAX])]
-            title = "Choose…" if len(opts) <= SELECT_MAX else f"Options {k + 1}–{k + len(chunk)}"
+            title = (
+                tr.gettext("Choose…")
+                if len(opts) <= SELECT_MAX
+                else tr.gettext("Options {first}–{last}").format(first=k + 1, last=k + len(chunk))
+            )
             elements.append(_select(f"ib:select:{k // SELECT_MAX}", title, chunk))
     if q.allow_other:
-        elements.append(button("Other…", "ib:other", "other"))
+        elements.append(button(tr.gettext("Other…"), "ib:other", "other"))
     return elements
 
 
@@ -174,7 +184,7 @@ def shown_options(q: Question) -> int:
     return len(q.options)
 
 
-def _multi_elements(q: Question) -> list[dict[str, Any]]:
+def _multi_elements(tr: Catalogue, q: Question) -> list[dict[str, Any]]:
     """Checkboxes up to 10 options; a multi-select beyond, its options in groups of 100 above 100."""
     opts = list(q.options)
     element: dict[str, Any]
@@ -186,7 +196,7 @@ def _multi_elements(q: Question) -> list[dict[str, Any]]:
         }
     else:
         shown = opts[: shown_options(q)]
-        element = {"type": "multi_static_select", "action_id": "ib:multi", "placeholder": plain("Choose…")}
+        element = {"type": "multi_static_select", "action_id": "ib:multi", "placeholder": plain(tr.gettext("Choose…"))}
         if len(shown) <= SELECT_MAX:
             element["options"] = [option(o, str(i)) for i, o in enumerate(shown)]
         else:
@@ -199,7 +209,7 @@ def _multi_elements(q: Question) -> list[dict[str, Any]]:
             ]
         if q.max_choices:
             element["max_selected_items"] = q.max_choices
-    return [element, button("Submit", "ib:submit", "submit", style="primary")]
+    return [element, button(tr.gettext("Submit"), "ib:submit", "submit", style="primary")]
 
 
 def missing_options_note(ref: QuestionRef, q: Question, locale: str | None) -> Block | None:
@@ -215,19 +225,19 @@ def missing_options_note(ref: QuestionRef, q: Question, locale: str | None) -> B
     return _context(ref, "missing", escape(text))
 
 
-def choice_hint(q: Question) -> str | None:
+def choice_hint(tr: Catalogue, q: Question) -> str | None:
     """The "pick 1–3" hint of a multiple-choice question, or None when any number goes."""
     low, high = max(q.min_choices, 0), q.max_choices
     if high is not None and high == low:
-        return f"Pick {low}, then Submit."
+        return tr.gettext("Pick {count}, then Submit.").format(count=low)
     if high is not None:
-        return f"Pick {low}–{high}, then Submit."
+        return tr.gettext("Pick {low}–{high}, then Submit.").format(low=low, high=high)
     if low > 1:
-        return f"Pick at least {low}, then Submit."
-    return "Pick any that apply, then Submit."
+        return tr.gettext("Pick at least {count}, then Submit.").format(count=low)
+    return tr.gettext("Pick any that apply, then Submit.")
 
 
-def ranking_blocks(ref: QuestionRef, q: Question, ranked: list[int]) -> list[Block]:
+def ranking_blocks(tr: Catalogue, ref: QuestionRef, q: Question, ranked: list[int]) -> list[Block]:
     """The ranking widget after ``ranked`` (option indexes, best first) were picked.
 
     Ranking has no native element: the respondent clicks the options in order of preference ("pick your
@@ -257,22 +267,23 @@ def ranking_blocks(ref: QuestionRef, q: Question, ranked: list[int]) -> list[Blo
                 "type": "actions",
                 "block_id": ref.block_id(full),
                 "elements": [
-                    button("Submit", "ib:rank_submit", "submit", style="primary"),
-                    button("Start over", "ib:rank_reset", "reset"),
+                    button(tr.gettext("Submit"), "ib:rank_submit", "submit", style="primary"),
+                    button(tr.gettext("Start over"), "ib:rank_reset", "reset"),
                 ],
             }
         )
         return blocks
-    blocks.append(_context(ref, "rankhint", f"Click your #{len(ranked) + 1}:"))
+    blocks.append(_context(ref, "rankhint", tr.gettext("Click your number {rank}:").format(rank=len(ranked) + 1)))
     elements = [button(opts[i], f"ib:rank:{i}", str(i)) for i in remaining[:24]]
     if ranked:
-        elements.append(button("Start over", "ib:rank_reset", "reset"))
+        elements.append(button(tr.gettext("Start over"), "ib:rank_reset", "reset"))
     blocks.append({"type": "actions", "block_id": ref.block_id(order_part), "elements": elements})
     return blocks
 
 
 def question_blocks(pending: PendingQuestion, *, include_text: bool = True, locale: str | None = None) -> list[Block]:
     """The Block Kit of a structured question (empty for an open-ended one); ``locale`` for added notes."""
+    tr = catalogue(pending.locale or locale)
     q = pending.question
     ref = QuestionRef(pending.interview_id, q.id)
     blocks: list[Block] = []
@@ -287,7 +298,10 @@ def question_blocks(pending: PendingQuestion, *, include_text: bool = True, loca
             }
         )
     if q.type is QuestionType.YES_NO:
-        elements = [button("Yes", "ib:yes", "true", style="primary"), button("No", "ib:no", "false")]
+        elements = [
+            button(tr.gettext("Yes"), "ib:yes", "true", style="primary"),
+            button(tr.gettext("No"), "ib:no", "false"),
+        ]
         blocks.append({"type": "actions", "block_id": ref.block_id("a"), "elements": elements})
     elif q.type is QuestionType.SCALE:
         blocks.append({"type": "actions", "block_id": ref.block_id("a"), "elements": _scale_elements(q)})
@@ -297,25 +311,25 @@ def question_blocks(pending: PendingQuestion, *, include_text: bool = True, loca
             )
             blocks.append(_context(ref, "hint", hint))
     elif q.type is QuestionType.SINGLE_CHOICE:
-        blocks.append({"type": "actions", "block_id": ref.block_id("a"), "elements": _single_elements(q)})
+        blocks.append({"type": "actions", "block_id": ref.block_id("a"), "elements": _single_elements(tr, q)})
     elif q.type is QuestionType.MULTIPLE_CHOICE:
-        blocks.append({"type": "actions", "block_id": ref.block_id("a"), "elements": _multi_elements(q)})
-        choices = choice_hint(q)
+        blocks.append({"type": "actions", "block_id": ref.block_id("a"), "elements": _multi_elements(tr, q)})
+        choices = choice_hint(tr, q)
         if choices:
             blocks.append(_context(ref, "hint", choices))
-        note = missing_options_note(ref, q, locale)
+        note = missing_options_note(ref, q, locale or pending.locale)
         if note is not None:
             blocks.append(note)
     elif q.type is QuestionType.RANKING:
-        blocks.extend(ranking_blocks(ref, q, []))
+        blocks.extend(ranking_blocks(tr, ref, q, []))
     return blocks
 
 
-def question_fallback_text(q: Question) -> str:
+def question_fallback_text(tr: Catalogue, q: Question) -> str:
     """A plain-text form of a question, for when its blocks cannot be posted: it can be answered by typing."""
     lines = [q.text]
     if q.type is QuestionType.YES_NO:
-        lines.append("(yes / no)")
+        lines.append(tr.gettext("(yes / no)"))
     elif q.type is QuestionType.SCALE:
         lines.append(f"({q.scale_min}–{q.scale_max})")
     else:
@@ -323,17 +337,22 @@ def question_fallback_text(q: Question) -> str:
     return "\n".join(line for line in lines if line)
 
 
-def answer_summary(q: Question, value: AnswerValue) -> str:
+def answer_summary(tr: Catalogue, q: Question, value: AnswerValue) -> str:
     """What replaces the actions after an answer: "You chose …" (mrkdwn)."""
     if isinstance(value, bool):
-        shown = "Yes" if value else "No"
+        shown = tr.gettext("Yes") if value else tr.gettext("No")
     elif isinstance(value, list):
         if q.type is QuestionType.RANKING:
-            return "You ranked: " + ", ".join(f"{n}. *{escape(v)}*" for n, v in enumerate(value, 1))
-        shown = ", ".join(value) if value else "nothing"
+            ranking = ", ".join(
+                tr.gettext("{rank}. {option}").format(rank=n, option=f"*{escape(v)}*") for n, v in enumerate(value, 1)
+            )
+            return tr.gettext("You ranked: {ranking}").format(ranking=ranking)
+        if not value:
+            return tr.gettext("You chose nothing")
+        return tr.gettext("You chose: {answer}").format(answer=f"*{escape(', '.join(value))}*")
     else:
         shown = str(value)
-    return f"You chose *{escape(shown)}*" if not isinstance(value, list) else f"You chose: *{escape(shown)}*"
+    return tr.gettext("You chose {answer}").format(answer=f"*{escape(shown)}*")
 
 
 def answered_blocks(ref: QuestionRef, summary: str) -> list[Block]:
@@ -362,14 +381,13 @@ def replace_question(blocks: list[Block], ref: QuestionRef, new: list[Block]) ->
 
 
 def notice_blocks(notice: Notice) -> list[Block]:
-    """A notice as blocks: its text and one button per action."""
+    """A notice as blocks: its text and one button per action (labelled in the notice's language)."""
+    tr = catalogue(notice.locale)
     blocks = text_sections(notice.text) or [{"type": "section", "text": {"type": "mrkdwn", "text": " "}}]
     if notice.actions:
         elements = []
         for act in notice.actions:
             style = "danger" if act is Action.CONFIRM_EXIT else ("primary" if act is Action.NEW_INTERVIEW else None)
-            elements.append(
-                button(NOTICE_LABELS.get(act, act.value), NOTICE_ACTION_PREFIX + act.value, act.value, style=style)
-            )
+            elements.append(button(notice_label(tr, act), NOTICE_ACTION_PREFIX + act.value, act.value, style=style))
         blocks.append({"type": "actions", "block_id": "ibn|" + notice.kind.value, "elements": elements})
     return blocks

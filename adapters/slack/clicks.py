@@ -7,6 +7,7 @@ from typing import Any
 
 from adapters.slack.blocks import Block, QuestionRef, ranking_blocks
 from bot.api.models import AnswerValue, Question, QuestionType
+from bot.core.i18n import Catalogue
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,10 +73,13 @@ def _state_of(state: dict[str, Any], action_id: str) -> dict[str, Any] | None:
     return None
 
 
-def interpret_click(q: Question, ref: QuestionRef, action: dict[str, Any], state: dict[str, Any]) -> ClickResult:
+def interpret_click(
+    tr: Catalogue, q: Question, ref: QuestionRef, action: dict[str, Any], state: dict[str, Any]
+) -> ClickResult:
     """What the click ``action`` (one item of ``body["actions"]``) on question ``q`` means.
 
-    ``state`` is the payload's ``state`` (the current values of the message's inputs, for Submit buttons).
+    ``state`` is the payload's ``state`` (the current values of the message's inputs, for Submit buttons);
+    ``tr`` words the answers to the clicker and the redrawn widgets.
     """
     action_id = str(action.get("action_id", ""))
     value = action.get("value")
@@ -87,17 +91,17 @@ def interpret_click(q: Question, ref: QuestionRef, action: dict[str, Any], state
         try:
             n = int(str(raw))
         except ValueError:
-            return Invalid("That is not a point of this scale.")
+            return Invalid(tr.gettext("That is not a point of this scale."))
         if not q.scale_min <= n <= q.scale_max:
-            return Invalid("That is not a point of this scale.")
+            return Invalid(tr.gettext("That is not a point of this scale."))
         return Chosen(n)
     if q.type is QuestionType.SINGLE_CHOICE:
         if action_id == "ib:other":
-            return OpenOther() if q.allow_other else Invalid("This question has no “other” answer.")
+            return OpenOther() if q.allow_other else Invalid(tr.gettext("This question has no “other” answer."))
         raw = value if action_id.startswith("ib:choice:") else selected.get("value")
         if action_id.startswith(("ib:choice:", "ib:select:")) or action_id == "ib:radio":
             i = _index(raw, q)
-            return Chosen(q.options[i]) if i is not None else Invalid("That option is no longer offered.")
+            return Chosen(q.options[i]) if i is not None else Invalid(tr.gettext("That option is no longer offered."))
     if q.type is QuestionType.MULTIPLE_CHOICE:
         if action_id == "ib:multi":
             return Ignore()
@@ -107,23 +111,32 @@ def interpret_click(q: Question, ref: QuestionRef, action: dict[str, Any], state
             values = [q.options[i] for i in sorted({i for i in picked if i is not None})]
             low, high = q.min_choices, q.max_choices
             if len(values) < max(low, 1) and low > 0:
-                return Invalid(f"Pick at least {max(low, 1)} option{'s' if max(low, 1) > 1 else ''} first.")
+                least = max(low, 1)
+                return Invalid(
+                    tr.ngettext(
+                        "Pick at least {count} option first.", "Pick at least {count} options first.", least
+                    ).format(count=least)
+                )
             if high is not None and len(values) > high:
-                return Invalid(f"Pick at most {high} option{'s' if high > 1 else ''}.")
+                return Invalid(
+                    tr.ngettext("Pick at most {count} option.", "Pick at most {count} options.", high).format(
+                        count=high
+                    )
+                )
             return Chosen(values)
     if q.type is QuestionType.RANKING:
         order = _parse_order(ref.part, q)
         if order is None:
-            return Invalid("That ranking is out of date; please start over.")
+            return Invalid(tr.gettext("That ranking is out of date; please start over."))
         if action_id == "ib:rank_reset":
-            return Redraw(ranking_blocks(ref, q, []))
+            return Redraw(ranking_blocks(tr, ref, q, []))
         if action_id.startswith("ib:rank:"):
             i = _index(value, q)
             if i is None or i in order:
                 return Ignore()
-            return Redraw(ranking_blocks(ref, q, [*order, i]))
+            return Redraw(ranking_blocks(tr, ref, q, [*order, i]))
         if action_id == "ib:rank_submit":
             if sorted(order) != list(range(len(q.options))):
-                return Invalid("Rank every option before submitting.")
+                return Invalid(tr.gettext("Rank every option before submitting."))
             return Chosen([q.options[i] for i in order])
-    return Invalid("That button does not belong to this question.")
+    return Invalid(tr.gettext("That button does not belong to this question."))

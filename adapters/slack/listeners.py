@@ -18,16 +18,17 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.errors import SlackApiError
 
-from adapters.slack.adapter import POINTER_TEXT, SlackAdapter, conversation_key
+from adapters.slack.adapter import SlackAdapter, conversation_key, pointer_text
 from adapters.slack.assistant import greet_thread
-from adapters.slack.blocks import NOTICE_ACTION_PREFIX, NOTICE_LABELS, QuestionRef, text_sections
+from adapters.slack.blocks import NOTICE_ACTION_PREFIX, QuestionRef, notice_label, text_sections
 from adapters.slack.calls import error_code
 from adapters.slack.clicks import Chosen, Ignore, Invalid, OpenOther, Redraw, interpret_click
-from adapters.slack.home import HOME_RESUME, HOME_START, publish_home, reason_label
+from adapters.slack.home import HOME_RESUME, HOME_START, publish_home
 from adapters.slack.locks import ConversationLocks
 from adapters.slack.people import People
 from adapters.slack.reply import Target
 from bot.api.models import Question
+from bot.core import texts
 from bot.core.bridge import Bridge
 from bot.core.events import (
     Answer,
@@ -40,7 +41,7 @@ from bot.core.events import (
     Start,
     UserText,
 )
-from bot.core.i18n import catalogue
+from bot.core.i18n import Catalogue, catalogue
 from bot.core.keys import ConversationKey
 from bot.core.ports import Action, PendingQuestion, RespondentUnreachable
 from bot.core.store import RecordStatus
@@ -55,13 +56,24 @@ COMMAND = "/interview"
 #: ``message`` subtypes that are something the respondent wrote (edits, deletions, joins… are not): a plain
 #: message, one with files, and a thread reply also sent to the conversation.
 ANSWER_SUBTYPES = (None, "file_share", "thread_broadcast")
-STALE_TEXT = "That question was already answered or is no longer open."
-NOT_YOURS_TEXT = "This question belongs to someone else's interview."
-REDRAW_FAILED_TEXT = "Slack didn't take that step — please try again, or type your answer in the thread."
-HELP_TEXT = (
-    "`/interview start [study]` starts an interview in our DM · `/interview stop` ends yours · "
-    "`/interview status` shows where it stands."
-)
+
+
+def stale_text(tr: Catalogue) -> str:
+    """For a click on a question that is answered or gone."""
+    return tr.gettext("That question was already answered or is no longer open.")
+
+
+def not_yours_text(tr: Catalogue) -> str:
+    """For a click on someone else's question."""
+    return tr.gettext("This question belongs to someone else's interview.")
+
+
+def help_text(tr: Catalogue) -> str:
+    """``/interview`` without a known subcommand."""
+    return tr.gettext(
+        "`/interview start [study]` starts an interview in our DM · `/interview stop` ends yours · "
+        "`/interview status` shows where it stands."
+    )
 
 
 def register_listeners(
@@ -87,6 +99,14 @@ class Listeners:
         self.adapter = adapter
         self.people = People(adapter)
         self._locks = ConversationLocks()  # thread decisions, one at a time per conversation
+
+    async def locale(self, team: str, user: str) -> str | None:
+        """The user's Slack locale (``users.info``), else KOJI_LOCALE."""
+        return (await self.people.respondent(team, user)).locale or self.bridge.config.locale
+
+    async def tr(self, team: str, user: str) -> Catalogue:
+        """The catalogue of the user's language."""
+        return catalogue(await self.locale(team, user))
 
     def attach(self, app: AsyncApp) -> None:
         """Register every listener on ``app``."""
@@ -144,7 +164,8 @@ class Listeners:
             )
         if elsewhere and outcome.kind is OutcomeKind.ACCEPTED:
             try:
-                await self.adapter.post(Target(key, channel, root), POINTER_TEXT)
+                tr = catalogue(respondent.locale or self.bridge.config.locale)
+                await self.adapter.post(Target(key, channel, root), pointer_text(tr))
             except Exception as error:  # a courtesy line: the message reached the interview already
                 log.info("slack pointer not posted: %s", type(error).__name__)
 
@@ -176,18 +197,20 @@ class Listeners:
         action_id = str(action.get("action_id", ""))
         message = body.get("message")
         thread_ts = container.get("thread_ts")
+        locale = await self.locale(team, user)
+        tr = catalogue(locale)
         if action_id.startswith(NOTICE_ACTION_PREFIX):
             name = action_id[len(NOTICE_ACTION_PREFIX) :]
-            problem = await self._notice_action(key, name, event_id, message)
+            problem = await self._notice_action(key, name, event_id, message, locale)
             if problem:
                 await self._tell(respond, key, problem, thread_ts)
             return
         ref = QuestionRef.parse(action.get("block_id"))
         question = await self.adapter.stored_question(ref.interview_id, ref.question_id) if ref else None
         if ref is None or question is None:
-            await self._tell(respond, key, STALE_TEXT, thread_ts)
+            await self._tell(respond, key, stale_text(tr), thread_ts)
             return
-        result = interpret_click(question, ref, action, body.get("state") or {})
+        result = interpret_click(tr, question, ref, action, body.get("state") or {})
         if isinstance(result, Ignore):
             return
         if isinstance(result, Invalid):
@@ -195,40 +218,43 @@ class Listeners:
             return
         if isinstance(result, Chosen):
             outcome = await self.bridge.handle(
-                Answer(key, user, ref.interview_id, ref.question_id, result.value, event_id=event_id)
+                Answer(key, user, ref.interview_id, ref.question_id, result.value, event_id=event_id, locale=locale)
             )
             if outcome.ok:
-                await self.adapter.mark_answered(key, ref, question, result.value, message)
+                await self.adapter.mark_answered(key, ref, question, result.value, message, tr)
             elif outcome.kind is not OutcomeKind.DUPLICATE:
-                await self._tell(respond, key, outcome.message or STALE_TEXT, thread_ts)
+                await self._tell(respond, key, outcome.message or stale_text(tr), thread_ts)
             return
-        problem = await self._may_act(ref, user)
+        problem = await self._may_act(ref, user, tr)
         if problem is not None:
             await self._tell(respond, key, problem, thread_ts)
             return
         if isinstance(result, Redraw):
             try:
-                await self.adapter.replace_question_blocks(key, ref, result.blocks, message)
+                await self.adapter.replace_question_blocks(key, ref, result.blocks, message, tr)
             except SlackApiError as error:
                 log.info("slack could not redraw a question (%s)", error_code(error))
-                await self._tell(respond, key, REDRAW_FAILED_TEXT, thread_ts)
+                failed = tr.gettext(
+                    "Slack didn't take that step — please try again, or type your answer in the thread."
+                )
+                await self._tell(respond, key, failed, thread_ts)
         elif isinstance(result, OpenOther):
-            await self._open_other(body, key, ref, question.text, str(container.get("message_ts") or ""))
+            await self._open_other(body, key, ref, question.text, str(container.get("message_ts") or ""), tr)
 
-    async def _may_act(self, ref: QuestionRef, user: str) -> str | None:
+    async def _may_act(self, ref: QuestionRef, user: str, tr: Catalogue) -> str | None:
         """Why ``user`` may not work this question's widget (someone else's, stale), or None."""
         record = await self.bridge.store.get_interview(ref.interview_id)
         if record is None or record.status is not RecordStatus.ACTIVE:
-            return STALE_TEXT
+            return stale_text(tr)
         if record.key.user != user:
-            return NOT_YOURS_TEXT
+            return not_yours_text(tr)
         pending = await self.bridge.store.pending_question(ref.interview_id)
         if pending is None or pending.question_id != ref.question_id:
-            return STALE_TEXT
+            return stale_text(tr)
         return None
 
     async def _notice_action(
-        self, key: ConversationKey, name: str, event_id: str, message: dict[str, Any] | None
+        self, key: ConversationKey, name: str, event_id: str, message: dict[str, Any] | None, locale: str | None
     ) -> str | None:
         """Act on a notice button; returns what to tell the clicker, if anything."""
         try:
@@ -238,31 +264,31 @@ class Listeners:
         user = key.user
         event: InboundEvent
         if act is Action.RETRY:
-            event = Retry(key, actor=user, event_id=event_id)
+            event = Retry(key, actor=user, event_id=event_id, locale=locale)
         elif act is Action.END:
-            event = Exit(key, confirmed=False, actor=user, event_id=event_id)
+            event = Exit(key, confirmed=False, actor=user, event_id=event_id, locale=locale)
         elif act is Action.CONFIRM_EXIT:
-            event = Exit(key, confirmed=True, actor=user, event_id=event_id)
+            event = Exit(key, confirmed=True, actor=user, event_id=event_id, locale=locale)
         elif act is Action.CANCEL_EXIT:
-            event = CancelExit(key, actor=user, event_id=event_id)
+            event = CancelExit(key, actor=user, event_id=event_id, locale=locale)
         else:
             respondent = await self.people.respondent(key.workspace, user)
             async with self._locks.hold(key):  # a double click must not clear the new interview's thread
                 if await self.bridge.store.active_interview(key) is None:
                     await self.adapter.set_thread(key, None)  # a new interview opens its own thread
                 outcome = await self.bridge.handle(Start(key, respondent, event_id=event_id))
-            return await self._after_notice_action(key, act, outcome, message)
+            return await self._after_notice_action(key, act, outcome, message, catalogue(locale))
         outcome = await self.bridge.handle(event)
-        return await self._after_notice_action(key, act, outcome, message)
+        return await self._after_notice_action(key, act, outcome, message, catalogue(locale))
 
     async def _after_notice_action(
-        self, key: ConversationKey, act: Action, outcome: Outcome, message: dict[str, Any] | None
+        self, key: ConversationKey, act: Action, outcome: Outcome, message: dict[str, Any] | None, tr: Catalogue
     ) -> str | None:
         """Close the notice's buttons (unless the click was a duplicate or not the clicker's); what to tell."""
         if outcome.kind is OutcomeKind.DUPLICATE:
             return None
         if message and message.get("ts") and outcome.kind is not OutcomeKind.NOT_YOURS:
-            await self._close_notice(key, message, NOTICE_LABELS.get(act, act.value))
+            await self._close_notice(key, message, notice_label(tr, act))
         if not outcome.ok and outcome.message and act is not Action.NEW_INTERVIEW:
             return outcome.message
         return None
@@ -288,7 +314,7 @@ class Listeners:
     # --- the "other" modal ---
 
     async def _open_other(
-        self, body: dict[str, Any], key: ConversationKey, ref: QuestionRef, title: str, message_ts: str
+        self, body: dict[str, Any], key: ConversationKey, ref: QuestionRef, title: str, message_ts: str, tr: Catalogue
     ) -> None:
         meta = {
             "team": key.workspace,
@@ -302,14 +328,14 @@ class Listeners:
             "type": "modal",
             "callback_id": OTHER_VIEW,
             "private_metadata": json.dumps(meta),
-            "title": {"type": "plain_text", "text": "Your answer"},
-            "submit": {"type": "plain_text", "text": "Send"},
-            "close": {"type": "plain_text", "text": "Cancel"},
+            "title": {"type": "plain_text", "text": tr.gettext("Your answer")[:24]},
+            "submit": {"type": "plain_text", "text": tr.gettext("Send")[:24]},
+            "close": {"type": "plain_text", "text": tr.gettext("Cancel")[:24]},
             "blocks": [
                 {
                     "type": "input",
                     "block_id": "other",
-                    "label": {"type": "plain_text", "text": (title or "Other")[:2000]},
+                    "label": {"type": "plain_text", "text": (title or tr.gettext("Other"))[:2000]},
                     "element": {"type": "plain_text_input", "action_id": "text", "max_length": 2000},
                 }
             ],
@@ -318,28 +344,31 @@ class Listeners:
             await self.adapter.client.views_open(trigger_id=body["trigger_id"], view=view)
         except Exception as error:
             log.info("slack could not open the other-answer modal: %s", type(error).__name__)
-            await self.adapter.ephemeral(key, key.channel, "Please type your answer as a message instead.")
+            await self.adapter.ephemeral(key, key.channel, tr.gettext("Please type your answer as a message instead."))
 
     async def on_other_submitted(self, ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
         """The "other" modal was submitted: the typed text answers the single-choice question."""
         value = (((view.get("state") or {}).get("values") or {}).get("other") or {}).get("text") or {}
         text = str(value.get("value") or "").strip()
-        if not text:
-            await ack(response_action="errors", errors={"other": "Please type your answer."})
-            return
-        await ack()
         meta = json.loads(view.get("private_metadata") or "{}")
         user = str(body["user"]["id"])
-        key = conversation_key(str(meta.get("team") or _team(body)), str(meta.get("channel", "")), user)
+        team = str(meta.get("team") or _team(body))
+        locale = await self.locale(team, user)
+        tr = catalogue(locale)
+        if not text:
+            await ack(response_action="errors", errors={"other": tr.gettext("Please type your answer.")})
+            return
+        await ack()
+        key = conversation_key(team, str(meta.get("channel", "")), user)
         ref = QuestionRef(str(meta.get("iid", "")), str(meta.get("qid", "")), str(meta.get("part", "")))
         question = await self.adapter.stored_question(ref.interview_id, ref.question_id)
         outcome = await self.bridge.handle(
-            Answer(key, user, ref.interview_id, ref.question_id, text, event_id=f"view:{view.get('id')}")
+            Answer(key, user, ref.interview_id, ref.question_id, text, event_id=f"view:{view.get('id')}", locale=locale)
         )
         if outcome.ok and question is not None:
-            await self.adapter.mark_answered(key, ref, question, text, None)
+            await self.adapter.mark_answered(key, ref, question, text, None, tr)
         elif not outcome.ok and outcome.kind is not OutcomeKind.DUPLICATE:
-            await self.adapter.ephemeral(key, key.channel, outcome.message or STALE_TEXT)
+            await self.adapter.ephemeral(key, key.channel, outcome.message or stale_text(tr))
 
     # --- /interview ---
 
@@ -349,33 +378,39 @@ class Listeners:
         team, user = str(body.get("team_id") or ""), str(body.get("user_id") or "")
         words = str(body.get("text") or "").split()
         sub = words[0].lower() if words else "help"
+        locale = await self.locale(team, user)
+        tr = catalogue(locale)
         if sub not in ("start", "stop", "status"):
-            await respond(text=HELP_TEXT, response_type="ephemeral")
+            await respond(text=help_text(tr), response_type="ephemeral")
             return
         try:
             key = conversation_key(team, await self.people.dm_channel(team, user), user)
         except Exception as error:  # e.g. the app cannot open a DM with this user
             log.info("slack /interview: no DM channel (%s)", type(error).__name__)
             await respond(
-                text="I can't open a direct message with you — please message me in my Messages tab.",
+                text=tr.gettext("I can't open a direct message with you — please message me in my Messages tab."),
                 response_type="ephemeral",
             )
             return
         if sub == "status":
-            await respond(text=await self._status_text(key), response_type="ephemeral")
+            await respond(text=await self._status_text(key, tr), response_type="ephemeral")
             return
         if sub == "stop":
             outcome = await self.bridge.handle(
-                Exit(key, confirmed=False, actor=user, event_id=f"cmd:{body.get('trigger_id')}")
+                Exit(key, confirmed=False, actor=user, event_id=f"cmd:{body.get('trigger_id')}", locale=locale)
             )
-            text = "Please confirm in our DM thread." if outcome.ok else (outcome.message or "Nothing to stop.")
+            if outcome.ok:
+                text = tr.gettext("Please confirm in our DM thread.")
+            else:
+                text = outcome.message or tr.gettext("Nothing to stop.")
             await respond(text=text, response_type="ephemeral")
             return
         async with self._locks.hold(key):
             if await self.bridge.store.active_interview(key) is not None:
-                await respond(text="You already have an interview in progress — see our DM.", response_type="ephemeral")
+                busy = tr.gettext("You already have an interview in progress — see our DM.")
+                await respond(text=busy, response_type="ephemeral")
                 return
-            await respond(text="Starting your interview in our DM…", response_type="ephemeral")
+            await respond(text=tr.gettext("Starting your interview in our DM…"), response_type="ephemeral")
             await self.adapter.set_thread(key, None)
             study = words[1] if len(words) > 1 else None
             outcome = await self.bridge.handle(
@@ -386,14 +421,20 @@ class Listeners:
         if not outcome.ok and outcome.kind is not OutcomeKind.DUPLICATE and outcome.message:
             await respond(text=outcome.message, response_type="ephemeral")
 
-    async def _status_text(self, key: ConversationKey) -> str:
+    async def _status_text(self, key: ConversationKey, tr: Catalogue) -> str:
         record = await self.bridge.status(key)
         if record is None:
-            return "You have no interviews yet. `/interview start` begins one."
+            return tr.gettext("You have no interviews yet. `/interview start` begins one.")
         if record.status is RecordStatus.COMPLETED:
-            return f"Your last interview is finished ({reason_label(record.completion_reason)}). Thank you!"
-        waiting = " — waiting for your reply" if record.expires_at else ""
-        return f"Your interview is in progress: {record.turns_sent} message(s) sent{waiting}."
+            return tr.gettext("Your last interview is finished ({how}). Thank you!").format(
+                how=texts.end_reason(tr, record.completion_reason)
+            )
+        sent = tr.ngettext("{count} message sent", "{count} messages sent", record.turns_sent).format(
+            count=record.turns_sent
+        )
+        if record.expires_at:
+            return tr.gettext("Your interview is in progress: {sent} — waiting for your reply.").format(sent=sent)
+        return tr.gettext("Your interview is in progress: {sent}.").format(sent=sent)
 
     # --- App Home ---
 
@@ -401,7 +442,8 @@ class Listeners:
         """Publish the Home tab: the user's interviews with Start / Resume."""
         if event.get("tab", "home") != "home":
             return
-        await publish_home(self.adapter, self.bridge.store, _team(body), str(event["user"]), _app(body))
+        team, user = _team(body), str(event["user"])
+        await publish_home(self.adapter, self.bridge.store, team, user, await self.tr(team, user), _app(body))
 
     async def on_home_action(self, ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:
         """Start or Resume from the Home tab."""
@@ -422,18 +464,22 @@ class Listeners:
                 await self._resume(key)
         except Exception as error:  # the DM cannot be opened, or the respondent is unreachable: log, keep the tab
             log.warning("slack home %s failed: %s", action.get("action_id"), type(error).__name__)
-        await publish_home(self.adapter, self.bridge.store, team, user, _app(body))
+        await publish_home(self.adapter, self.bridge.store, team, user, await self.tr(team, user), _app(body))
 
     async def _resume(self, key: ConversationKey) -> None:
         record = await self.bridge.store.active_interview(key)
         if record is None:
             return
-        target = await self.adapter.target(key)
+        target = await self.adapter.target(key, locale=record.locale)
         pending = await self.bridge.store.pending_question(record.interview_id)
-        await self.adapter.post(target, "👋 Welcome back — your interview continues here. Reply in this thread.")
+        tr = catalogue(record.locale)
+        await self.adapter.post(
+            target, tr.gettext("👋 Welcome back — your interview continues here. Reply in this thread.")
+        )
         if pending is not None:
             question = Question.model_validate(pending.question)
-            await self.adapter.show_question(key, PendingQuestion(record.interview_id, question, key.user))
+            resumed = PendingQuestion(record.interview_id, question, key.user, record.locale)
+            await self.adapter.show_question(key, resumed)
 
 
 def _app(body: dict[str, Any]) -> str | None:

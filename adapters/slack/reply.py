@@ -40,6 +40,7 @@ from adapters.slack.calls import (
     error_code,
 )
 from adapters.slack.text import MESSAGE_LIMIT, cut_point
+from bot.core.i18n import Catalogue
 from bot.core.keys import ConversationKey
 from bot.core.ports import Notice, PendingQuestion, RespondentUnreachable
 
@@ -50,7 +51,11 @@ log = logging.getLogger("adapters.slack")
 
 #: Blocks attached to a reply when their JSON stays under this size (Slack refuses ~13k: msg_blocks_too_long).
 ATTACH_LIMIT = 11000
-THINKING = "is thinking…"
+
+
+def thinking(tr: Catalogue) -> str:
+    """The thread's status while the interviewer replies (Slack shows it after the app's name)."""
+    return tr.gettext("is thinking…")
 
 
 @dataclass(frozen=True, slots=True)

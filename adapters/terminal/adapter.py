@@ -6,21 +6,34 @@ import asyncio
 from typing import TextIO
 
 from adapters.terminal.render import render_question
+from bot.core import texts
+from bot.core.i18n import Catalogue, catalogue
 from bot.core.keys import ConversationKey
 from bot.core.ports import Action, Notice, NoticeKind, PendingQuestion
 
-ACTION_HINTS = {
-    Action.RETRY: "type “retry” to try again",
-    Action.END: "type “exit” to end the interview",
-    Action.NEW_INTERVIEW: "type “new” to start another interview",
-}
+
+def action_hint(tr: Catalogue, action: Action) -> str | None:
+    """The words that act as a notice's button on the terminal."""
+    if action is Action.RETRY:
+        return tr.gettext("type “{word}” to try again").format(word=texts.retry_word(tr))
+    if action is Action.END:
+        return tr.gettext("type “{word}” to end the interview").format(word=texts.exit_word(tr))
+    if action is Action.NEW_INTERVIEW:
+        return tr.gettext("type “{word}” to start another interview").format(word=texts.start_word(tr))
+    return None
+
+
+def speaker(tr: Catalogue) -> str:
+    """The label before the interviewer's words."""
+    return tr.gettext("Interviewer:")
 
 
 class TerminalReply:
     """One interviewer reply, printed as it streams."""
 
-    def __init__(self, adapter: TerminalAdapter) -> None:
+    def __init__(self, adapter: TerminalAdapter, tr: Catalogue) -> None:
         self._adapter = adapter
+        self._tr = tr
         self._shown = ""
 
     async def status(self, text: str) -> None:
@@ -30,7 +43,7 @@ class TerminalReply:
     async def append(self, text: str) -> None:
         """Print the next piece of the reply."""
         if not self._shown:
-            self._adapter.write("\nInterviewer: ")
+            self._adapter.write(f"\n{speaker(self._tr)} ")
         self._shown += text
         self._adapter.write(text)
 
@@ -41,7 +54,7 @@ class TerminalReply:
         else:
             if self._shown:
                 self._adapter.write("\n")
-            self._adapter.write(f"\nInterviewer: {text}\n")
+            self._adapter.write(f"\n{speaker(self._tr)} {text}\n")
         self._shown = text
         self._adapter.pending = question
         if question is not None:
@@ -77,29 +90,30 @@ class TerminalAdapter:
 
     def show_choices(self, pending: PendingQuestion) -> None:
         """Print a structured question's choices."""
-        for line in render_question(pending.question):
+        for line in render_question(catalogue(pending.locale), pending.question):
             self.write(line + "\n")
 
     def turn_done(self) -> None:
         """A reply finished or failed."""
         self._turn.set()
 
-    async def begin_reply(self, key: ConversationKey) -> TerminalReply:
+    async def begin_reply(self, key: ConversationKey, locale: str | None = None) -> TerminalReply:
         """A new reply starts."""
         self._turn.clear()
-        return TerminalReply(self)
+        return TerminalReply(self, catalogue(locale))
 
     async def show_question(self, key: ConversationKey, pending: PendingQuestion) -> None:
         """Print a question on its own."""
         self.pending = pending
-        self.write(f"\nInterviewer: {pending.question.text}\n")
+        self.write(f"\n{speaker(catalogue(pending.locale))} {pending.question.text}\n")
         self.show_choices(pending)
 
     async def notify(self, key: ConversationKey, notice: Notice) -> None:
         """Print the bot's own message and the words that act as its buttons."""
         self.last_actions = notice.actions
         ending = notice.kind is NoticeKind.ENDED  # the terminal chat ends with the interview
-        hints = [ACTION_HINTS[a] for a in notice.actions if a in ACTION_HINTS and not ending]
+        tr = catalogue(notice.locale)
+        hints = [hint for a in notice.actions if (hint := action_hint(tr, a)) and not ending]
         suffix = f" ({'; '.join(hints)})" if hints else ""
         self.write(f"\n— {notice.text}{suffix}\n")
         if notice.kind is NoticeKind.ENDED:

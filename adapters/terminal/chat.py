@@ -12,6 +12,7 @@ import os
 from typing import TextIO
 
 from adapters.terminal.adapter import TerminalAdapter
+from bot.core import texts
 from bot.core.bridge import Bridge
 from bot.core.events import (
     Exit,
@@ -22,6 +23,7 @@ from bot.core.events import (
     Start,
     UserText,
 )
+from bot.core.i18n import Catalogue, catalogue
 from bot.core.keys import ConversationKey
 from bot.core.ports import Action
 
@@ -51,13 +53,18 @@ class TerminalChat:
         )
         bridge.register(self.adapter)
 
+    @property
+    def tr(self) -> Catalogue:
+        """The respondent's catalogue (their ``LANG``, else KOJI_LOCALE)."""
+        return catalogue(self.respondent.locale or self.bridge.config.locale)
+
     async def run(self) -> int:
         """Chat until the interview ends or the input does. Returns the process exit status."""
         if not await self._open():
             return 1
         while not self.adapter.ended.is_set():
             if self.interactive:
-                self.adapter.write("\nYou: ")
+                self.adapter.write("\n" + self.tr.gettext("You:") + " ")
             line = await asyncio.to_thread(self.stdin.readline)
             if not line:  # end of input: the respondent left
                 if not self.adapter.ended.is_set():
@@ -65,7 +72,7 @@ class TerminalChat:
                 break
             text = line.rstrip("\r\n")
             if not self.interactive:
-                self.adapter.write(f"\nYou: {text}\n")
+                self.adapter.write(f"\n{self.tr.gettext('You:')} {text}\n")
             event = self._event(text)
             if event is None:
                 continue
@@ -78,7 +85,7 @@ class TerminalChat:
     async def _open(self) -> bool:
         record = await self.bridge.store.active_interview(self.key)
         if record is not None:
-            self.adapter.write("(continuing your interview where you left off)\n")
+            self.adapter.write(self.tr.gettext("(continuing your interview where you left off)") + "\n")
             await self.bridge.wait_until_idle(self.key)
             pending = await self.bridge.store.pending_question(record.interview_id)
             if pending is not None:
@@ -87,7 +94,7 @@ class TerminalChat:
 
                 question = Question.model_validate(pending.question)
                 await self.adapter.show_question(
-                    self.key, PendingQuestion(record.interview_id, question, self.key.user)
+                    self.key, PendingQuestion(record.interview_id, question, self.key.user, record.locale)
                 )
             return True
         outcome = await self.bridge.handle(Start(self.key, self.respondent, self.study))
@@ -95,7 +102,7 @@ class TerminalChat:
 
     def _event(self, text: str) -> InboundEvent | None:
         word = text.strip().lower()
-        if word == "retry" and Action.RETRY in self.adapter.last_actions:
+        if word in ("retry", texts.retry_word(self.tr).lower()) and Action.RETRY in self.adapter.last_actions:
             self.adapter.last_actions = ()
             return Retry(self.key, actor=self.key.user)
         return UserText(self.key, text, self.respondent)

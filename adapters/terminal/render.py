@@ -3,32 +3,39 @@
 from __future__ import annotations
 
 from bot.api.models import Question, QuestionType
+from bot.core.i18n import Catalogue
 
 
-def render_question(question: Question) -> list[str]:
-    """The lines that show ``question``'s choices and how to answer."""
+def render_question(tr: Catalogue, question: Question) -> list[str]:
+    """The lines that show ``question``'s choices and how to answer, in the respondent's language."""
     kind = question.type
     if kind is QuestionType.SCALE:
         low = f" = {question.min_label}" if question.min_label else ""
         high = f" = {question.max_label}" if question.max_label else ""
         return [
-            f"  Scale {question.scale_min}{low} … {question.scale_max}{high}",
-            f"  → type a number from {question.scale_min} to {question.scale_max}",
+            "  "
+            + tr.gettext("Scale {low} … {high}").format(
+                low=f"{question.scale_min}{low}", high=f"{question.scale_max}{high}"
+            ),
+            "  → "
+            + tr.gettext("type a number from {low} to {high}").format(low=question.scale_min, high=question.scale_max),
         ]
     if kind is QuestionType.YES_NO:
-        return ["  → type y (yes) or n (no)"]
+        return ["  → " + tr.gettext("type y (yes) or n (no)")]
     if kind is QuestionType.OPEN_ENDED or not question.options:
         return []
     lines = [f"  {number}. {option}" for number, option in enumerate(question.options, 1)]
-    if kind is QuestionType.SINGLE_CHOICE:
-        hint = "  → type the number of your choice"
-        if question.allow_other:
-            hint += ", or type your own answer"
-    elif kind is QuestionType.MULTIPLE_CHOICE:
-        most = f", up to {question.max_choices}" if question.max_choices else ""
-        hint = f"  → type the numbers of all that apply{most}, e.g. 1,3"
-    else:
-        hint = "  → type all the numbers in order, most important first, e.g. " + " ".join(
-            str(n) for n in range(len(question.options), 0, -1)
+    if kind is QuestionType.SINGLE_CHOICE and question.allow_other:
+        hint = tr.gettext("type the number of your choice, or type your own answer")
+    elif kind is QuestionType.SINGLE_CHOICE:
+        hint = tr.gettext("type the number of your choice")
+    elif kind is QuestionType.MULTIPLE_CHOICE and question.max_choices:
+        hint = tr.gettext("type the numbers of all that apply, up to {count}, e.g. 1,3").format(
+            count=question.max_choices
         )
-    return [*lines, hint]
+    elif kind is QuestionType.MULTIPLE_CHOICE:
+        hint = tr.gettext("type the numbers of all that apply, e.g. 1,3")
+    else:
+        example = " ".join(str(n) for n in range(len(question.options), 0, -1))
+        hint = tr.gettext("type all the numbers in order, most important first, e.g. {example}").format(example=example)
+    return [*lines, "  → " + hint]

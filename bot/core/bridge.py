@@ -32,7 +32,7 @@ from bot.core.events import (
     Start,
     UserText,
 )
-from bot.core.i18n import catalogue
+from bot.core.i18n import Catalogue, catalogue
 from bot.core.keys import ConversationKey
 from bot.core.lifecycle import Lifecycle
 from bot.core.observe import Connections, Observer
@@ -229,8 +229,9 @@ class Bridge:
     async def _on_start(self, key: ConversationKey, respondent: RespondentInfo, study: str | None) -> Outcome:
         record = await self._active(key)
         if record is not None:
-            await self._notify(record, Notice(NoticeKind.INFO, texts.ALREADY_RUNNING))
-            return Outcome(OutcomeKind.REJECTED, texts.ALREADY_RUNNING, record.interview_id)
+            message = texts.already_running(catalogue(record.locale))
+            await self._notify(record, Notice(NoticeKind.INFO, message, locale=record.locale))
+            return Outcome(OutcomeKind.REJECTED, message, record.interview_id)
         return await self._start_chosen(key, respondent, study)
 
     async def _start_chosen(self, key: ConversationKey, respondent: RespondentInfo, requested: str | None) -> Outcome:
@@ -241,12 +242,12 @@ class Bridge:
             return await self._lifecycle.start(key, respondent, choice.study)
         adapter = self._ctx.adapter(key)
         if choice.refusal is not None:
-            await adapter.notify(key, Notice(NoticeKind.INFO, choice.refusal))
+            await adapter.notify(key, Notice(NoticeKind.INFO, choice.refusal, locale=locale))
             return Outcome(OutcomeKind.REJECTED, choice.refusal)
         tr = catalogue(locale)
         text = tr.gettext("Several studies are open — which one would you like to take part in?")
         options = tuple((study.id, study.name) for study in choice.options)
-        await adapter.notify(key, Notice(NoticeKind.CHOOSE_STUDY, text, studies=options))
+        await adapter.notify(key, Notice(NoticeKind.CHOOSE_STUDY, text, studies=options, locale=locale))
         return Outcome(OutcomeKind.NO_INTERVIEW, text)
 
     async def _on_text(self, event: UserText) -> Outcome:
@@ -254,19 +255,20 @@ class Bridge:
         word = typed_word(event.text)
         if record is None:
             return await self._text_without_interview(event, word)
-        problem = self._check_text(event)
+        tr = catalogue(record.locale)
+        problem = self._check_text(event, tr)
         if problem is not None:
-            await self._notify(record, Notice(NoticeKind.REJECTED, problem))
+            await self._notify(record, Notice(NoticeKind.REJECTED, problem, locale=record.locale))
             return Outcome(OutcomeKind.REJECTED, problem, record.interview_id)
         if record.exit_requested:  # the reply to "do you want to end it?" is never an answer to the interview
             return await self._on_exit_reply(record, word)
-        if word in self.config.exit_words:
+        if word in self.config.exit_words or word == texts.exit_word(tr).lower():
             return await self._ask_exit(record)
         record.platform_state.pop(UNREACHABLE, None)
         pending = await self.store.pending_question(record.interview_id)
         typed = read_typed_reply(pending.question, event.text, record.locale) if pending else TypedReply()
         if typed.hint is not None:  # looks like an answer but reads only with a guess: ask again
-            await self._notify(record, Notice(NoticeKind.REJECTED, typed.hint))
+            await self._notify(record, Notice(NoticeKind.REJECTED, typed.hint, locale=record.locale))
             return Outcome(OutcomeKind.REJECTED, typed.hint, record.interview_id)
         if pending is not None:  # a typed reply answers the question (read, or as a comment): buttons go stale
             await self.store.resolve_question(record.interview_id, pending.question_id)
@@ -275,60 +277,71 @@ class Bridge:
 
     async def _on_exit_reply(self, record: InterviewRecord, word: str) -> Outcome:
         """A typed reply while the exit waits for its confirmation: end, carry on, or remind of the choices."""
-        if word in self.config.confirm_words:
+        tr = catalogue(record.locale)
+        if word in self.config.confirm_words or word == texts.confirm_word(tr).lower():
             await self._lifecycle.complete(record, CompletionReason.RESPONDENT_LEFT)
             return Outcome(OutcomeKind.ACCEPTED, interview_id=record.interview_id)
-        if word in self.config.cancel_words:
-            return await self._on_cancel_exit(record)
-        tr = catalogue(record.locale)
-        reminder = tr.gettext("Nothing was sent. Reply “yes” to end the interview, or “no” to carry on with it.")
-        notice = Notice(NoticeKind.CONFIRM_EXIT, reminder, (Action.CONFIRM_EXIT, Action.CANCEL_EXIT))
+        if word in self.config.cancel_words or word == texts.cancel_word(tr).lower():
+            return await self._on_cancel_exit(record, tr)
+        reminder = texts.exit_reminder(tr)
+        notice = Notice(
+            NoticeKind.CONFIRM_EXIT, reminder, (Action.CONFIRM_EXIT, Action.CANCEL_EXIT), locale=record.locale
+        )
         await self._notify(record, notice)
         return Outcome(OutcomeKind.REJECTED, reminder, record.interview_id)
 
     async def _text_without_interview(self, event: UserText, word: str) -> Outcome:
         latest = await self.store.latest_interview(event.key)
         policy = self.config.after_completion
-        if latest is None or policy is AfterCompletion.AUTO or word in self.config.start_words:
+        locale = event.respondent.locale or (latest.locale if latest is not None else None) or self.config.locale
+        tr = catalogue(locale)
+        starts = word in self.config.start_words or word == texts.start_word(tr).lower()
+        if latest is None or policy is AfterCompletion.AUTO or starts:
             if latest is not None and policy is AfterCompletion.NEVER:
-                await self._ctx.adapter(event.key).notify(event.key, Notice(NoticeKind.INFO, texts.CLOSED))
-                return Outcome(OutcomeKind.REJECTED, texts.CLOSED)
+                closed = Notice(NoticeKind.INFO, texts.closed(tr), locale=locale)
+                await self._ctx.adapter(event.key).notify(event.key, closed)
+                return Outcome(OutcomeKind.REJECTED, closed.text)
             return await self._start_chosen(event.key, event.respondent, None)
         if policy is AfterCompletion.NEVER:
-            notice = Notice(NoticeKind.INFO, texts.CLOSED)
+            notice = Notice(NoticeKind.INFO, texts.closed(tr), locale=locale)
         else:
-            notice = Notice(NoticeKind.OFFER_NEW, texts.OFFER_NEW, (Action.NEW_INTERVIEW,))
+            notice = Notice(NoticeKind.OFFER_NEW, texts.offer_new(tr), (Action.NEW_INTERVIEW,), locale=locale)
         await self._ctx.adapter(event.key).notify(event.key, notice)
         return Outcome(OutcomeKind.NO_INTERVIEW, notice.text)
 
-    def _check_text(self, event: UserText) -> str | None:
+    def _check_text(self, event: UserText, tr: Catalogue) -> str | None:
         if not event.text.strip():
-            return texts.ATTACHMENT_ONLY if event.attachments else texts.EMPTY
+            return texts.attachment_only(tr) if event.attachments else texts.empty(tr)
         if len(event.text) > self.config.max_message_length:
-            return texts.too_long(len(event.text), self.config.max_message_length)
+            return texts.too_long(tr, len(event.text), self.config.max_message_length)
         return None
+
+    def _reader(self, event: Answer | Exit | Retry | CancelExit, record: InterviewRecord | None) -> Catalogue:
+        """The catalogue of whoever acted: their own locale if the platform told it, else the interview's."""
+        return catalogue(event.locale or (record.locale if record is not None else None) or self.config.locale)
 
     async def _on_answer(self, event: Answer) -> Outcome:
         record = await self.store.get_interview(event.interview_id)
+        tr = self._reader(event, record)
         if record is None or record.status is not RecordStatus.ACTIVE:
-            return Outcome(OutcomeKind.STALE, texts.INTERVIEW_OVER)
+            return Outcome(OutcomeKind.STALE, texts.interview_over(tr))
         if event.actor != record.key.user:
-            return Outcome(OutcomeKind.NOT_YOURS, texts.NOT_YOURS, record.interview_id)
+            return Outcome(OutcomeKind.NOT_YOURS, texts.not_yours(tr), record.interview_id)
         pending = await self.store.pending_question(record.interview_id)
         if pending is None or pending.question_id != event.question_id:
-            return Outcome(OutcomeKind.STALE, texts.STALE_QUESTION, record.interview_id)
+            return Outcome(OutcomeKind.STALE, texts.stale_question(tr), record.interview_id)
         question = Question.model_validate(pending.question)
         try:
             value = validate_answer(question, event.value)
         except ValueError as error:
-            return Outcome(OutcomeKind.REJECTED, str(error), record.interview_id)
+            log.info("answer refused interview=%s: %s", record.interview_id, error)
+            return Outcome(OutcomeKind.REJECTED, texts.invalid_answer(tr, question), record.interview_id)
         if not await self.store.resolve_question(record.interview_id, question.id):
-            return Outcome(OutcomeKind.STALE, texts.STALE_QUESTION, record.interview_id)
-        readable = answer_text(question, value)
+            return Outcome(OutcomeKind.STALE, texts.stale_question(tr), record.interview_id)
         record.exit_requested = False
         payload = {"question_id": question.id, "value": value, "question": pending.question}
-        await self._enqueue(record, readable, payload)
-        return Outcome(OutcomeKind.ACCEPTED, readable, record.interview_id)
+        await self._enqueue(record, answer_text(question, value), payload)
+        return Outcome(OutcomeKind.ACCEPTED, texts.answer_label(tr, question, value), record.interview_id)
 
     async def _enqueue(self, record: InterviewRecord, text: str, answer: dict[str, Any] | None) -> None:
         now = self._ctx.clock.now()
@@ -342,22 +355,24 @@ class Bridge:
     async def _ask_exit(self, record: InterviewRecord) -> Outcome:
         record.exit_requested = True
         await self.store.update_interview(record)
-        notice = Notice(NoticeKind.CONFIRM_EXIT, texts.CONFIRM_EXIT, (Action.CONFIRM_EXIT, Action.CANCEL_EXIT))
+        text = texts.confirm_exit(catalogue(record.locale))
+        notice = Notice(NoticeKind.CONFIRM_EXIT, text, (Action.CONFIRM_EXIT, Action.CANCEL_EXIT), locale=record.locale)
         await self._notify(record, notice)
-        return Outcome(OutcomeKind.ACCEPTED, texts.CONFIRM_EXIT, record.interview_id)
+        return Outcome(OutcomeKind.ACCEPTED, text, record.interview_id)
 
     async def _control(self, event: Exit | Retry | CancelExit) -> Outcome:
         """Buttons and commands that act on the conversation's active interview, by its respondent only."""
         record = await self._active(event.key)
+        tr = self._reader(event, record)
         if record is None:
-            return Outcome(OutcomeKind.NO_INTERVIEW, texts.NO_INTERVIEW)
+            return Outcome(OutcomeKind.NO_INTERVIEW, texts.no_interview(tr))
         if event.actor is not None and event.actor != record.key.user:
-            return Outcome(OutcomeKind.NOT_YOURS, texts.NOT_YOURS, record.interview_id)
+            return Outcome(OutcomeKind.NOT_YOURS, texts.not_yours(tr), record.interview_id)
         if isinstance(event, Exit):
             return await self._on_exit(event, record)
         if isinstance(event, Retry):
-            return await self._on_retry(record)
-        return await self._on_cancel_exit(record)
+            return await self._on_retry(record, tr)
+        return await self._on_cancel_exit(record, tr)
 
     async def _on_exit(self, event: Exit, record: InterviewRecord) -> Outcome:
         if not event.confirmed:
@@ -365,16 +380,17 @@ class Bridge:
         await self._lifecycle.complete(record, CompletionReason.RESPONDENT_LEFT)
         return Outcome(OutcomeKind.ACCEPTED, interview_id=record.interview_id)
 
-    async def _on_cancel_exit(self, record: InterviewRecord) -> Outcome:
+    async def _on_cancel_exit(self, record: InterviewRecord, tr: Catalogue) -> Outcome:
         if record.exit_requested:
             record.exit_requested = False
             await self.store.update_interview(record)
-            await self._notify(record, Notice(NoticeKind.INFO, texts.EXIT_CANCELLED))
-        return Outcome(OutcomeKind.ACCEPTED, texts.EXIT_CANCELLED, record.interview_id)
+            said = texts.exit_cancelled(catalogue(record.locale))
+            await self._notify(record, Notice(NoticeKind.INFO, said, locale=record.locale))
+        return Outcome(OutcomeKind.ACCEPTED, texts.exit_cancelled(tr), record.interview_id)
 
-    async def _on_retry(self, record: InterviewRecord) -> Outcome:
+    async def _on_retry(self, record: InterviewRecord, tr: Catalogue) -> Outcome:
         if not await self.store.turn_in_flight(record.interview_id):
-            return Outcome(OutcomeKind.STALE, "Nothing to retry — the reply already came through.")
+            return Outcome(OutcomeKind.STALE, texts.nothing_to_retry(tr))
         self._ctx.clear_deadlines(record)
         await self.store.update_interview(record)
         self._turns.request_retry(record)

@@ -49,7 +49,8 @@ class Answer:
 
     ``key`` is the conversation the question was posted in; ``actor`` is the platform user who clicked
     (someone else's click is refused). ``interview_id`` and ``question_id`` come from the component, so a
-    click on a stale question is recognised.
+    click on a stale question is recognised. ``locale`` is the clicker's, when the platform tells it: the
+    outcome's message is worded for them.
     """
 
     key: ConversationKey
@@ -58,6 +59,7 @@ class Answer:
     question_id: str
     value: AnswerValue
     event_id: str | None = None
+    locale: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +70,7 @@ class Exit:
     confirmed: bool = False
     actor: str | None = None
     event_id: str | None = None
+    locale: str | None = None  # the actor's, when the platform tells it (for the outcome's message)
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +80,7 @@ class Retry:
     key: ConversationKey
     actor: str | None = None
     event_id: str | None = None
+    locale: str | None = None  # the actor's, when the platform tells it (for the outcome's message)
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +90,7 @@ class CancelExit:
     key: ConversationKey
     actor: str | None = None
     event_id: str | None = None
+    locale: str | None = None  # the actor's, when the platform tells it (for the outcome's message)
 
 
 InboundEvent = Start | UserText | Answer | Exit | Retry | CancelExit
@@ -108,7 +113,7 @@ class Outcome:
     """The core's answer to one inbound event."""
 
     kind: OutcomeKind
-    message: str | None = None
+    message: str | None = None  # already in the reader's language
     interview_id: str | None = None
 
     @property

@@ -17,10 +17,12 @@ import io
 import logging
 from pathlib import Path
 
+from babel.core import Locale, UnknownLocaleError
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
+from babel.numbers import format_decimal
 
-__all__ = ["LOCALES_DIR", "Catalogue", "available_languages", "catalogue", "language_of"]
+__all__ = ["LOCALES_DIR", "Catalogue", "add_language", "available_languages", "catalogue", "language_of"]
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +46,18 @@ class Catalogue:
         """The singular or plural form for ``n``, in this language."""
         return self._translations.ngettext(singular, plural, n)
 
+    def pgettext(self, context: str, message: str) -> str:
+        """``message`` in this language, where ``context`` tells translators what kind of text it is."""
+        return self._translations.pgettext(context, message)
+
+    def number(self, value: float) -> str:
+        """``value`` written the way this language writes numbers (``1,234`` in English, ``1.234`` in German)."""
+        try:
+            locale = Locale.parse(self.language)
+        except (ValueError, UnknownLocaleError):
+            locale = Locale.parse("en")
+        return format_decimal(value, locale=locale)
+
     def __repr__(self) -> str:
         return f"Catalogue({self.language!r})"
 
@@ -56,11 +70,26 @@ def language_of(locale: str | None) -> str:
     return base if base in available_languages() else "en"
 
 
-@functools.cache
+#: Languages added at run time (:func:`add_language`), e.g. a pseudo-locale that checks every text is translated.
+_added: dict[str, Catalogue] = {}
+
+
 def available_languages() -> frozenset[str]:
-    """English plus every language with a catalogue in :data:`LOCALES_DIR`."""
+    """English plus every language with a catalogue in :data:`LOCALES_DIR` or added with :func:`add_language`."""
+    return _shipped_languages() | frozenset(_added)
+
+
+@functools.cache
+def _shipped_languages() -> frozenset[str]:
     found = {path.parent.parent.name for path in LOCALES_DIR.glob(f"*/LC_MESSAGES/{DOMAIN}.po")}
     return frozenset({"en", *found})
+
+
+def add_language(language: str, translations: gettext.NullTranslations) -> Catalogue:
+    """Serve ``language`` from ``translations`` (a catalogue kept outside the package); returns its catalogue."""
+    added = Catalogue(language, translations)
+    _added[language.lower()] = added
+    return added
 
 
 @functools.cache
@@ -78,4 +107,5 @@ def _load(language: str) -> Catalogue:
 
 def catalogue(locale: str | None) -> Catalogue:
     """The catalogue for a respondent's ``locale`` (English when unknown or None)."""
-    return _load(language_of(locale))
+    language = language_of(locale)
+    return _added.get(language) or _load(language)

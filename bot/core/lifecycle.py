@@ -9,6 +9,7 @@ from bot.api.models import CompletionReason, Respondent
 from bot.core import logfields, texts
 from bot.core.context import CoreContext
 from bot.core.events import Outcome, OutcomeKind, RespondentInfo
+from bot.core.i18n import catalogue
 from bot.core.keys import ConversationKey
 from bot.core.ports import Action, Notice, NoticeKind, PendingQuestion
 from bot.core.relay import ReplyRelay
@@ -30,11 +31,12 @@ class Lifecycle:
         """Start an interview of ``study`` for ``key`` (its consent text first) and show its opening message."""
         ctx = self._ctx
         adapter = ctx.adapter(key)
-        if study.consent:
-            await adapter.notify(key, Notice(NoticeKind.CONSENT, study.consent))
-        stream = await adapter.begin_reply(key)
-        relay = ReplyRelay(stream, adapter.update_interval)
         locale = respondent.locale or study.locale or ctx.config.locale
+        tr = catalogue(locale)
+        if study.consent:
+            await adapter.notify(key, Notice(NoticeKind.CONSENT, study.consent, locale=locale))
+        stream = await adapter.begin_reply(key, locale)
+        relay = ReplyRelay(stream, adapter.update_interval, tr)
         metadata = {"platform": key.platform, "workspace": key.workspace or None, "locale": locale}
         metadata.update(respondent.metadata)
         try:
@@ -51,8 +53,8 @@ class Lifecycle:
             )
         except InterviewApiError as error:
             log.warning("start failed key=%s: %s", key.as_str(), error)
-            message = texts.start_failed(error)
-            await relay.fail(Notice(NoticeKind.ERROR, message, (Action.NEW_INTERVIEW,)))
+            message = texts.start_failed(tr, error)
+            await relay.fail(Notice(NoticeKind.ERROR, message, (Action.NEW_INTERVIEW,), locale=locale))
             return Outcome(OutcomeKind.FAILED, message)
         now = ctx.clock.now()
         record = InterviewRecord(
@@ -70,12 +72,12 @@ class Lifecycle:
             await ctx.store.create_interview(record)
         except ActiveInterviewExists:  # another bot process won the race: give this one back
             await self._complete_remote(record, CompletionReason.MANUAL)
-            await relay.fail(Notice(NoticeKind.INFO, texts.ALREADY_RUNNING))
-            return Outcome(OutcomeKind.REJECTED, texts.ALREADY_RUNNING)
+            await relay.fail(Notice(NoticeKind.INFO, texts.already_running(tr), locale=locale))
+            return Outcome(OutcomeKind.REJECTED, texts.already_running(tr))
         await ctx.store.append_transcript(record.interview_id, "interviewer", started.initial_message, now)
         pending = None
         if started.question is not None:
-            pending = PendingQuestion(record.interview_id, started.question, key.user)
+            pending = PendingQuestion(record.interview_id, started.question, key.user, locale)
             await ctx.store.set_pending_question(
                 StoredQuestion(record.interview_id, started.question.id, started.question.model_dump(mode="json"), now)
             )
@@ -93,7 +95,7 @@ class Lifecycle:
         ctx.clear_deadlines(record)
         record.updated_at = ctx.clock.now()
         await ctx.store.update_interview(record)
-        await self._turns.cancel(record.interview_id, texts.REPLY_STOPPED)
+        await self._turns.cancel(record.interview_id, texts.reply_stopped(catalogue(record.locale)))
         pending = await ctx.store.pending_question(record.interview_id)
         if pending is not None:
             await ctx.store.resolve_question(record.interview_id, pending.question_id)
@@ -106,7 +108,8 @@ class Lifecycle:
         ctx.observer.interview_ended(study=ctx.study_label(record), platform=record.key.platform, reason=reason.value)
         if notify and not ctx.unreachable(record):
             actions = (Action.NEW_INTERVIEW,) if ctx.config.after_completion.value == "offer" else ()
-            notice = Notice(NoticeKind.ENDED, texts.ended(reason, ctx.config.inactivity_timeout), actions)
+            text = texts.ended(catalogue(record.locale), reason, ctx.config.inactivity_timeout)
+            notice = Notice(NoticeKind.ENDED, text, actions, locale=record.locale)
             await ctx.reach(record, ctx.adapter(record.key).notify(record.key, notice))
 
     async def _complete_remote(self, record: InterviewRecord, reason: CompletionReason) -> bool:
@@ -145,5 +148,6 @@ class Lifecycle:
             record.nudge_at = None
             await ctx.store.update_interview(record)
             if not ctx.unreachable(record) and record.expires_at is not None:
-                notice = Notice(NoticeKind.NUDGE, texts.nudge(record.expires_at - now), (Action.END,))
+                text = texts.nudge(catalogue(record.locale), record.expires_at - now)
+                notice = Notice(NoticeKind.NUDGE, text, (Action.END,), locale=record.locale)
                 await ctx.reach(record, ctx.adapter(record.key).notify(record.key, notice))

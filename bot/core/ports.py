@@ -42,6 +42,8 @@ class Notice:
     text: str
     actions: tuple[Action, ...] = ()
     studies: tuple[tuple[str, str], ...] = ()  # (study id, study name) to choose from (CHOOSE_STUDY)
+    #: the respondent's locale: the adapter words its buttons in it (``catalogue(notice.locale)``)
+    locale: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +53,8 @@ class PendingQuestion:
     interview_id: str
     question: Question
     owner: str  # the platform user id of the respondent
+    #: the interview's locale: the adapter words the question's controls in it
+    locale: str | None = None
 
 
 class ReplyStream(Protocol):
@@ -82,8 +86,11 @@ class Adapter(Protocol):
     #: Minimum seconds between two updates of one reply stream (edits on Discord, appends on Slack).
     update_interval: float
 
-    async def begin_reply(self, key: ConversationKey) -> ReplyStream:
-        """Show at once that the interviewer is replying (placeholder, typing, thinking status)."""
+    async def begin_reply(self, key: ConversationKey, locale: str | None = None) -> ReplyStream:
+        """Show at once that the interviewer is replying (placeholder, typing, thinking status).
+
+        ``locale`` is the interview's: the stream words its own texts (buttons, status) in it.
+        """
         ...
 
     async def show_question(self, key: ConversationKey, pending: PendingQuestion) -> None:

@@ -17,6 +17,7 @@ from bot.api.models import (
     TextReplace,
 )
 from bot.core import texts
+from bot.core.i18n import Catalogue, catalogue
 from bot.core.ports import Notice, PendingQuestion, ReplyStream, RespondentUnreachable
 
 log = logging.getLogger(__name__)
@@ -37,8 +38,9 @@ class ReplyRelay:
     progress; ``finish`` always hands the adapter the whole text.
     """
 
-    def __init__(self, stream: ReplyStream, interval: float) -> None:
+    def __init__(self, stream: ReplyStream, interval: float, tr: Catalogue | None = None) -> None:
         self._stream = stream
+        self._tr = tr or catalogue(None)  # the respondent's language, for the queue status
         self._interval = max(0.0, interval)
         self._text = ""
         self._shown = 0  # characters handed to the stream so far
@@ -65,7 +67,7 @@ class ReplyRelay:
         """Tell the respondent the request is waiting for the shared API budget."""
         if not self._text and not self.unreachable:
             try:
-                await self._stream.status(texts.queued(position))
+                await self._stream.status(texts.queued(self._tr, position))
             except RespondentUnreachable:
                 self.unreachable = True
 

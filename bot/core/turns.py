@@ -18,6 +18,7 @@ from bot.api.errors import AlreadyCompleted, Conflict, InterviewApiError, NotFou
 from bot.api.models import AnswerValue, Question, RecoveredTurn, TextReplace
 from bot.core import logfields, texts
 from bot.core.context import CoreContext
+from bot.core.i18n import catalogue
 from bot.core.ports import Action, Notice, NoticeKind, PendingQuestion
 from bot.core.relay import ReplyRelay, StreamErrorReported
 from bot.core.store import InterviewRecord, RecordStatus, StoredQuestion, Turn
@@ -73,11 +74,12 @@ class TurnRunner:
             with contextlib.suppress(asyncio.CancelledError):
                 await asyncio.shield(worker)
 
-    async def cancel(self, interview_id: str, note: str = texts.RESTARTING) -> None:
-        """Stop the interview's worker; a reply it was showing ends with ``note``."""
+    async def cancel(self, interview_id: str, note: str | None = None) -> None:
+        """Stop the interview's worker; a reply it was showing ends with ``note`` (by default: restarting)."""
         worker = self._workers.get(interview_id)
         if worker is not None and worker is not asyncio.current_task() and not worker.done():
-            self._stop_notes[interview_id] = note
+            if note is not None:
+                self._stop_notes[interview_id] = note
             worker.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await worker
@@ -128,8 +130,9 @@ class TurnRunner:
         adapter = ctx.adapter(record.key)
         resumed = turn.id in self._attempted
         self._attempted.add(turn.id)
-        stream = await ctx.reach(record, adapter.begin_reply(record.key))
-        relay = ReplyRelay(stream, adapter.update_interval) if stream is not None else None
+        tr = catalogue(record.locale)
+        stream = await ctx.reach(record, adapter.begin_reply(record.key, record.locale))
+        relay = ReplyRelay(stream, adapter.update_interval, tr) if stream is not None else None
         report.relay = relay
         try:
             recovered = await self._recover(record, turn) if resumed else None
@@ -140,9 +143,9 @@ class TurnRunner:
                 text, question, is_complete = await self._send(record, turn, relay)
         except asyncio.CancelledError:
             if relay is not None:
-                note = self._stop_notes.pop(record.interview_id, texts.RESTARTING)
+                note = self._stop_notes.pop(record.interview_id, None) or texts.restarting(tr)
                 with contextlib.suppress(Exception):
-                    await relay.fail(Notice(NoticeKind.INFO, note))
+                    await relay.fail(Notice(NoticeKind.INFO, note, locale=record.locale))
             raise
         except (AlreadyCompleted, Conflict) as error:
             log.info("interview %s already completed on the API side (%s)", record.interview_id, error.code)
@@ -214,7 +217,7 @@ class TurnRunner:
         now = ctx.clock.now()
         pending = None
         if question is not None and not is_complete:
-            pending = PendingQuestion(record.interview_id, question, record.key.user)
+            pending = PendingQuestion(record.interview_id, question, record.key.user, record.locale)
             await ctx.store.set_pending_question(
                 StoredQuestion(record.interview_id, question.id, question.model_dump(mode="json"), now)
             )
@@ -242,13 +245,15 @@ class TurnRunner:
                 fresh.failed_turn = True
                 ctx.set_deadlines(fresh)  # a respondent who walks away from a failed turn still times out
                 await ctx.store.update_interview(fresh)
-        notice = Notice(NoticeKind.ERROR, texts.turn_failed(error), (Action.RETRY, Action.END))
+        text = texts.turn_failed(catalogue(record.locale), error)
+        notice = Notice(NoticeKind.ERROR, text, (Action.RETRY, Action.END), locale=record.locale)
         if relay is not None:
             await ctx.reach(record, relay.fail(notice))
 
     async def _end(self, record: InterviewRecord, why: str, relay: ReplyRelay | None) -> None:
         if relay is not None and why == "gone":
-            await self._ctx.reach(record, relay.fail(Notice(NoticeKind.ERROR, texts.GONE)))
+            notice = Notice(NoticeKind.ERROR, texts.gone(catalogue(record.locale)), locale=record.locale)
+            await self._ctx.reach(record, relay.fail(notice))
         elif relay is not None:
             await self._ctx.reach(record, relay.finish(relay.text, None))
         async with self._ctx.locks.hold(record.key.as_str()):

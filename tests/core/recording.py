@@ -76,7 +76,7 @@ class RecordingAdapter:
             self.refused += 1
             raise RespondentUnreachable(f"user {key.user} blocked the bot")
 
-    async def begin_reply(self, key: ConversationKey) -> RecordingReply:
+    async def begin_reply(self, key: ConversationKey, locale: str | None = None) -> RecordingReply:
         self.check_reachable(key)
         reply = RecordedReply(key)
         self.replies.append(reply)

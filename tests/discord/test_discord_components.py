@@ -8,6 +8,9 @@ import discord
 
 from adapters.discord import components, ids
 from bot.api.models import Question, QuestionType
+from bot.core.i18n import catalogue
+
+EN = catalogue("en")
 
 
 def rows(view: discord.ui.View | None) -> list[list[dict[str, Any]]]:
@@ -41,13 +44,13 @@ def q(type_: QuestionType, **kw: Any) -> Question:
 
 
 def test_yes_no_is_two_buttons() -> None:
-    view = components.question_view("iv", q(QuestionType.YES_NO))
+    view = components.question_view(EN, "iv", q(QuestionType.YES_NO))
     check_limits(view)
     assert [c["label"] for c in rows(view)[0]] == ["Yes", "No"]
 
 
 def test_scale_0_to_10_fits_rows_of_five() -> None:
-    view = components.question_view("iv", q(QuestionType.SCALE, scale_min=0, scale_max=10, max_label="Very"))
+    view = components.question_view(EN, "iv", q(QuestionType.SCALE, scale_min=0, scale_max=10, max_label="Very"))
     check_limits(view)
     laid = rows(view)
     assert [len(r) for r in laid[:-1]] == [5, 5, 1]
@@ -56,11 +59,11 @@ def test_scale_0_to_10_fits_rows_of_five() -> None:
 
 
 def test_single_choice_buttons_then_selects_paged_past_25() -> None:
-    few = components.question_view("iv", q(QuestionType.SINGLE_CHOICE, options=("a", "b", "c"), allow_other=True))
+    few = components.question_view(EN, "iv", q(QuestionType.SINGLE_CHOICE, options=("a", "b", "c"), allow_other=True))
     check_limits(few)
     assert [c["label"] for c in rows(few)[0]] == ["a", "b", "c"]
     assert [c["label"] for c in rows(few)[-1]] == ["Other…", "End interview"]
-    many = components.question_view("iv", q(QuestionType.SINGLE_CHOICE, options=tuple(f"o{i}" for i in range(60))))
+    many = components.question_view(EN, "iv", q(QuestionType.SINGLE_CHOICE, options=tuple(f"o{i}" for i in range(60))))
     check_limits(many)
     selects = [r[0] for r in rows(many) if r[0]["type"] == 3]
     assert [len(s["options"]) for s in selects] == [25, 25, 10]
@@ -69,13 +72,13 @@ def test_single_choice_buttons_then_selects_paged_past_25() -> None:
 
 def test_multiple_choice_keeps_choices_and_limits() -> None:
     question = q(QuestionType.MULTIPLE_CHOICE, options=("a", "b", "c", "d"), min_choices=2, max_choices=3)
-    fresh = components.multiple_choice_view("iv", question, frozenset())
+    fresh = components.multiple_choice_view(EN, "iv", question, frozenset())
     check_limits(fresh)
     select = rows(fresh)[0][0]
     assert (select["min_values"], select["max_values"]) == (2, 3)
     submit = rows(fresh)[-1][0]
     assert submit["disabled"] is True
-    chosen = components.multiple_choice_view("iv", question, frozenset({0, 2}))
+    chosen = components.multiple_choice_view(EN, "iv", question, frozenset({0, 2}))
     submit = rows(chosen)[-1][0]
     assert submit["disabled"] is False
     assert ids.decode_mask(ids.parse(submit["custom_id"]).args[0]) == {0, 2}  # type: ignore[union-attr]
@@ -84,16 +87,16 @@ def test_multiple_choice_keeps_choices_and_limits() -> None:
 
 def test_ranking_taps_build_the_order_in_the_ids() -> None:
     question = q(QuestionType.RANKING, options=("apples", "pears", "plums"))
-    view = components.ranking_view("iv", question, ())
+    view = components.ranking_view(EN, "iv", question, ())
     check_limits(view)
     tap = next(c for c in rows(view)[0] if c["label"] == "pears")
     parsed = ids.parse(tap["custom_id"])
     assert parsed is not None and parsed.args == ("", "1")
-    after = components.ranking_view("iv", question, (1,))
+    after = components.ranking_view(EN, "iv", question, (1,))
     labels = [c["label"] for c in rows(after)[0]]
     assert labels == ["1. pears", "apples", "plums"]
     assert rows(after)[0][0]["disabled"] is True
-    done = components.ranking_view("iv", question, (1, 2))  # the last item places itself
+    done = components.ranking_view(EN, "iv", question, (1, 2))  # the last item places itself
     assert [c["label"] for c in rows(done)[0]] == ["1. pears", "2. plums", "3. apples"]
     submit = next(c for c in rows(done)[-1] if c["label"] == "Submit")
     assert submit.get("disabled", False) is False
@@ -102,7 +105,7 @@ def test_ranking_taps_build_the_order_in_the_ids() -> None:
 
 def test_long_rankings_use_a_select() -> None:
     question = q(QuestionType.RANKING, options=tuple(f"item {i}" for i in range(24)))
-    view = components.ranking_view("iv", question, (5, 7))
+    view = components.ranking_view(EN, "iv", question, (5, 7))
     check_limits(view)
     select = rows(view)[0][0]
     assert select["type"] == 3 and len(select["options"]) == 22
@@ -110,6 +113,6 @@ def test_long_rankings_use_a_select() -> None:
 
 
 def test_open_ended_has_no_components_and_answered_view_is_disabled() -> None:
-    assert components.question_view("iv", q(QuestionType.OPEN_ENDED)) is None
+    assert components.question_view(EN, "iv", q(QuestionType.OPEN_ENDED)) is None
     shown = rows(components.answered_view("Yes"))[0][0]
     assert shown["disabled"] is True and shown["label"] == "✓ Yes"

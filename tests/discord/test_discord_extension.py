@@ -12,8 +12,9 @@ from discord.ext import commands
 from fake_discord import FakeDiscord, point_discord_py_at, running_client
 
 from adapters.discord.adapter import dm_key
-from adapters.discord.cog import NOT_ELIGIBLE
+from adapters.discord.cog import not_eligible
 from bot.config import Settings
+from bot.core.i18n import catalogue
 
 GUILD, ADA, BOB, STRANGER = "700", "3001", "3002", "3003"
 
@@ -56,13 +57,15 @@ async def test_extension_in_a_host_bot_with_allowed_roles(tmp_path: Path) -> Non
                     dm = fake.dm_channel_of(outsider)
                     assert dm is not None
                     await fake.wait_for(lambda dm=dm: bool(fake.bot_messages(dm)), 10.0)
-                    assert [m["content"] for m in fake.bot_messages(dm)] == [NOT_ELIGIBLE]
+                    assert [m["content"] for m in fake.bot_messages(dm)] == [not_eligible(catalogue(None))]
 
                 refused = await fake.slash_command(
                     BOB, "interview", [{"type": 1, "name": "start", "options": []}], guild_id=GUILD
                 )
                 await fake.wait_for(lambda: bool(refused.followups), 10.0)
-                assert refused.ephemeral and refused.all_texts()[-1] == NOT_ELIGIBLE  # roles from the interaction
+                assert refused.ephemeral and refused.all_texts()[-1] == not_eligible(
+                    catalogue(None)
+                )  # roles from the interaction
 
                 await host.unload_extension("adapters.discord")
                 assert host.get_cog("Interview") is None

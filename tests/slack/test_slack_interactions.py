@@ -12,15 +12,18 @@ from aiohttp import web
 from slack_bolt.async_app import AsyncApp
 from test_slack_e2e import ALICE, Harness, action_ids, block_text, start_interview
 
-from adapters.slack.adapter import POINTER_TEXT, SlackAdapter
+from adapters.slack.adapter import SlackAdapter, pointer_text
 from adapters.slack.budget import SlackBudget
 from adapters.slack.listeners import register_listeners
 from adapters.slack.runner import make_client
 from bot.api.client import InterviewClient
 from bot.core.bridge import Bridge
+from bot.core.i18n import catalogue
 from bot.core.policy import BridgeConfig
 from bot.core.store import RecordStatus
 from storage.sqlite import SQLiteStore
+
+POINTER_TEXT = pointer_text(catalogue(None))
 
 BOB = "U0BOB0002"
 harness = e2e.harness  # the end-to-end fixture

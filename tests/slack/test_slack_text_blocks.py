@@ -18,7 +18,10 @@ from adapters.slack.blocks import (
 from adapters.slack.clicks import Chosen, Ignore, Invalid, OpenOther, Redraw, interpret_click
 from adapters.slack.text import MESSAGE_LIMIT, cut_point, split_text
 from bot.api.models import Question, QuestionType
+from bot.core.i18n import catalogue
 from bot.core.ports import Action, Notice, NoticeKind, PendingQuestion
+
+EN = catalogue("en")
 
 
 def pending(qtype: QuestionType, options: int = 0, **extra: object) -> PendingQuestion:
@@ -191,31 +194,31 @@ def click(blocks: list[dict], action_id: str, **extra: object) -> tuple[Question
 def test_clicks_give_typed_values() -> None:
     yn = pending(QuestionType.YES_NO)
     ref, action = click(question_blocks(yn), "ib:no")
-    assert interpret_click(yn.question, ref, action, {}) == Chosen(False)
+    assert interpret_click(EN, yn.question, ref, action, {}) == Chosen(False)
     scale = pending(QuestionType.SCALE, scale_min=1, scale_max=5)
     ref, action = click(question_blocks(scale), "ib:scale:4")
-    assert interpret_click(scale.question, ref, action, {}) == Chosen(4)
+    assert interpret_click(EN, scale.question, ref, action, {}) == Chosen(4)
     single = pending(QuestionType.SINGLE_CHOICE, 3, allow_other=True)
     ref, action = click(question_blocks(single), "ib:choice:2")
-    assert interpret_click(single.question, ref, action, {}) == Chosen("Option 2")
+    assert interpret_click(EN, single.question, ref, action, {}) == Chosen("Option 2")
     ref, action = click(question_blocks(single), "ib:other")
-    assert interpret_click(single.question, ref, action, {}) == OpenOther()
+    assert interpret_click(EN, single.question, ref, action, {}) == OpenOther()
     radio = pending(QuestionType.SINGLE_CHOICE, 7)
     ref, action = click(question_blocks(radio), "ib:radio", selected_option={"value": "6"})
-    assert interpret_click(radio.question, ref, action, {}) == Chosen("Option 6")
+    assert interpret_click(EN, radio.question, ref, action, {}) == Chosen("Option 6")
 
 
 def test_multiple_choice_submit_reads_state_and_checks_counts() -> None:
     multi = pending(QuestionType.MULTIPLE_CHOICE, 4, max_choices=2)
     blocks = question_blocks(multi)
     ref, toggle = click(blocks, "ib:multi")
-    assert interpret_click(multi.question, ref, toggle, {}) == Ignore()
+    assert interpret_click(EN, multi.question, ref, toggle, {}) == Ignore()
     ref, submit = click(blocks, "ib:submit")
     state = {"values": {ref.block_id("a"): {"ib:multi": {"selected_options": [{"value": "3"}, {"value": "1"}]}}}}
-    assert interpret_click(multi.question, ref, submit, state) == Chosen(["Option 1", "Option 3"])
+    assert interpret_click(EN, multi.question, ref, submit, state) == Chosen(["Option 1", "Option 3"])
     three = {"values": {"b": {"ib:multi": {"selected_options": [{"value": v} for v in "012"]}}}}
-    assert isinstance(interpret_click(multi.question, ref, submit, three), Invalid)
-    assert isinstance(interpret_click(multi.question, ref, submit, {}), Invalid)
+    assert isinstance(interpret_click(EN, multi.question, ref, submit, three), Invalid)
+    assert isinstance(interpret_click(EN, multi.question, ref, submit, {}), Invalid)
 
 
 def test_ranking_click_by_click_then_submit() -> None:
@@ -223,28 +226,28 @@ def test_ranking_click_by_click_then_submit() -> None:
     q = rank.question
     blocks = question_blocks(rank)
     ref, action = click(blocks, "ib:rank:2")
-    step = interpret_click(q, ref, action, {})
+    step = interpret_click(EN, q, ref, action, {})
     assert isinstance(step, Redraw)
     ref, action = click(step.blocks, "ib:rank:0")
-    step = interpret_click(q, ref, action, {})
+    step = interpret_click(EN, q, ref, action, {})
     assert isinstance(step, Redraw)  # one left: it follows, Submit appears
     ref, action = click(step.blocks, "ib:rank_submit")
-    assert interpret_click(q, ref, action, {}) == Chosen(["Option 2", "Option 0", "Option 1"])
+    assert interpret_click(EN, q, ref, action, {}) == Chosen(["Option 2", "Option 0", "Option 1"])
     ref, action = click(step.blocks, "ib:rank_reset")
-    reset = interpret_click(q, ref, action, {})
-    assert isinstance(reset, Redraw) and reset.blocks == ranking_blocks(ref, q, [])
+    reset = interpret_click(EN, q, ref, action, {})
+    assert isinstance(reset, Redraw) and reset.blocks == ranking_blocks(EN, ref, q, [])
 
 
 def test_ranking_submit_of_incomplete_order_is_refused() -> None:
     q = pending(QuestionType.RANKING, 3).question
     ref = QuestionRef("iv1", "q1", "rank:1")
-    assert isinstance(interpret_click(q, ref, {"action_id": "ib:rank_submit"}, {}), Invalid)
+    assert isinstance(interpret_click(EN, q, ref, {"action_id": "ib:rank_submit"}, {}), Invalid)
 
 
 def test_answer_summary_and_replacement() -> None:
     q = pending(QuestionType.RANKING, 2).question
-    assert answer_summary(q, ["Option 1", "Option 0"]) == "You ranked: 1. *Option 1*, 2. *Option 0*"
-    assert answer_summary(pending(QuestionType.YES_NO).question, True) == "You chose *Yes*"
+    assert answer_summary(EN, q, ["Option 1", "Option 0"]) == "You ranked: 1. *Option 1*, 2. *Option 0*"
+    assert answer_summary(EN, pending(QuestionType.YES_NO).question, True) == "You chose *Yes*"
     blocks = [
         {"type": "section", "block_id": "x", "text": {"type": "mrkdwn", "text": "reply"}},
         *question_blocks(pending(QuestionType.SCALE)),
@@ -259,19 +262,19 @@ def test_selects_give_values_too() -> None:
     many = pending(QuestionType.SINGLE_CHOICE, 150)
     blocks = question_blocks(many)
     ref, action = click(blocks, "ib:select:1", selected_option={"value": "120"})
-    assert interpret_click(many.question, ref, action, {}) == Chosen("Option 120")
+    assert interpret_click(EN, many.question, ref, action, {}) == Chosen("Option 120")
     wide = pending(QuestionType.SCALE, scale_min=0, scale_max=100)
     ref, action = click(question_blocks(wide), "ib:scale_select:0", selected_option={"value": "42"})
-    assert interpret_click(wide.question, ref, action, {}) == Chosen(42)
+    assert interpret_click(EN, wide.question, ref, action, {}) == Chosen(42)
     ref, action = click(question_blocks(wide), "ib:scale_select:0", selected_option={"value": "420"})
-    assert isinstance(interpret_click(wide.question, ref, action, {}), Invalid)
+    assert isinstance(interpret_click(EN, wide.question, ref, action, {}), Invalid)
     multi = pending(QuestionType.MULTIPLE_CHOICE, 30)
     ref, submit = click(question_blocks(multi), "ib:submit")
     state = {"values": {"x": {"ib:multi": {"selected_options": [{"value": "29"}, {"value": "999"}]}}}}
-    assert interpret_click(multi.question, ref, submit, state) == Chosen(["Option 29"])
+    assert interpret_click(EN, multi.question, ref, submit, state) == Chosen(["Option 29"])
 
 
 def test_a_click_on_another_questions_widget_is_refused() -> None:
     yes_no = pending(QuestionType.YES_NO)
     ref, action = click(question_blocks(pending(QuestionType.SCALE)), "ib:scale:2")
-    assert isinstance(interpret_click(yes_no.question, ref, action, {}), Invalid)
+    assert isinstance(interpret_click(EN, yes_no.question, ref, action, {}), Invalid)
