@@ -19,6 +19,7 @@ from adapters.slack.budget import SlackBudget
 from adapters.slack.clicks import Chosen, interpret_click
 from adapters.slack.runner import make_client
 from bot.api.models import Question, QuestionType
+from bot.core.i18n import catalogue
 from bot.core.ports import PendingQuestion
 from storage.sqlite import SQLiteStore
 
@@ -69,7 +70,9 @@ async def test_a_multiple_choice_question_with_150_options_offers_all_of_them(
     ref = QuestionRef.parse(block["block_id"])
     assert ref is not None
     state = {"values": {block["block_id"]: {"ib:multi": {"selected_options": [{"value": "149"}]}}}}
-    assert interpret_click(pending.question, ref, {"action_id": "ib:submit"}, state) == Chosen(["Tool 149"])
+    assert interpret_click(catalogue("en"), pending.question, ref, {"action_id": "ib:submit"}, state) == Chosen(
+        ["Tool 149"]
+    )
 
 
 async def test_options_beyond_what_slack_can_show_are_announced_and_logged(
