@@ -14,6 +14,7 @@ from discord_helpers import ADA, Stack, answered, discord_stack, first_id, label
 
 from adapters.discord import components, modals
 from bot.api.models import Question, QuestionType
+from bot.core.i18n import catalogue
 
 
 @pytest.fixture
@@ -90,7 +91,7 @@ async def test_multiple_choice_up_to_ten_options_is_a_checkbox_group_discord_che
 @pytest.mark.parametrize("qtype", [QuestionType.SINGLE_CHOICE, QuestionType.MULTIPLE_CHOICE])
 def test_options_beyond_what_selects_hold_are_announced(qtype: QuestionType, caplog: pytest.LogCaptureFixture) -> None:
     question = Question(id="q1", type=qtype, text="Which?", options=tuple(f"o{i}" for i in range(130)))
-    view = components.question_view("iv", question)
+    view = components.question_view(catalogue("en"), "iv", question)
     shown = labels({"components": view.to_components() if view else []})
     assert any("100" in label and "130" in label for label in shown), shown
     assert any("130" in r.getMessage() for r in caplog.records)
