@@ -97,6 +97,13 @@ def build_parser() -> argparse.ArgumentParser:
     emulator.add_argument("--api-key", default=None, help="the key it accepts (default: printed at start)")
     emulator.add_argument("--token-rate", type=float, default=40.0)
     emulator.add_argument("--generation", choices=("new", "old"), default="new", help="which API docs to speak")
+    migrate = commands.add_parser(
+        "migrate-store", help="copy every interview from one database to another (SQLite ⇄ PostgreSQL)"
+    )
+    migrate.add_argument(
+        "--from", dest="source", required=True, help="sqlite:///file.db, a file path or postgresql://…"
+    )
+    migrate.add_argument("--to", dest="target", required=True, help="an empty database: postgresql://… or sqlite:///…")
     doctor = commands.add_parser("doctor", help="check the configuration and say what is missing")
     doctor.add_argument("--generate-key", action="store_true", help="print a new TOKEN_ENCRYPTION_KEY")
     return parser
@@ -106,6 +113,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``interview-bridge`` command."""
     args = build_parser().parse_args(argv)
     settings = Settings()
+    if args.command == "migrate-store":
+        from bot.migrate_store import migrate_store
+
+        _logging("WARNING")
+        return migrate_store(args.source, args.target)
     if args.command == "doctor":
         from bot.doctor import doctor
 

@@ -1,0 +1,239 @@
+"""Copy every row of one store into another, SQLite ⇄ PostgreSQL (``interview-bridge migrate-store``).
+
+Rows are copied as stored: ids, times, flags, and the session tokens as they sit at rest (encrypted ones stay
+encrypted with the same key, so no key is needed to move them). The target is brought to the current schema
+first and must hold no data; the whole import is one transaction, so a failure leaves it empty. Rows are
+streamed in batches, so memory stays flat whatever the size.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AsyncExitStack
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import aiosqlite
+import asyncpg
+
+from storage.locations import is_postgres, sqlite_path, store_at
+from storage.pg_migrations import Connection
+
+Kind = Literal["int", "float", "text", "bool"]
+BATCH = 2000
+"""Rows per batch read from the source and written to the target."""
+
+
+@dataclass(frozen=True, slots=True)
+class Table:
+    """A table as it is copied: its columns (no generated ones), their kinds, and the order rows are read in."""
+
+    name: str
+    columns: tuple[tuple[str, Kind], ...]
+    order: str
+    identity: bool = False  # an id column whose sequence must follow the copied ids (PostgreSQL)
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(name for name, _ in self.columns)
+
+
+_INTERVIEW_COLUMNS: tuple[tuple[str, Kind], ...] = (
+    ("id", "int"), ("interview_id", "text"), ("platform", "text"), ("workspace", "text"), ("channel", "text"),
+    ("user_id", "text"), ("session_token", "text"), ("token_encrypted", "bool"), ("status", "text"),
+    ("study", "text"), ("locale", "text"), ("created_at", "float"), ("updated_at", "float"),
+    ("last_activity_at", "float"), ("nudge_at", "float"), ("expires_at", "float"), ("exit_requested", "bool"),
+    ("turns_sent", "int"), ("completion_reason", "text"), ("completed_at", "float"), ("failed_turn", "bool"),
+    ("platform_state", "text"),
+)  # fmt: skip
+
+TABLES: tuple[Table, ...] = (  # parents before children (foreign keys)
+    Table("interviews", _INTERVIEW_COLUMNS, "id", identity=True),
+    Table(
+        "turns",
+        (
+            ("id", "int"),
+            ("interview_id", "text"),
+            ("content", "text"),
+            ("answer", "text"),
+            ("created_at", "float"),
+            ("turns_before", "int"),
+        ),
+        "id",
+        identity=True,
+    ),
+    Table(
+        "queued_messages",
+        (
+            ("id", "int"),
+            ("interview_id", "text"),
+            ("content", "text"),
+            ("answer", "text"),
+            ("created_at", "float"),
+            ("turn_id", "int"),
+        ),
+        "id",
+        identity=True,
+    ),
+    Table(
+        "pending_questions",
+        (("interview_id", "text"), ("question_id", "text"), ("question", "text"), ("asked_at", "float")),
+        "interview_id",
+    ),
+    Table(
+        "transcript",
+        (("id", "int"), ("interview_id", "text"), ("role", "text"), ("content", "text"), ("at", "float")),
+        "id",
+        identity=True,
+    ),
+    Table("seen_events", (("platform", "text"), ("event_id", "text"), ("seen_at", "float")), "platform, event_id"),
+    Table("adapter_state", (("scope", "text"), ("key", "text"), ("value", "text")), "scope, key"),
+)
+"""Every table of the schema, with every stored column."""
+
+
+class TargetNotEmpty(RuntimeError):
+    """The target already holds data: migrate-store never merges into (or overwrites) a database in use."""
+
+
+def _convert(value: Any, kind: Kind) -> Any:
+    """One value as the target's driver wants it (SQLite keeps flags as 0/1 and may hand back whole floats)."""
+    if value is None:
+        return None
+    if kind == "bool":
+        return bool(value)
+    if kind == "float":
+        return float(value)
+    if kind == "int":
+        return int(value)
+    return str(value)
+
+
+def _select(table: Table) -> str:
+    return f"SELECT {', '.join(table.names)} FROM {table.name} ORDER BY {table.order}"
+
+
+async def _sqlite_rows(db: aiosqlite.Connection, table: Table) -> AsyncIterator[list[tuple[Any, ...]]]:
+    async with db.execute(_select(table)) as cursor:
+        while batch := [tuple(row) for row in await cursor.fetchmany(BATCH)]:
+            yield batch
+
+
+async def _postgres_rows(conn: Connection, table: Table) -> AsyncIterator[list[tuple[Any, ...]]]:
+    async with conn.transaction(readonly=True):
+        cursor = await conn.cursor(_select(table))
+        while batch := await cursor.fetch(BATCH):
+            yield [tuple(row) for row in batch]
+
+
+Reader = Callable[[Table], AsyncIterator[list[tuple[Any, ...]]]]
+Writer = Callable[[Table, list[tuple[Any, ...]]], Awaitable[None]]
+
+
+async def copy_store(source: str, target: str, *, progress: Callable[[str, int], None] | None = None) -> dict[str, int]:
+    """Copy every row from the store at ``source`` into the empty store at ``target``; returns rows per table.
+
+    Locations are ``postgresql://…`` URLs, ``sqlite:///…`` URLs or SQLite file paths. ``progress(table, rows)``
+    is called after each batch.
+    """
+    if source == target:
+        raise ValueError("--from and --to name the same database")
+    if not is_postgres(source) and not await asyncio.to_thread(Path(sqlite_path(source)).is_file):
+        raise ValueError(f"there is no SQLite file at {sqlite_path(source)}")
+    for location in (source, target):  # bring both to the current schema (creating the target's)
+        async with store_at(location):
+            pass
+    counts: dict[str, int] = {}
+    async with AsyncExitStack() as stack:
+        read = await _reader(stack, source)
+        write, check_empty = await _writer(stack, target)
+        await check_empty()
+        for table in TABLES:
+            counts[table.name] = 0
+            async for batch in read(table):
+                converted = [
+                    tuple(_convert(v, k) for v, (_, k) in zip(row, table.columns, strict=True)) for row in batch
+                ]
+                await write(table, converted)
+                counts[table.name] += len(converted)
+                if progress is not None:
+                    progress(table.name, counts[table.name])
+    return counts
+
+
+async def _reader(stack: AsyncExitStack, location: str) -> Reader:
+    if is_postgres(location):
+        conn: Connection = await asyncpg.connect(location)
+        stack.push_async_callback(conn.close)
+        return lambda table: _postgres_rows(conn, table)
+    db = await aiosqlite.connect(sqlite_path(location))
+    stack.push_async_callback(db.close)
+    return lambda table: _sqlite_rows(db, table)
+
+
+async def _writer(stack: AsyncExitStack, location: str) -> tuple[Writer, Callable[[], Awaitable[None]]]:
+    """A writer inside one transaction of the target (committed when ``stack`` closes without error)."""
+    if is_postgres(location):
+        return await _postgres_writer(stack, location)
+    return await _sqlite_writer(stack, location)
+
+
+async def _postgres_writer(stack: AsyncExitStack, location: str) -> tuple[Writer, Callable[[], Awaitable[None]]]:
+    conn: Connection = await asyncpg.connect(location)
+    stack.push_async_callback(conn.close)
+    transaction = conn.transaction()
+    await transaction.start()
+
+    async def finish(exc_type: type[BaseException] | None, *_: object) -> None:
+        if exc_type is not None:
+            await transaction.rollback()
+            return
+        for table in TABLES:  # new rows get ids after the copied ones
+            if table.identity:
+                await conn.execute(
+                    f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), "
+                    f"coalesce((SELECT max(id) FROM {table.name}), 0) + 1, false)"
+                )
+        await transaction.commit()
+
+    stack.push_async_exit(finish)
+
+    async def write(table: Table, rows: list[tuple[Any, ...]]) -> None:
+        await conn.copy_records_to_table(table.name, records=rows, columns=table.names)
+
+    async def check_empty() -> None:
+        _refuse_if_used([await conn.fetchval(f"SELECT count(*) FROM {t.name}") for t in TABLES])
+
+    return write, check_empty
+
+
+async def _sqlite_writer(stack: AsyncExitStack, location: str) -> tuple[Writer, Callable[[], Awaitable[None]]]:
+    db = await aiosqlite.connect(sqlite_path(location), isolation_level=None)
+    stack.push_async_callback(db.close)
+    await db.execute("PRAGMA foreign_keys = ON")
+    await db.execute("BEGIN IMMEDIATE")
+
+    async def finish(exc_type: type[BaseException] | None, *_: object) -> None:
+        await db.execute("ROLLBACK" if exc_type is not None else "COMMIT")
+
+    stack.push_async_exit(finish)
+
+    async def write(table: Table, rows: list[tuple[Any, ...]]) -> None:
+        marks = ", ".join("?" * len(table.columns))
+        await db.executemany(f"INSERT INTO {table.name} ({', '.join(table.names)}) VALUES ({marks})", rows)
+
+    async def check_empty() -> None:
+        counts = []
+        for t in TABLES:
+            found = list(await db.execute_fetchall(f"SELECT count(*) FROM {t.name}"))
+            counts.append(int(found[0][0]))
+        _refuse_if_used(counts)
+
+    return write, check_empty
+
+
+def _refuse_if_used(counts: list[int]) -> None:
+    if any(counts):
+        raise TargetNotEmpty(f"the target database already holds {sum(counts)} rows: migrate into an empty one")
