@@ -22,6 +22,8 @@ from bot.ops.readiness import Readiness
 from bot.ops.server import OpsServer
 from bot.studies_file import load_studies
 from storage.locations import store_at
+from storage.pg_coordination import PostgresCoordination
+from storage.postgres import PostgresStore
 
 log = logging.getLogger("bot.app")
 
@@ -141,8 +143,20 @@ async def open_bridge(
         store = store_at(settings.database_location(), encryption_key=_secret(settings.token_encryption_key))
         await store.open()
         stack.push_async_callback(store.close)
+        coordination: PostgresCoordination | None = None
+        if isinstance(store, PostgresStore):  # other instances may share the database: coordinate with them
+            coordination = PostgresCoordination(store.dsn, instance=settings.instance_id)
+            await coordination.open()
+            stack.push_async_callback(coordination.close)
         bridge = Bridge(
-            client, store, bridge_config(settings), clock=clock, studies=book, clients=clients, observer=observer
+            client,
+            store,
+            bridge_config(settings),
+            clock=clock,
+            studies=book,
+            clients=clients,
+            observer=observer,
+            coordination=coordination,
         )
         if isinstance(observer, Metrics):
             for budget in {id(c.budget): c.budget for c in (client, *clients.values())}.values():

@@ -47,6 +47,11 @@ class Settings(BaseSettings):
     database_url: SecretStr | None = Field(
         None, description="postgresql://user:password@host:5432/db to use PostgreSQL (several instances may share it)."
     )
+    instance_id: str | None = Field(
+        None,
+        description="This instance's name among those sharing one PostgreSQL (stable across restarts, "
+        "unique among them; empty: a random one, and a restarted instance's turns resume once their lease lapses).",
+    )
     token_encryption_key: SecretStr | None = Field(
         None, description="Fernet key to encrypt session tokens at rest (`interview-bridge doctor` makes one)."
     )

@@ -135,7 +135,17 @@ _INITIAL = Migration(
     ),
 )
 
-MIGRATIONS: tuple[Migration, ...] = (_INITIAL,)
+_TURN_LEASES = Migration(
+    2,
+    "turn leases: the instance running a turn in flight, and until when",
+    (
+        "ALTER TABLE turns ADD COLUMN owner TEXT",
+        "ALTER TABLE turns ADD COLUMN lease_until REAL",
+        "CREATE INDEX turns_by_lease ON turns (lease_until) WHERE owner IS NOT NULL",
+    ),
+)
+
+MIGRATIONS: tuple[Migration, ...] = (_INITIAL, _TURN_LEASES)
 """Every migration, oldest first; versions are 1, 2, 3, … without gaps."""
 
 

@@ -125,7 +125,17 @@ _INITIAL = Migration(
     ),
 )
 
-MIGRATIONS: tuple[Migration, ...] = (_INITIAL,)
+_TURN_LEASES = Migration(
+    2,
+    "turn leases: the instance running a turn in flight, and until when",
+    (
+        "ALTER TABLE turns ADD COLUMN owner TEXT",
+        "ALTER TABLE turns ADD COLUMN lease_until DOUBLE PRECISION",
+        "CREATE INDEX turns_by_lease ON turns (lease_until) WHERE owner IS NOT NULL",
+    ),
+)
+
+MIGRATIONS: tuple[Migration, ...] = (_INITIAL, _TURN_LEASES)
 """Every PostgreSQL migration, oldest first; version N here is version N of :data:`storage.migrations.MIGRATIONS`."""
 
 _VERSION_TABLE = """

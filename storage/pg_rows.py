@@ -54,6 +54,13 @@ QUERIES: dict[str, str] = {
     "turn_in_flight": (
         "SELECT id, interview_id, content, created_at, answer, turns_before FROM turns WHERE interview_id = $1"
     ),
+    "turn_claim": (
+        "SELECT id, interview_id, content, created_at, answer, turns_before, owner, lease_until FROM turns "
+        "WHERE interview_id = $1"
+    ),
+    "lapsed_turns": (
+        "SELECT interview_id FROM turns WHERE owner IS NOT NULL AND lease_until < $1 ORDER BY lease_until LIMIT $2"
+    ),
     "turn_by_id": "SELECT id, interview_id, content, created_at, answer, turns_before FROM turns WHERE id = $1",
     "turns_sent": "SELECT turns_sent FROM interviews WHERE interview_id = $1",
     "pending_question": (

@@ -32,6 +32,7 @@ from bot.core.store import (
     StoredQuestion,
     TranscriptLine,
     Turn,
+    TurnLease,
     UnknownInterview,
 )
 from storage import pg_rows
@@ -203,12 +204,11 @@ class PostgresStore(Store):
         found = await self._fetch(pg_rows.QUERIES["queued_messages"], interview_id)
         return [rows.message_from_row(row) for row in found]
 
-    async def begin_turn(self, interview_id: str, now: float, joiner: str = "\n\n") -> Turn | None:
-        """Atomically turn queued messages into the turn in flight and return it.
-
-        Consecutive plain messages are joined with ``joiner``; a structured answer always travels alone.
-        Returns the existing turn in flight if there is one, None if nothing is queued.
-        """
+    async def begin_turn(
+        self, interview_id: str, now: float, joiner: str = "\n\n", lease: TurnLease | None = None
+    ) -> Turn | None:
+        """Atomically turn queued messages into the turn in flight and return it (see :class:`Store`)."""
+        owner, until = (lease.owner, lease.until) if lease is not None else (None, None)
         async with self._transaction() as conn:
             # the interview's row lock: concurrent begin_turn calls, here or in another instance, take turns
             sent = await conn.fetchval(
@@ -216,9 +216,13 @@ class PostgresStore(Store):
             )
             if sent is None:
                 return None
-            in_flight = await conn.fetchrow(pg_rows.QUERIES["turn_in_flight"], interview_id)
+            in_flight = await conn.fetchrow(pg_rows.QUERIES["turn_claim"], interview_id)
             if in_flight is not None:
-                return rows.turn_from_row(in_flight)
+                if rows.held_by_another(in_flight, lease, now):
+                    return None
+                claim = "UPDATE turns SET owner = $1, lease_until = $2 WHERE id = $3"
+                await conn.execute(claim, owner, until, in_flight[0])
+                return rows.turn_from_row(in_flight, resumed=True)
             queued = [
                 rows.message_from_row(row) for row in await conn.fetch(pg_rows.QUERIES["queued_messages"], interview_id)
             ]
@@ -229,13 +233,15 @@ class PostgresStore(Store):
             answer = batch[0].answer
             turn_id = int(
                 await conn.fetchval(
-                    "INSERT INTO turns (interview_id, content, answer, created_at, turns_before) "
-                    "VALUES ($1, $2, $3, $4, $5) RETURNING id",
+                    "INSERT INTO turns (interview_id, content, answer, created_at, turns_before, owner, lease_until) "
+                    "VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
                     interview_id,
                     content,
-                    None if answer is None else rows.dump_json(answer),
+                    rows.dump_optional(answer),
                     now,
                     int(sent),
+                    owner,
+                    until,
                 )
             )
             # the batch is a run at the head of the queue: every untaken message between its first and last id
@@ -276,6 +282,21 @@ class PostgresStore(Store):
             await conn.execute(
                 "UPDATE interviews SET turns_sent = turns_sent + 1 WHERE interview_id = $1", turn.interview_id
             )
+
+    async def renew_turn_leases(self, owner: str, until: float) -> int:
+        """Extend every lease ``owner`` holds to ``until``; returns how many."""
+        async with self.pool.acquire() as conn:
+            status = await conn.execute("UPDATE turns SET lease_until = $1 WHERE owner = $2", until, owner)
+        return int(status.split()[-1])  # "UPDATE <count>"
+
+    async def release_turn(self, turn_id: int, owner: str) -> None:
+        """``owner`` stops running the turn: it stays in flight, unclaimed."""
+        sql = "UPDATE turns SET owner = NULL, lease_until = NULL WHERE id = $1 AND owner = $2"
+        await self._fetch(sql, turn_id, owner)
+
+    async def lapsed_turns(self, now: float, limit: int = 100) -> list[str]:
+        """Interviews whose turn in flight has a lease that ran out before ``now``."""
+        return [str(row[0]) for row in await self._fetch(pg_rows.QUERIES["lapsed_turns"], now, limit)]
 
     async def requeue_turn(self, turn_id: int) -> None:
         """The turn provably never reached the API: put its messages back at the head of the queue."""

@@ -37,6 +37,7 @@ from bot.core.store import (
     StoredQuestion,
     TranscriptLine,
     Turn,
+    TurnLease,
     UnknownInterview,
 )
 from storage import sqlite_rows as rows
@@ -230,16 +231,20 @@ class SQLiteStore(Store):
         found = await self._fetch(rows.QUERIES["queued_messages"], (interview_id,))
         return [rows.message_from_row(row) for row in found]
 
-    async def begin_turn(self, interview_id: str, now: float, joiner: str = "\n\n") -> Turn | None:
-        """Atomically turn queued messages into the turn in flight and return it.
-
-        Consecutive plain messages are joined with ``joiner``; a structured answer always travels alone.
-        Returns the existing turn in flight if there is one, None if nothing is queued.
-        """
+    async def begin_turn(
+        self, interview_id: str, now: float, joiner: str = "\n\n", lease: TurnLease | None = None
+    ) -> Turn | None:
+        """Atomically turn queued messages into the turn in flight and return it (see :class:`Store`)."""
+        owner, until = (lease.owner, lease.until) if lease is not None else (None, None)
         async with self._transaction() as db:
-            in_flight = list(await db.execute_fetchall(rows.QUERIES["turn_in_flight"], (interview_id,)))
+            in_flight = list(await db.execute_fetchall(rows.QUERIES["turn_claim"], (interview_id,)))
             if in_flight:
-                return rows.turn_from_row(in_flight[0])
+                if rows.held_by_another(in_flight[0], lease, now):
+                    return None
+                await db.execute(
+                    "UPDATE turns SET owner = ?, lease_until = ? WHERE id = ?", (owner, until, in_flight[0][0])
+                )
+                return rows.turn_from_row(in_flight[0], resumed=True)
             queued = [
                 rows.message_from_row(row)
                 for row in await db.execute_fetchall(rows.QUERIES["queued_messages"], (interview_id,))
@@ -253,9 +258,9 @@ class SQLiteStore(Store):
             answer = batch[0].answer
             inserted = list(
                 await db.execute_fetchall(
-                    "INSERT INTO turns (interview_id, content, answer, created_at, turns_before) "
-                    "VALUES (?, ?, ?, ?, ?) RETURNING id",
-                    (interview_id, content, None if answer is None else rows.dump_json(answer), now, turns_before),
+                    "INSERT INTO turns (interview_id, content, answer, created_at, turns_before, owner, lease_until) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
+                    (interview_id, content, rows.dump_optional(answer), now, turns_before, owner, until),
                 )
             )
             turn_id = int(inserted[0][0])
@@ -290,6 +295,19 @@ class SQLiteStore(Store):
             await db.execute(
                 "UPDATE interviews SET turns_sent = turns_sent + 1 WHERE interview_id = ?", (turn.interview_id,)
             )
+
+    async def renew_turn_leases(self, owner: str, until: float) -> int:
+        """Extend every lease ``owner`` holds to ``until``; returns how many."""
+        async with self._lock, self._connection().execute(rows.RENEW_LEASES, (until, owner)) as cursor:
+            return int(cursor.rowcount)
+
+    async def release_turn(self, turn_id: int, owner: str) -> None:
+        """``owner`` stops running the turn: it stays in flight, unclaimed."""
+        await self._fetch(rows.RELEASE_TURN, (turn_id, owner))
+
+    async def lapsed_turns(self, now: float, limit: int = 100) -> list[str]:
+        """Interviews whose turn in flight has a lease that ran out before ``now``."""
+        return [str(row[0]) for row in await self._fetch(rows.QUERIES["lapsed_turns"], (now, limit))]
 
     async def requeue_turn(self, turn_id: int) -> None:
         """The turn provably never reached the API: put its messages back at the head of the queue."""

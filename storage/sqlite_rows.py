@@ -10,7 +10,15 @@ import json
 from typing import Any, Protocol
 
 from bot.core.keys import ConversationKey
-from bot.core.store import InterviewRecord, QueuedMessage, RecordStatus, StoredQuestion, TranscriptLine, Turn
+from bot.core.store import (
+    InterviewRecord,
+    QueuedMessage,
+    RecordStatus,
+    StoredQuestion,
+    TranscriptLine,
+    Turn,
+    TurnLease,
+)
 from storage.crypto import TokenCipher
 
 INTERVIEW_COLUMNS = (
@@ -32,6 +40,9 @@ UPDATE_INTERVIEW = (
     "completion_reason = ?, completed_at = ?, failed_turn = ?, platform_state = ? "
     "WHERE interview_id = ? RETURNING 1"
 )
+
+RENEW_LEASES = "UPDATE turns SET lease_until = ? WHERE owner = ?"
+RELEASE_TURN = "UPDATE turns SET owner = NULL, lease_until = NULL WHERE id = ? AND owner = ?"
 
 QUERIES: dict[str, str] = {
     "get_interview": f"{_SELECT} WHERE interview_id = ?",
@@ -55,6 +66,13 @@ QUERIES: dict[str, str] = {
     "turn_in_flight": (
         "SELECT id, interview_id, content, created_at, answer, turns_before FROM turns WHERE interview_id = ?"
     ),
+    "turn_claim": (
+        "SELECT id, interview_id, content, created_at, answer, turns_before, owner, lease_until FROM turns "
+        "WHERE interview_id = ?"
+    ),
+    "lapsed_turns": (
+        "SELECT interview_id FROM turns WHERE owner IS NOT NULL AND lease_until < ? ORDER BY lease_until LIMIT ?"
+    ),
     "turn_by_id": "SELECT id, interview_id, content, created_at, answer, turns_before FROM turns WHERE id = ?",
     "turns_sent": "SELECT turns_sent FROM interviews WHERE interview_id = ?",
     "pending_question": (
@@ -76,6 +94,11 @@ class Row(Protocol):
 def dump_json(value: dict[str, Any]) -> str:
     """Compact JSON for a column."""
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+def dump_optional(value: dict[str, Any] | None) -> str | None:
+    """:func:`dump_json`, or None for None."""
+    return None if value is None else dump_json(value)
 
 
 def load_json(text: str | None) -> dict[str, Any] | None:
@@ -165,7 +188,7 @@ def message_from_row(row: Row) -> QueuedMessage:
     return QueuedMessage(id=row[0], interview_id=row[1], content=row[2], created_at=row[3], answer=load_json(row[4]))
 
 
-def turn_from_row(row: Row) -> Turn:
+def turn_from_row(row: Row, *, resumed: bool = False) -> Turn:
     """A :class:`Turn` from ``id, interview_id, content, created_at, answer, turns_before``."""
     return Turn(
         id=row[0],
@@ -174,7 +197,14 @@ def turn_from_row(row: Row) -> Turn:
         created_at=row[3],
         answer=load_json(row[4]),
         turns_before=row[5],
+        resumed=resumed,
     )
+
+
+def held_by_another(row: Row, lease: TurnLease | None, now: float) -> bool:
+    """True when the turn of a ``turn_claim`` row is leased to another owner whose lease still runs at ``now``."""
+    owner, until = row[6], row[7]
+    return lease is not None and owner is not None and owner != lease.owner and until is not None and until >= now
 
 
 def question_from_row(row: Row) -> StoredQuestion:

@@ -60,6 +60,8 @@ TABLES: tuple[Table, ...] = (  # parents before children (foreign keys)
             ("answer", "text"),
             ("created_at", "float"),
             ("turns_before", "int"),
+            ("owner", "text"),
+            ("lease_until", "float"),
         ),
         "id",
         identity=True,

@@ -20,6 +20,7 @@ from bot.core.answer_hints import TypedReply, read_typed_reply
 from bot.core.choosing import StudyGate
 from bot.core.clock import Clock, SystemClock
 from bot.core.context import UNREACHABLE, CoreContext
+from bot.core.coordination import Coordination
 from bot.core.events import (
     Answer,
     CancelExit,
@@ -38,6 +39,7 @@ from bot.core.lifecycle import Lifecycle
 from bot.core.observe import Connections, Observer
 from bot.core.policy import AfterCompletion, BridgeConfig, typed_word
 from bot.core.ports import Action, Adapter, Notice, NoticeKind
+from bot.core.sharing import SharedDuties
 from bot.core.store import InterviewRecord, RecordStatus, Store
 from bot.core.studies import DEFAULT_STUDY, Study, StudyBook
 from bot.core.turns import TurnRunner
@@ -69,9 +71,11 @@ class Bridge:
         studies: StudyBook | None = None,
         clients: dict[str, InterviewClient] | None = None,
         observer: Observer | None = None,
+        coordination: Coordination | None = None,
     ) -> None:
         """``studies`` defaults to one study made from ``config``; ``clients`` maps study ids to their API client
-        (studies on one key share one), and studies missing from it use ``client``."""
+        (studies on one key share one), and studies missing from it use ``client``. ``coordination`` is how
+        this instance shares the database with others (default: it is the only one)."""
         self.store = store
         self.config = config
         book = studies or default_studies(config)
@@ -85,11 +89,13 @@ class Bridge:
             studies=book,
             observer=observer or Observer(),
         )
+        self._ctx.share(coordination)
         self._ctx.clients.update(clients or {})
         self.gate = StudyGate(book, store, self._ctx.clock)
         self._turns = TurnRunner(self._ctx, self._on_api_end)
         self._lifecycle = Lifecycle(self._ctx, self._turns)
         self._sweeper: asyncio.Task[None] | None = None
+        self.instances = SharedDuties(self._ctx, self._turns)
         self._background: set[asyncio.Task[None]] = set()
 
     # --- wiring ---
@@ -115,6 +121,7 @@ class Bridge:
         await self.resume()
         if self._sweeper is None:
             self._sweeper = asyncio.create_task(self._sweep_forever(), name="inactivity-sweep")
+        self.instances.start()
 
     async def pause(self) -> None:
         """The first step of a graceful stop: start no new turn, and cut the replies streaming now.
@@ -130,6 +137,7 @@ class Bridge:
         for task in list(self._background):
             task.cancel()
         await asyncio.gather(*self._background, return_exceptions=True)
+        await self.instances.stop()
         if self._sweeper is not None:
             self._sweeper.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -429,7 +437,10 @@ class Bridge:
         while True:
             await asyncio.sleep(self.config.sweep_interval)
             try:
+                if not await self._ctx.coordination.lead():  # another instance sweeps
+                    continue
                 await self.check_deadlines()
+                await self.instances.take_over_lapsed_turns()
                 now = self._ctx.clock.now()
                 if now - last_prune >= HOUSEKEEPING_EVERY:
                     last_prune = now

@@ -9,12 +9,13 @@ from typing import TypeVar
 
 from bot.api.client import InterviewClient
 from bot.core.clock import Clock
+from bot.core.coordination import Coordination, SingleInstance
 from bot.core.keys import ConversationKey
 from bot.core.locks import KeyedLocks
 from bot.core.observe import Observer
 from bot.core.policy import BridgeConfig
 from bot.core.ports import Adapter, RespondentUnreachable
-from bot.core.store import InterviewRecord, Store
+from bot.core.store import InterviewRecord, Store, TurnLease
 from bot.core.studies import Study, StudyBook
 
 log = logging.getLogger("bot.core")
@@ -33,10 +34,24 @@ class CoreContext:
     clock: Clock
     studies: StudyBook
     adapters: dict[str, Adapter] = field(default_factory=dict)
+    #: How this instance shares the database with others (a single instance by default).
+    coordination: Coordination = field(default_factory=SingleInstance)
     locks: KeyedLocks = field(default_factory=KeyedLocks)
     observer: Observer = field(default_factory=Observer)
     #: The API client of each study by id (studies on one API key share one client); others use ``client``.
     clients: dict[str, InterviewClient] = field(default_factory=dict)
+
+    def share(self, coordination: Coordination | None) -> None:
+        """Work with the other instances through ``coordination`` (None: this is the only instance)."""
+        if coordination is not None:
+            self.coordination = coordination
+        self.locks = KeyedLocks(coordination.conversation if coordination is not None and coordination.shared else None)
+
+    def turn_lease(self) -> TurnLease | None:
+        """The lease this instance puts on a turn it runs now (None when it is the only instance)."""
+        if not self.coordination.shared:
+            return None
+        return TurnLease(self.coordination.instance, self.clock.now() + self.config.turn_lease)
 
     def client_for(self, study: str | None) -> InterviewClient:
         """The API client that runs ``study``'s interviews."""

@@ -3,16 +3,24 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+
+#: A lock shared with other instances, taken once the in-process one is held (see bot.core.coordination).
+SharedLock = Callable[[str], AbstractAsyncContextManager[None]]
 
 
 class KeyedLocks:
-    """A lock per key, created on demand and dropped when nobody holds or waits for it."""
+    """A lock per key, created on demand and dropped when nobody holds or waits for it.
 
-    def __init__(self) -> None:
+    With ``shared``, holding a key's lock also holds the key's lock across instances (taken second, so the
+    coroutines of one process queue in memory and only one of them at a time waits on the database).
+    """
+
+    def __init__(self, shared: SharedLock | None = None) -> None:
         self._locks: dict[str, asyncio.Lock] = {}
         self._users: dict[str, int] = {}
+        self._shared = shared
 
     @asynccontextmanager
     async def hold(self, key: str) -> AsyncIterator[None]:
@@ -21,7 +29,11 @@ class KeyedLocks:
         self._users[key] = self._users.get(key, 0) + 1
         try:
             async with lock:
-                yield
+                if self._shared is None:
+                    yield
+                else:
+                    async with self._shared(key):
+                        yield
         finally:
             self._users[key] -= 1
             if not self._users[key]:

@@ -47,6 +47,8 @@ class BridgeConfig:
     study: str | None = None
     locale: str | None = None
     sweep_interval: float = 5.0
+    #: Seconds a turn in flight stays with the instance running it unless renewed (several instances only).
+    turn_lease: float = 15.0
 
     def nudge_lead(self) -> float | None:
         """Seconds before the timeout to send the reminder, or None for no reminder."""

@@ -71,6 +71,17 @@ class Turn:
     created_at: float
     answer: dict[str, Any] | None = None
     turns_before: int = 0  # respondent messages the API had accepted before this one
+    #: ``begin_turn`` found it already in flight (a restart, a retry, another instance's lapsed lease): it may
+    #: have reached the API, so it is looked up before it is sent again.
+    resumed: bool = field(default=False, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class TurnLease:
+    """A claim on a turn in flight: ``owner`` (an instance) runs it until ``until`` unless it renews the lease."""
+
+    owner: str
+    until: float
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,12 +176,27 @@ class Store(Protocol):
         """Messages not yet sent, oldest first."""
         ...
 
-    async def begin_turn(self, interview_id: str, now: float, joiner: str = "\n\n") -> Turn | None:
+    async def begin_turn(
+        self, interview_id: str, now: float, joiner: str = "\n\n", lease: TurnLease | None = None
+    ) -> Turn | None:
         """Atomically turn queued messages into the turn in flight and return it.
 
         Consecutive plain messages are joined with ``joiner``; a structured answer always travels alone.
-        Returns the existing turn in flight if there is one, None if nothing is queued.
+        Returns the existing turn in flight if there is one (``resumed``), None if nothing is queued.
+        With ``lease`` (several instances share the database) the turn is claimed for ``lease.owner``; an
+        existing turn whose lease another owner still holds at ``now`` is not returned (None): it is theirs.
         """
+        ...
+
+    async def renew_turn_leases(self, owner: str, until: float) -> int:
+        """Extend every lease ``owner`` holds to ``until``; returns how many."""
+        ...
+
+    async def release_turn(self, turn_id: int, owner: str) -> None:
+        """``owner`` stops running the turn (it failed and waits for Retry): the turn stays, unclaimed."""
+
+    async def lapsed_turns(self, now: float, limit: int = 100) -> list[str]:
+        """Interviews whose turn in flight has a lease that ran out before ``now`` (its instance died)."""
         ...
 
     async def turn_in_flight(self, interview_id: str) -> Turn | None:

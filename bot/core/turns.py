@@ -95,8 +95,9 @@ class TurnRunner:
             record = await store.get_interview(interview_id)
             if record is None or record.status is not RecordStatus.ACTIVE:
                 return
-            turn = await store.begin_turn(interview_id, self._ctx.clock.now())
-            if turn is None:
+            lease = self._ctx.turn_lease()
+            turn = await store.begin_turn(interview_id, self._ctx.clock.now(), lease=lease)
+            if turn is None:  # nothing queued, or another instance runs the turn in flight
                 return
             with logfields.about(record.key.platform, interview_id, record.study):
                 go_on = await self._run(record, turn)
@@ -104,6 +105,8 @@ class TurnRunner:
                 if interview_id in self._retry_requested:  # Retry was clicked while this attempt wound down
                     self._retry_requested.discard(interview_id)
                     continue
+                if lease is not None:  # it waits for Retry, which any instance may receive
+                    await store.release_turn(turn.id, lease.owner)
                 return
             self._retry_requested.discard(interview_id)
 
@@ -128,7 +131,7 @@ class TurnRunner:
     async def _attempt(self, record: InterviewRecord, turn: Turn, report: _TurnReport) -> bool:
         ctx = self._ctx
         adapter = ctx.adapter(record.key)
-        resumed = turn.id in self._attempted
+        resumed = turn.id in self._attempted or turn.resumed  # it may have reached the API: look it up first
         self._attempted.add(turn.id)
         tr = catalogue(record.locale)
         stream = await ctx.reach(record, adapter.begin_reply(record.key, record.locale))

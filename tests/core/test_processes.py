@@ -58,8 +58,8 @@ def _bot_env(api_url: str, db: Path | str) -> dict[str, str]:
     """The bot's environment; ``db`` is an SQLite file or a ``postgresql://`` URL."""
     env = {**os.environ, "KOJI_API_URL": api_url, "KOJI_API_KEY": API_KEY}
     env.pop("DATABASE_URL", None)
-    if is_postgres(str(db)):
-        return {**env, "DATABASE_URL": str(db)}
+    if is_postgres(str(db)):  # the restarted bot is the same instance: it resumes its own turns at once
+        return {**env, "DATABASE_URL": str(db), "INSTANCE_ID": "bot-under-test"}
     return {**env, "DATABASE_PATH": str(db)}
 
 

@@ -30,6 +30,8 @@ EXPECTED = {
     "queued_messages": "SEARCH queued_messages USING INDEX queued_by_interview (interview_id=?)",
     "turn_in_flight": "SEARCH turns USING INDEX turns_in_flight (interview_id=?)",
     "turn_by_id": "SEARCH turns USING INTEGER PRIMARY KEY (rowid=?)",
+    "turn_claim": "SEARCH turns USING INDEX turns_in_flight (interview_id=?)",
+    "lapsed_turns": "SEARCH turns USING INDEX turns_by_lease (lease_until<?)",
     "turns_sent": "SEARCH interviews USING INDEX interviews_by_id (interview_id=?)",
     "pending_question": "SEARCH pending_questions USING PRIMARY KEY (interview_id=?)",
     "transcript": "SEARCH transcript USING INDEX transcript_by_interview (interview_id=?)",

@@ -1,0 +1,165 @@
+"""Several instances on one PostgreSQL database (each with its own store, coordination and adapter), against
+the built-in interview server: one interview per conversation, events handled once, one sweeper that another
+instance replaces when it dies, and turns of a dead instance taken over without sending anything twice."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+import textwrap
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AsyncExitStack
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from bot.api.client import InterviewClient
+from bot.core.bridge import Bridge
+from bot.core.events import OutcomeKind, Start, UserText
+from bot.emulator import Emulator
+from storage.pg_coordination import PostgresCoordination
+from storage.postgres import PostgresStore
+from tests.waiting import wait_until
+
+from .conftest import CONFIG
+from .helpers import key_of, respondent
+from .recording import RecordingAdapter
+
+REPO = Path(__file__).resolve().parents[2]
+FAST = replace(CONFIG, sweep_interval=0.1, turn_lease=1.0)
+
+Instance = tuple[Bridge, RecordingAdapter]
+Launch = Callable[[], Awaitable[Instance]]
+
+
+@pytest.fixture
+async def instances(pg_dsn: str, client: InterviewClient) -> AsyncIterator[Launch]:
+    """Start instances on the test's database: ``await launch()`` → (bridge, adapter); all stopped at the end."""
+    async with AsyncExitStack() as stack:
+
+        async def launch() -> Instance:
+            store = PostgresStore(pg_dsn)
+            await store.open()
+            stack.push_async_callback(store.close)
+            coordination = PostgresCoordination(pg_dsn)
+            await coordination.open()
+            stack.push_async_callback(coordination.close)
+            bridge = Bridge(client, store, FAST, coordination=coordination)
+            adapter = RecordingAdapter()
+            bridge.register(adapter)
+            await bridge.start()
+            stack.push_async_callback(bridge.stop)
+            return bridge, adapter
+
+        yield launch
+
+
+async def test_two_quick_messages_to_two_instances_open_one_interview(instances: Launch, emulator: Emulator) -> None:
+    (one, _), (two, _) = await instances(), await instances()
+    for n in range(5):
+        key = key_of(f"racer{n}")
+        before = len(emulator.book.interviews)
+        outcomes = await asyncio.gather(
+            one.handle(UserText(key, "hi there", respondent(key.user))),
+            two.handle(UserText(key, "hello?", respondent(key.user))),
+        )
+        assert all(outcome.ok for outcome in outcomes), outcomes
+        assert len(emulator.book.interviews) == before + 1  # one interview on the API, none orphaned
+        opened = {outcome.interview_id for outcome in outcomes}
+        assert len(opened) == 1 and None not in opened
+        assert len(await one.store.interviews_of_user("test", key.user)) == 1
+
+
+async def test_a_platform_event_delivered_to_every_instance_is_handled_once(
+    instances: Launch,
+) -> None:
+    launched = [await instances() for _ in range(3)]
+    key = key_of("events")
+    outcomes = await asyncio.gather(
+        *(bridge.handle(Start(key, respondent(key.user), event_id="Ev-1")) for bridge, _ in launched)
+    )
+    kinds = sorted(outcome.kind.value for outcome in outcomes)
+    assert kinds.count(OutcomeKind.DUPLICATE.value) == 2, kinds
+
+
+async def test_one_instance_leads_the_sweeps(pg_dsn: str) -> None:
+    first, second = PostgresCoordination(pg_dsn), PostgresCoordination(pg_dsn)
+    try:
+        assert await first.lead() is True
+        assert await second.lead() is False
+        assert await first.lead() is True  # still leading
+        await first.close()  # a clean stop gives the leadership up
+        assert await second.lead() is True
+    finally:
+        await first.close()
+        await second.close()
+
+
+LEADER = textwrap.dedent(
+    """
+    import asyncio, sys, time
+    from storage.pg_coordination import PostgresCoordination
+
+    async def main() -> None:
+        coordination = PostgresCoordination(sys.argv[1])
+        assert await coordination.lead()
+        print("leading", flush=True)
+        time.sleep(600)  # blocks: only a kill ends it
+
+    asyncio.run(main())
+    """
+)
+
+
+async def test_another_instance_leads_within_seconds_of_the_leaders_death(pg_dsn: str) -> None:
+    leader = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", LEADER, pg_dsn, cwd=REPO, stdout=asyncio.subprocess.PIPE
+    )
+    follower = PostgresCoordination(pg_dsn)
+    try:
+        assert leader.stdout is not None
+        assert await asyncio.wait_for(leader.stdout.readline(), 60) == b"leading\n"
+        assert await follower.lead() is False
+        os.kill(leader.pid, signal.SIGKILL)
+        await leader.wait()
+        died = time.monotonic()
+        while not await follower.lead():  # each sweep tries once
+            assert time.monotonic() - died < 10, "no instance took over the sweeps within 10 s"
+            await asyncio.sleep(0.2)
+    finally:
+        if leader.returncode is None:
+            leader.kill()
+            await leader.wait()
+        await follower.close()
+
+
+async def test_a_dead_instances_turn_is_taken_over_and_sent_once(instances: Launch, emulator: Emulator) -> None:
+    (doomed, doomed_adapter), (survivor, survivor_adapter) = await instances(), await instances()
+    key = key_of("takeover")
+    outcome = await doomed.handle(Start(key, respondent(key.user)))
+    interview_id = outcome.interview_id
+    assert interview_id is not None
+    await doomed.wait_until_idle(key)
+    emulator.faults.token_rate = 20.0  # a slow reply: the instance dies while it streams
+    message = "I came for the design channel and stayed for the people."
+    assert (await doomed.handle(UserText(key, message, respondent(key.user)))).ok
+    await wait_until(lambda: len(doomed_adapter.replies_of(key)) >= 2, doomed_adapter.changed, timeout=30, poll=0.01)
+    await doomed.stop()  # dies mid-turn: its turn stays in flight, its lease is no longer renewed
+    emulator.faults.token_rate = 5000.0
+
+    # the survivor leads the sweeps, sees the lease lapse, looks the turn up and shows the reply
+    await wait_until(
+        lambda: any(r.final for r in survivor_adapter.replies_of(key)), survivor_adapter.changed, timeout=30, poll=0.05
+    )
+    await survivor.wait_until_idle(key)
+    assert await survivor.store.turn_in_flight(interview_id) is None
+    details = await survivor.client.get(interview_id)
+    respondent_lines = [entry.content for entry in details.transcript if entry.role == "respondent"]
+    assert respondent_lines == [message], "sent once, never twice"
+    shown = [r.final for r in survivor_adapter.replies_of(key) if r.final]
+    interviewer = [entry.content for entry in details.transcript if entry.role == "interviewer"]
+    assert shown == [interviewer[-1]]
