@@ -283,10 +283,11 @@ class PostgresStore(Store):
                 "UPDATE interviews SET turns_sent = turns_sent + 1 WHERE interview_id = $1", turn.interview_id
             )
 
-    async def renew_turn_leases(self, owner: str, until: float) -> int:
-        """Extend every lease ``owner`` holds to ``until``; returns how many."""
+    async def renew_turn_leases(self, owner: str, until: float, interview_ids: Sequence[str]) -> int:
+        """Extend to ``until`` the leases ``owner`` holds on the turns of ``interview_ids``; returns how many."""
+        sql = "UPDATE turns SET lease_until = $1 WHERE owner = $2 AND interview_id = ANY($3::text[])"
         async with self.pool.acquire() as conn:
-            status = await conn.execute("UPDATE turns SET lease_until = $1 WHERE owner = $2", until, owner)
+            status = await conn.execute(sql, until, owner, list(interview_ids))
         return int(status.split()[-1])  # "UPDATE <count>"
 
     async def release_turn(self, turn_id: int, owner: str) -> None:

@@ -18,6 +18,7 @@ indexes for every lookup; statistics gathered while a table is small would steer
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import sqlite3
 from collections.abc import AsyncIterator, Iterable, Sequence
@@ -296,9 +297,10 @@ class SQLiteStore(Store):
                 "UPDATE interviews SET turns_sent = turns_sent + 1 WHERE interview_id = ?", (turn.interview_id,)
             )
 
-    async def renew_turn_leases(self, owner: str, until: float) -> int:
-        """Extend every lease ``owner`` holds to ``until``; returns how many."""
-        async with self._lock, self._connection().execute(rows.RENEW_LEASES, (until, owner)) as cursor:
+    async def renew_turn_leases(self, owner: str, until: float, interview_ids: Sequence[str]) -> int:
+        """Extend to ``until`` the leases ``owner`` holds on the turns of ``interview_ids``; returns how many."""
+        params = (until, owner, json.dumps(list(interview_ids)))
+        async with self._lock, self._connection().execute(rows.RENEW_LEASES, params) as cursor:
             return int(cursor.rowcount)
 
     async def release_turn(self, turn_id: int, owner: str) -> None:

@@ -41,7 +41,7 @@ UPDATE_INTERVIEW = (
     "WHERE interview_id = ? RETURNING 1"
 )
 
-RENEW_LEASES = "UPDATE turns SET lease_until = ? WHERE owner = ?"
+RENEW_LEASES = "UPDATE turns SET lease_until = ? WHERE owner = ? AND interview_id IN (SELECT value FROM json_each(?))"
 RELEASE_TURN = "UPDATE turns SET owner = NULL, lease_until = NULL WHERE id = ? AND owner = ?"
 
 QUERIES: dict[str, str] = {

@@ -61,6 +61,10 @@ class SharedDuties:
         while True:
             await asyncio.sleep(lease / RENEWALS_PER_LEASE)
             try:
-                await self._ctx.store.renew_turn_leases(coordination.instance, self._ctx.clock.now() + lease)
+                running = self._turns.running()  # only turns still being run: a stopped worker's turn moves on
+                if running:
+                    await self._ctx.store.renew_turn_leases(
+                        coordination.instance, self._ctx.clock.now() + lease, running
+                    )
             except Exception:  # a storage hiccup: two more renewals come before the lease runs out
                 log.exception("renewing the turn leases failed")

@@ -6,6 +6,7 @@ Times are unix seconds (float) from the core's clock.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Protocol
@@ -188,8 +189,8 @@ class Store(Protocol):
         """
         ...
 
-    async def renew_turn_leases(self, owner: str, until: float) -> int:
-        """Extend every lease ``owner`` holds to ``until``; returns how many."""
+    async def renew_turn_leases(self, owner: str, until: float, interview_ids: Sequence[str]) -> int:
+        """Extend to ``until`` the leases ``owner`` holds on the turns of ``interview_ids``; returns how many."""
         ...
 
     async def release_turn(self, turn_id: int, owner: str) -> None:

@@ -63,6 +63,10 @@ class TurnRunner:
         else:
             self.kick(record)
 
+    def running(self) -> list[str]:
+        """The interviews whose worker is running now."""
+        return [interview_id for interview_id, worker in self._workers.items() if not worker.done()]
+
     def busy(self, interview_id: str) -> bool:
         """True while a worker is running for the interview."""
         worker = self._workers.get(interview_id)

@@ -46,8 +46,9 @@ async def test_renewal_keeps_the_lease_and_release_frees_the_turn(store: AnyStor
     iid = interview.interview_id
     turn = await store.begin_turn(iid, 10.0, lease=TurnLease("a", 25.0))
     assert turn is not None
-    assert await store.renew_turn_leases("a", 60.0) == 1
-    assert await store.renew_turn_leases("nobody", 60.0) == 0
+    assert await store.renew_turn_leases("a", 60.0, [iid, "other"]) == 1
+    assert await store.renew_turn_leases("nobody", 60.0, [iid]) == 0
+    assert await store.renew_turn_leases("a", 90.0, []) == 0  # no worker runs it any more: left to lapse
     assert await store.lapsed_turns(50.0) == []
     assert await store.begin_turn(iid, 50.0, lease=TurnLease("b", 65.0)) is None
 
