@@ -31,7 +31,8 @@ from adapters.slack.calls import (
     SlackCalls,
     error_code,
 )
-from adapters.slack.reply import SlackReply, Target, blocks_fit, thinking
+from adapters.slack.reply import SlackReply, thinking
+from adapters.slack.target import Target, blocks_fit
 from bot.api.models import AnswerValue, Question
 from bot.core.i18n import Catalogue, catalogue
 from bot.core.keys import ConversationKey

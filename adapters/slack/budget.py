@@ -37,6 +37,9 @@ DEFAULT_LIMITS: dict[str, float] = {
 #: Methods Slack limits per conversation (DM) rather than per workspace: their limit above applies to each
 #: conversation on its own. ``assistant.threads.setStatus`` has "special" limits, per DM like chat.postMessage.
 PER_CONVERSATION = frozenset({"assistant.threads.setStatus"})
+#: Per-conversation buckets kept (least recently used dropped first): a dropped bucket was idle long enough to
+#: be full again, so forgetting it changes nothing, and memory stays bounded however many DMs there are.
+CONVERSATION_BUCKETS_KEPT = 10_000
 #: A conversation counts as active (for fair shares) this long after its last call.
 ACTIVE_WINDOW = 60.0
 
@@ -160,6 +163,7 @@ class SlackBudget:
         self.bursts = dict(bursts or {})
         self._clock = clock
         self._buckets: dict[tuple[str, str], MethodBucket] = {}
+        self._by_conversation: OrderedDict[tuple[str, str], MethodBucket] = OrderedDict()
         self._pumps: dict[tuple[str, str], asyncio.Task[None]] = {}
 
     def bucket(self, team: str, method: str, conversation: str = "") -> MethodBucket | None:
@@ -168,10 +172,26 @@ class SlackBudget:
         limit = self.limits.get(method)
         if limit is None:
             return None
-        scope = f"{team}|{conversation}" if method in PER_CONVERSATION else team
-        found = self._buckets.get((scope, method))
+        if method in PER_CONVERSATION:
+            return self._conversation_bucket(f"{team}|{conversation}", method, limit)
+        found = self._buckets.get((team, method))
         if found is None:
-            found = self._buckets[(scope, method)] = MethodBucket(limit, self._clock(), self.bursts.get(method))
+            found = self._buckets[(team, method)] = MethodBucket(limit, self._clock(), self.bursts.get(method))
+        return found
+
+    def _conversation_bucket(self, scope: str, method: str, limit: float) -> MethodBucket:
+        found = self._by_conversation.get((scope, method))
+        if found is None:
+            found = MethodBucket(limit, self._clock(), self.bursts.get(method))
+            self._by_conversation[(scope, method)] = found
+            while len(self._by_conversation) > CONVERSATION_BUCKETS_KEPT:
+                oldest = next(iter(self._by_conversation))
+                if self._by_conversation[oldest].waiters:  # in use: keep it (rare: nothing waits for setStatus)
+                    self._by_conversation.move_to_end(oldest)
+                    break
+                del self._by_conversation[oldest]
+        else:
+            self._by_conversation.move_to_end((scope, method))
         return found
 
     def try_acquire(self, team: str, method: str, conversation: str) -> bool:

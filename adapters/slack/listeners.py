@@ -26,7 +26,7 @@ from adapters.slack.clicks import Chosen, Ignore, Invalid, OpenOther, Redraw, in
 from adapters.slack.home import HOME_RESUME, HOME_START, publish_home
 from adapters.slack.locks import ConversationLocks
 from adapters.slack.people import People
-from adapters.slack.reply import Target
+from adapters.slack.target import Target
 from bot.api.models import Question
 from bot.core import texts
 from bot.core.bridge import Bridge

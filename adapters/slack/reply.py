@@ -22,15 +22,13 @@ How no character is lost:
 
 from __future__ import annotations
 
-import json
 import logging
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_chat_stream import AsyncChatStream
 
-from adapters.slack.blocks import Block, markdown_blocks, question_blocks
+from adapters.slack.blocks import Block, question_blocks
 from adapters.slack.calls import (
     BLOCK_ERRORS,
     STREAM_ERRORS,
@@ -39,9 +37,9 @@ from adapters.slack.calls import (
     UPDATE_GONE_ERRORS,
     error_code,
 )
+from adapters.slack.target import Target, blocks_fit, message_payload
 from adapters.slack.text import MESSAGE_LIMIT, cut_point
 from bot.core.i18n import Catalogue
-from bot.core.keys import ConversationKey
 from bot.core.ports import Notice, PendingQuestion, RespondentUnreachable
 
 if TYPE_CHECKING:
@@ -49,46 +47,10 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("adapters.slack")
 
-#: Blocks attached to a reply when their JSON stays under this size (Slack refuses ~13k: msg_blocks_too_long).
-ATTACH_LIMIT = 11000
-
 
 def thinking(tr: Catalogue) -> str:
     """The thread's status while the interviewer replies (Slack shows it after the app's name)."""
     return tr.gettext("is thinking…")
-
-
-@dataclass(frozen=True, slots=True)
-class Target:
-    """Where a conversation's messages go: the DM channel and the interview's thread."""
-
-    key: ConversationKey
-    channel: str
-    thread_ts: str | None
-
-    @property
-    def team(self) -> str:
-        """The workspace (for the rate budget)."""
-        return self.key.workspace
-
-    @property
-    def conversation(self) -> str:
-        """The conversation's key as a string (for fairness in the budget)."""
-        return self.key.as_str()
-
-
-def message_payload(text: str, blocks: list[Block] | None) -> dict[str, Any]:
-    """``text`` (and ``blocks``) as chat.postMessage / chat.update arguments.
-
-    The text goes in ``markdown`` blocks (standard Markdown, as streamed text is), ``text`` is the plain
-    fallback for notifications.
-    """
-    return {"text": text, "blocks": [*markdown_blocks(text), *(blocks or [])]}
-
-
-def blocks_fit(blocks: list[Block]) -> bool:
-    """True when ``blocks`` can ride on a message without hitting Slack's size limits."""
-    return len(blocks) <= 45 and len(json.dumps(blocks)) <= ATTACH_LIMIT
 
 
 class SlackReply:

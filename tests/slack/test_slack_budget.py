@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from adapters.slack.budget import MethodBucket, SlackBudget
+from adapters.slack.budget import CONVERSATION_BUCKETS_KEPT, MethodBucket, SlackBudget
 
 
 def test_queued_calls_are_served_round_robin_across_conversations() -> None:
@@ -98,3 +98,17 @@ async def test_cancelled_waiter_does_not_block_others() -> None:
     bucket.tokens = 1.0
     await asyncio.wait_for(budget.acquire("T1", "chat.update", "B"), 1.0)
     await budget.close()
+
+
+def test_the_thread_status_is_budgeted_per_conversation_and_its_buckets_stay_bounded() -> None:
+    budget = SlackBudget({"assistant.threads.setStatus": 20, "chat.update": 60}, clock=lambda: 0.0)
+    one = budget.bucket("T1", "assistant.threads.setStatus", "dm-1")
+    assert one is not None and budget.bucket("T1", "assistant.threads.setStatus", "dm-1") is one
+    assert budget.bucket("T1", "assistant.threads.setStatus", "dm-2") is not one  # Slack limits it per DM
+    assert budget.bucket("T1", "chat.update", "dm-1") is budget.bucket("T1", "chat.update", "dm-2")  # per workspace
+    while budget.try_now("T1", "assistant.threads.setStatus", "dm-1"):
+        pass  # dm-1 spent its burst...
+    assert budget.try_now("T1", "assistant.threads.setStatus", "dm-2")  # ...which leaves dm-2's untouched
+    for n in range(CONVERSATION_BUCKETS_KEPT + 50):
+        budget.bucket("T1", "assistant.threads.setStatus", f"many-{n}")
+    assert len(budget._by_conversation) == CONVERSATION_BUCKETS_KEPT
