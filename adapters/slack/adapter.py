@@ -151,15 +151,6 @@ class SlackAdapter:
             log.info("slack consent note not posted (%s)", error_code(error))
         await self.set_thread(target.key, target.thread_ts, introduced=True)
 
-    async def locale_of(self, key: ConversationKey) -> str | None:
-        """The locale of the conversation's interview (None without one: the default language)."""
-        record = await self.store.active_interview(key)
-        return record.locale if record is not None else None
-
-    async def catalogue_of(self, key: ConversationKey) -> Catalogue:
-        """The text catalogue in the language of the conversation's interview."""
-        return catalogue(await self.locale_of(key))
-
     # --- the Adapter protocol ---
 
     async def begin_reply(self, key: ConversationKey, locale: str | None = None) -> SlackReply:
@@ -283,7 +274,7 @@ class SlackAdapter:
 
     async def post_question(self, target: Target, pending: PendingQuestion) -> None:
         """Post a question's blocks as its own message; split them, or fall back to text, if Slack refuses."""
-        blocks = question_blocks(pending, include_text=True, locale=await self.locale_of(target.key))
+        blocks = question_blocks(pending, include_text=True)
         if not blocks:
             return
         tr = catalogue(pending.locale)

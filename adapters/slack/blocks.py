@@ -281,9 +281,9 @@ def ranking_blocks(tr: Catalogue, ref: QuestionRef, q: Question, ranked: list[in
     return blocks
 
 
-def question_blocks(pending: PendingQuestion, *, include_text: bool = True, locale: str | None = None) -> list[Block]:
-    """The Block Kit of a structured question (empty for an open-ended one); ``locale`` for added notes."""
-    tr = catalogue(pending.locale or locale)
+def question_blocks(pending: PendingQuestion, *, include_text: bool = True) -> list[Block]:
+    """The Block Kit of a structured question (empty for an open-ended one)."""
+    tr = catalogue(pending.locale)
     q = pending.question
     ref = QuestionRef(pending.interview_id, q.id)
     blocks: list[Block] = []
@@ -317,7 +317,7 @@ def question_blocks(pending: PendingQuestion, *, include_text: bool = True, loca
         choices = choice_hint(tr, q)
         if choices:
             blocks.append(_context(ref, "hint", choices))
-        note = missing_options_note(ref, q, locale or pending.locale)
+        note = missing_options_note(ref, q, pending.locale)
         if note is not None:
             blocks.append(note)
     elif q.type is QuestionType.RANKING:

@@ -115,11 +115,7 @@ class SlackReply:
         await self._close_full_messages()
         blocks: list[Block] = []
         if question is not None:
-            blocks = question_blocks(
-                question,
-                include_text=question.question.text.strip() not in text,
-                locale=await self._adapter.locale_of(self._target.key),
-            )
+            blocks = question_blocks(question, include_text=question.question.text.strip() not in text)
         attach = blocks if blocks and blocks_fit(blocks) else None
         segment = self._text[self._start :]
         attached = False
