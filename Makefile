@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench run doctor clean
+.PHONY: demo test lint bench run doctor clean messages
 
 $(STAMP): requirements.lock pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "interview-bridge needs Python 3.11 or newer")'
@@ -27,6 +27,15 @@ lint: $(STAMP)  ## ruff, ruff format, mypy strict, import-linter (the architectu
 
 bench: $(STAMP)  ## prints the speed and memory table
 	$(BIN)/python -m bench
+
+# The text catalogue (README "Languages"): collect every sentence into messages.pot, then merge it into each
+# language's messages.po (new sentences appear untranslated, changed ones fuzzy). Keywords as in babel.cfg.
+LOCALES := bot/locales
+messages: $(STAMP)  ## extract the bot's sentences (messages.pot) and update every language's messages.po
+	$(BIN)/pybabel extract --no-default-keywords -k gettext -k ngettext:1,2 -k pgettext:1c,2 \
+		-F $(LOCALES)/babel.cfg --sort-by-file --add-comments=Translators: --width=120 --project=interview-bridge \
+		-o $(LOCALES)/messages.pot .
+	$(BIN)/pybabel update -D messages -i $(LOCALES)/messages.pot -d $(LOCALES) --width=120 --ignore-obsolete
 
 run: $(STAMP)
 	$(BIN)/interview-bridge run

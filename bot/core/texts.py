@@ -10,33 +10,33 @@ from bot.api.errors import InterviewApiError, RateLimited, ServerError
 from bot.api.models import AnswerValue, CompletionReason, Question, QuestionType, QueuePosition
 from bot.core.i18n import Catalogue
 
-#: The context of words a respondent types to act (``pgettext``): translators keep them short and lowercase.
-TYPED = "word the respondent types"
+# Words a respondent types to act have the context "word the respondent types" (``pgettext``; the context is
+# written out at each call so that ``pybabel extract`` sees it): translators keep them short and lowercase.
 
 
 def confirm_word(tr: Catalogue) -> str:
     """The word that confirms ending the interview ("yes"), in the respondent's language."""
-    return tr.pgettext(TYPED, "yes")
+    return tr.pgettext("word the respondent types", "yes")
 
 
 def start_word(tr: Catalogue) -> str:
     """The word that starts a new interview ("new")."""
-    return tr.pgettext(TYPED, "new")
+    return tr.pgettext("word the respondent types", "new")
 
 
 def exit_word(tr: Catalogue) -> str:
     """The word that asks to end the interview ("exit")."""
-    return tr.pgettext(TYPED, "exit")
+    return tr.pgettext("word the respondent types", "exit")
 
 
 def cancel_word(tr: Catalogue) -> str:
     """The word that carries on after asking to end ("no")."""
-    return tr.pgettext(TYPED, "no")
+    return tr.pgettext("word the respondent types", "no")
 
 
 def retry_word(tr: Catalogue) -> str:
     """The word that retries a failed reply on the terminal ("retry")."""
-    return tr.pgettext(TYPED, "retry")
+    return tr.pgettext("word the respondent types", "retry")
 
 
 def duration(tr: Catalogue, seconds: float) -> str:
