@@ -22,6 +22,7 @@ from bot.core.i18n import Catalogue, catalogue
 from bot.core.keys import ConversationKey
 from bot.core.ports import RespondentUnreachable
 from bot.core.store import RecordStatus
+from bot.core.studies import DEFAULT_STUDY
 
 log = logging.getLogger(__name__)
 
@@ -341,7 +342,7 @@ class InterviewCog(commands.Cog, name="Interview"):
             replies = tr.ngettext("{count} reply so far", "{count} replies so far", record.turns_sent).format(
                 count=record.turns_sent
             )
-            if record.study and since:
+            if record.study and record.study != DEFAULT_STUDY and since:
                 text = tr.gettext(
                     "Your interview for **{study}** is in progress (started {since}, {replies}). Continue in our DMs."
                 ).format(study=record.study, since=since, replies=replies)

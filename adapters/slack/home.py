@@ -9,6 +9,7 @@ from adapters.slack.blocks import Block, button
 from bot.core import texts
 from bot.core.i18n import Catalogue
 from bot.core.store import InterviewRecord, RecordStatus, Store
+from bot.core.studies import DEFAULT_STUDY
 
 if TYPE_CHECKING:
     from adapters.slack.adapter import SlackAdapter
@@ -94,7 +95,7 @@ def home_view(
     for record in records[:HOME_LIMIT]:
         reason = f" ({texts.end_reason(tr, record.completion_reason)})" if record.completion_reason else ""
         label = status_label(tr, record.status)
-        study = f"*{record.study}* · " if record.study else ""
+        study = f"*{record.study}* · " if record.study and record.study != DEFAULT_STUDY else ""
         sent = tr.ngettext("{count} message", "{count} messages", record.turns_sent).format(count=record.turns_sent)
         section: Block = {
             "type": "section",
