@@ -32,7 +32,7 @@ bench: $(STAMP)  ## prints the speed and memory table
 # language's messages.po (new sentences appear untranslated, changed ones fuzzy). Keywords as in babel.cfg.
 LOCALES := bot/locales
 messages: $(STAMP)  ## extract the bot's sentences (messages.pot) and update every language's messages.po
-	$(BIN)/pybabel extract --no-default-keywords -k gettext -k ngettext:1,2 -k pgettext:1c,2 \
+	$(BIN)/pybabel extract --no-default-keywords -k gettext -k ngettext:1,2 -k pgettext:1c,2 -k locale_str \
 		-F $(LOCALES)/babel.cfg --sort-by-file --add-comments=Translators: --width=120 --project=interview-bridge \
 		-o $(LOCALES)/messages.pot .
 	$(BIN)/pybabel update -D messages -i $(LOCALES)/messages.pot -d $(LOCALES) --width=120 --ignore-obsolete

@@ -28,8 +28,8 @@ from babel.messages.mofile import write_mo
 from bot.core.i18n import LOCALES_DIR, add_language
 
 ROOT = Path(__file__).resolve().parent.parent
-#: The keywords of ``make messages`` (``tr.gettext``, ``tr.ngettext``, ``tr.pgettext``).
-KEYWORDS: dict[str, Any] = {"gettext": None, "ngettext": (1, 2), "pgettext": ((1, "c"), 2)}
+#: The keywords of ``make messages`` (``tr.gettext``, ``tr.ngettext``, ``tr.pgettext``, Discord's ``locale_str``).
+KEYWORDS: dict[str, Any] = {"gettext": None, "ngettext": (1, 2), "pgettext": ((1, "c"), 2), "locale_str": None}
 #: A locale no platform ships: its language is "qps", served by :func:`install_pseudo_locale`.
 PSEUDO_LOCALE = "qps-ploc"
 OPEN, CLOSE = "⟦", "⟧"

@@ -9,11 +9,13 @@ from typing import Any
 
 import discord
 from discord import app_commands
+from discord.app_commands import locale_str
 from discord.ext import commands
 
 from adapters.discord import catchup, components, ids
 from adapters.discord.adapter import DiscordAdapter, dm_key, is_unreachable
 from adapters.discord.interactions import ComponentRouter, locale_of, respondent_of, unavailable
+from adapters.discord.translator import CatalogueTranslator
 from bot.config import Settings
 from bot.core import texts
 from bot.core.bridge import Bridge
@@ -60,7 +62,7 @@ def _on_message(interaction: discord.Interaction[Any], custom_id: str) -> bool:
 class InterviewCog(commands.Cog, name="Interview"):
     """Interviews in members' DMs: DM listener, slash commands, persistent Start buttons and components."""
 
-    interview = app_commands.Group(name="interview", description="Take part in an interview in your DMs.")
+    interview = app_commands.Group(name="interview", description=locale_str("Take part in an interview in your DMs."))
 
     def __init__(self, bot: commands.Bot, bridge: Bridge, settings: Settings) -> None:
         """Serve ``bridge``'s Discord conversations through ``bot``."""
@@ -79,11 +81,15 @@ class InterviewCog(commands.Cog, name="Interview"):
         """Register the persistent components and the adapter (which resumes unfinished Discord work)."""
         self.bot.add_dynamic_items(components.InterviewComponent)
         components.set_handler(self.bot, self.router)
+        if self.bot.tree.translator is None:  # a host bot's own translator stays
+            await self.bot.tree.set_translator(CatalogueTranslator())
         self.bridge.register(self.adapter)
 
     async def cog_unload(self) -> None:
         """Stop routing clicks to this cog and stop the adapter's background edits."""
         components.set_handler(self.bot, None)
+        if isinstance(self.bot.tree.translator, CatalogueTranslator):
+            await self.bot.tree.set_translator(None)
         self.bot.remove_dynamic_items(components.InterviewComponent)
         self.bridge.unregister(self.adapter)  # a host's bridge outlives the extension
         await self.adapter.close()
@@ -289,8 +295,8 @@ class InterviewCog(commands.Cog, name="Interview"):
 
     # --- slash commands ---
 
-    @interview.command(name="start", description="Start an interview in your DMs.")
-    @app_commands.describe(study="Which study to take part in (optional).")
+    @interview.command(name="start", description=locale_str("Start an interview in your DMs."))
+    @app_commands.describe(study=locale_str("Which study to take part in (optional)."))
     async def start(self, interaction: discord.Interaction[Any], study: str | None = None) -> None:
         """``/interview start [study]``."""
         await self.start_in_dm(interaction, study)
@@ -301,7 +307,7 @@ class InterviewCog(commands.Cog, name="Interview"):
         channel = await interaction.user.create_dm()
         return dm_key(channel.id, interaction.user.id)
 
-    @interview.command(name="stop", description="End your interview.")
+    @interview.command(name="stop", description=locale_str("End your interview."))
     async def stop(self, interaction: discord.Interaction[Any]) -> None:
         """``/interview stop``: ends the member's interview (what was shared so far is kept)."""
         await interaction.response.defer(ephemeral=True, thinking=True)
@@ -325,7 +331,7 @@ class InterviewCog(commands.Cog, name="Interview"):
             text = outcome.message or tr.gettext("You don't have an interview in progress.")
         await interaction.followup.send(text, ephemeral=True)
 
-    @interview.command(name="status", description="Where your interview stands.")
+    @interview.command(name="status", description=locale_str("Where your interview stands."))
     async def status(self, interaction: discord.Interaction[Any]) -> None:
         """``/interview status``: an ephemeral summary."""
         await interaction.response.defer(ephemeral=True, thinking=True)
@@ -355,8 +361,10 @@ class InterviewCog(commands.Cog, name="Interview"):
                 )
         await interaction.followup.send(text, ephemeral=True)
 
-    @app_commands.command(name="interview-button", description="Post a persistent “Start interview” button here.")
-    @app_commands.describe(study="Study the button starts (optional).", label="Button label.")
+    @app_commands.command(
+        name="interview-button", description=locale_str("Post a persistent “Start interview” button here.")
+    )
+    @app_commands.describe(study=locale_str("Study the button starts (optional)."), label=locale_str("Button label."))
     @app_commands.default_permissions(manage_guild=True)
     @app_commands.guild_only()
     async def post_button(

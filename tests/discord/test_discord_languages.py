@@ -111,7 +111,8 @@ async def whole_interview(stack: Stack, user: str, other: str, locale: str) -> N
 
 
 def sent_texts(stack: Stack) -> list[str]:
-    """Every text in every request the bot made (the commands' own descriptions aside: Discord localises those)."""
+    """Every text in every request the bot made to one member (the commands are synced once for every language:
+    see the German test)."""
     return [
         text
         for request in stack.fake.requests
@@ -180,4 +181,13 @@ async def test_a_german_member_sees_every_sentence_of_the_bot_in_german(stack: S
         assert german in shown, german
     assert "Prima — machen wir weiter." in shown and "Dein Interview hat unten begonnen." in shown
     assert "✓ Ja" in shown and "✓ Andere: A podcast" in shown
+
+    synced = [r.json for r in stack.fake.requests if r.method == "PUT" and r.path.endswith("/commands")]
+    commands = {command["name"]: command for command in synced[-1]}
+    interview = commands["interview"]
+    assert interview["description_localizations"]["de"] == "Nimm in deinen DMs an einem Interview teil."
+    start = next(option for option in interview["options"] if option["name"] == "start")
+    assert start["description_localizations"]["de"] == "Starte ein Interview in deinen DMs."
+    assert start["options"][0]["description_localizations"]["de"].startswith("An welcher Studie")
+    assert not interview.get("name_localizations")  # members type the English names
     stack.fake.assert_no_spec_errors()
