@@ -56,8 +56,9 @@ async def emulator_process() -> AsyncIterator[str]:
 
 def _bot_env(api_url: str, db: Path | str) -> dict[str, str]:
     """The bot's environment; ``db`` is an SQLite file or a ``postgresql://`` URL."""
-    env = {**os.environ, "KOJI_API_URL": api_url, "KOJI_API_KEY": API_KEY}
+    env = {**os.environ, "KOJI_API_URL": api_url, "KOJI_API_KEY": API_KEY, "LANG": "C.UTF-8"}  # English chat
     env.pop("DATABASE_URL", None)
+    env.pop("KOJI_LOCALE", None)
     if is_postgres(str(db)):  # the restarted bot is the same instance: it resumes its own turns at once
         return {**env, "DATABASE_URL": str(db), "INSTANCE_ID": "bot-under-test"}
     return {**env, "DATABASE_PATH": str(db)}

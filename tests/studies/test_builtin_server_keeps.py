@@ -16,6 +16,7 @@ from tests.core.test_processes import _read_until
 
 async def test_kill_9_mid_interview_then_restart_continues_with_no_gone(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("KOJI_")}
+    env["LANG"] = "C.UTF-8"  # the chat speaks the terminal's language: English here
     env.update(DATABASE_PATH=str(tmp_path / "bot.db"), EMULATOR_TOKEN_RATE="25")
     bot = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "bot", "chat", cwd=tmp_path, env=env,
