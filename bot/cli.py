@@ -104,6 +104,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--from", dest="source", required=True, help="sqlite:///file.db, a file path or postgresql://…"
     )
     migrate.add_argument("--to", dest="target", required=True, help="an empty database: postgresql://… or sqlite:///…")
+    backup = commands.add_parser("backup", help="an online, consistent copy of the SQLite database")
+    backup.add_argument("file", help="the new backup file")
+    backup.add_argument("--force", action="store_true", help="overwrite FILE if it exists")
     doctor = commands.add_parser("doctor", help="check the configuration and say what is missing")
     doctor.add_argument("--generate-key", action="store_true", help="print a new TOKEN_ENCRYPTION_KEY")
     return parser
@@ -122,6 +125,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         from bot.doctor import doctor
 
         return doctor(settings, generate_key=args.generate_key)
+    if args.command == "backup":
+        return _backup(settings, args.file, force=args.force)
     if args.command in ("run", "chat") and settings.studies_file:
         problem = _check_studies(settings.studies_file)
         if problem:
@@ -159,6 +164,27 @@ def main(argv: Sequence[str] | None = None) -> int:
     from bot.service import main_loop
 
     return main_loop(settings)
+
+
+def _backup(settings: Settings, file: str, *, force: bool) -> int:
+    """``interview-bridge backup FILE``: copy the SQLite database while the bot may be running."""
+    from storage.backup import BackupError, backup_sqlite
+    from storage.locations import is_postgres, sqlite_path
+
+    location = settings.database_location()
+    if is_postgres(location):
+        print(
+            "interview-bridge: DATABASE_URL is PostgreSQL: back it up with pg_dump (see docs/deploy.md)",
+            file=sys.stderr,
+        )
+        return 2
+    try:
+        size = backup_sqlite(sqlite_path(location), file, overwrite=force)
+    except (BackupError, ValueError) as error:
+        print(f"interview-bridge: {error}", file=sys.stderr)
+        return 1
+    print(f"backed up {sqlite_path(location)} to {file} ({size} bytes, integrity ok)")
+    return 0
 
 
 def _check_brief(path: str | None) -> str | None:
