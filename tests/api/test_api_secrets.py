@@ -1,8 +1,9 @@
-"""No secret (API key, session token, webhook secret) in any log line, exception message or repr."""
+"""No secret (API key, session token, webhook secret) in any log line (text or JSON), exception message or repr."""
 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from collections.abc import AsyncIterator
 
@@ -14,6 +15,7 @@ from bot.api.client import InterviewClient
 from bot.api.errors import InterviewApiError, Unauthorized
 from bot.api.models import Respondent, StatusEvent
 from bot.emulator import EmulatorConfig, run_emulator
+from bot.ops.logs import JsonFormatter
 from tests.serving import serving
 
 from .conftest import collect
@@ -101,7 +103,9 @@ async def test_whole_interview_at_debug_logs_no_secret(caplog: pytest.LogCapture
     logged = caplog.text
     assert "HTTP Request" in logged and "recovering" in logged and "rate limited" in logged  # it did log
     assert "send_request_headers" in logged  # httpcore's DEBUG trace was captured too
-    everything = "\n".join([logged, *texts])
+    as_json = [JsonFormatter().format(record) for record in caplog.records]  # LOG_FORMAT=json, same records
+    assert all(isinstance(json.loads(line), dict) and "\n" not in line for line in as_json)
+    everything = "\n".join([logged, *as_json, *texts])
     for secret in (API_KEY, WEBHOOK_SECRET, *tokens):
         assert secret not in everything
     assert API_KEY[8:24] not in everything  # not even a part of the key
