@@ -69,7 +69,7 @@ class Metrics(Observer):
             buckets=TURN_BUCKETS, registry=r,
         )  # fmt: skip
         self.first_update_seconds = Histogram(
-            f"{PREFIX}_first_update_seconds", "From taking a turn to the first text of its reply shown.", ["platform"],
+            f"{PREFIX}_first_update_seconds", "From taking a turn to its first text handed over.", ["platform"],
             buckets=WAIT_BUCKETS, registry=r,
         )  # fmt: skip
         self.api_budget_queue = Gauge(
