@@ -151,6 +151,11 @@ async def test_dockerfile_commands_on_a_fresh_venv(tmp_path: Path, readyz_server
     cmd = json.loads(dict(instructions(DEPLOY / "Dockerfile"))["CMD"])
     ran = await asyncio.to_thread(subprocess.run, cmd, cwd=tmp_path, env=env, capture_output=True, text=True)
     assert ran.returncode == 2 and "No platform is configured" in ran.stderr  # the installed bot runs and says why
+    demo = await asyncio.to_thread(
+        subprocess.run, [str(venv / "bin" / "interview-bridge"), "demo", "--token-rate", "5000"],
+        input="I joined last week\nexit\nyes\n", cwd=tmp_path, env=env, capture_output=True, text=True,
+    )  # fmt: skip
+    assert demo.returncode == 0 and "Interviewer:" in demo.stdout, demo.stderr  # package data (briefs, locales) too
 
     healthcheck = dict(instructions(DEPLOY / "Dockerfile"))["HEALTHCHECK"]
     probe = json.loads(healthcheck.split(" CMD ", 1)[1])
