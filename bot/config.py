@@ -34,7 +34,9 @@ class Settings(BaseSettings):
     koji_api_key: SecretStr | None = Field(None, description="API key (empty: the built-in server).")
     koji_study: str | None = Field(None, description="Study (project) to interview for, if the API needs one.")
     koji_rate_limit: int = Field(60, description="Requests per minute allowed for the API key.")
-    koji_locale: str | None = Field(None, description="Default interview locale (else the platform's).")
+    koji_locale: str | None = Field(
+        None, description="Locale when the platform tells none (e.g. de): the bot's language and the interview's."
+    )
     koji_webhook_secret: SecretStr | None = Field(
         None, description="Signing secret of the interview service's webhook: analyses arrive at POST /webhooks/koji."
     )

@@ -12,6 +12,7 @@ from pathlib import Path
 from cryptography.fernet import Fernet
 
 from bot.config import Settings
+from bot.core.i18n import available_languages, language_of
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,12 +157,25 @@ def check_platforms(settings: Settings) -> list[Finding]:
     return findings
 
 
+def check_language(settings: Settings) -> list[Finding]:
+    """KOJI_LOCALE against the languages the text catalogue ships."""
+    shipped = ", ".join(sorted(available_languages()))
+    locale = settings.koji_locale
+    if not locale:
+        return [Finding(True, "Language", f"each person's platform language where shipped ({shipped}), else English.")]
+    language = language_of(locale)
+    if language == "en" and not locale.lower().startswith("en"):
+        text = f"KOJI_LOCALE={locale} has no text catalogue, so the bot speaks English there (shipped: {shipped})."
+        return [Finding(False, "Language", text)]
+    return [Finding(True, "Language", f"'{language}' where the platform tells no language (KOJI_LOCALE={locale}).")]
+
+
 def doctor(settings: Settings, *, generate_key: bool = False) -> int:
     """Print the report; exit status 1 if something blocks `run`."""
     if generate_key:
         print(Fernet.generate_key().decode())
         return 0
-    findings = check_api(settings) + check_storage(settings) + check_platforms(settings)
+    findings = check_api(settings) + check_storage(settings) + check_platforms(settings) + check_language(settings)
     for finding in findings:
         mark = "✓" if finding.ok else ("✗" if finding.blocking else "!")
         print(f"{mark} {finding.topic}: {finding.text}")

@@ -25,7 +25,7 @@ def _run(args: list[str], stdin: str, env: dict[str, str] | None = None) -> subp
         capture_output=True,
         text=True,
         timeout=120,
-        env={**os.environ, **(env or {})},
+        env={**{k: v for k, v in os.environ.items() if k != "KOJI_LOCALE"}, "LANG": "C.UTF-8", **(env or {})},
     )
 
 
@@ -71,6 +71,11 @@ def test_doctor_says_what_is_missing(tmp_path: Path) -> None:
     fine = _run(["doctor"], "", {"DATABASE_PATH": str(tmp_path / "bot.db"), "TOKEN_ENCRYPTION_KEY": key})
     assert fine.returncode == 0, fine.stdout
     assert "session tokens are encrypted at rest" in fine.stdout
+    assert "each person's platform language where shipped (de, en)" in fine.stdout
+    french = _run(["doctor"], "", {"DATABASE_PATH": str(tmp_path / "bot.db"), "KOJI_LOCALE": "fr-FR"})
+    assert "KOJI_LOCALE=fr-FR has no text catalogue, so the bot speaks English" in french.stdout
+    german = _run(["doctor"], "", {"DATABASE_PATH": str(tmp_path / "bot.db"), "KOJI_LOCALE": "de_DE"})
+    assert "'de' where the platform tells no language" in german.stdout
 
 
 def test_the_handover_example_runs() -> None:
