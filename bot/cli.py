@@ -41,7 +41,7 @@ async def _chat(settings: Settings, study: str | None) -> int:
 
 async def _print_summary(bridge: Bridge, chat: TerminalChat) -> None:
     """After the demo: what the interview service made of it (the built-in server's analysis)."""
-    record = await bridge.store.latest_interview(chat.key)
+    record = await bridge.status(chat.key)
     if record is None:
         return
     details = None

@@ -4,9 +4,11 @@ Run it with no credentials (it uses the built-in interview server)::
 
     .venv/bin/python examples/handover.py
 
-Your bot implements the three methods of :class:`bot.core.ports.Adapter` to show what the interviewer says, and
-hands the user's messages to :meth:`Bridge.handle`. When the interview ends, your bot gets an ``ENDED`` notice and
-takes the conversation back.
+Your bot implements the three methods of :class:`bot.core.Adapter` to show what the interviewer says, and hands
+the user's messages to :meth:`Bridge.handle`. It learns when to take the user back from the ``on_ended`` hook,
+which fires once for every way an interview ends (the interviewer's end, the user's, a timeout, the bot's own
+``bridge.end(key)``, an interview the service no longer knows, a user the platform cannot reach).
+Everything comes from the facade, ``bot.core``.
 """
 
 from __future__ import annotations
@@ -17,9 +19,17 @@ from pathlib import Path
 
 from bot.app import open_bridge
 from bot.config import Settings
-from bot.core.events import Answer, Exit, RespondentInfo, Start, UserText
-from bot.core.keys import ConversationKey
-from bot.core.ports import Notice, NoticeKind, PendingQuestion
+from bot.core import (
+    Answer,
+    ConversationKey,
+    EndReason,
+    Exit,
+    Notice,
+    PendingQuestion,
+    RespondentInfo,
+    Start,
+    UserText,
+)
 
 
 class ChatReply:
@@ -54,6 +64,7 @@ class MyChatbot:
 
     def __init__(self) -> None:
         self.question: PendingQuestion | None = None
+        self.in_interview: set[ConversationKey] = set()  # conversations your bot has handed over
         self.handed_back = asyncio.Event()
 
     async def begin_reply(self, key: ConversationKey, locale: str | None = None) -> ChatReply:
@@ -64,8 +75,16 @@ class MyChatbot:
 
     async def notify(self, key: ConversationKey, notice: Notice) -> None:
         print(f"[bridge] {notice.text}")
-        if notice.kind is NoticeKind.ENDED:
-            self.handed_back.set()  # the interview is over: your bot takes the conversation back
+
+    # --- lifecycle hooks: when to route the user's messages to the bridge, and when to take them back ---
+
+    async def interview_started(self, key: ConversationKey, interview_id: str) -> None:
+        self.in_interview.add(key)
+
+    async def interview_ended(self, key: ConversationKey, interview_id: str, reason: EndReason) -> None:
+        self.in_interview.discard(key)  # the interview is over, whatever the reason: your bot takes over again
+        print(f"[your bot] back with the user; interview {interview_id} ended ({reason}).")
+        self.handed_back.set()
 
 
 async def main() -> None:
@@ -74,6 +93,8 @@ async def main() -> None:
         async with open_bridge(settings) as bridge:
             chatbot = MyChatbot()
             bridge.register(chatbot)
+            bridge.on_started(chatbot.interview_started)
+            bridge.on_ended(chatbot.interview_ended)
             key = ConversationKey("mybot", "acme", "chat-42", "user-42")
             who = RespondentInfo(external_id="user-42", display_name="Sam", metadata={"plan": "pro"})
 
@@ -89,9 +110,7 @@ async def main() -> None:
                 await bridge.wait_until_idle(key)
             await bridge.handle(Exit(key, confirmed=True))  # the user left the research conversation
             await chatbot.handed_back.wait()
-            record = await bridge.status(key)
-            assert record is not None
-            print(f"[your bot] back with Sam; interview {record.interview_id} ended ({record.completion_reason}).")
+            assert key not in chatbot.in_interview
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Callable
 from typing import Any
 
 import aiohttp
@@ -17,10 +18,15 @@ import discord
 from adapters.discord import components
 from adapters.discord.edit_budget import EditBudget
 from adapters.discord.text import PLACEHOLDER, split_message, visible, with_note, without_blank_parts
-from bot.core.i18n import catalogue
-from bot.core.keys import ConversationKey
-from bot.core.ports import Notice, NoticeKind, PendingQuestion, RespondentUnreachable
-from bot.core.store import Store
+from bot.core import (
+    AdapterState,
+    ConversationKey,
+    Notice,
+    NoticeKind,
+    PendingQuestion,
+    RespondentUnreachable,
+    catalogue,
+)
 
 log = logging.getLogger(__name__)
 
@@ -29,12 +35,12 @@ PLATFORM = "discord"
 UNREACHABLE_CODES = frozenset({50007, 50278, 10013, 10003, 50001})
 #: "Maximum number of edits to messages older than 1 hour reached": that message cannot be edited for now.
 TOO_MANY_OLD_EDITS = 30046
-#: Store scope of reply streams in progress (their message ids), to reuse them after a crash.
+#: State scope of reply streams in progress (their message ids), to reuse them after a crash.
 REPLY_SCOPE = "discord.reply"
 #: A reply interrupted longer ago than this is not reused (it would sit far up the DM; Discord also limits
 #: edits of messages older than an hour).
 REUSE_WITHIN = 900.0
-#: Store scope of members a bot-initiated DM failed for.
+#: State scope of members a bot-initiated DM failed for.
 UNREACHABLE_SCOPE = "discord.unreachable"
 #: Attempts at a write that must land (a reply's final text) when Discord keeps failing.
 FINAL_ATTEMPTS = 4
@@ -73,13 +79,16 @@ class DiscordAdapter:
         *,
         edit_interval: float = 1.0,
         budget: EditBudget | None = None,
-        store: Store | None = None,
+        state: Callable[[str], AdapterState] | None = None,
     ) -> None:
-        """``edit_interval``: seconds between edits of one reply; ``budget``: shared by all conversations."""
+        """``edit_interval``: seconds between edits of one reply; ``budget``: shared by all conversations;
+        ``state``: the bridge's ``adapter_state`` (reply anchors and unreachable members kept across restarts).
+        """
         self.client = client
         self.update_interval = edit_interval
         self.budget = budget or EditBudget(interval=edit_interval)
-        self.store = store
+        self.replies: AdapterState | None = state(REPLY_SCOPE) if state is not None else None
+        self.unreachable_members: AdapterState | None = state(UNREACHABLE_SCOPE) if state is not None else None
         self._streams: set[DiscordReplyStream] = set()
 
     # --- low-level writes (errors mapped to RespondentUnreachable) ---
@@ -90,9 +99,10 @@ class DiscordAdapter:
 
     async def _unreachable(self, key: ConversationKey, error: discord.HTTPException) -> RespondentUnreachable:
         log.info("discord: member unreachable", extra={"conversation": key.as_str(), "code": error.code})
-        if self.store is not None:
-            await self.store.put_state(UNREACHABLE_SCOPE, key.user, {"code": error.code, "at": time.time()})
-            await self.store.put_state(REPLY_SCOPE, key.as_str(), None)  # nothing to resume into later
+        if self.unreachable_members is not None:
+            await self.unreachable_members.put(key.user, {"code": error.code, "at": time.time()})
+        if self.replies is not None:
+            await self.replies.put(key.as_str(), None)  # nothing to resume into later
         return RespondentUnreachable(f"discord error {error.code}")
 
     async def send(self, key: ConversationKey, content: str, view: discord.ui.View | None = None) -> int:
@@ -147,8 +157,8 @@ class DiscordAdapter:
     async def begin_reply(self, key: ConversationKey, locale: str | None = None) -> DiscordReplyStream:
         """Post the placeholder at once (reusing one left by a crash mid-reply) and show typing."""
         leftover: list[int] = []
-        if self.store is not None:
-            state = await self.store.get_state(REPLY_SCOPE, key.as_str()) or {}
+        if self.replies is not None:
+            state = await self.replies.get(key.as_str()) or {}
             if time.time() - float(state.get("at", 0.0)) < REUSE_WITHIN:
                 leftover = [int(m) for m in state.get("messages", [])]
         stream = DiscordReplyStream(self, key, locale)
@@ -207,9 +217,8 @@ class DiscordReplyStream:
 
     async def remember(self) -> None:
         """Store the message ids so a reply interrupted by a crash is reused, not left as a stray "…"."""
-        if self.adapter.store is not None:
-            state = {"messages": self.messages, "at": time.time()}
-            await self.adapter.store.put_state(REPLY_SCOPE, self.key.as_str(), state)
+        if self.adapter.replies is not None:
+            await self.adapter.replies.put(self.key.as_str(), {"messages": self.messages, "at": time.time()})
 
     async def status(self, text: str) -> None:
         """Show a status (queued, waiting) until the first text arrives."""
@@ -341,8 +350,8 @@ class DiscordReplyStream:
                     raise
                 log.warning("discord: final edit failed, retrying", extra={"error": _describe(error)})
                 await asyncio.sleep(0.5 * 2**attempt)
-        if self.adapter.store is not None:
-            await self.adapter.store.put_state(REPLY_SCOPE, self.key.as_str(), None)
+        if self.adapter.replies is not None:
+            await self.adapter.replies.put(self.key.as_str(), None)
 
     async def finish(self, text: str, question: PendingQuestion | None) -> None:
         """Show exactly ``text`` (split at 2000) with the question's components, or "End interview"."""

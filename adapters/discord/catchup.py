@@ -13,28 +13,29 @@ from typing import Any
 
 import discord
 
-from bot.core.keys import ConversationKey
-from bot.core.store import Store
+from bot.core import AdapterState, ConversationKey
 
 log = logging.getLogger(__name__)
 
-#: Store scope of each conversation's anchor: ``{"after": <message or interaction snowflake>}``.
+#: State scope of each conversation's anchor: ``{"after": <message or interaction snowflake>}``.
 SEEN_SCOPE = "discord.seen"
 #: Messages read per history request (Discord's maximum is 100) and pages at most per conversation.
 PAGE = 100
 MAX_PAGES = 5
 
 
-async def remember_seen(store: Store, key: ConversationKey, snowflake: int) -> None:
-    """Move the conversation's anchor forward to ``snowflake`` (a handled message or interaction id)."""
-    state = await store.get_state(SEEN_SCOPE, key.as_str()) or {}
+async def remember_seen(seen: AdapterState, key: ConversationKey, snowflake: int) -> None:
+    """Move the conversation's anchor (in ``seen``, scope :data:`SEEN_SCOPE`) forward to ``snowflake``."""
+    state = await seen.get(key.as_str()) or {}
     if int(state.get("after", 0)) < snowflake:
-        await store.put_state(SEEN_SCOPE, key.as_str(), {"after": snowflake})
+        await seen.put(key.as_str(), {"after": snowflake})
 
 
-async def missed_messages(http: discord.http.HTTPClient, store: Store, key: ConversationKey) -> list[dict[str, Any]]:
+async def missed_messages(
+    http: discord.http.HTTPClient, seen: AdapterState, key: ConversationKey
+) -> list[dict[str, Any]]:
     """The member's messages in the DM after the anchor, oldest first ([] without an anchor: nothing to guess)."""
-    state = await store.get_state(SEEN_SCOPE, key.as_str())
+    state = await seen.get(key.as_str())
     if not state:
         return []
     after = int(state["after"])

@@ -17,14 +17,20 @@ from adapters.discord.adapter import DiscordAdapter, dm_key, is_unreachable
 from adapters.discord.interactions import ComponentRouter, locale_of, respondent_of, unavailable
 from adapters.discord.translator import CatalogueTranslator
 from bot.config import Settings
-from bot.core import texts
-from bot.core.bridge import Bridge
-from bot.core.events import Exit, OutcomeKind, RespondentInfo, Start, UserText
-from bot.core.i18n import Catalogue, catalogue
-from bot.core.keys import ConversationKey
-from bot.core.ports import RespondentUnreachable
-from bot.core.store import RecordStatus
-from bot.core.studies import DEFAULT_STUDY
+from bot.core import (
+    DEFAULT_STUDY,
+    Bridge,
+    Catalogue,
+    ConversationKey,
+    Exit,
+    Outcome,
+    OutcomeKind,
+    RespondentInfo,
+    Start,
+    UserText,
+    catalogue,
+    ending_label,
+)
 
 log = logging.getLogger(__name__)
 
@@ -69,7 +75,8 @@ class InterviewCog(commands.Cog, name="Interview"):
         self.bot = bot
         self.bridge = bridge
         self.settings = settings
-        self.adapter = DiscordAdapter(bot, edit_interval=settings.discord_edit_interval, store=bridge.store)
+        self.adapter = DiscordAdapter(bot, edit_interval=settings.discord_edit_interval, state=bridge.adapter_state)
+        self.seen = bridge.adapter_state(catchup.SEEN_SCOPE)
         observer = bridge.observer
         self.adapter.budget.on_wait = lambda waited: observer.platform_write_waited(platform="discord", seconds=waited)
         self.router = ComponentRouter(bridge, self.adapter)
@@ -162,37 +169,33 @@ class InterviewCog(commands.Cog, name="Interview"):
         )
         try:
             # the anchor just before this message first: if we stop midway, the catch-up reads it again
-            await catchup.remember_seen(self.bridge.store, key, message_id - 1)
-            await self.bridge.handle(event)
-            await catchup.remember_seen(self.bridge.store, key, message_id)
-        except RespondentUnreachable:
-            log.info("discord: DM reply failed: member unreachable")
-        except Exception:  # never a silent drop: the member learns their message was not taken
+            await catchup.remember_seen(self.seen, key, message_id - 1)
+            outcome = await self.bridge.handle(event)
+            await catchup.remember_seen(self.seen, key, message_id)
+        except Exception:  # the anchor could not be stored: the core never saw the message
             log.exception("discord: a DM could not be handled")
-            if not self.bot.is_closed():
-                locale: str | None = None
-                with contextlib.suppress(Exception):  # storage may be what failed: then the default language
-                    record = await self.bridge.status(key)
-                    locale = record.locale if record is not None else None
-                tr = catalogue(locale or self.bridge.config.locale)
-                with contextlib.suppress(discord.HTTPException, RuntimeError):
-                    await self.adapter.channel(key).send(f"⚠️ {unavailable(tr)}")
+            outcome = Outcome(OutcomeKind.ERROR, None)
+        if outcome.kind is OutcomeKind.UNREACHABLE:
+            log.info("discord: DM reply failed: member unreachable")
+        elif outcome.kind is OutcomeKind.ERROR and not self.bot.is_closed():
+            # never a silent drop: the member learns their message was not taken
+            tr = catalogue(self.bridge.config.locale)
+            with contextlib.suppress(discord.HTTPException, RuntimeError):
+                await self.adapter.channel(key).send(f"⚠️ {outcome.message or unavailable(tr)}")
 
     @commands.Cog.listener()
     async def on_ready(self) -> None:
         """After each fresh gateway session: take the DMs written while no session was listening."""
-        for record in await self.bridge.store.unfinished_interviews():
-            if record.key.platform != self.adapter.platform or record.status is not RecordStatus.ACTIVE:
-                continue
+        for key in await self.bridge.active_conversations(self.adapter.platform):
             try:
-                missed = await catchup.missed_messages(self.bot.http, self.bridge.store, record.key)
+                missed = await catchup.missed_messages(self.bot.http, self.seen, key)
             except discord.HTTPException as error:
                 log.info("discord: DM history not read", extra={"code": error.code})
                 continue
             for payload in missed:
                 author = payload["author"]
                 await self._handle_dm(
-                    record.key,
+                    key,
                     int(payload["id"]),
                     str(payload.get("content") or ""),
                     name=str(author.get("username") or ""),
@@ -259,13 +262,12 @@ class InterviewCog(commands.Cog, name="Interview"):
             guild_name=guild.name if guild is not None else None,
         )
         key = dm_key(channel.id, interaction.user.id)
-        try:
-            outcome = await self.bridge.handle(Start(key, respondent, study, event_id=str(interaction.id)))
-        except RespondentUnreachable:
+        outcome = await self.bridge.handle(Start(key, respondent, study, event_id=str(interaction.id)))
+        if outcome.kind is OutcomeKind.UNREACHABLE:
             await interaction.followup.send(dms_closed(tr), ephemeral=True)
             return
         if outcome.kind is OutcomeKind.ACCEPTED:  # the DM's history after this is the member's
-            await catchup.remember_seen(self.bridge.store, key, interaction.id)
+            await catchup.remember_seen(self.seen, key, interaction.id)
         if outcome.kind is OutcomeKind.ACCEPTED and interaction.guild_id is not None:
             text = tr.gettext("Your interview has started in our DMs: {link}").format(link=channel.jump_url)
         elif outcome.kind is OutcomeKind.ACCEPTED:
@@ -312,20 +314,17 @@ class InterviewCog(commands.Cog, name="Interview"):
         """``/interview stop``: ends the member's interview (what was shared so far is kept)."""
         await interaction.response.defer(ephemeral=True, thinking=True)
         key = await self._dm_key_of(interaction)
-        try:
-            outcome = await self.bridge.handle(
-                Exit(
-                    key,
-                    confirmed=True,
-                    actor=str(interaction.user.id),
-                    event_id=str(interaction.id),
-                    locale=locale_of(interaction),
-                )
+        outcome = await self.bridge.handle(
+            Exit(
+                key,
+                confirmed=True,
+                actor=str(interaction.user.id),
+                event_id=str(interaction.id),
+                locale=locale_of(interaction),
             )
-        except RespondentUnreachable:
-            outcome = None
+        )
         tr = self.tr(interaction)
-        if outcome is None or outcome.ok:
+        if outcome.ok or outcome.kind is OutcomeKind.UNREACHABLE:
             text = tr.gettext("Your interview has ended. Thank you!")
         else:
             text = outcome.message or tr.gettext("You don't have an interview in progress.")
@@ -339,10 +338,10 @@ class InterviewCog(commands.Cog, name="Interview"):
         tr = self.tr(interaction)
         if record is None:
             text = tr.gettext("You have no interview yet. Use `/interview start` to begin.")
-        elif record.status is RecordStatus.COMPLETED:
+        elif record.ended:
             text = tr.gettext(
                 "Your last interview has ended ({how}). Thank you! Use `/interview start` for a new one."
-            ).format(how=texts.end_reason(tr, record.completion_reason))
+            ).format(how=ending_label(record.end_reason, tr.language))
         else:
             since = f"<t:{int(record.created_at)}:R>" if record.created_at else None
             replies = tr.ngettext("{count} reply so far", "{count} replies so far", record.turns_sent).format(

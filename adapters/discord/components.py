@@ -27,8 +27,7 @@ import discord
 from adapters.discord import ids
 from adapters.discord.modals import CHECKBOX_MAX
 from bot.api.models import Question, QuestionType
-from bot.core.i18n import Catalogue
-from bot.core.ports import Action
+from bot.core import Action, Catalogue
 
 log = logging.getLogger(__name__)
 

@@ -18,7 +18,7 @@ from discord.ext import commands
 from adapters.discord.cog import InterviewCog
 from adapters.discord.link import GatewayLink
 from bot.config import Settings
-from bot.core.bridge import Bridge
+from bot.core import Bridge
 
 log = logging.getLogger(__name__)
 

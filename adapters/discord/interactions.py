@@ -1,6 +1,6 @@
 """Component clicks, selections and modal submits → the core's events, answered within Discord's 3 s.
 
-Everything a click needs is in its custom id (see :mod:`ids`) plus the store's pending question, so clicks
+Everything a click needs is in its custom id (see :mod:`ids`) plus the core's pending question, so clicks
 work on messages written before a restart. The core decides staleness, ownership and double clicks; this
 module shows its verdict: the question's components are replaced by the chosen value, or the clicker gets an
 ephemeral explanation and nothing changes.
@@ -18,10 +18,13 @@ import discord
 from adapters.discord import components, ids, modals
 from adapters.discord.adapter import DiscordAdapter, dm_key
 from bot.api.models import AnswerValue, Question, QuestionType
-from bot.core.bridge import Bridge
-from bot.core.events import (
+from bot.core import (
+    Action,
     Answer,
+    Bridge,
     CancelExit,
+    Catalogue,
+    ConversationKey,
     Exit,
     InboundEvent,
     Outcome,
@@ -29,10 +32,8 @@ from bot.core.events import (
     RespondentInfo,
     Retry,
     Start,
+    catalogue,
 )
-from bot.core.i18n import Catalogue, catalogue
-from bot.core.keys import ConversationKey
-from bot.core.ports import Action, RespondentUnreachable
 
 log = logging.getLogger(__name__)
 
@@ -105,15 +106,7 @@ class ComponentRouter:
         done, _ = await asyncio.wait({task}, timeout=self.answer_within)
         if not done and not interaction.response.is_done():
             await interaction.response.defer(ephemeral=ephemeral_defer, thinking=ephemeral_defer)
-        try:
-            outcome = await task
-        except RespondentUnreachable:
-            message = self.tr(interaction).gettext("I can't send you messages. Please open your DMs and try again.")
-            outcome = Outcome(OutcomeKind.FAILED, message)
-        except Exception:
-            log.exception("discord: event failed")
-            outcome = Outcome(OutcomeKind.FAILED, unavailable(self.tr(interaction)))
-        await on_done(outcome)
+        await on_done(await task)  # the core answers every event; it never raises a platform's error
 
     @staticmethod
     async def tell(interaction: discord.Interaction[Any], text: str) -> None:
@@ -138,10 +131,10 @@ class ComponentRouter:
             record = await self.bridge.status(key)
             interview_id = record.interview_id if record is not None else "?"
             question_id = "~" + ref.digest
-        stored = await self.bridge.store.pending_question(interview_id) if interview_id else None
-        if stored is None or not ref.matches(interview_id, stored.question_id):
+        pending = await self.bridge.pending_in(interview_id) if interview_id else None
+        if pending is None or not ref.matches(interview_id, pending.question.id):
             return interview_id, question_id, None
-        return interview_id, stored.question_id, Question.model_validate(stored.question)
+        return interview_id, pending.question.id, pending.question
 
     # --- entry point ---
 
@@ -273,20 +266,20 @@ class ComponentRouter:
         actor: str,
         values: list[str],
     ) -> None:
-        record = await self.bridge.store.get_interview(interview_id) if question is not None else None
-        if question is None or record is None:
+        if question is None:
             await self.tell(interaction, stale(self.tr(interaction)))
             return
-        if record.key.user != actor:
-            await self.tell(
-                interaction, self.tr(interaction).gettext("This question belongs to someone else's interview.")
-            )
+        verdict = await self.bridge.may_answer(actor, interview_id, question.id, locale_of(interaction))
+        if not verdict.ok:  # someone else's question, or no longer open: the core says which
+            await self.tell(interaction, verdict.message or stale(self.tr(interaction)))
             return
-        tr = catalogue(record.locale)
+        pending = await self.bridge.pending_in(interview_id)
+        locale = pending.locale if pending is not None else None  # the interview's language
+        tr = catalogue(locale)
         if parsed.kind == "o":
-            await interaction.response.send_modal(modals.other_modal(interview_id, question, record.locale))
+            await interaction.response.send_modal(modals.other_modal(interview_id, question, locale))
         elif parsed.kind == "mo":
-            await interaction.response.send_modal(modals.multiple_choice_modal(interview_id, question, record.locale))
+            await interaction.response.send_modal(modals.multiple_choice_modal(interview_id, question, locale))
         elif parsed.kind == "m":
             page, mask = int(parsed.args[0]), ids.decode_mask(parsed.args[1] if len(parsed.args) > 1 else "")
             on_page = set(range(page * components.SELECT_OPTION_LIMIT, (page + 1) * components.SELECT_OPTION_LIMIT))

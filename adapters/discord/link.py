@@ -12,7 +12,7 @@ from types import SimpleNamespace
 import aiohttp
 from discord.ext import commands
 
-from bot.core.observe import Connections, Observer
+from bot.core import Connections, Observer
 
 log = logging.getLogger(__name__)
 

@@ -28,7 +28,7 @@ import discord
 
 from adapters.discord import ids
 from bot.api.models import Question
-from bot.core.i18n import catalogue
+from bot.core import catalogue
 
 __all__ = [
     "CHECKBOX_MAX",

@@ -11,7 +11,7 @@ from discord.ext import commands
 from adapters.discord.extension import configure_endpoints
 from adapters.discord.link import rate_limit_trace
 from bot.config import Settings
-from bot.core.bridge import Bridge
+from bot.core import Bridge
 
 log = logging.getLogger(__name__)
 

@@ -1,12 +1,13 @@
 """The Slack adapter: interviews in the respondent's DM with the app, one thread per interview.
 
 Conversation key: ``ConversationKey("slack", team_id, dm_channel_id, user_id)``. The interview's thread
-(``thread_ts``) is adapter state kept in the store (scope ``slack-thread``), so it survives restarts.
+(``thread_ts``) is adapter state the bridge keeps (scope ``slack-thread``), so it survives restarts.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from slack_sdk.errors import SlackApiError
@@ -34,10 +35,7 @@ from adapters.slack.calls import (
 from adapters.slack.reply import SlackReply, thinking
 from adapters.slack.target import Target, blocks_fit
 from bot.api.models import AnswerValue, Question
-from bot.core.i18n import Catalogue, catalogue
-from bot.core.keys import ConversationKey
-from bot.core.ports import Notice, PendingQuestion
-from bot.core.store import Store
+from bot.core import AdapterState, Catalogue, ConversationKey, Notice, PendingQuestion, catalogue
 
 log = logging.getLogger("adapters.slack")
 
@@ -87,13 +85,15 @@ class SlackAdapter:
     def __init__(
         self,
         client: AsyncWebClient,
-        store: Store,
+        state: Callable[[str], AdapterState],
         *,
         budget: SlackBudget | None = None,
         update_interval: float = 1.0,
     ) -> None:
+        """``state``: the bridge's ``adapter_state`` (thread and question anchors kept across restarts)."""
         self.calls = SlackCalls(client, budget or SlackBudget())
-        self.store = store
+        self.threads = state(THREAD_SCOPE)  # the interview thread of each conversation
+        self.questions = state(QUESTION_SCOPE)  # where each question's blocks were posted
         self.update_interval = update_interval
         self.streaming_available = True  # False: the workspace refuses chat.startStream (see NO_STREAMING_ERRORS)
         self.status_available = True
@@ -108,7 +108,7 @@ class SlackAdapter:
 
     async def thread_of(self, key: ConversationKey) -> str | None:
         """The ts of the thread the conversation's interview lives in, if one is set."""
-        state = await self.store.get_state(THREAD_SCOPE, key.as_str())
+        state = await self.threads.get(key.as_str())
         return str(state["thread_ts"]) if state and state.get("thread_ts") else None
 
     async def set_thread(self, key: ConversationKey, thread_ts: str | None, *, introduced: bool = False) -> None:
@@ -117,7 +117,7 @@ class SlackAdapter:
         ``introduced``: the thread shows the consent note (:func:`intro_text`) already.
         """
         state = {"thread_ts": thread_ts, "introduced": introduced} if thread_ts else None
-        await self.store.put_state(THREAD_SCOPE, key.as_str(), state)
+        await self.threads.put(key.as_str(), state)
 
     async def target(self, key: ConversationKey, *, open_thread: bool = True, locale: str | None = None) -> Target:
         """Where to post for ``key``; with ``open_thread`` a thread anchor is posted when there is none.
@@ -142,7 +142,7 @@ class SlackAdapter:
 
     async def introduce(self, target: Target, tr: Catalogue) -> None:
         """Post the consent note in the interview's thread unless it shows there already (once per thread)."""
-        state = await self.store.get_state(THREAD_SCOPE, target.conversation)
+        state = await self.threads.get(target.conversation)
         if not target.thread_ts or not state or state.get("introduced", True):
             return  # no thread, or one from before this note existed: say nothing mid-interview
         try:
@@ -303,8 +303,7 @@ class SlackAdapter:
 
     async def remember_question(self, target: Target, ts: str, pending: PendingQuestion, text: str) -> None:
         """Keep where a question's blocks are, to show "You chose …" there after the answer."""
-        await self.store.put_state(
-            QUESTION_SCOPE,
+        await self.questions.put(
             f"{pending.interview_id}|{pending.question.id}",
             {
                 "channel": target.channel,
@@ -318,16 +317,13 @@ class SlackAdapter:
 
     async def question_record(self, interview_id: str, question_id: str) -> dict[str, Any] | None:
         """What :meth:`remember_question` kept."""
-        return await self.store.get_state(QUESTION_SCOPE, f"{interview_id}|{question_id}")
+        return await self.questions.get(f"{interview_id}|{question_id}")
 
     async def stored_question(self, interview_id: str, question_id: str) -> Question | None:
-        """The question as it was posted (for reading clicks on it)."""
+        """The question as it was posted (for reading clicks on it), if this adapter posted it."""
         record = await self.question_record(interview_id, question_id)
         if record and record.get("question"):
             return Question.model_validate(record["question"])
-        pending = await self.store.pending_question(interview_id)
-        if pending is not None and pending.question_id == question_id:
-            return Question.model_validate(pending.question)
         return None
 
     async def replace_question_blocks(

@@ -15,8 +15,7 @@ from slack_sdk.errors import SlackApiError
 
 from adapters.slack.adapter import SlackAdapter, conversation_key
 from adapters.slack.calls import error_code
-from bot.core.i18n import Catalogue
-from bot.core.ports import RespondentUnreachable
+from bot.core import Catalogue, RespondentUnreachable
 
 __all__ = ["greet_thread", "suggested_prompts"]
 

@@ -17,8 +17,7 @@ from typing import Any
 
 from adapters.slack.text import SECTION_LIMIT, split_text
 from bot.api.models import AnswerValue, Question, QuestionType
-from bot.core.i18n import Catalogue, catalogue
-from bot.core.ports import Action, Notice, PendingQuestion
+from bot.core import Action, Catalogue, Notice, PendingQuestion, catalogue
 
 log = logging.getLogger("adapters.slack")
 

@@ -11,8 +11,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack.budget import SlackBudget
-from bot.core.observe import Observer
-from bot.core.ports import RespondentUnreachable
+from bot.core import Observer, RespondentUnreachable
 
 log = logging.getLogger("adapters.slack")
 

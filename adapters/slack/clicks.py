@@ -7,7 +7,7 @@ from typing import Any
 
 from adapters.slack.blocks import Block, QuestionRef, ranking_blocks
 from bot.api.models import AnswerValue, Question, QuestionType
-from bot.core.i18n import Catalogue
+from bot.core import Catalogue
 
 
 @dataclass(frozen=True, slots=True)

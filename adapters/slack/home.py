@@ -6,10 +6,7 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 from adapters.slack.blocks import Block, button
-from bot.core import texts
-from bot.core.i18n import Catalogue
-from bot.core.store import InterviewRecord, RecordStatus, Store
-from bot.core.studies import DEFAULT_STUDY
+from bot.core import DEFAULT_STUDY, Bridge, Catalogue, InterviewStatus, RecordStatus, ending_label
 
 if TYPE_CHECKING:
     from adapters.slack.adapter import SlackAdapter
@@ -46,7 +43,7 @@ def messages_tab_link(tr: Catalogue, team: str, app_id: str | None) -> str:
 
 
 def home_view(
-    records: list[InterviewRecord], tr: Catalogue, *, team: str = "", app_id: str | None = None
+    records: list[InterviewStatus], tr: Catalogue, *, team: str = "", app_id: str | None = None
 ) -> dict[str, Any]:
     """The Home tab's view for a user with ``records`` (newest first), in the user's language.
 
@@ -93,7 +90,7 @@ def home_view(
     else:
         blocks.append({"type": "divider"})
     for record in records[:HOME_LIMIT]:
-        reason = f" ({texts.end_reason(tr, record.completion_reason)})" if record.completion_reason else ""
+        reason = f" ({ending_label(record.end_reason, tr.language)})" if record.end_reason else ""
         label = status_label(tr, record.status)
         study = f"*{record.study}* · " if record.study and record.study != DEFAULT_STUDY else ""
         sent = tr.ngettext("{count} message", "{count} messages", record.turns_sent).format(count=record.turns_sent)
@@ -113,10 +110,10 @@ def home_view(
 
 
 async def publish_home(
-    adapter: SlackAdapter, store: Store, team: str, user: str, tr: Catalogue, app_id: str | None = None
+    adapter: SlackAdapter, bridge: Bridge, team: str, user: str, tr: Catalogue, app_id: str | None = None
 ) -> None:
     """Publish the Home tab of ``user`` in their language (errors are logged: the tab is informational)."""
-    records = await store.interviews_of_user("slack", user, limit=HOME_LIMIT)
+    records = await bridge.interviews_of(adapter.platform, user, limit=HOME_LIMIT)
     records = [r for r in records if not team or r.key.workspace == team]
     try:
         await adapter.calls.call(

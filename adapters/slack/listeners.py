@@ -28,23 +28,24 @@ from adapters.slack.locks import ConversationLocks
 from adapters.slack.people import People
 from adapters.slack.target import Target
 from bot.api.models import Question
-from bot.core import texts
-from bot.core.bridge import Bridge
-from bot.core.events import (
+from bot.core import (
+    Action,
     Answer,
+    Bridge,
     CancelExit,
+    Catalogue,
+    ConversationKey,
     Exit,
     InboundEvent,
     Outcome,
     OutcomeKind,
+    RespondentUnreachable,
     Retry,
     Start,
     UserText,
+    catalogue,
+    ending_label,
 )
-from bot.core.i18n import Catalogue, catalogue
-from bot.core.keys import ConversationKey
-from bot.core.ports import Action, PendingQuestion, RespondentUnreachable
-from bot.core.store import RecordStatus
 
 log = logging.getLogger("adapters.slack")
 
@@ -81,10 +82,10 @@ def register_listeners(
 ) -> SlackAdapter:
     """Register the interview listeners on ``app`` and the Slack adapter on ``bridge``; returns the adapter.
 
-    ``adapter`` defaults to one using ``app.client`` and ``bridge.store``.
+    ``adapter`` defaults to one using ``app.client`` and the bridge's adapter state.
     """
     if adapter is None:
-        adapter = SlackAdapter(app.client, bridge.store, update_interval=update_interval)
+        adapter = SlackAdapter(app.client, bridge.adapter_state, update_interval=update_interval)
     adapter.calls.observer = bridge.observer
     bridge.register(adapter)
     Listeners(bridge, adapter).attach(app)
@@ -148,7 +149,7 @@ class Listeners:
         text = html.unescape(str(event.get("text") or ""))
         respondent = await self.people.respondent(team, user)
         async with self._locks.hold(key):
-            active = await self.bridge.store.active_interview(key)
+            active = await self.bridge.current(key)
             current = await self.adapter.thread_of(key)
             elsewhere = active is not None and current is not None and current != root
             if active is None or current is None:  # a new interview (its first reply brings the consent note)
@@ -206,7 +207,7 @@ class Listeners:
                 await self._tell(respond, key, problem, thread_ts)
             return
         ref = QuestionRef.parse(action.get("block_id"))
-        question = await self.adapter.stored_question(ref.interview_id, ref.question_id) if ref else None
+        question = await self._question(ref) if ref else None
         if ref is None or question is None:
             await self._tell(respond, key, stale_text(tr), thread_ts)
             return
@@ -242,16 +243,17 @@ class Listeners:
             await self._open_other(body, key, ref, question.text, str(container.get("message_ts") or ""), tr)
 
     async def _may_act(self, ref: QuestionRef, user: str, tr: Catalogue) -> str | None:
-        """Why ``user`` may not work this question's widget (someone else's, stale), or None."""
-        record = await self.bridge.store.get_interview(ref.interview_id)
-        if record is None or record.status is not RecordStatus.ACTIVE:
-            return stale_text(tr)
-        if record.key.user != user:
-            return not_yours_text(tr)
-        pending = await self.bridge.store.pending_question(ref.interview_id)
-        if pending is None or pending.question_id != ref.question_id:
-            return stale_text(tr)
-        return None
+        """Why ``user`` may not work this question's widget (someone else's, stale), or None: the core decides."""
+        verdict = await self.bridge.may_answer(user, ref.interview_id, ref.question_id, tr.language)
+        return None if verdict.ok else (verdict.message or stale_text(tr))
+
+    async def _question(self, ref: QuestionRef) -> Question | None:
+        """The clicked question: as the adapter posted it, else the one the core has pending."""
+        question = await self.adapter.stored_question(ref.interview_id, ref.question_id)
+        if question is None:
+            pending = await self.bridge.pending_in(ref.interview_id)
+            question = pending.question if pending is not None and pending.question.id == ref.question_id else None
+        return question
 
     async def _notice_action(
         self, key: ConversationKey, name: str, event_id: str, message: dict[str, Any] | None, locale: str | None
@@ -274,7 +276,7 @@ class Listeners:
         else:
             respondent = await self.people.respondent(key.workspace, user)
             async with self._locks.hold(key):  # a double click must not clear the new interview's thread
-                if await self.bridge.store.active_interview(key) is None:
+                if await self.bridge.current(key) is None:
                     await self.adapter.set_thread(key, None)  # a new interview opens its own thread
                 outcome = await self.bridge.handle(Start(key, respondent, event_id=event_id))
             return await self._after_notice_action(key, act, outcome, message, catalogue(locale))
@@ -361,7 +363,7 @@ class Listeners:
         await ack()
         key = conversation_key(team, str(meta.get("channel", "")), user)
         ref = QuestionRef(str(meta.get("iid", "")), str(meta.get("qid", "")), str(meta.get("part", "")))
-        question = await self.adapter.stored_question(ref.interview_id, ref.question_id)
+        question = await self._question(ref)
         outcome = await self.bridge.handle(
             Answer(key, user, ref.interview_id, ref.question_id, text, event_id=f"view:{view.get('id')}", locale=locale)
         )
@@ -406,7 +408,7 @@ class Listeners:
             await respond(text=text, response_type="ephemeral")
             return
         async with self._locks.hold(key):
-            if await self.bridge.store.active_interview(key) is not None:
+            if await self.bridge.current(key) is not None:
                 busy = tr.gettext("You already have an interview in progress — see our DM.")
                 await respond(text=busy, response_type="ephemeral")
                 return
@@ -425,14 +427,14 @@ class Listeners:
         record = await self.bridge.status(key)
         if record is None:
             return tr.gettext("You have no interviews yet. `/interview start` begins one.")
-        if record.status is RecordStatus.COMPLETED:
+        if record.ended:
             return tr.gettext("Your last interview is finished ({how}). Thank you!").format(
-                how=texts.end_reason(tr, record.completion_reason)
+                how=ending_label(record.end_reason, tr.language)
             )
         sent = tr.ngettext("{count} message sent", "{count} messages sent", record.turns_sent).format(
             count=record.turns_sent
         )
-        if record.expires_at:
+        if record.waiting_for_reply:
             return tr.gettext("Your interview is in progress: {sent} — waiting for your reply.").format(sent=sent)
         return tr.gettext("Your interview is in progress: {sent}.").format(sent=sent)
 
@@ -443,7 +445,7 @@ class Listeners:
         if event.get("tab", "home") != "home":
             return
         team, user = _team(body), str(event["user"])
-        await publish_home(self.adapter, self.bridge.store, team, user, await self.tr(team, user), _app(body))
+        await publish_home(self.adapter, self.bridge, team, user, await self.tr(team, user), _app(body))
 
     async def on_home_action(self, ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:
         """Start or Resume from the Home tab."""
@@ -453,7 +455,7 @@ class Listeners:
             key = conversation_key(team, await self.people.dm_channel(team, user), user)
             if action.get("action_id") == HOME_START:
                 async with self._locks.hold(key):  # a double click starts one interview
-                    if await self.bridge.store.active_interview(key) is None:
+                    if await self.bridge.current(key) is None:
                         await self.adapter.set_thread(key, None)
                         await self.bridge.handle(
                             Start(
@@ -464,22 +466,20 @@ class Listeners:
                 await self._resume(key)
         except Exception as error:  # the DM cannot be opened, or the respondent is unreachable: log, keep the tab
             log.warning("slack home %s failed: %s", action.get("action_id"), type(error).__name__)
-        await publish_home(self.adapter, self.bridge.store, team, user, await self.tr(team, user), _app(body))
+        await publish_home(self.adapter, self.bridge, team, user, await self.tr(team, user), _app(body))
 
     async def _resume(self, key: ConversationKey) -> None:
-        record = await self.bridge.store.active_interview(key)
+        record = await self.bridge.current(key)
         if record is None:
             return
         target = await self.adapter.target(key, locale=record.locale)
-        pending = await self.bridge.store.pending_question(record.interview_id)
+        pending = await self.bridge.pending(key)
         tr = catalogue(record.locale)
         await self.adapter.post(
             target, tr.gettext("👋 Welcome back — your interview continues here. Reply in this thread.")
         )
         if pending is not None:
-            question = Question.model_validate(pending.question)
-            resumed = PendingQuestion(record.interview_id, question, key.user, record.locale)
-            await self.adapter.show_question(key, resumed)
+            await self.adapter.show_question(key, pending)
 
 
 def _app(body: dict[str, Any]) -> str | None:

@@ -6,7 +6,7 @@ import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from bot.core.keys import ConversationKey
+from bot.core import ConversationKey
 
 
 class ConversationLocks:

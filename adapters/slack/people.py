@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any
 
-from bot.core.events import RespondentInfo
+from bot.core import RespondentInfo
 
 if TYPE_CHECKING:
     from adapters.slack.adapter import SlackAdapter

@@ -39,8 +39,7 @@ from adapters.slack.calls import (
 )
 from adapters.slack.target import Target, blocks_fit, message_payload
 from adapters.slack.text import MESSAGE_LIMIT, cut_point
-from bot.core.i18n import Catalogue
-from bot.core.ports import Notice, PendingQuestion, RespondentUnreachable
+from bot.core import Catalogue, Notice, PendingQuestion, RespondentUnreachable
 
 if TYPE_CHECKING:
     from adapters.slack.adapter import SlackAdapter

@@ -28,8 +28,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from adapters.slack.adapter import SlackAdapter
 from adapters.slack.listeners import register_listeners
 from bot.config import Settings
-from bot.core.bridge import Bridge
-from bot.core.observe import Connection
+from bot.core import Bridge, Connection
 
 log = logging.getLogger("adapters.slack")
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from adapters.slack.blocks import Block, markdown_blocks
-from bot.core.keys import ConversationKey
+from bot.core import ConversationKey
 
 __all__ = ["ATTACH_LIMIT", "Target", "blocks_fit", "message_payload"]
 

@@ -6,20 +6,28 @@ import asyncio
 from typing import TextIO
 
 from adapters.terminal.render import render_question
-from bot.core import texts
-from bot.core.i18n import Catalogue, catalogue
-from bot.core.keys import ConversationKey
-from bot.core.ports import Action, Notice, NoticeKind, PendingQuestion
+from bot.core import (
+    Action,
+    Catalogue,
+    ConversationKey,
+    Notice,
+    NoticeKind,
+    PendingQuestion,
+    catalogue,
+    exit_word,
+    retry_word,
+    start_word,
+)
 
 
 def action_hint(tr: Catalogue, action: Action) -> str | None:
     """The words that act as a notice's button on the terminal."""
     if action is Action.RETRY:
-        return tr.gettext("type “{word}” to try again").format(word=texts.retry_word(tr))
+        return tr.gettext("type “{word}” to try again").format(word=retry_word(tr))
     if action is Action.END:
-        return tr.gettext("type “{word}” to end the interview").format(word=texts.exit_word(tr))
+        return tr.gettext("type “{word}” to end the interview").format(word=exit_word(tr))
     if action is Action.NEW_INTERVIEW:
-        return tr.gettext("type “{word}” to start another interview").format(word=texts.start_word(tr))
+        return tr.gettext("type “{word}” to start another interview").format(word=start_word(tr))
     return None
 
 

@@ -12,9 +12,11 @@ import os
 from typing import TextIO
 
 from adapters.terminal.adapter import TerminalAdapter
-from bot.core import texts
-from bot.core.bridge import Bridge
-from bot.core.events import (
+from bot.core import (
+    Action,
+    Bridge,
+    Catalogue,
+    ConversationKey,
     Exit,
     InboundEvent,
     OutcomeKind,
@@ -22,10 +24,9 @@ from bot.core.events import (
     Retry,
     Start,
     UserText,
+    catalogue,
+    retry_word,
 )
-from bot.core.i18n import Catalogue, catalogue
-from bot.core.keys import ConversationKey
-from bot.core.ports import Action
 
 SHOWN_OUTCOMES = {OutcomeKind.STALE, OutcomeKind.NOT_YOURS, OutcomeKind.NO_INTERVIEW, OutcomeKind.FAILED}
 
@@ -83,26 +84,20 @@ class TerminalChat:
         return 0
 
     async def _open(self) -> bool:
-        record = await self.bridge.store.active_interview(self.key)
+        record = await self.bridge.current(self.key)
         if record is not None:
             self.adapter.write(self.tr.gettext("(continuing your interview where you left off)") + "\n")
             await self.bridge.wait_until_idle(self.key)
-            pending = await self.bridge.store.pending_question(record.interview_id)
+            pending = await self.bridge.pending(self.key)
             if pending is not None:
-                from bot.api.models import Question
-                from bot.core.ports import PendingQuestion
-
-                question = Question.model_validate(pending.question)
-                await self.adapter.show_question(
-                    self.key, PendingQuestion(record.interview_id, question, self.key.user, record.locale)
-                )
+                await self.adapter.show_question(self.key, pending)
             return True
         outcome = await self.bridge.handle(Start(self.key, self.respondent, self.study))
         return outcome.kind is not OutcomeKind.FAILED
 
     def _event(self, text: str) -> InboundEvent | None:
         word = text.strip().lower()
-        if word in ("retry", texts.retry_word(self.tr).lower()) and Action.RETRY in self.adapter.last_actions:
+        if word in ("retry", retry_word(self.tr).lower()) and Action.RETRY in self.adapter.last_actions:
             self.adapter.last_actions = ()
             return Retry(self.key, actor=self.key.user)
         return UserText(self.key, text, self.respondent)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.api.models import Question, QuestionType
-from bot.core.i18n import Catalogue
+from bot.core import Catalogue
 
 
 def render_question(tr: Catalogue, question: Question) -> list[str]:

@@ -1,1 +1,79 @@
-"""The platform-neutral core: one conversation maps to one interview."""
+"""The platform-neutral core: one conversation maps to one interview.
+
+This package is the facade for adapters and embedding bots: everything they need is exported here, and they
+import nothing else of the core (``make lint`` checks it). The store, the turn runner and the lifecycle stay
+behind :class:`Bridge`.
+"""
+
+from bot.core.adapter_state import AdapterState, MemoryState
+from bot.core.bridge import Bridge
+from bot.core.clock import Clock, ManualClock, SystemClock
+from bot.core.endings import EndReason, ending_label
+from bot.core.events import (
+    Answer,
+    CancelExit,
+    Exit,
+    InboundEvent,
+    Outcome,
+    OutcomeKind,
+    RespondentInfo,
+    Retry,
+    Start,
+    UserText,
+)
+from bot.core.hooks import EndedHook, StartedHook
+from bot.core.i18n import Catalogue, catalogue
+from bot.core.keys import ConversationKey
+from bot.core.observe import Connection, Connections, Observer
+from bot.core.policy import AfterCompletion, BridgeConfig
+from bot.core.ports import Action, Adapter, Notice, NoticeKind, PendingQuestion, ReplyStream, RespondentUnreachable
+from bot.core.store import RecordStatus
+from bot.core.studies import DEFAULT_STUDY
+from bot.core.texts import cancel_word, confirm_word, exit_word, retry_word, start_word
+from bot.core.views import InterviewStatus
+
+__all__ = [
+    "DEFAULT_STUDY",
+    "Action",
+    "Adapter",
+    "AdapterState",
+    "AfterCompletion",
+    "Answer",
+    "Bridge",
+    "BridgeConfig",
+    "CancelExit",
+    "Catalogue",
+    "Clock",
+    "Connection",
+    "Connections",
+    "ConversationKey",
+    "EndReason",
+    "EndedHook",
+    "Exit",
+    "InboundEvent",
+    "InterviewStatus",
+    "ManualClock",
+    "MemoryState",
+    "Notice",
+    "NoticeKind",
+    "Observer",
+    "Outcome",
+    "OutcomeKind",
+    "PendingQuestion",
+    "RecordStatus",
+    "ReplyStream",
+    "RespondentInfo",
+    "RespondentUnreachable",
+    "Retry",
+    "Start",
+    "StartedHook",
+    "SystemClock",
+    "UserText",
+    "cancel_word",
+    "catalogue",
+    "confirm_word",
+    "ending_label",
+    "exit_word",
+    "retry_word",
+    "start_word",
+]

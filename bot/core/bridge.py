@@ -3,6 +3,10 @@
 One conversation (key) maps to at most one active interview. Events of one conversation are handled one at a
 time under a per-key lock; a turn's streaming runs in a background worker, so ``handle`` returns quickly
 (adapters can answer a platform interaction within its deadline) and no conversation waits for another.
+
+Adapters and embedding bots use the bridge only: events in (:meth:`Bridge.handle`), read-only views out
+(:meth:`Bridge.status`, :meth:`Bridge.pending`, :meth:`Bridge.may_answer`), lifecycle hooks
+(:meth:`Bridge.on_started`, :meth:`Bridge.on_ended`) and a small state port (:meth:`Bridge.adapter_state`).
 """
 
 from __future__ import annotations
@@ -10,39 +14,30 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from typing import Any
 
-from bot.api.answers import answer_text, validate_answer
 from bot.api.client import InterviewClient
-from bot.api.models import CompletionReason, Question
-from bot.core import logfields, texts
-from bot.core.answer_hints import TypedReply, read_typed_reply
+from bot.api.models import Question
+from bot.core import logfields
+from bot.core.adapter_state import AdapterState, ScopedState
 from bot.core.choosing import StudyGate
 from bot.core.clock import Clock, SystemClock
-from bot.core.context import UNREACHABLE, CoreContext
+from bot.core.context import CoreContext
 from bot.core.coordination import Coordination
-from bot.core.events import (
-    Answer,
-    CancelExit,
-    Exit,
-    InboundEvent,
-    Outcome,
-    OutcomeKind,
-    RespondentInfo,
-    Retry,
-    Start,
-    UserText,
-)
-from bot.core.i18n import Catalogue, catalogue
+from bot.core.endings import EndReason
+from bot.core.events import Answer, InboundEvent, Outcome, OutcomeKind, Start, UserText
+from bot.core.handlers import EventHandlers
+from bot.core.hooks import EndedHook, StartedHook
+from bot.core.i18n import catalogue
 from bot.core.keys import ConversationKey
 from bot.core.lifecycle import Lifecycle
 from bot.core.observe import Connections, Observer
-from bot.core.policy import AfterCompletion, BridgeConfig, typed_word
-from bot.core.ports import Action, Adapter, Notice, NoticeKind
+from bot.core.policy import BridgeConfig
+from bot.core.ports import Adapter, PendingQuestion, RespondentUnreachable
 from bot.core.sharing import SharedDuties
-from bot.core.store import InterviewRecord, RecordStatus, Store
+from bot.core.store import InterviewRecord, RecordStatus, Store, StoredQuestion
 from bot.core.studies import DEFAULT_STUDY, Study, StudyBook
 from bot.core.turns import TurnRunner
+from bot.core.views import InterviewStatus, status_of
 
 log = logging.getLogger("bot.core")
 
@@ -76,7 +71,7 @@ class Bridge:
         """``studies`` defaults to one study made from ``config``; ``clients`` maps study ids to their API client
         (studies on one key share one), and studies missing from it use ``client``. ``coordination`` is how
         this instance shares the database with others (default: it is the only one)."""
-        self.store = store
+        self._store = store
         self.config = config
         book = studies or default_studies(config)
         #: the platform links this bot needs (adapters mark them up and down; readiness reads them)
@@ -94,6 +89,7 @@ class Bridge:
         self.gate = StudyGate(book, store, self._ctx.clock)
         self._turns = TurnRunner(self._ctx, self._on_api_end)
         self._lifecycle = Lifecycle(self._ctx, self._turns)
+        self._events = EventHandlers(self._ctx, self._turns, self._lifecycle, self.gate)
         self._sweeper: asyncio.Task[None] | None = None
         self.instances = SharedDuties(self._ctx, self._turns)
         self._background: set[asyncio.Task[None]] = set()
@@ -115,6 +111,29 @@ class Bridge:
         """Stop serving ``adapter.platform`` through ``adapter`` (an extension being unloaded)."""
         if self._ctx.adapters.get(adapter.platform) is adapter:
             del self._ctx.adapters[adapter.platform]
+
+    def adapter_state(self, scope: str) -> AdapterState:
+        """Small JSON values an adapter keeps across restarts (thread ts, reply anchors), under its own scope."""
+        return ScopedState(self._store, scope)
+
+    def on_started(self, hook: StartedHook) -> StartedHook:
+        """Call ``await hook(key, interview_id)`` whenever an interview starts. Usable as a decorator."""
+        self._ctx.hooks.started.append(hook)
+        return hook
+
+    def on_ended(self, hook: EndedHook) -> EndedHook:
+        """Call ``await hook(key, interview_id, reason)`` whenever an interview ends, whatever the reason.
+
+        Fires once per interview on every path: the interviewer's end, the respondent's, a timeout,
+        :meth:`end`, an interview the API no longer knows (``gone``), a respondent the platform could no
+        longer reach (``unreachable``). Usable as a decorator.
+        """
+        self._ctx.hooks.ended.append(hook)
+        return hook
+
+    def remove_hook(self, hook: StartedHook | EndedHook) -> None:
+        """Unsubscribe a hook given to :meth:`on_started` or :meth:`on_ended`."""
+        self._ctx.hooks.remove(hook)
 
     async def start(self) -> None:
         """Resume what a previous run left unfinished, then start the inactivity sweep."""
@@ -144,24 +163,31 @@ class Bridge:
                 await self._sweeper
             self._sweeper = None
         await self._turns.cancel_all()
+        await self._ctx.hooks.drain()
 
     async def resume(self, platform: str | None = None) -> None:
         """Pick up turns in flight, queued messages and interrupted completions from storage."""
-        for record in await self.store.resumable_interviews():
+        for record in await self._store.resumable_interviews():
             if record.key.platform not in self._ctx.adapters or platform not in (None, record.key.platform):
                 continue
             async with self._ctx.locks.hold(record.key.as_str()):
                 if record.status is RecordStatus.COMPLETING:
                     await self._lifecycle.finish_completing(record)
                     continue
-                turn = await self.store.turn_in_flight(record.interview_id)
+                turn = await self._store.turn_in_flight(record.interview_id)
                 if turn is not None:
                     self._turns.mark_resumed(turn)
-                if turn is not None or await self.store.queued_messages(record.interview_id):
+                if turn is not None or await self._store.queued_messages(record.interview_id):
                     log.info("resuming interview=%s turn_in_flight=%s", record.interview_id, turn is not None)
                     self._turns.kick(record)
 
-    # --- queries ---
+    # --- queries (read-only views: no session token, nothing to write back) ---
+
+    @property
+    def store(self) -> Store:
+        """The store, for the composition root only (readiness checks, closing it); adapters and embedding bots
+        use the views above instead (``tests/test_architecture.py`` checks that adapters never touch it)."""
+        return self._store
 
     @property
     def observer(self) -> Observer:
@@ -182,30 +208,97 @@ class Bridge:
         """The interview API client that runs ``study``."""
         return self._ctx.client_for(study)
 
-    async def status(self, key: ConversationKey) -> InterviewRecord | None:
+    async def status(self, key: ConversationKey) -> InterviewStatus | None:
         """The conversation's active interview, else its latest one."""
-        return await self.store.active_interview(key) or await self.store.latest_interview(key)
+        record = await self._store.active_interview(key) or await self._store.latest_interview(key)
+        return status_of(record) if record is not None else None
+
+    async def current(self, key: ConversationKey) -> InterviewStatus | None:
+        """The conversation's interview that is not over yet, if any."""
+        record = await self._store.active_interview(key)
+        return status_of(record) if record is not None else None
+
+    async def locale_of(self, key: ConversationKey) -> str | None:
+        """The locale of the conversation's interview in progress (None: none, or the default language)."""
+        current = await self.current(key)
+        return current.locale if current is not None else None
+
+    async def interviews_of(self, platform: str, user: str, limit: int = 20) -> list[InterviewStatus]:
+        """A person's interviews on a platform, newest first (a home tab, a status command)."""
+        return [status_of(r) for r in await self._store.interviews_of_user(platform, user, limit)]
+
+    async def active_conversations(self, platform: str) -> list[ConversationKey]:
+        """The conversations of ``platform`` with an interview in progress (e.g. to catch up on missed messages)."""
+        records = await self._store.unfinished_interviews()
+        return [r.key for r in records if r.key.platform == platform and r.status is RecordStatus.ACTIVE]
+
+    async def pending(self, key: ConversationKey) -> PendingQuestion | None:
+        """The structured question waiting for an answer in the conversation's interview, if any."""
+        record = await self._store.active_interview(key)
+        if record is None or record.status is not RecordStatus.ACTIVE:
+            return None
+        return _pending(await self._store.pending_question(record.interview_id), record)
+
+    async def pending_in(self, interview_id: str) -> PendingQuestion | None:
+        """The question waiting for an answer in this interview (by id, as a click carries it), if any."""
+        record = await self._store.get_interview(interview_id)
+        if record is None or record.status is not RecordStatus.ACTIVE:
+            return None
+        return _pending(await self._store.pending_question(interview_id), record)
+
+    async def may_answer(self, actor: str, interview_id: str, question_id: str, locale: str | None = None) -> Outcome:
+        """May ``actor`` act on this question now (open a widget step, a modal)? ``ok``, else why not.
+
+        The same checks :meth:`handle` makes for an :class:`Answer`: the interview is over (``STALE``), it is
+        someone else's (``NOT_YOURS``), the question was answered or replaced (``STALE``).
+        """
+        verdict, _, _ = await self._events.check_question(actor, interview_id, question_id, locale)
+        return verdict
 
     async def wait_until_idle(self, key: ConversationKey) -> None:
-        """Wait until the conversation's interview has no turn in flight or queued (terminal, tests)."""
+        """Wait until the conversation's interview has no turn in flight or queued, and hooks have run."""
         while self._background:  # adapters registered late are still resuming
             await asyncio.gather(*self._background, return_exceptions=True)
-        record = await self.store.latest_interview(key)
+        record = await self._store.latest_interview(key)
         if record is not None:
             await self._turns.wait_idle(record.interview_id)
+        await self._ctx.hooks.drain()
 
     # --- events ---
 
     async def handle(self, event: InboundEvent) -> Outcome:
-        """Act on one inbound event. Returns quickly; replies stream in the background."""
+        """Act on one inbound event. Returns quickly; replies stream in the background.
+
+        Never raises a platform's error: a respondent the platform cannot reach gives ``UNREACHABLE``, any
+        other failure (an adapter's, the store's) is logged and gives ``ERROR``, with a sentence to show.
+        """
+        try:
+            return await self._handle(event)
+        except RespondentUnreachable as error:
+            log.info("event not acted on: respondent unreachable platform=%s: %s", event.key.platform, error)
+            tr = catalogue(self._locale_of(event))
+            return Outcome(
+                OutcomeKind.UNREACHABLE,
+                tr.gettext("I can't send you messages here — please open your direct messages to me and try again."),
+            )
+        except Exception:
+            log.exception("event failed platform=%s kind=%s", event.key.platform, type(event).__name__)
+            return Outcome(OutcomeKind.ERROR, _unavailable(self._locale_of(event)))
+
+    def _locale_of(self, event: InboundEvent) -> str | None:
+        if isinstance(event, (Start, UserText)):
+            return event.respondent.locale or self.config.locale
+        return event.locale or self.config.locale
+
+    async def _handle(self, event: InboundEvent) -> Outcome:
         now = self._ctx.clock.now()
-        if event.event_id and not await self.store.mark_event(event.key.platform, event.event_id, now):
+        if event.event_id and not await self._store.mark_event(event.key.platform, event.event_id, now):
             log.info("duplicate event dropped platform=%s event=%s", event.key.platform, event.event_id)
             self._ctx.observer.duplicate_dropped(platform=event.key.platform)
             return Outcome(OutcomeKind.DUPLICATE)
         owner = event.key
         if isinstance(event, Answer):  # the question's conversation decides, not the clicker's
-            record = await self.store.get_interview(event.interview_id)
+            record = await self._store.get_interview(event.interview_id)
             owner = record.key if record is not None else event.key
         async with self._ctx.locks.hold(owner.as_str()):
             with logfields.about(owner.platform):
@@ -213,219 +306,35 @@ class Bridge:
 
     async def _dispatch(self, event: InboundEvent) -> Outcome:
         if isinstance(event, UserText):
-            return await self._on_text(event)
+            return await self._events.on_text(event)
         if isinstance(event, Answer):
-            return await self._on_answer(event)
+            return await self._events.on_answer(event)
         if isinstance(event, Start):
-            return await self._on_start(event.key, event.respondent, event.study)
-        return await self._control(event)
+            return await self._events.on_start(event.key, event.respondent, event.study)
+        return await self._events.control(event)
 
-    async def _active(self, key: ConversationKey) -> InterviewRecord | None:
-        """The conversation's interview that still takes messages.
-
-        One left *completing* (the API was down when it ended) is over for the respondent: try the API again
-        and treat the conversation as free either way, so no message goes into an interview that has ended.
-        """
-        record = await self.store.active_interview(key)
-        if record is not None:
-            logfields.note(record.interview_id, record.study)
-        if record is not None and record.status is RecordStatus.COMPLETING:
-            await self._lifecycle.finish_completing(record)
-            return None
-        return record
-
-    async def _on_start(self, key: ConversationKey, respondent: RespondentInfo, study: str | None) -> Outcome:
-        record = await self._active(key)
-        if record is not None:
-            message = texts.already_running(catalogue(record.locale))
-            await self._notify(record, Notice(NoticeKind.INFO, message, locale=record.locale))
-            return Outcome(OutcomeKind.REJECTED, message, record.interview_id)
-        return await self._start_chosen(key, respondent, study)
-
-    async def _start_chosen(self, key: ConversationKey, respondent: RespondentInfo, requested: str | None) -> Outcome:
-        """Start the study the person asked for or the only one open to them; else say why not or offer a choice."""
-        locale = respondent.locale or self.config.locale
-        choice = await self.gate.choose(key, requested, respondent.groups, locale)
-        if choice.study is not None:
-            return await self._lifecycle.start(key, respondent, choice.study)
-        adapter = self._ctx.adapter(key)
-        if choice.refusal is not None:
-            await adapter.notify(key, Notice(NoticeKind.INFO, choice.refusal, locale=locale))
-            return Outcome(OutcomeKind.REJECTED, choice.refusal)
-        tr = catalogue(locale)
-        text = tr.gettext("Several studies are open — which one would you like to take part in?")
-        options = tuple((study.id, study.name) for study in choice.options)
-        await adapter.notify(key, Notice(NoticeKind.CHOOSE_STUDY, text, studies=options, locale=locale))
-        return Outcome(OutcomeKind.NO_INTERVIEW, text)
-
-    async def _on_text(self, event: UserText) -> Outcome:
-        record = await self._active(event.key)
-        word = typed_word(event.text)
-        if record is None:
-            return await self._text_without_interview(event, word)
-        tr = catalogue(record.locale)
-        problem = self._check_text(event, tr)
-        if problem is not None:
-            await self._notify(record, Notice(NoticeKind.REJECTED, problem, locale=record.locale))
-            return Outcome(OutcomeKind.REJECTED, problem, record.interview_id)
-        if record.exit_requested:  # the reply to "do you want to end it?" is never an answer to the interview
-            return await self._on_exit_reply(record, word)
-        if word in self.config.exit_words or word == texts.exit_word(tr).lower():
-            return await self._ask_exit(record)
-        record.platform_state.pop(UNREACHABLE, None)
-        pending = await self.store.pending_question(record.interview_id)
-        typed = read_typed_reply(pending.question, event.text, record.locale) if pending else TypedReply()
-        if typed.hint is not None:  # looks like an answer but reads only with a guess: ask again
-            await self._notify(record, Notice(NoticeKind.REJECTED, typed.hint, locale=record.locale))
-            return Outcome(OutcomeKind.REJECTED, typed.hint, record.interview_id)
-        if pending is not None:  # a typed reply answers the question (read, or as a comment): buttons go stale
-            await self.store.resolve_question(record.interview_id, pending.question_id)
-        await self._enqueue(record, event.text, typed.answer)
-        return Outcome(OutcomeKind.ACCEPTED, interview_id=record.interview_id)
-
-    async def _on_exit_reply(self, record: InterviewRecord, word: str) -> Outcome:
-        """A typed reply while the exit waits for its confirmation: end, carry on, or remind of the choices."""
-        tr = catalogue(record.locale)
-        if word in self.config.confirm_words or word == texts.confirm_word(tr).lower():
-            await self._lifecycle.complete(record, CompletionReason.RESPONDENT_LEFT)
-            return Outcome(OutcomeKind.ACCEPTED, interview_id=record.interview_id)
-        if word in self.config.cancel_words or word == texts.cancel_word(tr).lower():
-            return await self._on_cancel_exit(record, tr)
-        reminder = texts.exit_reminder(tr)
-        notice = Notice(
-            NoticeKind.CONFIRM_EXIT, reminder, (Action.CONFIRM_EXIT, Action.CANCEL_EXIT), locale=record.locale
-        )
-        await self._notify(record, notice)
-        return Outcome(OutcomeKind.REJECTED, reminder, record.interview_id)
-
-    async def _text_without_interview(self, event: UserText, word: str) -> Outcome:
-        latest = await self.store.latest_interview(event.key)
-        policy = self.config.after_completion
-        locale = event.respondent.locale or (latest.locale if latest is not None else None) or self.config.locale
-        tr = catalogue(locale)
-        starts = word in self.config.start_words or word == texts.start_word(tr).lower()
-        if latest is None or policy is AfterCompletion.AUTO or starts:
-            if latest is not None and policy is AfterCompletion.NEVER:
-                closed = Notice(NoticeKind.INFO, texts.closed(tr), locale=locale)
-                await self._ctx.adapter(event.key).notify(event.key, closed)
-                return Outcome(OutcomeKind.REJECTED, closed.text)
-            return await self._start_chosen(event.key, event.respondent, None)
-        if policy is AfterCompletion.NEVER:
-            notice = Notice(NoticeKind.INFO, texts.closed(tr), locale=locale)
-        else:
-            notice = Notice(NoticeKind.OFFER_NEW, texts.offer_new(tr), (Action.NEW_INTERVIEW,), locale=locale)
-        await self._ctx.adapter(event.key).notify(event.key, notice)
-        return Outcome(OutcomeKind.NO_INTERVIEW, notice.text)
-
-    def _check_text(self, event: UserText, tr: Catalogue) -> str | None:
-        if not event.text.strip():
-            return texts.attachment_only(tr) if event.attachments else texts.empty(tr)
-        if len(event.text) > self.config.max_message_length:
-            return texts.too_long(tr, len(event.text), self.config.max_message_length)
-        return None
-
-    def _reader(self, event: Answer | Exit | Retry | CancelExit, record: InterviewRecord | None) -> Catalogue:
-        """The catalogue of whoever acted: their own locale if the platform told it, else the interview's."""
-        return catalogue(event.locale or (record.locale if record is not None else None) or self.config.locale)
-
-    async def _on_answer(self, event: Answer) -> Outcome:
-        record = await self.store.get_interview(event.interview_id)
-        tr = self._reader(event, record)
-        if record is None or record.status is not RecordStatus.ACTIVE:
-            return Outcome(OutcomeKind.STALE, texts.interview_over(tr))
-        if event.actor != record.key.user:
-            return Outcome(OutcomeKind.NOT_YOURS, texts.not_yours(tr), record.interview_id)
-        pending = await self.store.pending_question(record.interview_id)
-        if pending is None or pending.question_id != event.question_id:
-            return Outcome(OutcomeKind.STALE, texts.stale_question(tr), record.interview_id)
-        question = Question.model_validate(pending.question)
+    async def end(self, key: ConversationKey, reason: EndReason = EndReason.MANUAL) -> Outcome:
+        """End the conversation's interview on the bot's behalf (e.g. a handover bot taking the user back)."""
         try:
-            value = validate_answer(question, event.value)
-        except ValueError as error:
-            log.info("answer refused interview=%s: %s", record.interview_id, error)
-            return Outcome(OutcomeKind.REJECTED, texts.invalid_answer(tr, question), record.interview_id)
-        if not await self.store.resolve_question(record.interview_id, question.id):
-            return Outcome(OutcomeKind.STALE, texts.stale_question(tr), record.interview_id)
-        record.exit_requested = False
-        payload = {"question_id": question.id, "value": value, "question": pending.question}
-        await self._enqueue(record, answer_text(question, value), payload)
-        return Outcome(OutcomeKind.ACCEPTED, texts.answer_label(tr, question, value), record.interview_id)
-
-    async def _enqueue(self, record: InterviewRecord, text: str, answer: dict[str, Any] | None) -> None:
-        now = self._ctx.clock.now()
-        await self.store.enqueue_message(record.interview_id, text, now, answer)
-        self._ctx.clear_deadlines(record)
-        record.last_activity_at = now
-        record.updated_at = now
-        await self.store.update_interview(record)
-        self._turns.kick(record)
-
-    async def _ask_exit(self, record: InterviewRecord) -> Outcome:
-        record.exit_requested = True
-        await self.store.update_interview(record)
-        text = texts.confirm_exit(catalogue(record.locale))
-        notice = Notice(NoticeKind.CONFIRM_EXIT, text, (Action.CONFIRM_EXIT, Action.CANCEL_EXIT), locale=record.locale)
-        await self._notify(record, notice)
-        return Outcome(OutcomeKind.ACCEPTED, text, record.interview_id)
-
-    async def _control(self, event: Exit | Retry | CancelExit) -> Outcome:
-        """Buttons and commands that act on the conversation's active interview, by its respondent only."""
-        record = await self._active(event.key)
-        tr = self._reader(event, record)
-        if record is None:
-            return Outcome(OutcomeKind.NO_INTERVIEW, texts.no_interview(tr))
-        if event.actor is not None and event.actor != record.key.user:
-            return Outcome(OutcomeKind.NOT_YOURS, texts.not_yours(tr), record.interview_id)
-        if isinstance(event, Exit):
-            return await self._on_exit(event, record)
-        if isinstance(event, Retry):
-            return await self._on_retry(record, tr)
-        return await self._on_cancel_exit(record, tr)
-
-    async def _on_exit(self, event: Exit, record: InterviewRecord) -> Outcome:
-        if not event.confirmed:
-            return await self._ask_exit(record)
-        await self._lifecycle.complete(record, CompletionReason.RESPONDENT_LEFT)
-        return Outcome(OutcomeKind.ACCEPTED, interview_id=record.interview_id)
-
-    async def _on_cancel_exit(self, record: InterviewRecord, tr: Catalogue) -> Outcome:
-        if record.exit_requested:
-            record.exit_requested = False
-            await self.store.update_interview(record)
-            said = texts.exit_cancelled(catalogue(record.locale))
-            await self._notify(record, Notice(NoticeKind.INFO, said, locale=record.locale))
-        return Outcome(OutcomeKind.ACCEPTED, texts.exit_cancelled(tr), record.interview_id)
-
-    async def _on_retry(self, record: InterviewRecord, tr: Catalogue) -> Outcome:
-        if not await self.store.turn_in_flight(record.interview_id):
-            return Outcome(OutcomeKind.STALE, texts.nothing_to_retry(tr))
-        self._ctx.clear_deadlines(record)
-        await self.store.update_interview(record)
-        self._turns.request_retry(record)
-        return Outcome(OutcomeKind.ACCEPTED, interview_id=record.interview_id)
+            async with self._ctx.locks.hold(key.as_str()):
+                return await self._events.end(key, reason)
+        except Exception:
+            log.exception("ending an interview failed platform=%s", key.platform)
+            return Outcome(OutcomeKind.ERROR, _unavailable(self.config.locale))
 
     # --- background ---
 
     async def _on_api_end(self, record: InterviewRecord, why: str) -> None:
-        """The API ended the interview (natural end) or no longer knows it."""
-        if why == "natural":
-            await self._lifecycle.complete(record, CompletionReason.NATURAL)
-            return
-        record.status = RecordStatus.COMPLETED
-        record.completion_reason = "gone"
-        record.completed_at = self._ctx.clock.now()
-        self._ctx.clear_deadlines(record)
-        await self.store.update_interview(record)
-        self._ctx.observer.interview_ended(
-            study=self._ctx.study_label(record), platform=record.key.platform, reason="gone"
-        )
+        """The API ended the interview (natural end) or no longer knows it (gone). The lock is held."""
+        reason = EndReason.NATURAL if why == "natural" else EndReason.GONE
+        await self._lifecycle.complete(record, reason, notify=reason is EndReason.NATURAL)
 
     async def check_deadlines(self) -> int:
         """Send due nudges and complete timed-out interviews; returns how many were acted on."""
         acted = 0
-        for due in await self.store.due_interviews(self._ctx.clock.now()):
+        for due in await self._store.due_interviews(self._ctx.clock.now()):
             async with self._ctx.locks.hold(due.key.as_str()):
-                record = await self.store.get_interview(due.interview_id)
+                record = await self._store.get_interview(due.interview_id)
                 if record is None or record.status is not RecordStatus.ACTIVE:
                     continue
                 await self._lifecycle.on_deadline(record)
@@ -444,17 +353,25 @@ class Bridge:
                 now = self._ctx.clock.now()
                 if now - last_prune >= HOUSEKEEPING_EVERY:
                     last_prune = now
-                    await self.store.prune_events(now - EVENT_MEMORY)  # redeliveries come within minutes
+                    await self._store.prune_events(now - EVENT_MEMORY)  # redeliveries come within minutes
                     await self._retry_completions()
             except Exception:  # the sweep must survive a bad record or a storage hiccup
                 log.exception("inactivity sweep failed")
 
     async def _retry_completions(self) -> None:
         """Complete on the API what ended while it was down (the respondent was already told)."""
-        for record in await self.store.resumable_interviews():
+        for record in await self._store.resumable_interviews():
             if record.status is RecordStatus.COMPLETING:
                 async with self._ctx.locks.hold(record.key.as_str()):
                     await self._lifecycle.finish_completing(record)
 
-    async def _notify(self, record: InterviewRecord, notice: Notice) -> None:
-        await self._ctx.reach(record, self._ctx.adapter(record.key).notify(record.key, notice))
+
+def _unavailable(locale: str | None) -> str:
+    return catalogue(locale).gettext("Something went wrong on my side. Please try again in a moment.")
+
+
+def _pending(stored: StoredQuestion | None, record: InterviewRecord) -> PendingQuestion | None:
+    if stored is None:
+        return None
+    question = Question.model_validate(stored.question)
+    return PendingQuestion(stored.interview_id, question, record.key.user, record.locale)

@@ -10,6 +10,7 @@ from typing import TypeVar
 from bot.api.client import InterviewClient
 from bot.core.clock import Clock
 from bot.core.coordination import Coordination, SingleInstance
+from bot.core.hooks import Hooks
 from bot.core.keys import ConversationKey
 from bot.core.locks import KeyedLocks
 from bot.core.observe import Observer
@@ -38,6 +39,7 @@ class CoreContext:
     coordination: Coordination = field(default_factory=SingleInstance)
     locks: KeyedLocks = field(default_factory=KeyedLocks)
     observer: Observer = field(default_factory=Observer)
+    hooks: Hooks = field(default_factory=Hooks)
     #: The API client of each study by id (studies on one API key share one client); others use ``client``.
     clients: dict[str, InterviewClient] = field(default_factory=dict)
 

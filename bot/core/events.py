@@ -105,7 +105,9 @@ class OutcomeKind(StrEnum):
     STALE = "stale"  # a click on a question that is no longer pending
     NOT_YOURS = "not_yours"  # a click on someone else's question
     NO_INTERVIEW = "no_interview"  # nothing to act on
-    FAILED = "failed"  # the interview API failed; ``message`` says what to do
+    FAILED = "failed"  # the interview API failed; ``message`` says what to do (the respondent was told)
+    UNREACHABLE = "unreachable"  # the platform cannot reach the respondent (DMs closed): ``message`` says so
+    ERROR = "error"  # something broke (a platform or storage error): the respondent was not told; show ``message``
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,13 +1,14 @@
-"""Start → turns → complete (natural | respondent_left | timeout), and the inactivity deadlines."""
+"""Start → turns → complete (any :class:`EndReason`), the inactivity deadlines, and the lifecycle hooks."""
 
 from __future__ import annotations
 
 import logging
 
 from bot.api.errors import ApiUnavailable, InterviewApiError, NotFound, RateLimited, ServerError, Unauthorized
-from bot.api.models import CompletionReason, Respondent
+from bot.api.models import Respondent
 from bot.core import logfields, texts
 from bot.core.context import CoreContext
+from bot.core.endings import EndReason
 from bot.core.events import Outcome, OutcomeKind, RespondentInfo
 from bot.core.i18n import catalogue
 from bot.core.keys import ConversationKey
@@ -71,9 +72,10 @@ class Lifecycle:
         try:
             await ctx.store.create_interview(record)
         except ActiveInterviewExists:  # another bot process won the race: give this one back
-            await self._complete_remote(record, CompletionReason.MANUAL)
+            await self._complete_remote(record, EndReason.MANUAL)
             await relay.fail(Notice(NoticeKind.INFO, texts.already_running(tr), locale=locale))
             return Outcome(OutcomeKind.REJECTED, texts.already_running(tr))
+        ctx.hooks.fire_started(key, record.interview_id)
         await ctx.store.append_transcript(record.interview_id, "interviewer", started.initial_message, now)
         pending = None
         if started.question is not None:
@@ -86,8 +88,11 @@ class Lifecycle:
         ctx.observer.interview_started(study=ctx.study_label(record), platform=key.platform)
         return Outcome(OutcomeKind.ACCEPTED, interview_id=record.interview_id)
 
-    async def complete(self, record: InterviewRecord, reason: CompletionReason, *, notify: bool = True) -> None:
-        """End the interview: stored first (resumable), then the API, then the closing message."""
+    async def complete(self, record: InterviewRecord, reason: EndReason, *, notify: bool = True) -> None:
+        """End the interview: stored first (resumable), then the API, then the closing message.
+
+        The ``on_ended`` subscribers hear of it whatever happens after the end was stored.
+        """
         ctx = self._ctx
         record.status = RecordStatus.COMPLETING
         record.completion_reason = reason.value
@@ -95,28 +100,37 @@ class Lifecycle:
         ctx.clear_deadlines(record)
         record.updated_at = ctx.clock.now()
         await ctx.store.update_interview(record)
-        await self._turns.cancel(record.interview_id, texts.reply_stopped(catalogue(record.locale)))
-        pending = await ctx.store.pending_question(record.interview_id)
-        if pending is not None:
-            await ctx.store.resolve_question(record.interview_id, pending.question_id)
-        done = await self._complete_remote(record, reason)
-        if done:
-            record.status = RecordStatus.COMPLETED
-            record.completed_at = ctx.clock.now()
-            await ctx.store.update_interview(record)
-        log.info("interview completed interview=%s reason=%s api_done=%s", record.interview_id, reason, done)
-        ctx.observer.interview_ended(study=ctx.study_label(record), platform=record.key.platform, reason=reason.value)
-        if notify and not ctx.unreachable(record):
-            actions = (Action.NEW_INTERVIEW,) if ctx.config.after_completion.value == "offer" else ()
-            text = texts.ended(catalogue(record.locale), reason, ctx.config.inactivity_timeout)
-            notice = Notice(NoticeKind.ENDED, text, actions, locale=record.locale)
-            await ctx.reach(record, ctx.adapter(record.key).notify(record.key, notice))
+        try:
+            await self._turns.cancel(record.interview_id, texts.reply_stopped(catalogue(record.locale)))
+            pending = await ctx.store.pending_question(record.interview_id)
+            if pending is not None:
+                await ctx.store.resolve_question(record.interview_id, pending.question_id)
+            done = await self._complete_remote(record, reason)
+            if done:
+                record.status = RecordStatus.COMPLETED
+                record.completed_at = ctx.clock.now()
+                await ctx.store.update_interview(record)
+            log.info("interview completed interview=%s reason=%s api_done=%s", record.interview_id, reason, done)
+            ctx.observer.interview_ended(
+                study=ctx.study_label(record), platform=record.key.platform, reason=reason.value
+            )
+            api_reason = reason.for_api()
+            if notify and api_reason is not None and not ctx.unreachable(record):
+                actions = (Action.NEW_INTERVIEW,) if ctx.config.after_completion.value == "offer" else ()
+                text = texts.ended(catalogue(record.locale), api_reason, ctx.config.inactivity_timeout)
+                notice = Notice(NoticeKind.ENDED, text, actions, locale=record.locale)
+                await ctx.reach(record, ctx.adapter(record.key).notify(record.key, notice))
+        finally:
+            ctx.hooks.fire_ended(record.key, record.interview_id, reason)
 
-    async def _complete_remote(self, record: InterviewRecord, reason: CompletionReason) -> bool:
+    async def _complete_remote(self, record: InterviewRecord, reason: EndReason) -> bool:
         """Call the API's complete. False if it should be tried again later (the API is down or busy)."""
+        api_reason = reason.for_api()
+        if api_reason is None:  # the API no longer knows the interview: nothing to tell it
+            return True
         try:
             await self._ctx.client_for(record.study).complete(
-                record.interview_id, record.session_token, reason, caller=record.key.as_str()
+                record.interview_id, record.session_token, api_reason, caller=record.key.as_str()
             )
         except (NotFound, Unauthorized) as error:
             log.warning("complete: interview %s unknown to the API (%s)", record.interview_id, error.code)
@@ -129,7 +143,7 @@ class Lifecycle:
 
     async def finish_completing(self, record: InterviewRecord) -> None:
         """Retry the API's complete for an interview left in ``completing`` (crash or API down)."""
-        reason = CompletionReason(record.completion_reason or CompletionReason.MANUAL.value)
+        reason = EndReason.parse(record.completion_reason) or EndReason.MANUAL
         if await self._complete_remote(record, reason):
             record.status = RecordStatus.COMPLETED
             record.completed_at = self._ctx.clock.now()
@@ -142,7 +156,7 @@ class Lifecycle:
         if self._turns.busy(record.interview_id):
             return
         if record.expires_at is not None and record.expires_at <= now:
-            reason = CompletionReason.RESPONDENT_LEFT if ctx.unreachable(record) else CompletionReason.TIMEOUT
+            reason = EndReason.UNREACHABLE if ctx.unreachable(record) else EndReason.TIMEOUT
             await self.complete(record, reason)
         elif record.nudge_at is not None and record.nudge_at <= now:
             record.nudge_at = None

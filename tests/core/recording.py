@@ -68,6 +68,7 @@ class RecordingAdapter:
         self.unreachable: set[str] = set()
         self.refused = 0  # calls refused because the respondent was unreachable
         self.broken_appends = False  # append raises an unexpected error (a bug in platform code)
+        self.broken_notify: Exception | None = None  # notify raises this (a platform's own error, e.g. HTTP 500)
         self.on_fail: Callable[[RecordedReply], Awaitable[None]] | None = None
         self.changed = asyncio.Event()
 
@@ -88,6 +89,8 @@ class RecordingAdapter:
 
     async def notify(self, key: ConversationKey, notice: Notice) -> None:
         self.check_reachable(key)
+        if self.broken_notify is not None:
+            raise self.broken_notify
         self.notices.append((key, notice))
         self.changed.set()
 

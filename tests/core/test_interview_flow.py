@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from bot.api.models import QuestionType
+from bot.core import ConversationKey, EndReason
 from bot.core.bridge import Bridge
 from bot.core.events import Answer, CancelExit, Exit, OutcomeKind, Start, UserText
 from bot.core.ports import Action, NoticeKind
@@ -20,6 +21,12 @@ async def test_whole_interview_with_every_question_type(
     bridge: Bridge, adapter: RecordingAdapter, store: SQLiteStore, emulator: Emulator
 ) -> None:
     key = key_of("u1")
+    ended: list[EndReason] = []
+
+    async def on_ended(key: ConversationKey, interview_id: str, reason: EndReason) -> None:
+        ended.append(reason)
+
+    bridge.on_ended(on_ended)
     interview_id = await start(bridge, key)
     assert adapter.replies_of(key)[0].final  # the opening message is shown
     seen: set[QuestionType] = set()
@@ -46,6 +53,8 @@ async def test_whole_interview_with_every_question_type(
     }
     assert record.completion_reason == "natural"
     assert adapter.notices_of(key, NoticeKind.ENDED), "a thank-you is shown"
+    await bridge.wait_until_idle(key)
+    assert ended == [EndReason.NATURAL]
     details = await bridge.client.get(interview_id)
     assert details.status == "completed"
     # every streamed reply was delivered whole: what was shown equals the interviewer's words in the API

@@ -130,7 +130,7 @@ async def test_an_answer_resets_the_inactivity_clock(
     assert await bridge.check_deadlines() == 0
 
 
-async def test_an_unreachable_respondent_completes_as_respondent_left(
+async def test_an_unreachable_respondent_completes_as_unreachable(
     bridge: Bridge, adapter: RecordingAdapter, store: SQLiteStore, clock: ManualClock
 ) -> None:
     key = key_of("t3")
@@ -141,7 +141,7 @@ async def test_an_unreachable_respondent_completes_as_respondent_left(
     clock.advance(CONFIG.inactivity_nudge)
     await bridge.check_deadlines()
     record = await store.get_interview(interview_id)
-    assert record is not None and record.completion_reason == "respondent_left"
+    assert record is not None and record.completion_reason == "unreachable"
     assert not adapter.notices_of(key, NoticeKind.NUDGE)
 
 
@@ -230,7 +230,7 @@ async def test_deadlines_survive_a_restart(
     assert record is not None and record.completion_reason == "timeout"
 
 
-async def test_respondent_unreachable_mid_stream_keeps_the_reply_and_ends_as_respondent_left(
+async def test_respondent_unreachable_mid_stream_keeps_the_reply_and_ends_as_unreachable(
     client: InterviewClient, store: SQLiteStore, clock: ManualClock, emulator: Emulator
 ) -> None:
     adapter = RecordingAdapter(update_interval=0.0)  # every chunk goes straight to the adapter
@@ -252,7 +252,7 @@ async def test_respondent_unreachable_mid_stream_keeps_the_reply_and_ends_as_res
     clock.advance(CONFIG.inactivity_timeout + 1)
     await bridge.check_deadlines()
     record = await store.get_interview(interview_id)
-    assert record is not None and record.completion_reason == "respondent_left"
+    assert record is not None and record.completion_reason == "unreachable"
 
 
 async def test_an_adapter_bug_mid_reply_ends_the_turn_visibly_and_retry_works(

@@ -16,6 +16,7 @@ from adapters.discord.adapter import REPLY_SCOPE, UNREACHABLE_SCOPE, DiscordAdap
 from adapters.discord.edit_budget import EditBudget
 from adapters.discord.runner import intents
 from bot.api.models import Question, QuestionType
+from bot.core.adapter_state import ScopedState
 from bot.core.keys import ConversationKey
 from bot.core.ports import Action, Notice, NoticeKind, PendingQuestion, RespondentUnreachable
 from storage.sqlite import SQLiteStore
@@ -49,7 +50,7 @@ async def rig(tmp_path: Path) -> AsyncIterator[Rig]:
             await store.open()
             try:
                 async with running_client(client, fake):
-                    adapter = DiscordAdapter(client, edit_interval=0.05, store=store)
+                    adapter = DiscordAdapter(client, edit_interval=0.05, state=lambda scope: ScopedState(store, scope))
                     yield Rig(fake, client, store, adapter)
             finally:
                 await store.close()
@@ -126,7 +127,7 @@ async def test_a_reply_interrupted_by_a_crash_reuses_its_messages(rig: Rig) -> N
     await stream.append("a" * 2500)
     await asyncio.sleep(0.2)  # two messages are out, then the process "dies"
     assert len(rig.fake.bot_messages(key.channel)) == 2
-    fresh = DiscordAdapter(rig.client, edit_interval=0.05, store=rig.store)
+    fresh = DiscordAdapter(rig.client, edit_interval=0.05, state=lambda scope: ScopedState(rig.store, scope))
     stream = await fresh.begin_reply(key)
     await stream.finish("Short answer.", None)
     assert rig.texts(key) == ["Short answer."]  # the stray half reply is replaced, not left behind
@@ -176,7 +177,9 @@ async def test_finish_with_a_question_puts_components_on_the_reply(rig: Rig) -> 
 async def test_many_concurrent_replies_share_the_budget_and_none_starves(rig: Rig) -> None:
     rig.fake.limiter.message_limit = (10, 1.0)  # fast test: a DM allows 10 writes/s here (5 per 5 s on Discord)
     budget = EditBudget(interval=0.2, global_rate=40)
-    adapter = DiscordAdapter(rig.client, edit_interval=0.2, budget=budget, store=rig.store)
+    adapter = DiscordAdapter(
+        rig.client, edit_interval=0.2, budget=budget, state=lambda scope: ScopedState(rig.store, scope)
+    )
     # DMs opened beforehand (by the fake's world: opening 20 by REST would use this second's global budget)
     keys = [dm_key(rig.fake.world.open_dm(str(1001 + n))[0].id, str(1001 + n)) for n in range(20)]
 

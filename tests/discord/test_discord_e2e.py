@@ -13,6 +13,7 @@ import pytest
 from discord_helpers import ADA, BOB, GUILD, MOD, Stack, answered, custom_ids, discord_stack, first_id, labels
 
 from adapters.discord import ids
+from bot.core import EndReason
 from bot.core.store import RecordStatus
 
 
@@ -74,7 +75,7 @@ async def test_dm_interview_with_every_question_type(stack: Stack) -> None:
     await stack.core.wait_until_idle(key)
     record = await stack.core.status(key)
     assert record is not None and record.status is RecordStatus.COMPLETED
-    assert record.completion_reason == "natural"
+    assert record.end_reason is EndReason.NATURAL
     assert record.locale is None  # a DM carries no locale; the interaction-started flows pass it
     details = await stack.api.get(record.interview_id)
     said = [e.content for e in details.transcript if e.role == "respondent"]
@@ -134,7 +135,7 @@ async def test_slash_commands_open_the_dm_with_the_interaction_locale(stack: Sta
     assert "ended" in stop.all_texts()[-1]
     record = await stack.core.status(stack.key(ADA))
     assert record is not None and record.status is RecordStatus.COMPLETED
-    assert record.completion_reason == "respondent_left"
+    assert record.end_reason is EndReason.RESPONDENT_LEFT
     stack.fake.assert_no_spec_errors()
 
 
@@ -187,7 +188,7 @@ async def test_end_button_confirm_cancel_and_a_new_interview(stack: Stack) -> No
     twice = await stack.click(ADA, confirm, ids.action_id("confirm_exit"), force=True)  # a double click
     assert twice.ephemeral
     record = await stack.core.status(stack.key(ADA))
-    assert record is not None and record.completion_reason == "respondent_left"
+    assert record is not None and record.end_reason is EndReason.RESPONDENT_LEFT
 
     await stack.fake.user_sends_dm(ADA, "hello again")  # after the end: offered a new interview
     await stack.fake.wait_for(lambda: ids.action_id("new_interview") in custom_ids(stack.dm(ADA)[-1]))

@@ -11,6 +11,7 @@ from discord_helpers import ADA, BRIEF, custom_ids, discord_stack
 from adapters.discord import ids
 from adapters.discord.adapter import UNREACHABLE_SCOPE
 from adapters.discord.text import split_message
+from bot.core import EndReason
 from bot.core.store import RecordStatus
 
 LONG_GREETING = "Hi {name}! " + " ".join(f"Paragraph {i}: " + "lorem ipsum dolor sit amet " * 12 for i in range(9))
@@ -71,7 +72,7 @@ async def test_member_who_blocks_the_bot_completes_as_respondent_left(tmp_path: 
         await stack.core.check_deadlines()
         record = await stack.core.status(key)
         assert record is not None and record.status is RecordStatus.COMPLETED
-        assert record.completion_reason == "respondent_left"
+        assert record.end_reason is EndReason.UNREACHABLE
         failed = stack.fake.requests_to("POST", r"/channels/\d+/messages$")[sends_before:]
         assert len(failed) <= 2 and all(r.status == 403 for r in failed)  # recorded, never retried in a loop
 

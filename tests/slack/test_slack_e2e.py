@@ -168,7 +168,7 @@ async def open_harness(
         # behaviour is tested in test_slack_budget.py and test_slack_concurrency.py)
         budget = budget or SlackBudget({method: 600.0 for method in DEFAULT_LIMITS})
         adapter = register_listeners(
-            app, bridge, SlackAdapter(client, store, budget=budget, update_interval=update_interval)
+            app, bridge, SlackAdapter(client, bridge.adapter_state, budget=budget, update_interval=update_interval)
         )
         await bridge.start()
         url = await serve_http(app.web_app())

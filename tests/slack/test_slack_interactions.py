@@ -189,7 +189,7 @@ async def test_app_removed_mid_interview_ends_cleanly(harness: Harness) -> None:
     await h.bridge.check_deadlines()
     await h.record_status(RecordStatus.COMPLETED)
     done = await h.store.latest_interview(h.key())
-    assert done is not None and done.completion_reason == "respondent_left"
+    assert done is not None and done.completion_reason == "unreachable"
 
 
 async def test_failed_reply_offers_retry_and_retry_delivers_it(harness: Harness) -> None:
@@ -252,7 +252,7 @@ async def test_buttons_and_threads_survive_a_restart(
     client = make_client(h.fake.bot_token, h.fake.api_url)
     app = AsyncApp(client=client, signing_secret=h.fake.signing_secret)
     budget = SlackBudget()
-    register_listeners(app, bridge, SlackAdapter(client, store, budget=budget, update_interval=0.05))
+    register_listeners(app, bridge, SlackAdapter(client, bridge.adapter_state, budget=budget, update_interval=0.05))
     await bridge.start()
     try:
         h.fake.set_events_url(await serve_http(app.web_app()) + "/slack/events")
