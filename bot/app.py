@@ -13,17 +13,17 @@ from bot.api.client import InterviewClient
 from bot.config import Settings
 from bot.core.bridge import Bridge, default_studies
 from bot.core.clock import Clock
+from bot.core.coordination import Coordination
 from bot.core.observe import Observer
 from bot.core.policy import BridgeConfig
+from bot.core.store import Store
 from bot.core.studies import StudyApi, StudyBook
 from bot.emulator import EmulatorConfig, run_emulator
+from bot.names import claim
 from bot.ops.metrics import Metrics
 from bot.ops.readiness import Readiness
 from bot.ops.server import OpsServer
 from bot.studies_file import load_studies
-from storage.locations import store_at
-from storage.pg_coordination import PostgresCoordination
-from storage.postgres import PostgresStore
 
 log = logging.getLogger("bot.app")
 
@@ -128,6 +128,32 @@ async def open_client(settings: Settings) -> AsyncIterator[InterviewClient]:
         yield client
 
 
+def store_for(settings: Settings) -> Store:
+    """The store at ``DATABASE_URL`` / ``DATABASE_PATH`` (not yet opened).
+
+    ``storage`` is a generic name: a host bot's own ``storage`` package must not silently stand in for ours, so
+    the name is claimed first (one clear sentence if the host's takes it, see :mod:`bot.names`).
+    """
+    claim("storage")
+    from storage.locations import store_at
+
+    return store_at(settings.database_location(), encryption_key=_secret(settings.token_encryption_key))
+
+
+async def open_coordination(settings: Settings, store: Store, stack: AsyncExitStack) -> Coordination | None:
+    """How this instance shares ``store``'s database with others (PostgreSQL only; None: it is the only one)."""
+    claim("storage")
+    from storage.pg_coordination import PostgresCoordination
+    from storage.postgres import PostgresStore
+
+    if not isinstance(store, PostgresStore):
+        return None
+    coordination = PostgresCoordination(store.dsn, instance=settings.instance_id)
+    await coordination.open()
+    stack.push_async_callback(coordination.close)
+    return coordination
+
+
 @asynccontextmanager
 async def open_bridge(
     settings: Settings, *, clock: Clock | None = None, observer: Observer | None = None
@@ -140,14 +166,10 @@ async def open_bridge(
     async with AsyncExitStack() as stack:
         book = study_book(settings)
         client, clients = await stack.enter_async_context(open_clients(settings, book))
-        store = store_at(settings.database_location(), encryption_key=_secret(settings.token_encryption_key))
+        store = store_for(settings)
         await store.open()
         stack.push_async_callback(store.close)
-        coordination: PostgresCoordination | None = None
-        if isinstance(store, PostgresStore):  # other instances may share the database: coordinate with them
-            coordination = PostgresCoordination(store.dsn, instance=settings.instance_id)
-            await coordination.open()
-            stack.push_async_callback(coordination.close)
+        coordination = await open_coordination(settings, store, stack)  # other instances may share the database
         bridge = Bridge(
             client,
             store,

@@ -4,6 +4,6 @@ Run it as its own bot (``interview-bridge run`` with ``DISCORD_TOKEN``) or load 
 ``commands.Bot`` with ``await bot.load_extension("adapters.discord")`` (see :mod:`.extension`).
 """
 
-from adapters.discord.extension import setup, teardown
+from adapters.discord.extension import setup
 
-__all__ = ["setup", "teardown"]
+__all__ = ["setup"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import time
+from contextlib import AsyncExitStack
 from typing import Any
 
 import discord
@@ -65,7 +66,7 @@ def _on_message(interaction: discord.Interaction[Any], custom_id: str) -> bool:
     return False
 
 
-class InterviewCog(commands.Cog, name="Interview"):
+class InterviewCog(commands.Cog, name=components.COG_NAME):
     """Interviews in members' DMs: DM listener, slash commands, persistent Start buttons and components."""
 
     interview = app_commands.Group(name="interview", description=locale_str("Take part in an interview in your DMs."))
@@ -81,25 +82,26 @@ class InterviewCog(commands.Cog, name="Interview"):
         self.adapter.budget.on_wait = lambda waited: observer.platform_write_waited(platform="discord", seconds=waited)
         self.router = ComponentRouter(bridge, self.adapter)
         self.router.on_start = self.start_in_dm
+        #: Closed when the cog is unloaded (``setup`` puts the bridge it opened here).
+        self.resources = AsyncExitStack()
         self._eligible: dict[str, tuple[float, bool]] = {}
         self._told_ineligible: dict[str, float] = {}
 
     async def cog_load(self) -> None:
         """Register the persistent components and the adapter (which resumes unfinished Discord work)."""
-        self.bot.add_dynamic_items(components.InterviewComponent)
-        components.set_handler(self.bot, self.router)
+        self.bot.add_dynamic_items(components.InterviewComponent)  # clicks find this cog by bot.get_cog
         if self.bot.tree.translator is None:  # a host bot's own translator stays
             await self.bot.tree.set_translator(CatalogueTranslator())
         self.bridge.register(self.adapter)
 
     async def cog_unload(self) -> None:
-        """Stop routing clicks to this cog and stop the adapter's background edits."""
-        components.set_handler(self.bot, None)
+        """Stop routing clicks to this cog, stop the adapter's background edits, close what the cog owns."""
         if isinstance(self.bot.tree.translator, CatalogueTranslator):
             await self.bot.tree.set_translator(None)
         self.bot.remove_dynamic_items(components.InterviewComponent)
         self.bridge.unregister(self.adapter)  # a host's bridge outlives the extension
         await self.adapter.close()
+        await self.resources.aclose()  # e.g. the bridge setup() opened for a host that passed none
 
     # --- who may be interviewed ---
 

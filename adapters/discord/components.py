@@ -18,11 +18,11 @@ from __future__ import annotations
 
 import logging
 import re
-import weakref
 from collections.abc import Sequence
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 import discord
+from discord.ext import commands
 
 from adapters.discord import ids
 from adapters.discord.modals import CHECKBOX_MAX
@@ -68,22 +68,23 @@ def clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+#: The name of the cog that handles the adapter's components (``bot.get_cog(COG_NAME).router``).
+COG_NAME = "Interview"
+
+
+@runtime_checkable
 class ComponentHandler(Protocol):
-    """What handles a click or a selection (the cog); found by the client the interaction came to."""
+    """What handles a click or a selection: the router of the bot's interview cog."""
 
     async def on_component(self, interaction: discord.Interaction[Any], custom_id: str) -> None:
         """Answer the interaction of a component with this custom id."""
 
 
-_handlers: weakref.WeakKeyDictionary[discord.Client, ComponentHandler] = weakref.WeakKeyDictionary()
-
-
-def set_handler(client: discord.Client, handler: ComponentHandler | None) -> None:
-    """Route this client's component interactions to ``handler`` (None: stop routing)."""
-    if handler is None:
-        _handlers.pop(client, None)
-    else:
-        _handlers[client] = handler
+def handler_of(client: discord.Client) -> ComponentHandler | None:
+    """The component handler of the interview cog loaded into ``client`` (None: not loaded, e.g. unloaded)."""
+    cog = client.get_cog(COG_NAME) if isinstance(client, commands.Bot) else None
+    router = getattr(cog, "router", None)
+    return router if isinstance(router, ComponentHandler) else None
 
 
 class InterviewComponent(discord.ui.DynamicItem[discord.ui.Item[Any]], template=ids.TEMPLATE):
@@ -101,8 +102,8 @@ class InterviewComponent(discord.ui.DynamicItem[discord.ui.Item[Any]], template=
         return cls(item)
 
     async def callback(self, interaction: discord.Interaction[Any]) -> None:
-        """Hand the click to the handler registered for this client."""
-        handler = _handlers.get(interaction.client)
+        """Hand the click to the interview cog of the bot the interaction came to."""
+        handler = handler_of(interaction.client)
         if handler is not None:
             await handler.on_component(interaction, str(self.custom_id))
 

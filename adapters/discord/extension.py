@@ -1,10 +1,10 @@
 """Loading the adapter into a bot: ``await bot.load_extension("adapters.discord")``.
 
 A community that already runs a ``commands.Bot`` loads the adapter like any extension. ``setup`` uses, in
-this order: a :class:`~bot.core.bridge.Bridge` the host put on ``bot.interview_bridge``; else it opens one
-from :class:`~bot.config.Settings` (``bot.interview_settings`` if set, else the environment / ``.env``) and
-closes it when the extension is unloaded. The host still syncs its command tree itself
-(``await bot.tree.sync()``) once after the first load, as for any extension with slash commands.
+this order: a :class:`~bot.core.Bridge` the host put on ``bot.interview_bridge``; else it opens one
+from :class:`~bot.config.Settings` (``bot.interview_settings`` if set, else the environment / ``.env``), which
+the cog (``bot.get_cog("Interview")``) closes when the extension is unloaded. The host still syncs its command
+tree itself (``await bot.tree.sync()``) once after the first load, as for any extension with slash commands.
 """
 
 from __future__ import annotations
@@ -22,8 +22,6 @@ from bot.core import Bridge
 
 log = logging.getLogger(__name__)
 
-_stacks: dict[int, AsyncExitStack] = {}
-
 
 def configure_endpoints(settings: Settings) -> None:
     """Point discord.py at ``DISCORD_API_URL`` / ``DISCORD_GATEWAY_URL`` (tests, proxies) before login."""
@@ -36,7 +34,11 @@ def configure_endpoints(settings: Settings) -> None:
 
 
 async def setup(bot: commands.Bot) -> None:
-    """Add the interview cog (slash commands, DM listener, persistent components) to ``bot``."""
+    """Add the interview cog (slash commands, DM listener, persistent components) to ``bot``.
+
+    A bridge opened here belongs to the cog: it closes when the cog is removed (the extension unloaded), and at
+    once if adding the cog fails.
+    """
     settings: Settings = getattr(bot, "interview_settings", None) or Settings()
     bridge: Bridge | None = getattr(bot, "interview_bridge", None)
     async with AsyncExitStack() as stack:
@@ -44,14 +46,8 @@ async def setup(bot: commands.Bot) -> None:
             from bot.app import open_bridge
 
             bridge = await stack.enter_async_context(open_bridge(settings))
-        await bot.add_cog(InterviewCog(bot, bridge, settings))
+        cog = InterviewCog(bot, bridge, settings)
+        await bot.add_cog(cog)
         await bot.add_cog(GatewayLink(bridge.connections))
-        _stacks[id(bot)] = stack.pop_all()  # kept open until teardown; closed at once if add_cog failed
+        cog.resources.push_async_exit(stack.pop_all())
     log.info("discord: interview extension loaded")
-
-
-async def teardown(bot: commands.Bot) -> None:
-    """Close the bridge ``setup`` opened (if it opened one)."""
-    stack = _stacks.pop(id(bot), None)
-    if stack is not None:
-        await stack.aclose()

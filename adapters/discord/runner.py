@@ -17,10 +17,6 @@ log = logging.getLogger(__name__)
 
 EXTENSION = "adapters.discord"
 
-# Interviews are text: the two voice warnings discord.py prints at start would only puzzle a moderator.
-discord.VoiceClient.warn_nacl = False
-discord.VoiceClient.warn_dave = False
-
 
 def intents() -> discord.Intents:
     """What the bot needs: DMs (message content in DMs needs no privileged intent) and guilds (slash commands)."""
@@ -54,6 +50,10 @@ class InterviewBot(commands.Bot):
 def build_bot(bridge: Bridge, settings: Settings, *, sync_commands: bool = False) -> InterviewBot:
     """The bot, with discord.py pointed at the configured REST base and gateway."""
     configure_endpoints(settings)
+    # Our own process only (never a host's, never at import): interviews are text, and the two voice warnings
+    # discord.py prints when a client is made would only puzzle a moderator.
+    discord.VoiceClient.warn_nacl = False
+    discord.VoiceClient.warn_dave = False
     return InterviewBot(bridge, settings, sync_commands=sync_commands, http_trace=rate_limit_trace(bridge.observer))
 
 
