@@ -18,6 +18,7 @@ from test_slack_e2e import ALICE, Harness
 from adapters.slack.adapter import SlackAdapter, conversation_key
 from adapters.slack.budget import SlackBudget
 from adapters.slack.runner import make_client
+from bot.core.adapter_state import ScopedState
 from bot.core.studies import Study, StudyBook
 from storage.sqlite import SQLiteStore
 
@@ -35,7 +36,8 @@ async def store(tmp_path: Path) -> AsyncIterator[SQLiteStore]:
 @pytest.fixture
 async def adapter(fake_slack: FakeSlack, store: SQLiteStore) -> AsyncIterator[SlackAdapter]:
     budget = SlackBudget()  # Slack's own limits
-    yield SlackAdapter(make_client(fake_slack.bot_token, fake_slack.api_url), store, budget=budget, update_interval=0.0)
+    client = make_client(fake_slack.bot_token, fake_slack.api_url)
+    yield SlackAdapter(client, lambda scope: ScopedState(store, scope), budget=budget, update_interval=0.0)
     await budget.close()
 
 

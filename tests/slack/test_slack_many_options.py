@@ -19,6 +19,7 @@ from adapters.slack.budget import SlackBudget
 from adapters.slack.clicks import Chosen, interpret_click
 from adapters.slack.runner import make_client
 from bot.api.models import Question, QuestionType
+from bot.core.adapter_state import ScopedState
 from bot.core.i18n import catalogue
 from bot.core.ports import PendingQuestion
 from storage.sqlite import SQLiteStore
@@ -37,7 +38,8 @@ async def store(tmp_path: Path) -> AsyncIterator[SQLiteStore]:
 @pytest.fixture
 async def adapter(fake_slack: FakeSlack, store: SQLiteStore) -> AsyncIterator[SlackAdapter]:
     budget = SlackBudget()
-    yield SlackAdapter(make_client(fake_slack.bot_token, fake_slack.api_url), store, budget=budget, update_interval=0.0)
+    client = make_client(fake_slack.bot_token, fake_slack.api_url)
+    yield SlackAdapter(client, lambda scope: ScopedState(store, scope), budget=budget, update_interval=0.0)
     await budget.close()
 
 
