@@ -62,3 +62,17 @@ def test_make_lint_fails_when_an_adapter_reaches_past_the_facade(tree: Path) -> 
     assert result.returncode != 0
     assert "Adapters use the core's facade (bot.core) only, and of the API only its models BROKEN" in result.stdout
     assert "adapters.terminal.render -> bot.core.store" in result.stdout
+
+
+def test_adapters_and_examples_never_touch_the_store() -> None:
+    """``bridge.store`` exists for the composition root; adapters and embedding bots use the facade's views."""
+    import ast
+
+    sources = [p for folder in ("adapters", "examples") for p in (ROOT / folder).rglob("*.py")]
+    touching = [
+        f"{path.relative_to(ROOT)}:{node.lineno}"
+        for path in sources
+        for node in ast.walk(ast.parse(path.read_text()))
+        if isinstance(node, ast.Attribute) and node.attr == "store"
+    ]
+    assert touching == []
