@@ -10,7 +10,7 @@ from __future__ import annotations
 import discord
 from discord import app_commands
 
-from bot.core.i18n import catalogue, language_of
+from bot.core import catalogue, language_of
 
 __all__ = ["CatalogueTranslator"]
 

@@ -22,7 +22,7 @@ from bot.core.events import (
     UserText,
 )
 from bot.core.hooks import EndedHook, StartedHook
-from bot.core.i18n import Catalogue, catalogue
+from bot.core.i18n import Catalogue, catalogue, language_of
 from bot.core.keys import ConversationKey
 from bot.core.observe import Connection, Connections, Observer
 from bot.core.policy import AfterCompletion, BridgeConfig
@@ -74,6 +74,7 @@ __all__ = [
     "confirm_word",
     "ending_label",
     "exit_word",
+    "language_of",
     "retry_word",
     "start_word",
 ]
