@@ -10,8 +10,9 @@ from bot.api.errors import InterviewApiError, RateLimited, ServerError
 from bot.api.models import AnswerValue, CompletionReason, Question, QuestionType, QueuePosition
 from bot.core.i18n import Catalogue
 
-# Words a respondent types to act have the context "word the respondent types" (``pgettext``; the context is
-# written out at each call so that ``pybabel extract`` sees it): translators keep them short and lowercase.
+#: The context of words a respondent types to act (``pgettext``): translators keep them short and lowercase.
+#: Write it out as a literal in each call — ``pybabel extract`` does not see a context given as a name.
+TYPED = "word the respondent types"
 
 
 def confirm_word(tr: Catalogue) -> str:
