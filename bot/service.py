@@ -109,19 +109,26 @@ async def _serve(settings: Settings, runners: dict[str, Runner], stopping: async
             return "stopping" if stopping.is_set() else None
 
         server.readiness.add_check("accepting", accepting)
-        async with server:
-            tasks = [asyncio.create_task(run(bridge, settings), name=f"platform:{n}") for n, run in runners.items()]
-            stop = asyncio.create_task(stopping.wait(), name="stop-signal")
-            try:
-                await asyncio.wait([*tasks, stop], return_when=asyncio.FIRST_COMPLETED)
-                stopping.set()
-                await bridge.pause()  # cut replies say "restarting" while the platforms can still be written to
-            finally:
-                for task in [*tasks, stop]:
-                    task.cancel()
-                results = await asyncio.gather(*tasks, return_exceptions=True)
-            problems.extend(_problem(result) for result in results if isinstance(result, BaseException))
-            problems[:] = [p for p in problems if p]
+        try:
+            await server.start()
+        except OSError as error:
+            problems.append(
+                f"cannot serve HTTP on {settings.http_host}:{settings.http_port} (HTTP_HOST / HTTP_PORT): "
+                f"{error.strerror or error}"
+            )
+            return
+        tasks = [asyncio.create_task(run(bridge, settings), name=f"platform:{n}") for n, run in runners.items()]
+        stop = asyncio.create_task(stopping.wait(), name="stop-signal")
+        try:
+            await asyncio.wait([*tasks, stop], return_when=asyncio.FIRST_COMPLETED)
+            stopping.set()
+            await bridge.pause()  # cut replies say "restarting" while the platforms can still be written to
+        finally:
+            for task in [*tasks, stop]:
+                task.cancel()
+            results = await asyncio.gather(*tasks, return_exceptions=True)
+            await server.stop()
+        problems.extend(p for p in (_problem(r) for r in results if isinstance(r, BaseException)) if p)
 
 
 def _problem(error: BaseException) -> str:

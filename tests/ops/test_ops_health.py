@@ -7,6 +7,7 @@ same pieces with a short ping interval, so its reconnect after the outage takes 
 from __future__ import annotations
 
 import asyncio
+import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -164,3 +165,16 @@ async def test_other_parts_mount_routes_before_the_start_only() -> None:
         assert server.host == "127.0.0.1" and server.port > 0
         with pytest.raises(RuntimeError, match="before it starts"):
             server.add_routes([web.get("/late", hello)])
+
+
+async def test_a_port_in_use_is_a_clear_answer(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    async with discord_serving() as fake:
+        with socket.socket() as taken:
+            taken.bind(("127.0.0.1", 0))
+            taken.listen()
+            port = taken.getsockname()[1]
+            status = await asyncio.wait_for(serve(discord_settings(fake, tmp_path, port)), 60)
+    assert status == 2
+    err = capsys.readouterr().err
+    assert f"cannot serve HTTP on 127.0.0.1:{port} (HTTP_HOST / HTTP_PORT)" in err and "Traceback" not in err
+    assert fake.gateway.stats.connections == 0  # nothing connected to the platform
