@@ -13,9 +13,10 @@ from discord import app_commands
 from discord.app_commands import locale_str
 from discord.ext import commands
 
-from adapters.discord import catchup, components, ids
+from adapters.discord import catchup, components, ids, locales
 from adapters.discord.adapter import DiscordAdapter, dm_key, is_unreachable
 from adapters.discord.interactions import ComponentRouter, locale_of, respondent_of, unavailable
+from adapters.discord.locales import MemberLocales
 from adapters.discord.translator import CatalogueTranslator
 from bot.config import Settings
 from bot.core import (
@@ -78,6 +79,7 @@ class InterviewCog(commands.Cog, name=components.COG_NAME):
         self.settings = settings
         self.adapter = DiscordAdapter(bot, edit_interval=settings.discord_edit_interval, state=bridge.adapter_state)
         self.seen = bridge.adapter_state(catchup.SEEN_SCOPE)
+        self.locales = MemberLocales(bridge.adapter_state(locales.SCOPE))
         observer = bridge.observer
         self.adapter.budget.on_wait = lambda waited: observer.platform_write_waited(platform="discord", seconds=waited)
         self.router = ComponentRouter(bridge, self.adapter)
@@ -164,6 +166,7 @@ class InterviewCog(commands.Cog, name=components.COG_NAME):
             respondent=RespondentInfo(
                 external_id=key.user,
                 display_name=display_name,
+                locale=await self.locales.of(key.user),  # a DM carries none: the member's last interaction's
                 metadata={"platform": "discord", "discord_user": name},
             ),
             event_id=str(message_id),
@@ -217,6 +220,7 @@ class InterviewCog(commands.Cog, name=components.COG_NAME):
         discord.py dispatches a DynamicItem only if the clicked component is still on the message; a stale
         client clicking a replaced button would otherwise get "This interaction failed" instead of a word.
         """
+        await self.locales.saw(interaction)  # every interaction shows the member's language (a DM does not)
         data: dict[str, Any] = dict(interaction.data or {})
         custom_id = str(data.get("custom_id", ""))
         if not custom_id.startswith(ids.PREFIX + ":"):

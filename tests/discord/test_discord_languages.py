@@ -191,3 +191,23 @@ async def test_a_german_member_sees_every_sentence_of_the_bot_in_german(stack: S
     assert start["options"][0]["description_localizations"]["de"].startswith("An welcher Studie")
     assert not interview.get("name_localizations")  # members type the English names
     stack.fake.assert_no_spec_errors()
+
+
+async def test_an_interview_started_by_a_dm_uses_the_language_of_the_members_last_interaction(stack: Stack) -> None:
+    stack.fake.add_user(PIA, "pia", locale="de")
+    status = await stack.fake.slash_command(
+        PIA, "interview", [{"type": 1, "name": "status", "options": []}], locale="de"
+    )
+    await stack.fake.wait_for(lambda: bool(status.followups), timeout=10.0)
+    assert "Du hast noch kein Interview" in status.all_texts()[-1]
+
+    await stack.shut_down()  # remembered across a restart
+    await stack.boot()
+    await stack.fake.user_sends_dm(PIA, "hi")  # a DM carries no locale
+    await stack.reply_done(PIA)
+    record = await stack.core.status(stack.key(PIA))
+    assert record is not None and record.locale == "de"
+    count = len(stack.dm(PIA))
+    await stack.fake.user_sends_dm(PIA, "", attachments=1)
+    await _new_message(stack, PIA, count)
+    assert "Ich kann keine Dateien oder Bilder" in stack.dm(PIA)[-1]["content"]
