@@ -12,7 +12,7 @@ from typing import Any
 import discord
 
 from adapters.discord.interactions import locale_of
-from bot.core.adapter_state import AdapterState
+from bot.core import AdapterState
 
 __all__ = ["SCOPE", "MemberLocales"]
 
