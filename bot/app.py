@@ -184,6 +184,7 @@ async def open_bridge(
             for budget in {id(c.budget): c.budget for c in (client, *clients.values())}.values():
                 observer.watch_budget(budget)
             observer.watch_connections(bridge.connections)
+            observer.watch_lifecycle(bridge)
         await bridge.start()
         stack.push_async_callback(bridge.stop)
         yield bridge

@@ -85,7 +85,6 @@ class Lifecycle:
             )
         await ctx.reach(record, relay.finish(started.initial_message, pending))
         log.info("interview started key=%s interview=%s", key.as_str(), record.interview_id)
-        ctx.observer.interview_started(study=ctx.study_label(record), platform=key.platform)
         return Outcome(OutcomeKind.ACCEPTED, interview_id=record.interview_id)
 
     async def complete(self, record: InterviewRecord, reason: EndReason, *, notify: bool = True) -> None:
@@ -111,9 +110,6 @@ class Lifecycle:
                 record.completed_at = ctx.clock.now()
                 await ctx.store.update_interview(record)
             log.info("interview completed interview=%s reason=%s api_done=%s", record.interview_id, reason, done)
-            ctx.observer.interview_ended(
-                study=ctx.study_label(record), platform=record.key.platform, reason=reason.value
-            )
             api_reason = reason.for_api()
             if notify and api_reason is not None and not ctx.unreachable(record):
                 actions = (Action.NEW_INTERVIEW,) if ctx.config.after_completion.value == "offer" else ()

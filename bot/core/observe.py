@@ -2,7 +2,8 @@
 
 The core, the adapters and the API client's budget tell an :class:`Observer` what happened; every method has a
 do-nothing default, so an implementation (``bot.ops.metrics``) overrides only what it records. Arguments are
-bounded values only — study, platform, reason, outcome — never a user id or an interview id.
+bounded values only — study, platform, reason, outcome — never a user id or an interview id. Interviews starting
+and ending are the lifecycle hooks' business (``Bridge.on_started`` / ``on_ended``), not this port's.
 
 :class:`Connections` holds one :class:`Connection` per configured platform link (the Discord gateway, Slack's
 Socket Mode or HTTP endpoint). The adapters mark theirs up and down; readiness reads them.
@@ -18,12 +19,6 @@ __all__ = ["Connection", "Connections", "Observer"]
 
 class Observer:
     """Hooks called as things happen. Each default does nothing; keep implementations quick and non-raising."""
-
-    def interview_started(self, *, study: str, platform: str) -> None:
-        """An interview started."""
-
-    def interview_ended(self, *, study: str, platform: str, reason: str) -> None:
-        """An interview ended (natural, respondent_left, timeout, manual, gone)."""
 
     def turn_finished(self, *, study: str, platform: str, outcome: str, seconds: float) -> None:
         """A turn ended (outcome: ``ok``, ``failed``, ``stopped``); ``seconds`` from taking it to the end."""

@@ -11,6 +11,9 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
 
 from bot.api.budget import RequestBudget
+from bot.core.bridge import Bridge
+from bot.core.endings import EndReason
+from bot.core.keys import ConversationKey
 from bot.core.observe import Connections, Observer
 
 __all__ = ["CONTENT_TYPE_LATEST", "MAX_LABEL_VALUES", "Metrics"]
@@ -123,13 +126,32 @@ class Metrics(Observer):
                 self.platform_connected.labels(self._value(link.name)).set(1 if link.connected else 0)
         return generate_latest(self.registry)
 
-    # --- the Observer port ---
+    def watch_lifecycle(self, bridge: Bridge) -> None:
+        """Count interviews starting and ending through the bridge's lifecycle hooks."""
+
+        async def study_of(key: ConversationKey, interview_id: str) -> str:
+            for interview in await bridge.interviews_of(key.platform, key.user):
+                if interview.interview_id == interview_id:
+                    return interview.study or "default"
+            return "default"
+
+        @bridge.on_started
+        async def started(key: ConversationKey, interview_id: str) -> None:
+            self.interview_started(study=await study_of(key, interview_id), platform=key.platform)
+
+        @bridge.on_ended
+        async def ended(key: ConversationKey, interview_id: str, reason: EndReason) -> None:
+            self.interview_ended(study=await study_of(key, interview_id), platform=key.platform, reason=reason.value)
 
     def interview_started(self, *, study: str, platform: str) -> None:
+        """An interview started."""
         self.interviews_started.labels(self._study(study), self._value(platform)).inc()
 
     def interview_ended(self, *, study: str, platform: str, reason: str) -> None:
+        """An interview ended, by its :class:`~bot.core.endings.EndReason`."""
         self.interviews_completed.labels(self._study(study), self._value(platform), self._value(reason)).inc()
+
+    # --- the Observer port ---
 
     def turn_finished(self, *, study: str, platform: str, outcome: str, seconds: float) -> None:
         self.turns.labels(self._study(study), self._value(platform), self._value(outcome)).inc()

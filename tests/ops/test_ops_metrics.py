@@ -65,7 +65,12 @@ async def test_counters_move_during_an_interview_and_labels_stay_bounded(tmp_pat
             await fake.user_sends_dm(ADA, "yes")
             await said(fake, "Thank")
 
-            after, text = await scrape(base)
+            ended = "interview_bridge_interviews_completed_total"
+            for _ in range(200):  # the lifecycle hooks count in the background: 10 s at most
+                after, text = await scrape(base)
+                if total(after, ended) >= 1:
+                    break
+                await asyncio.sleep(0.05)
         store = SQLiteStore(tmp_path / "bot.db")
         await store.open()
         try:
@@ -75,7 +80,6 @@ async def test_counters_move_during_an_interview_and_labels_stay_bounded(tmp_pat
 
     started = "interview_bridge_interviews_started_total"
     assert total(after, started, study="default", platform="discord") == 1
-    ended = "interview_bridge_interviews_completed_total"
     assert total(after, ended, study="default", platform="discord", reason="respondent_left") == 1
     assert total(after, "interview_bridge_turns_total", platform="discord", outcome="ok") == 1
     assert total(after, "interview_bridge_turn_seconds_count", platform="discord") == 1
