@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
 
@@ -154,6 +154,18 @@ async def open_coordination(settings: Settings, store: Store, stack: AsyncExitSt
     return coordination
 
 
+def share_budgets(store: Store, clients: Iterable[InterviewClient]) -> None:
+    """With PostgreSQL, each key's requests a minute are shared by every instance, not granted to each."""
+    claim("storage")
+    from storage.pg_budget import PostgresRequestWindow
+    from storage.postgres import PostgresStore
+
+    if not isinstance(store, PostgresStore):
+        return
+    for budget in {id(c.budget): c.budget for c in clients}.values():
+        budget.shared = PostgresRequestWindow(store.pool, budget.name, budget.limit, budget.window)
+
+
 @asynccontextmanager
 async def open_bridge(
     settings: Settings, *, clock: Clock | None = None, observer: Observer | None = None
@@ -170,6 +182,7 @@ async def open_bridge(
         await store.open()
         stack.push_async_callback(store.close)
         coordination = await open_coordination(settings, store, stack)  # other instances may share the database
+        share_budgets(store, (client, *clients.values()))
         bridge = Bridge(
             client,
             store,

@@ -145,7 +145,16 @@ _TURN_LEASES = Migration(
     ),
 )
 
-MIGRATIONS: tuple[Migration, ...] = (_INITIAL, _TURN_LEASES)
+_SHARED_BUDGET = Migration(
+    3,
+    "the request window each API key shares across instances (used with PostgreSQL)",
+    (
+        "CREATE TABLE api_budget (id INTEGER PRIMARY KEY, key TEXT NOT NULL, expires_at REAL NOT NULL)",
+        "CREATE INDEX api_budget_by_key ON api_budget (key, expires_at)",
+    ),
+)
+
+MIGRATIONS: tuple[Migration, ...] = (_INITIAL, _TURN_LEASES, _SHARED_BUDGET)
 """Every migration, oldest first; versions are 1, 2, 3, … without gaps."""
 
 

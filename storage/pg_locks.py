@@ -18,6 +18,7 @@ class LockSpace(IntEnum):
     SCHEMA = 0x1B1D_0001  # migrations
     CONVERSATION = 0x1B1D_0002  # one conversation's events, across instances
     LEADER = 0x1B1D_0003  # one sweeper (inactivity sweep, reminders, retries) at a time
+    BUDGET = 0x1B1D_0004  # the shared request window of one API key
 
 
 MIGRATION_LOCK = 1

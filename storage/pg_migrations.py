@@ -135,7 +135,17 @@ _TURN_LEASES = Migration(
     ),
 )
 
-MIGRATIONS: tuple[Migration, ...] = (_INITIAL, _TURN_LEASES)
+_SHARED_BUDGET = Migration(
+    3,
+    "the request window each API key shares across instances (used with PostgreSQL)",
+    (
+        "CREATE TABLE api_budget (id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY, key TEXT NOT NULL, "
+        "expires_at DOUBLE PRECISION NOT NULL)",
+        "CREATE INDEX api_budget_by_key ON api_budget (key, expires_at)",
+    ),
+)
+
+MIGRATIONS: tuple[Migration, ...] = (_INITIAL, _TURN_LEASES, _SHARED_BUDGET)
 """Every PostgreSQL migration, oldest first; version N here is version N of :data:`storage.migrations.MIGRATIONS`."""
 
 _VERSION_TABLE = """

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
 from contextlib import asynccontextmanager
 from types import TracebackType
 from typing import Any
@@ -132,13 +132,20 @@ class PostgresStore(Store):
 
         Raises like :meth:`create_interview`, and then inserts none of them.
         """
-        values = [pg_rows.interview_params(record, self._cipher) for record in records]
+        count = 0
+
+        def values() -> Iterator[tuple[Any, ...]]:  # streamed: a million records never sit in memory at once
+            nonlocal count
+            for record in records:
+                count += 1
+                yield pg_rows.interview_params(record, self._cipher)
+
         try:
             async with self.pool.acquire() as conn:
-                await conn.copy_records_to_table("interviews", records=values, columns=pg_rows.COLUMN_NAMES)
+                await conn.copy_records_to_table("interviews", records=values(), columns=pg_rows.COLUMN_NAMES)
         except asyncpg.UniqueViolationError as error:
             raise _unique_error(error, None) from None
-        return len(values)
+        return count
 
     async def update_interview(self, record: InterviewRecord) -> None:
         """Write every field of ``record`` (by ``interview_id``), except that ``turns_sent`` never goes down."""

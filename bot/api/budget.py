@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from bot.api.models import QueuePosition
+from bot.api.shared_window import Booker, SharedWindow
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +52,7 @@ class Slot:
     expires_at: float = math.inf
     requested_at: float | None = None
     settled_at: float | None = None
+    shared_token: object | None = None  # its booking in the shared window, if there is one
 
 
 @dataclass(eq=False)
@@ -93,6 +95,11 @@ class RequestBudget:
         self.queued = 0
         #: With ``keep_history``: every slot granted to a caller, in grant order (for tests and benchmarks).
         self.history: list[Slot] | None = [] if keep_history else None
+        #: Which key this is the budget of (a fingerprint, never the key), and the window it shares with other
+        #: processes on that key, if any (set by the composition root).
+        self.name = ""
+        self._booker: Booker | None = None
+        self._shared_calls: set[asyncio.Task[None]] = set()
 
     # --- accounting -------------------------------------------------------------------------------------
 
@@ -116,18 +123,43 @@ class RequestBudget:
                 listener.waited(max(0.0, now - requested_at))
         return slot
 
+    @property
+    def shared(self) -> SharedWindow | None:
+        """The window this key shares with other processes, if any."""
+        return self._booker.shared if self._booker is not None else None
+
+    @shared.setter
+    def shared(self, window: SharedWindow | None) -> None:
+        self._booker = Booker(window, self.window) if window is not None else None
+
     def settle(self, slot: Slot) -> None:
         """The response to ``slot``'s request arrived (or the request failed): it counts ``window`` from now."""
         now = self._clock()
         slot.settled_at = now if slot.settled_at is None else slot.settled_at
         slot.expires_at = min(slot.expires_at, now + self.window)
+        if self.shared is not None and slot.shared_token is not None:
+            self._tell_shared(self.shared.settle(slot.shared_token))
         self._pump()
 
     def release(self, slot: Slot) -> None:
         """The request provably never reached the server: give its slot back."""
         if slot in self._slots:
             self._slots.remove(slot)
+        if self.shared is not None and slot.shared_token is not None:
+            self._tell_shared(self.shared.release(slot.shared_token))
+            slot.shared_token = None
         self._pump()
+
+    def _tell_shared(self, call: Awaitable[None]) -> None:
+        async def run() -> None:
+            try:
+                await call
+            except Exception:  # the booking then lapses at its provisional end
+                log.warning("the shared request window could not be updated", exc_info=True)
+
+        task = asyncio.get_running_loop().create_task(run())
+        self._shared_calls.add(task)
+        task.add_done_callback(self._shared_calls.discard)
 
     # --- server feedback -----------------------------------------------------------------------------------
 
@@ -177,7 +209,20 @@ class RequestBudget:
         self._pump()
 
     async def acquire_slot(self, caller: str | None = None, on_queued: QueueCallback | None = None) -> Slot:
-        """Wait for a request slot; call ``settle`` when the response arrived (or ``release`` if never sent)."""
+        """Wait for a request slot; call ``settle`` when the response arrived (or ``release`` if never sent).
+
+        With a shared window, the slot is also booked there: the wait then includes the other processes' use.
+        """
+        slot = await self._acquire_local(caller, on_queued)
+        if self._booker is not None:
+            try:
+                slot.shared_token = await self._booker.book()
+            except BaseException:
+                self.release(slot)
+                raise
+        return slot
+
+    async def _acquire_local(self, caller: str | None, on_queued: QueueCallback | None) -> Slot:
         name = caller if caller is not None else f"~anonymous-{next(self._anonymous)}"
         now = self._clock()
         if not self._rotation and now >= self._blocked_until and self._active(now) < self.limit:
@@ -346,4 +391,5 @@ def shared_budget(key_fingerprint: str, limit: int = 60, window: float = 60.0) -
     budget = per_loop.get(key_fingerprint)
     if budget is None:
         budget = per_loop[key_fingerprint] = RequestBudget(limit, window)
+        budget.name = key_fingerprint
     return budget
