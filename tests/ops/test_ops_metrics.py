@@ -7,10 +7,15 @@ from pathlib import Path
 
 from fake_discord import FakeDiscord
 from fake_discord import serving as discord_serving
+from fake_slack import FakeSlack
 from ops_helpers import free_port, get, until_status
 from prometheus_client.parser import text_string_to_metric_families
 from test_ops_health import ADA, discord_settings, running
 
+from adapters.slack.runner import start_slack
+from bot.app import open_bridge
+from bot.config import Settings
+from bot.core.keys import ConversationKey
 from bot.ops.metrics import MAX_LABEL_VALUES, Metrics
 from storage.sqlite import SQLiteStore
 
@@ -58,6 +63,7 @@ async def test_counters_move_during_an_interview_and_labels_stay_bounded(tmp_pat
 
             await fake.user_sends_dm(ADA, "hi")
             await said(fake, "Hi ada")
+            fake.force_429("PATCH", r"/channels/\d+/messages/\d+", count=1, retry_after=0.1)  # discord.py waits
             await fake.user_sends_dm(ADA, "A friend invited me, and the channels confused me at first.")
             await said(fake, "?", count=2)  # the interviewer's next question
             await fake.user_sends_dm(ADA, "exit")
@@ -88,6 +94,7 @@ async def test_counters_move_during_an_interview_and_labels_stay_bounded(tmp_pat
     assert total(after, "interview_bridge_api_budget_wait_seconds_count") >= 3  # start, send, complete
     assert ("interview_bridge_api_budget_queued_requests", ()) in after
     assert total(after, "interview_bridge_platform_write_wait_seconds_count", platform="discord") >= 1
+    assert total(after, "interview_bridge_rate_limited_total", api="discord", platform="discord") == 1
     for name in ("# TYPE interview_bridge_rate_limited_total counter", "# TYPE interview_bridge_invitations_total"):
         assert name in text
     for name, labels in after:  # no user id, no interview id, no channel id in any label
@@ -129,3 +136,32 @@ async def test_the_api_budget_reports_waits_and_429s() -> None:
     assert total(samples, "interview_bridge_api_budget_wait_seconds_count") == 2
     assert total(samples, "interview_bridge_api_budget_wait_seconds_sum") > 0.1
     assert total(samples, "interview_bridge_rate_limited_total", api="interview", platform="shared") == 1
+
+
+async def test_slack_429s_and_write_waits_are_counted(tmp_path: Path) -> None:
+    async with FakeSlack(signing_secret="fake-signing-secret") as fake:
+        fake.add_user("U0ALICE01", "alice")
+        settings = Settings(
+            _env_file=None,  # type: ignore[call-arg]
+            slack_bot_token=fake.bot_token,  # type: ignore[arg-type]
+            slack_app_token=fake.app_token,  # type: ignore[arg-type]
+            slack_api_url=fake.api_url,
+            database_path=str(tmp_path / "bot.db"),
+            emulator_token_rate=2000.0,
+        )
+        metrics = Metrics()
+        async with open_bridge(settings, observer=metrics) as bridge:
+            runner = await start_slack(settings, bridge, host="127.0.0.1")
+            try:
+                await fake.wait_for(lambda: fake.socket.connected)
+                fake.force_429("*", count=2, retry_after=0)  # slack_sdk waits Retry-After and tries again
+                sent = await fake.user_sends_dm("U0ALICE01", "hi")
+                key = ConversationKey("slack", fake.team_id, fake.dm_channel_of("U0ALICE01") or "", "U0ALICE01")
+                await fake.wait_for(lambda: len(fake.bot_messages(key.channel, sent["ts"])) >= 2, timeout=20)
+                await bridge.wait_until_idle(key)
+            finally:
+                await runner.stop()
+    samples = parse(metrics.exposition().decode())
+    assert total(samples, "interview_bridge_rate_limited_total", api="slack", platform="slack") == 2
+    assert total(samples, "interview_bridge_platform_write_wait_seconds_count", platform="slack") >= 1
+    assert total(samples, "interview_bridge_interviews_started_total", platform="slack") == 1
