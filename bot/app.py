@@ -9,6 +9,8 @@ from collections.abc import AsyncIterator, Iterable
 from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
 
+from aiohttp import web
+
 from bot.api.client import InterviewClient
 from bot.config import Settings
 from bot.core.bridge import Bridge, default_studies
@@ -220,3 +222,26 @@ def operations_server(settings: Settings, bridge: Bridge, metrics: Metrics | Non
 
 def mount_routes(server: OpsServer, bridge: Bridge, settings: Settings) -> None:
     """Add the routes other parts serve on the bot's HTTP server (``server.add_routes`` / ``add_subapp``)."""
+    secret = _secret(settings.koji_webhook_secret)
+    if secret:  # the interview service's signed webhook brings analyses (else they are polled)
+        from bot.koji_webhook import WEBHOOK_PATH, koji_webhook_handler
+
+        server.add_routes([web.post(WEBHOOK_PATH, koji_webhook_handler(bridge.results, secret))])
+
+
+async def export_study(settings: Settings, study_id: str, file_format: str) -> str:
+    """A study's interviews as CSV or JSONL text, from the configured database (no API call)."""
+    from bot.core.export import export_csv, export_jsonl
+
+    book = study_book(settings)
+    study = book.get(study_id)
+    if study is None:
+        raise ValueError(f"no study {study_id!r}; studies: {', '.join(s.id for s in book.studies)}")
+    store = store_at(settings.database_location(), encryption_key=_secret(settings.token_encryption_key))
+    await store.open()
+    try:
+        if file_format == "jsonl":
+            return await export_jsonl(store, study)
+        return await export_csv(store, study)
+    finally:
+        await store.close()

@@ -65,6 +65,22 @@ async def _print_summary(bridge: Bridge, chat: TerminalChat) -> None:
             out.write(f"  {answer.get('questionText', answer.get('questionId'))} → {answer['structuredValue']}\n")
 
 
+def _export(settings: Settings, study: str, file_format: str, out: str | None) -> int:
+    from bot.app import export_study
+
+    try:
+        text = asyncio.run(export_study(settings, study, file_format))
+    except ValueError as error:
+        print(f"interview-bridge export: {error}", file=sys.stderr)
+        return 2
+    if out is None:
+        sys.stdout.write(text)
+    else:
+        Path(out).write_text(text, encoding="utf-8", newline="")
+        print(f"wrote {out}", file=sys.stderr)
+    return 0
+
+
 async def _emulator(args: argparse.Namespace) -> int:
     from bot.emulator import EmulatorConfig, serve_forever
 
@@ -107,6 +123,10 @@ def build_parser() -> argparse.ArgumentParser:
     backup = commands.add_parser("backup", help="an online, consistent copy of the SQLite database")
     backup.add_argument("file", help="the new backup file")
     backup.add_argument("--force", action="store_true", help="overwrite FILE if it exists")
+    export = commands.add_parser("export", help="write a study's interviews as CSV or JSONL")
+    export.add_argument("--study", required=True, help="the study's id (STUDIES_FILE; without one: default)")
+    export.add_argument("--format", choices=("csv", "jsonl"), default="csv", dest="file_format")
+    export.add_argument("--out", default=None, help="file to write (default: standard output)")
     doctor = commands.add_parser("doctor", help="check the configuration and say what is missing")
     doctor.add_argument("--generate-key", action="store_true", help="print a new TOKEN_ENCRYPTION_KEY")
     return parser
@@ -127,6 +147,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return doctor(settings, generate_key=args.generate_key)
     if args.command == "backup":
         return _backup(settings, args.file, force=args.force)
+    if args.command == "export":
+        return _export(settings, args.study, args.file_format, args.out)
     if args.command in ("run", "chat") and settings.studies_file:
         problem = _check_studies(settings.studies_file)
         if problem:

@@ -145,7 +145,30 @@ _SHARED_BUDGET = Migration(
     ),
 )
 
-MIGRATIONS: tuple[Migration, ...] = (_INITIAL, _TURN_LEASES, _SHARED_BUDGET)
+_ANALYSES = Migration(
+    4,
+    "analyses of completed interviews (polling timers), interviews by study",
+    (
+        """
+        CREATE TABLE analyses (
+            interview_id TEXT PRIMARY KEY,
+            study TEXT,
+            status TEXT NOT NULL CHECK (status IN ('waiting', 'completed', 'failed')),
+            analysis TEXT,
+            attempts INTEGER NOT NULL DEFAULT 0,
+            next_poll_at DOUBLE PRECISION,
+            created_at DOUBLE PRECISION NOT NULL,
+            updated_at DOUBLE PRECISION NOT NULL,
+            posted BOOLEAN NOT NULL DEFAULT false
+        )
+        """,
+        "CREATE INDEX analyses_due ON analyses (next_poll_at) WHERE status = 'waiting'",
+        "CREATE INDEX analyses_by_study ON analyses (study, created_at)",
+        "CREATE INDEX interviews_by_study ON interviews (study, created_at)",
+    ),
+)
+
+MIGRATIONS: tuple[Migration, ...] = (_INITIAL, _TURN_LEASES, _SHARED_BUDGET, _ANALYSES)
 """Every PostgreSQL migration, oldest first; version N here is version N of :data:`storage.migrations.MIGRATIONS`."""
 
 _VERSION_TABLE = """

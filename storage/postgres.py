@@ -40,6 +40,7 @@ from storage import sqlite_rows as rows
 from storage.crypto import TokenCipher
 from storage.migrations import Migration
 from storage.pg_migrations import MIGRATIONS, Connection, migrate
+from storage.pg_results import PgResultsTables
 
 _log = logging.getLogger(__name__)
 
@@ -47,7 +48,7 @@ POOL_SIZE = 10
 """Connections per instance: enough for the turns running at once (each statement holds one only briefly)."""
 
 
-class PostgresStore(Store):
+class PostgresStore(PgResultsTables, Store):
     """:class:`bot.core.store.Store` on a PostgreSQL database (``postgresql://user:password@host:port/db``)."""
 
     def __init__(

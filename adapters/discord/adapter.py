@@ -9,13 +9,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import aiohttp
 import discord
 
-from adapters.discord import components
+from adapters.discord import cards, components
 from adapters.discord.edit_budget import EditBudget
 from adapters.discord.text import PLACEHOLDER, split_message, visible, with_note, without_blank_parts
 from bot.core import (
@@ -25,6 +25,8 @@ from bot.core import (
     NoticeKind,
     PendingQuestion,
     RespondentUnreachable,
+    ResultsCard,
+    ResultsFile,
     catalogue,
 )
 
@@ -118,6 +120,19 @@ class DiscordAdapter:
             raise
         return message.id
 
+    async def post_results(self, channel: str, card: ResultsCard, files: Sequence[ResultsFile] = ()) -> None:
+        """A results card as an embed in a team's channel, its files (charts) attached, 10 per message."""
+        await self.budget.acquire_urgent(channel)
+        target = self.client.get_partial_messageable(int(channel))
+        await target.send(embed=cards.card_embed(card), files=cards.discord_files(files[: cards.MAX_FILES]))
+        for start in range(cards.MAX_FILES, len(files), cards.MAX_FILES):
+            await target.send(files=cards.discord_files(files[start : start + cards.MAX_FILES]))
+
+    async def send_file_privately(self, key: ConversationKey, file: ResultsFile, text: str) -> None:
+        """A file in the person's DM with the bot."""
+        await self.budget.acquire_urgent(key.channel)
+        await self.channel(key).send(content=text, files=cards.discord_files([file]))
+
     async def edit(
         self, key: ConversationKey, message_id: int, content: str | None = None, view: Any = discord.utils.MISSING
     ) -> None:
@@ -195,6 +210,8 @@ class DiscordAdapter:
         for chunk in chunks[:-1]:
             await self.send(key, chunk)
         view = components.actions_view(catalogue(notice.locale), notice.actions) if notice.actions else None
+        if notice.studies:
+            view = components.study_select_view(notice.studies, notice.text)
         await self.send(key, visible(chunks[-1]), view)
 
 

@@ -15,8 +15,10 @@ from discord.ext import commands
 
 from adapters.discord import catchup, components, ids, locales
 from adapters.discord.adapter import DiscordAdapter, dm_key, is_unreachable
+from adapters.discord.audience import Audiences
 from adapters.discord.interactions import ComponentRouter, locale_of, respondent_of, unavailable
 from adapters.discord.locales import MemberLocales
+from adapters.discord.results import admin_commands, study_choices
 from adapters.discord.translator import CatalogueTranslator
 from bot.config import Settings
 from bot.core import (
@@ -86,6 +88,9 @@ class InterviewCog(commands.Cog, name=components.COG_NAME):
         self.router.on_start = self.start_in_dm
         #: Closed when the cog is unloaded (``setup`` puts the bridge it opened here).
         self.resources = AsyncExitStack()
+        self.audiences = Audiences(bot, bridge.studies)  # guilds/roles of DM writers, for the studies' `who`
+        for command in admin_commands(self):  # /interview results|export|admin (adapters/discord/results.py)
+            self.interview.add_command(command)
         self._eligible: dict[str, tuple[float, bool]] = {}
         self._told_ineligible: dict[str, float] = {}
 
@@ -168,6 +173,7 @@ class InterviewCog(commands.Cog, name=components.COG_NAME):
                 display_name=display_name,
                 locale=await self.locales.of(key.user),  # a DM carries none: the member's last interaction's
                 metadata={"platform": "discord", "discord_user": name},
+                groups=await self.audiences.groups(int(key.user)),
             ),
             event_id=str(message_id),
             attachments=attachments,
@@ -308,6 +314,13 @@ class InterviewCog(commands.Cog, name=components.COG_NAME):
     async def start(self, interaction: discord.Interaction[Any], study: str | None = None) -> None:
         """``/interview start [study]``."""
         await self.start_in_dm(interaction, study)
+
+    @start.autocomplete("study")
+    async def _study_choices(
+        self, interaction: discord.Interaction[Any], current: str
+    ) -> list[app_commands.Choice[str]]:
+        """The open studies whose id or name contains what the member typed so far (closed/paused: not offered)."""
+        return await study_choices(self.bridge, current, open_only=True)
 
     async def _dm_key_of(self, interaction: discord.Interaction[Any]) -> Any:
         if interaction.guild_id is None and interaction.channel_id is not None:

@@ -138,6 +138,18 @@ def reply_view(tr: Catalogue) -> discord.ui.View:
     return _view([end_button(tr, 0)])
 
 
+def study_select_view(studies: Sequence[tuple[str, str]], placeholder: str) -> discord.ui.View:
+    """A select of the open studies (id, name) a member may take; picking one starts it."""
+    options = [
+        discord.SelectOption(label=clip(name, 100), value=study_id, description=clip(study_id, 100))
+        for study_id, name in studies[:25]
+    ]
+    select: discord.ui.Select[Any] = discord.ui.Select(
+        custom_id=ids.start_id(None), placeholder=clip(placeholder, 150), options=options, min_values=1, max_values=1
+    )
+    return _view([InterviewComponent(select)])
+
+
 def start_view(study: str | None, label: str) -> discord.ui.View:
     """The moderator's persistent "Start interview" button."""
     return _view([_button(label, ids.start_id(study), 0, discord.ButtonStyle.success)])

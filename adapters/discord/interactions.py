@@ -65,11 +65,15 @@ def respondent_of(interaction: discord.Interaction[Any], **metadata: Any) -> Res
     """The respondent behind an interaction; its locale becomes the interview locale."""
     user = interaction.user
     meta: dict[str, Any] = {"platform": "discord", "discord_user": user.name, **metadata}
+    groups = {str(role.id) for role in getattr(user, "roles", [])}  # a guild member's roles (who may take a study)
+    if interaction.guild_id is not None:
+        groups.add(str(interaction.guild_id))
     return RespondentInfo(
         external_id=str(user.id),
         display_name=user.global_name or user.name,
         locale=locale_of(interaction),
         metadata={k: v for k, v in meta.items() if v is not None},
+        groups=frozenset(groups),
     )
 
 
@@ -161,9 +165,11 @@ class ComponentRouter:
         event_id = str(interaction.id)
         actor = str(interaction.user.id)
         locale = locale_of(interaction)
-        if parsed.kind == "go":
+        if parsed.kind == "go":  # a Start button carries its study; the studies select carries the pick
+            picked_data: dict[str, Any] = dict(interaction.data or {})
+            picked = [str(v) for v in picked_data.get("values") or []]
             if self.on_start is not None:
-                await self.on_start(interaction, parsed.args[0] or None)
+                await self.on_start(interaction, parsed.args[0] or (picked[0] if picked else None))
             return
         if parsed.kind == "x":
             await self._action(interaction, key, parsed.args[0], actor, event_id)

@@ -7,12 +7,13 @@ Conversation key: ``ConversationKey("slack", team_id, dm_channel_id, user_id)``.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from adapters.slack import results
 from adapters.slack.blocks import (
     Block,
     QuestionRef,
@@ -35,7 +36,16 @@ from adapters.slack.calls import (
 from adapters.slack.reply import SlackReply, thinking
 from adapters.slack.target import Target, blocks_fit
 from bot.api.models import AnswerValue, Question
-from bot.core import AdapterState, Catalogue, ConversationKey, Notice, PendingQuestion, catalogue
+from bot.core import (
+    AdapterState,
+    Catalogue,
+    ConversationKey,
+    Notice,
+    PendingQuestion,
+    ResultsCard,
+    ResultsFile,
+    catalogue,
+)
 
 log = logging.getLogger("adapters.slack")
 
@@ -264,7 +274,7 @@ class SlackAdapter:
 
     async def post_notice(self, target: Target, notice: Notice) -> None:
         """A bot notice with its buttons; never fails on a block problem (falls back to text)."""
-        blocks = notice_blocks(notice) if notice.actions else None
+        blocks = notice_blocks(notice) if notice.actions or notice.studies else None
         try:
             await self.post(target, notice.text, blocks)
         except SlackApiError as error:
@@ -376,6 +386,17 @@ class SlackAdapter:
             await self.replace_question_blocks(key, ref, summary, message, tr)
         except SlackApiError as error:
             log.info("slack could not mark the question answered (%s)", error_code(error))
+
+    # --- results (bot.core.ports.ResultsChannel) ---
+
+    async def post_results(self, channel: str, card: ResultsCard, files: Sequence[ResultsFile] = ()) -> None:
+        """A results card in Block Kit, then its files (charts) uploaded to the same channel."""
+        await results.post_card(self.calls, "", channel, card)
+        await results.upload_files(self.calls, "", channel, files, card.title)
+
+    async def send_file_privately(self, key: ConversationKey, file: ResultsFile, text: str) -> None:
+        """Upload ``file`` into the person's DM with the app."""
+        await results.upload_files(self.calls, key.workspace, key.channel, [file], text)
 
     async def ephemeral(self, key: ConversationKey, channel: str, text: str, thread_ts: str | None = None) -> None:
         """A message only ``key.user`` sees (errors are logged, never raised: it is a courtesy)."""

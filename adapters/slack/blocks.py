@@ -26,6 +26,8 @@ Block = dict[str, Any]
 BLOCK_PREFIX = "ibq"
 ACTION_PREFIX = "ib:"
 NOTICE_ACTION_PREFIX = "ib:act:"
+#: The action id of the select of open studies (a plain DM when several are open); its value is the study id.
+STUDY_SELECT_ACTION = "ib:study"
 #: Button texts and option texts are cut at 75 characters by Slack.
 LABEL_LIMIT = 75
 BUTTONS_MAX = 5  # single choice: up to this many options as buttons
@@ -389,4 +391,12 @@ def notice_blocks(notice: Notice) -> list[Block]:
             style = "danger" if act is Action.CONFIRM_EXIT else ("primary" if act is Action.NEW_INTERVIEW else None)
             elements.append(button(notice_label(tr, act), NOTICE_ACTION_PREFIX + act.value, act.value, style=style))
         blocks.append({"type": "actions", "block_id": "ibn|" + notice.kind.value, "elements": elements})
+    if notice.studies:
+        select = {
+            "type": "static_select",
+            "action_id": STUDY_SELECT_ACTION,
+            "placeholder": {"type": "plain_text", "text": label(notice.text, 150)},
+            "options": [option(name, study_id) for study_id, name in notice.studies[:100]],
+        }
+        blocks.append({"type": "actions", "block_id": "ibn|" + notice.kind.value, "elements": [select]})
     return blocks

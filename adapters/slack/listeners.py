@@ -19,8 +19,15 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.errors import SlackApiError
 
 from adapters.slack.adapter import SlackAdapter, conversation_key, pointer_text
+from adapters.slack.admin import ADMIN_COMMANDS, run_admin_command
 from adapters.slack.assistant import greet_thread
-from adapters.slack.blocks import NOTICE_ACTION_PREFIX, QuestionRef, notice_label, text_sections
+from adapters.slack.blocks import (
+    NOTICE_ACTION_PREFIX,
+    STUDY_SELECT_ACTION,
+    QuestionRef,
+    notice_label,
+    text_sections,
+)
 from adapters.slack.calls import error_code
 from adapters.slack.clicks import Chosen, Ignore, Invalid, OpenOther, Redraw, interpret_click
 from adapters.slack.home import HOME_RESUME, HOME_START, publish_home
@@ -73,7 +80,7 @@ def help_text(tr: Catalogue) -> str:
     """``/interview`` without a known subcommand."""
     return tr.gettext(
         "`/interview start [study]` starts an interview in our DM · `/interview stop` ends yours · "
-        "`/interview status` shows where it stands."
+        "`/interview status` shows where it stands. Admins: `/interview results|export|admin <study>`."
     )
 
 
@@ -98,7 +105,8 @@ class Listeners:
     def __init__(self, bridge: Bridge, adapter: SlackAdapter) -> None:
         self.bridge = bridge
         self.adapter = adapter
-        self.people = People(adapter)
+        audience = {g for study in bridge.studies.studies for g in study.audience.slack_usergroups}
+        self.people = People(adapter, tuple(sorted(audience)))
         self._locks = ConversationLocks()  # thread decisions, one at a time per conversation
 
     async def locale(self, team: str, user: str) -> str | None:
@@ -200,6 +208,12 @@ class Listeners:
         thread_ts = container.get("thread_ts")
         locale = await self.locale(team, user)
         tr = catalogue(locale)
+        if action_id == STUDY_SELECT_ACTION:  # the person picked one of several open studies
+            picked = str((action.get("selected_option") or {}).get("value") or "") or None
+            problem = await self._start_from_click(key, picked, event_id, message, Action.NEW_INTERVIEW, locale)
+            if problem:
+                await self._tell(respond, key, problem, thread_ts)
+            return
         if action_id.startswith(NOTICE_ACTION_PREFIX):
             name = action_id[len(NOTICE_ACTION_PREFIX) :]
             problem = await self._notice_action(key, name, event_id, message, locale)
@@ -274,14 +288,26 @@ class Listeners:
         elif act is Action.CANCEL_EXIT:
             event = CancelExit(key, actor=user, event_id=event_id, locale=locale)
         else:
-            respondent = await self.people.respondent(key.workspace, user)
-            async with self._locks.hold(key):  # a double click must not clear the new interview's thread
-                if await self.bridge.current(key) is None:
-                    await self.adapter.set_thread(key, None)  # a new interview opens its own thread
-                outcome = await self.bridge.handle(Start(key, respondent, event_id=event_id))
-            return await self._after_notice_action(key, act, outcome, message, catalogue(locale))
+            return await self._start_from_click(key, None, event_id, message, act, locale)
         outcome = await self.bridge.handle(event)
         return await self._after_notice_action(key, act, outcome, message, catalogue(locale))
+
+    async def _start_from_click(
+        self,
+        key: ConversationKey,
+        study: str | None,
+        event_id: str,
+        message: dict[str, Any] | None,
+        act: Action,
+        locale: str | None,
+    ) -> str | None:
+        """Start an interview (of ``study``, else whichever fits) from a button or the studies select."""
+        respondent = await self.people.respondent(key.workspace, key.user)
+        async with self._locks.hold(key):  # a double click must not clear the new interview's thread
+            if await self.bridge.current(key) is None:
+                await self.adapter.set_thread(key, None)  # a new interview opens its own thread
+            outcome = await self.bridge.handle(Start(key, respondent, study, event_id=event_id))
+        return await self._after_notice_action(key, act, outcome, message, catalogue(locale))  # refusals: in the DM
 
     async def _after_notice_action(
         self, key: ConversationKey, act: Action, outcome: Outcome, message: dict[str, Any] | None, tr: Catalogue
@@ -375,13 +401,16 @@ class Listeners:
     # --- /interview ---
 
     async def on_command(self, ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
-        """``/interview start [study] | stop | status``."""
+        """``/interview start [study] | stop | status``; for admins ``results|export|admin <study>``."""
         await ack()
         team, user = str(body.get("team_id") or ""), str(body.get("user_id") or "")
         words = str(body.get("text") or "").split()
         sub = words[0].lower() if words else "help"
         locale = await self.locale(team, user)
         tr = catalogue(locale)
+        if sub in ADMIN_COMMANDS:
+            await run_admin_command(words, body, respond, self.bridge, self.adapter, self.people)
+            return
         if sub not in ("start", "stop", "status"):
             await respond(text=help_text(tr), response_type="ephemeral")
             return

@@ -16,10 +16,25 @@ log = logging.getLogger("adapters.slack")
 class People:
     """Caches what Slack tells about users, per process."""
 
-    def __init__(self, adapter: SlackAdapter) -> None:
+    def __init__(self, adapter: SlackAdapter, usergroups: tuple[str, ...] = ()) -> None:
+        """``usergroups``: the user groups that decide who may take a study (``who.slack_usergroups``)."""
         self._adapter = adapter
+        self._usergroups = usergroups
         self._respondents: dict[tuple[str, str], RespondentInfo] = {}
         self._dms: dict[tuple[str, str], str] = {}
+
+    async def _groups(self, user: str) -> frozenset[str]:
+        """Which of the studies' user groups ``user`` is in (``usergroups.users.list``; none if Slack won't say)."""
+        found = set()
+        for group in self._usergroups:
+            try:
+                response = await self._adapter.client.usergroups_users_list(usergroup=group)
+            except Exception as error:  # usergroups:read missing, group gone: that group admits nobody
+                log.info("slack usergroups.users.list unavailable: %s", type(error).__name__)
+                continue
+            if user in (response.get("users") or []):
+                found.add(group)
+        return frozenset(found)
 
     async def respondent(self, team: str, user: str) -> RespondentInfo:
         """The respondent's name, locale and time zone (just the id if Slack will not say)."""
@@ -34,7 +49,10 @@ class People:
             metadata: dict[str, Any] = {"slack_team": team} if team else {}
             if profile.get("tz"):
                 metadata["tz"] = profile["tz"]
-            info = RespondentInfo(external_id=user, display_name=name, locale=profile.get("locale"), metadata=metadata)
+            groups = await self._groups(user)
+            info = RespondentInfo(
+                external_id=user, display_name=name, locale=profile.get("locale"), metadata=metadata, groups=groups
+            )
         except Exception as error:  # users:read missing, user gone: the id is enough
             log.info("slack users.info unavailable: %s", type(error).__name__)
             return info

@@ -42,7 +42,10 @@ SCOPES: dict[str, str] = {
     "the “is thinking…” status (assistant.threads.setStatus, which Slack moves from assistant:write to chat:write)",
     "commands": "the /interview slash command",
     "im:history": "receive the messages people send the app in its Messages tab (message.im)",
+    "files:write": "upload result charts and hand an admin the CSV export (files.getUploadURLExternal + "
+    "files.completeUploadExternal)",
     "im:write": "open the DM with someone who starts an interview from /interview or the Home tab",
+    "usergroups:read": "who is in the admins' and the studies' user groups (usergroups.users.list)",
     "users:read": "the respondent's display name, locale and time zone (users.info), passed to the interview",
 }
 

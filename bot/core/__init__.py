@@ -6,6 +6,7 @@ behind :class:`Bridge`.
 """
 
 from bot.core.adapter_state import AdapterState, MemoryState
+from bot.core.admin import AdminActor, Digest, StudyCounts
 from bot.core.bridge import Bridge
 from bot.core.clock import Clock, ManualClock, SystemClock
 from bot.core.endings import EndReason, ending_label
@@ -26,9 +27,20 @@ from bot.core.i18n import Catalogue, catalogue, language_of
 from bot.core.keys import ConversationKey
 from bot.core.observe import Connection, Connections, Observer
 from bot.core.policy import AfterCompletion, BridgeConfig
-from bot.core.ports import Action, Adapter, Notice, NoticeKind, PendingQuestion, ReplyStream, RespondentUnreachable
+from bot.core.ports import (
+    Action,
+    Adapter,
+    Notice,
+    NoticeKind,
+    PendingQuestion,
+    ReplyStream,
+    RespondentUnreachable,
+    ResultsCard,
+    ResultsChannel,
+    ResultsFile,
+)
 from bot.core.store import RecordStatus
-from bot.core.studies import DEFAULT_STUDY
+from bot.core.studies import DEFAULT_STUDY, Study, StudyBook, StudyState
 from bot.core.texts import cancel_word, confirm_word, exit_word, retry_word, start_word
 from bot.core.views import InterviewStatus
 
@@ -37,6 +49,7 @@ __all__ = [
     "Action",
     "Adapter",
     "AdapterState",
+    "AdminActor",
     "AfterCompletion",
     "Answer",
     "Bridge",
@@ -47,6 +60,7 @@ __all__ = [
     "Connection",
     "Connections",
     "ConversationKey",
+    "Digest",
     "EndReason",
     "EndedHook",
     "Exit",
@@ -64,9 +78,16 @@ __all__ = [
     "ReplyStream",
     "RespondentInfo",
     "RespondentUnreachable",
+    "ResultsCard",
+    "ResultsChannel",
+    "ResultsFile",
     "Retry",
     "Start",
     "StartedHook",
+    "Study",
+    "StudyBook",
+    "StudyCounts",
+    "StudyState",
     "SystemClock",
     "UserText",
     "cancel_word",

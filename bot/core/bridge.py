@@ -19,6 +19,7 @@ from bot.api.client import InterviewClient
 from bot.api.models import Question
 from bot.core import logfields
 from bot.core.adapter_state import AdapterState, ScopedState
+from bot.core.admin import StudyDesk
 from bot.core.choosing import StudyGate
 from bot.core.clock import Clock, SystemClock
 from bot.core.context import CoreContext
@@ -33,6 +34,7 @@ from bot.core.lifecycle import Lifecycle
 from bot.core.observe import Connections, Observer
 from bot.core.policy import BridgeConfig
 from bot.core.ports import Adapter, PendingQuestion, RespondentUnreachable
+from bot.core.results import AnalysisWatch
 from bot.core.sharing import SharedDuties
 from bot.core.store import InterviewRecord, RecordStatus, Store, StoredQuestion
 from bot.core.studies import DEFAULT_STUDY, Study, StudyBook
@@ -87,9 +89,12 @@ class Bridge:
         self._ctx.share(coordination)
         self._ctx.clients.update(clients or {})
         self.gate = StudyGate(book, store, self._ctx.clock)
+        self.desk = StudyDesk(self._ctx, self.gate)
         self._turns = TurnRunner(self._ctx, self._on_api_end)
         self._lifecycle = Lifecycle(self._ctx, self._turns)
         self._events = EventHandlers(self._ctx, self._turns, self._lifecycle, self.gate)
+        self.results = AnalysisWatch(self._ctx)
+        self._lifecycle.on_completed = self.results.watch
         self._sweeper: asyncio.Task[None] | None = None
         self.instances = SharedDuties(self._ctx, self._turns)
         self._background: set[asyncio.Task[None]] = set()
@@ -350,6 +355,7 @@ class Bridge:
                     continue
                 await self.check_deadlines()
                 await self.instances.take_over_lapsed_turns()
+                await self.results.poll_due()
                 now = self._ctx.clock.now()
                 if now - last_prune >= HOUSEKEEPING_EVERY:
                     last_prune = now

@@ -81,13 +81,22 @@ class StudyGate:
             ).format(study=study.name)
         return None
 
+    def match(self, typed: str) -> Study | None:
+        """The study ``typed`` names: its id, or the start of exactly one id (Slack's text argument)."""
+        word = typed.strip().lower()
+        exact = self.studies.get(word)
+        if exact is not None or not word:
+            return exact
+        starting = [study for study in self.studies.studies if study.id.startswith(word)]
+        return starting[0] if len(starting) == 1 else None
+
     async def choose(
         self, key: ConversationKey, requested: str | None, groups: frozenset[str], locale: str | None
     ) -> Choice:
         """The study a start for ``requested`` (None: whichever fits) means for this person."""
         tr = catalogue(locale)
         if requested:
-            study = self.studies.get(requested.strip().lower())
+            study = self.match(requested)
             if study is None:
                 names = ", ".join(s.id for s in self.studies.studies)
                 return Choice(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 
 from bot.api.errors import ApiUnavailable, InterviewApiError, NotFound, RateLimited, ServerError, Unauthorized
 from bot.api.models import Respondent
@@ -27,6 +28,15 @@ class Lifecycle:
     def __init__(self, ctx: CoreContext, turns: TurnRunner) -> None:
         self._ctx = ctx
         self._turns = turns
+        #: Called once an interview is completed on the API too (the bridge watches for its analysis).
+        self.on_completed: Callable[[InterviewRecord], Awaitable[None]] | None = None
+
+    async def _completed(self, record: InterviewRecord) -> None:
+        if self.on_completed is not None:
+            try:
+                await self.on_completed(record)
+            except Exception:  # results are extra: the interview itself ended fine
+                log.exception("after-completion hook failed interview=%s", record.interview_id)
 
     async def start(self, key: ConversationKey, respondent: RespondentInfo, study: Study) -> Outcome:
         """Start an interview of ``study`` for ``key`` (its consent text first) and show its opening message."""
@@ -67,6 +77,8 @@ class Lifecycle:
             created_at=now,
             updated_at=now,
         )
+        if not study.anonymous and respondent.display_name:  # named on the results card; never in anonymous ones
+            record.platform_state["respondent_name"] = respondent.display_name
         ctx.set_deadlines(record)
         logfields.note(record.interview_id, record.study)
         try:
@@ -109,6 +121,7 @@ class Lifecycle:
                 record.status = RecordStatus.COMPLETED
                 record.completed_at = ctx.clock.now()
                 await ctx.store.update_interview(record)
+                await self._completed(record)
             log.info("interview completed interview=%s reason=%s api_done=%s", record.interview_id, reason, done)
             api_reason = reason.for_api()
             if notify and api_reason is not None and not ctx.unreachable(record):
@@ -144,6 +157,7 @@ class Lifecycle:
             record.status = RecordStatus.COMPLETED
             record.completed_at = self._ctx.clock.now()
             await self._ctx.store.update_interview(record)
+            await self._completed(record)
 
     async def on_deadline(self, record: InterviewRecord) -> None:
         """A deadline of ``record`` is due (caller holds the lock and re-read the record)."""

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from bot.api.models import Question
 from bot.core.keys import ConversationKey
@@ -106,3 +107,37 @@ class RespondentUnreachable(Exception):
     The core stops sending to that conversation; at the inactivity deadline the interview completes with
     reason ``respondent_left`` instead of ``timeout``.
     """
+
+
+@dataclass(frozen=True, slots=True)
+class ResultsFile:
+    """A file posted with results (a PNG chart, a CSV export)."""
+
+    filename: str
+    content: bytes
+    title: str
+
+
+@dataclass(frozen=True, slots=True)
+class ResultsCard:
+    """What the team sees in a study's results channel: a summary of one interview, or aggregates.
+
+    Every text is already in the study's language. ``fields`` are (label, value) pairs shown in order; adapters
+    render the card as a Discord embed or Slack Block Kit.
+    """
+
+    title: str
+    fields: tuple[tuple[str, str], ...] = ()
+    quote: str | None = None
+    footer: str | None = None
+
+
+@runtime_checkable
+class ResultsChannel(Protocol):
+    """An adapter that can post results into a team's channel (not a respondent's conversation)."""
+
+    async def post_results(self, channel: str, card: ResultsCard, files: Sequence[ResultsFile] = ()) -> None:
+        """Post ``card`` (and ``files``) to ``channel``; files are uploaded as the platform does it."""
+
+    async def send_file_privately(self, key: ConversationKey, file: ResultsFile, text: str) -> None:
+        """Hand ``file`` to the person of ``key`` only (their DM), with ``text``."""

@@ -105,6 +105,33 @@ class TranscriptLine:
     at: float
 
 
+class AnalysisStatus(StrEnum):
+    """Where the interview service's analysis of a completed interview stands, as far as the bot knows."""
+
+    WAITING = "waiting"  # polled with backoff until it is completed or failed (or a webhook brings it)
+    COMPLETED = "completed"
+    FAILED = "failed"
+
+
+@dataclass(slots=True)
+class AnalysisRecord:
+    """The analysis of one completed interview, stored locally (by polling or the webhook, whichever is first).
+
+    ``next_poll_at`` is the timer of the polling route (None once it is over); ``posted`` is set once the results
+    channel got what it should of this interview (its card, or its share of an aggregate).
+    """
+
+    interview_id: str
+    study: str | None
+    status: AnalysisStatus = AnalysisStatus.WAITING
+    analysis: dict[str, Any] | None = None
+    attempts: int = 0
+    next_poll_at: float | None = None
+    created_at: float = 0.0
+    updated_at: float = 0.0
+    posted: bool = False
+
+
 class ActiveInterviewExists(Exception):
     """``create_interview`` found an active interview for the same conversation key."""
 
@@ -245,4 +272,28 @@ class Store(Protocol):
 
     async def get_state(self, scope: str, key: str) -> dict[str, Any] | None:
         """Read a value written by ``put_state``."""
+        ...
+
+    # --- studies and their results ---
+    async def interviews_of_study(self, study: str) -> list[InterviewRecord]:
+        """Every interview of a study, oldest first (counts, exports)."""
+        ...
+
+    async def watch_analysis(self, interview_id: str, study: str | None, next_poll_at: float, now: float) -> bool:
+        """Start waiting for an interview's analysis (polled from ``next_poll_at``); False if already watched."""
+        ...
+
+    async def get_analysis(self, interview_id: str) -> AnalysisRecord | None:
+        """The stored analysis record of one interview."""
+        ...
+
+    async def save_analysis(self, record: AnalysisRecord) -> None:
+        """Write every field of ``record`` (by ``interview_id``; inserted if missing)."""
+
+    async def due_analyses(self, now: float, limit: int = 20) -> list[AnalysisRecord]:
+        """Waiting analyses whose ``next_poll_at`` is at or before ``now``, most overdue first."""
+        ...
+
+    async def analyses_of_study(self, study: str) -> list[AnalysisRecord]:
+        """Every analysis record of a study, oldest first."""
         ...

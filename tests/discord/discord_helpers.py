@@ -24,6 +24,7 @@ from bot.core.bridge import Bridge
 from bot.core.clock import ManualClock
 from bot.core.keys import ConversationKey
 from bot.core.policy import BridgeConfig
+from bot.core.studies import StudyBook
 from bot.emulator import Emulator, EmulatorConfig, run_emulator
 from storage.sqlite import SQLiteStore
 
@@ -63,6 +64,7 @@ class Stack:
         self.store = SQLiteStore(db_path)
         self.settings = Settings(_env_file=None, discord_edit_interval=0.05)  # type: ignore[call-arg]
         self.bridge: Bridge | None = None
+        self.studies: StudyBook | None = None  # None: one study from the settings
         self.bot: InterviewBot | None = None
         self.emulator: Emulator | None = None
         self._running: contextlib.AsyncExitStack | None = None
@@ -71,7 +73,7 @@ class Stack:
         """Open the store, start a bridge and a bot (syncing its commands), as ``interview-bridge run`` does."""
         self.store = SQLiteStore(self.db_path)
         await self.store.open()
-        self.bridge = Bridge(self.api, self.store, CONFIG, clock=self.clock)
+        self.bridge = Bridge(self.api, self.store, CONFIG, clock=self.clock, studies=self.studies)
         await self.bridge.start()
         self.bot = InterviewBot(self.bridge, self.settings, sync_commands=True, guild_ready_timeout=0.05)
         self._running = contextlib.AsyncExitStack()
@@ -169,6 +171,7 @@ async def discord_stack(
     brief_text: str = BRIEF,
     token_rate: float = 4000.0,
     edit_interval: float = 0.05,
+    studies: StudyBook | None = None,
     **fake_options: Any,
 ) -> AsyncIterator[Stack]:
     """The built-in server with :data:`BRIEF`, a SQLite store, the fake Discord and a booted bot.
@@ -191,6 +194,7 @@ async def discord_stack(
             fake.add_guild(GUILD, "Pixel Forge", [ADA, BOB, MOD])
             stack = Stack(fake, api, tmp_path / "bridge.db", ManualClock())
             stack.emulator = emulator
+            stack.studies = studies
             stack.settings = Settings(_env_file=None, discord_edit_interval=edit_interval)  # type: ignore[call-arg]
             try:
                 await stack.boot()

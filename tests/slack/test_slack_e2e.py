@@ -25,6 +25,7 @@ from bot.core.clock import ManualClock
 from bot.core.keys import ConversationKey
 from bot.core.policy import BridgeConfig
 from bot.core.store import RecordStatus
+from bot.core.studies import StudyBook
 from bot.emulator import Emulator, EmulatorConfig, run_emulator
 from storage.sqlite import SQLiteStore
 
@@ -151,6 +152,7 @@ async def open_harness(
     budget: SlackBudget | None = None,
     update_interval: float = 0.05,
     token_rate: float = 3000.0,
+    studies: StudyBook | None = None,
 ) -> AsyncIterator[Harness]:
     """The whole chain on loopback: emulator, SQLite store, bridge, Bolt app served over HTTP for the fake."""
     brief = tmp_path / "brief.yaml"
@@ -161,7 +163,8 @@ async def open_harness(
         await store.open()
         api = InterviewClient(emulator.base_url, emulator.api_key, rate_limit=100_000)
         clock = ManualClock()
-        bridge = Bridge(api, store, BridgeConfig(inactivity_timeout=600.0, inactivity_nudge=0.0), clock=clock)
+        config = BridgeConfig(inactivity_timeout=600.0, inactivity_nudge=0.0)
+        bridge = Bridge(api, store, config, clock=clock, studies=studies)
         client = make_client(fake.bot_token, fake.api_url)
         app = AsyncApp(client=client, signing_secret=fake.signing_secret)
         # one interview stays far below Slack's tiers; a roomy budget keeps these tests quick (the budget's own

@@ -5,19 +5,36 @@ the adapter called, an event it subscribes to, or its slash command (no needless
 from __future__ import annotations
 
 import json
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
 import jsonschema
+import pytest
 import test_slack_e2e as e2e
 import yaml
+from aiohttp import web
+from fake_slack import FakeSlack
 from fake_slack.scopes import COMMANDS_SCOPE, EVENT_SCOPES, METHOD_SCOPES, missing_scope
 from test_slack_e2e import ALICE, Harness, action_ids, start_interview
 
 from adapters.slack.listeners import COMMAND, EVENTS
 from adapters.slack.runner import SCOPES
+from bot.studies_file import parse_studies
 
-harness = e2e.harness
+#: One study (so the respondent flow is unchanged) and admins by user group (the admin commands' scopes).
+STUDIES = "admins: {slack_usergroups: [S0ADMINS]}\nstudies:\n  - {id: survey, name: Survey}\n"
+
+
+@pytest.fixture
+async def harness(
+    fake_slack: FakeSlack, serve_http: Callable[[web.Application], Awaitable[str]], tmp_path: Path
+) -> AsyncIterator[Harness]:
+    fake_slack.add_usergroup("S0ADMINS", [ALICE])
+    async with e2e.open_harness(fake_slack, serve_http, tmp_path, studies=parse_studies(STUDIES)) as h:
+        yield h
+
+
 MANIFEST = Path(__file__).parents[2] / "deploy" / "slack-manifest.yaml"
 #: Slack's official manifest schema (slackapi/manifest-schema, v1 manifests), see tests/specs/README.md.
 SCHEMA = Path(__file__).parents[1] / "specs" / "slack-manifest-schema.json"
@@ -54,6 +71,9 @@ async def test_the_manifest_scopes_are_exactly_what_the_adapter_needs(harness: H
     await h.fake.click_in_view(ALICE, view["id"], "ib_home:resume")
     await h.fake.wait_for(lambda: any("Welcome back" in m["text"] for m in h.bot_replies(thread=thread)))
     await h.idle()
+    # an admin (a member of the admins' user group) takes the export: usergroups.users.list, the file upload
+    await h.fake.slash_command(ALICE, "/interview", "export survey")
+    await h.fake.wait_for(lambda: bool(h.fake.shared_files(h.fake.dm_channel_of(ALICE))))
 
     refused = [c for c in h.fake.calls if c.response.get("error") == "missing_scope"]
     assert not refused, [(c.method, c.response.get("needed")) for c in refused]

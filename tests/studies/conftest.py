@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
 
@@ -11,7 +11,9 @@ import pytest
 from bot.api.client import InterviewClient
 from bot.core.bridge import Bridge
 from bot.core.clock import ManualClock
+from bot.core.keys import ConversationKey
 from bot.core.policy import BridgeConfig
+from bot.core.ports import ResultsCard, ResultsFile
 from bot.core.studies import StudyBook
 from bot.emulator import Emulator, EmulatorConfig, run_emulator
 from bot.studies_file import parse_studies
@@ -26,12 +28,12 @@ studies:
   - id: onboarding
     name: Joining Pixel Forge
     consent: Your answers go to the community team.
-    results: {slack_channel: C0RESULTS}
+    results: {slack_channel: C0RESULTS, discord_channel: "900"}
   - id: pulse
     name: Team pulse
     anonymous: true
     min_responses: 3
-    results: {slack_channel: C0PULSE}
+    results: {discord_channel: "901"}
   - id: archive
     name: Last year's survey
     closes_at: "2020-01-31T00:00:00Z"
@@ -40,9 +42,34 @@ studies:
 BridgeFactory = Callable[[StudyBook], AbstractAsyncContextManager[Bridge]]
 
 
+#: A short brief with every structured question type (so results have something to count and chart).
+BRIEF = """
+study: {id: results-test, title: Results test}
+interviewer:
+  greeting: "Hi {name}! GREETING"
+  closing: "That's all, thank you {name}!"
+  acknowledgements: [Thanks.]
+themes:
+  - {name: Channel overload, keywords: [channel*, confus*]}
+  - {name: Feeling welcome, keywords: [welcom*, friendly]}
+questions:
+  - {id: why, type: open_ended, text: "What brought you here?", max_follow_ups: 0}
+  - {id: ease, type: scale, text: "How easy was joining?", scale_min: 1, scale_max: 5, max_follow_ups: 0}
+  - {id: src, type: single_choice, text: "Where did you hear of us?", options: [A friend, Reddit, YouTube],
+     max_follow_ups: 0}
+  - {id: use, type: multiple_choice, text: "Which do you use?", options: [Voice, Forums, Events],
+     min_choices: 1, max_choices: 3, max_follow_ups: 0}
+  - {id: rank, type: ranking, text: "Rank these for us.", options: [Speed, Price, Fun], max_follow_ups: 0}
+  - {id: back, type: yes_no, text: "Would you come back?", max_follow_ups: 0}
+"""
+
+
 @pytest.fixture
-async def emulator() -> AsyncIterator[Emulator]:
-    async with run_emulator(EmulatorConfig(token_rate=5000.0, analysis_delay=0.05, rate_limit=100_000)) as emu:
+async def emulator(tmp_path: Path) -> AsyncIterator[Emulator]:
+    brief = tmp_path / "brief.yaml"
+    brief.write_text(BRIEF, encoding="utf-8")
+    config = EmulatorConfig(brief=brief, token_rate=5000.0, analysis_delay=0.05, rate_limit=100_000)
+    async with run_emulator(config) as emu:
         yield emu
 
 
@@ -65,9 +92,25 @@ async def client(emulator: Emulator) -> AsyncIterator[InterviewClient]:
         yield api
 
 
+class ResultsRecorder(RecordingAdapter):
+    """A platform stand-in that also records what is posted to results channels and handed over privately."""
+
+    def __init__(self, platform: str = "test") -> None:
+        super().__init__(platform)
+        self.posted: list[tuple[str, ResultsCard, tuple[ResultsFile, ...]]] = []
+        self.private: list[tuple[ConversationKey, ResultsFile, str]] = []
+
+    async def post_results(self, channel: str, card: ResultsCard, files: Sequence[ResultsFile] = ()) -> None:
+        self.posted.append((channel, card, tuple(files)))
+        self.changed.set()
+
+    async def send_file_privately(self, key: ConversationKey, file: ResultsFile, text: str) -> None:
+        self.private.append((key, file, text))
+
+
 @pytest.fixture
-def adapter() -> RecordingAdapter:
-    return RecordingAdapter()
+def adapter() -> ResultsRecorder:
+    return ResultsRecorder()
 
 
 @pytest.fixture

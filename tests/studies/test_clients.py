@@ -22,7 +22,7 @@ def _book(url: str) -> str:
 studies:
   - id: one
     name: One
-    api: {{url: "{url}", key_env: TEST_KEY_A, project: discord-onboarding}}
+    api: {{url: "{url}", key_env: TEST_KEY_A, project: results-test}}
   - id: two
     name: Two
     api: {{url: "{url}", key_env: TEST_KEY_A}}
@@ -44,7 +44,7 @@ async def test_studies_on_one_key_share_one_client_and_budget(
         assert clients["three"] is not clients["one"]
         assert clients["one"].budget is clients["two"].budget
         assert clients["three"].budget is not clients["one"].budget
-        started = await clients["one"].start(study="discord-onboarding")
+        started = await clients["one"].start(study="results-test")
         assert started.interview_id
 
 

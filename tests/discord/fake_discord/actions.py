@@ -6,7 +6,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, cast
 
 from . import interactions
-from .interactions import APPLICATION_COMMAND, COMPONENT, MODAL_SUBMIT, build_interaction
+from .interactions import (
+    APPLICATION_COMMAND,
+    APPLICATION_COMMAND_AUTOCOMPLETE,
+    COMPONENT,
+    MODAL_SUBMIT,
+    build_interaction,
+)
 from .state import DM, Channel, Interaction, World, find_component
 
 if TYPE_CHECKING:
@@ -129,6 +135,20 @@ class UserActions:
         await self.gateway.dispatch("INTERACTION_CREATE", submitted.payload)
         return submitted
 
+    async def autocomplete(
+        self,
+        user_id: str,
+        name: str,
+        options: list[dict[str, Any]],
+        *,
+        guild_id: str | None = None,
+        locale: str = "en-US",
+    ) -> Interaction:
+        """The user is typing an option of ``/name`` (INTERACTION_CREATE type 4): ``options`` as for
+        :meth:`slash_command`, with ``"focused": true`` on the option being typed. The bot answers with
+        callback type 8 and its ``choices``."""
+        return await self.slash_command(user_id, name, options, guild_id=guild_id, locale=locale, kind=4)
+
     async def slash_command(
         self,
         user_id: str,
@@ -137,6 +157,7 @@ class UserActions:
         *,
         guild_id: str | None = None,
         locale: str = "en-US",
+        kind: int = APPLICATION_COMMAND,
     ) -> Interaction:
         """The user runs ``/name`` (options as Discord sends them, e.g. a sub-command
         ``[{"type": 1, "name": "start", "options": [{"type": 3, "name": "study", "value": "x"}]}]``) in the
@@ -158,9 +179,11 @@ class UserActions:
         data: dict[str, Any] = {"id": command["id"], "name": name, "type": 1, "options": options}
         if "guild_id" in command:
             data["guild_id"] = command["guild_id"]
+        if kind not in (APPLICATION_COMMAND, APPLICATION_COMMAND_AUTOCOMPLETE):
+            raise ValueError(f"not a command interaction type: {kind}")
         interaction = build_interaction(
             self._fake(),
-            kind=APPLICATION_COMMAND,
+            kind=kind,
             user_id=user_id,
             channel=channel,
             data=data,

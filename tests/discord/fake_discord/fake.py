@@ -180,6 +180,11 @@ class FakeDiscord(UserActions):
                 return str(role_id)
         raise KeyError(name)
 
+    def grant_permissions(self, guild_id: str, user_id: str, bits: int) -> None:
+        """Give a member extra permissions in the guild (e.g. Manage Server, ``1 << 5``) as interactions carry them."""
+        extra = self.world.guilds[guild_id].setdefault("_extra_permissions", {})
+        extra[user_id] = extra.get(user_id, 0) | bits
+
     async def remove_member(self, guild_id: str, user_id: str) -> None:
         """The user leaves the guild (GUILD_MEMBER_REMOVE, only with the members intent; member fetch → 404)."""
         self.world.guilds[guild_id]["_members"].discard(user_id)

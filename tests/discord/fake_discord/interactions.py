@@ -32,6 +32,9 @@ if TYPE_CHECKING:
 COMPONENT = 3
 MODAL_SUBMIT = 5
 APPLICATION_COMMAND = 2
+APPLICATION_COMMAND_AUTOCOMPLETE = 4
+#: Discord's limits on an autocomplete result: at most 25 choices, names 1-100 characters, values up to 100.
+MAX_CHOICES = 25
 
 
 def build_interaction(
@@ -229,6 +232,8 @@ async def callback(request: web.Request) -> web.Response:
     elif kind == 9:
         if interaction.type == MODAL_SUBMIT:
             raise DiscordError(400, 50035, "Invalid Form Body: a modal cannot answer a modal submit")
+    elif kind == 8:
+        _check_choices(interaction, data)
     else:
         raise DiscordError(400, 50035, f"Invalid Form Body: callback type {kind} not supported by the fake")
     interaction.response = body
@@ -250,6 +255,21 @@ async def callback(request: web.Request) -> web.Response:
     elif kind == 9:
         result["resource"] = {"type": kind}
     return json_response(result)
+
+
+def _check_choices(interaction: Interaction, data: dict[str, Any]) -> None:
+    """Callback type 8 (APPLICATION_COMMAND_AUTOCOMPLETE_RESULT) answers only an autocomplete interaction."""
+    if interaction.type != APPLICATION_COMMAND_AUTOCOMPLETE:
+        raise DiscordError(400, 50035, "Invalid Form Body: callback type 8 answers autocomplete interactions only")
+    choices = data.get("choices")
+    if not isinstance(choices, list) or len(choices) > MAX_CHOICES:
+        raise DiscordError(400, 50035, "Invalid Form Body: data.choices must be a list of at most 25 choices")
+    for choice in choices:
+        name, value = choice.get("name"), choice.get("value")
+        if not isinstance(name, str) or not 1 <= len(name) <= 100:
+            raise DiscordError(400, 50035, "Invalid Form Body: a choice name must be 1-100 characters")
+        if isinstance(value, str) and len(value) > 100:
+            raise DiscordError(400, 50035, "Invalid Form Body: a choice value must be at most 100 characters")
 
 
 def _interaction_extra(fake: FakeDiscord, interaction: Interaction) -> dict[str, Any]:

@@ -39,6 +39,10 @@ def iso_now() -> str:
     return datetime.now(UTC).isoformat()
 
 
+#: A member's computed permissions in interactions (``member.permissions``): no Manage Server (1 << 5).
+DEFAULT_MEMBER_PERMISSIONS = 2248473465835073
+
+
 @dataclass
 class Interaction:
     """One interaction the fake sent to the bot (a click, a modal submit or a slash command).
@@ -209,7 +213,7 @@ class World:
             "mute": False,
             "flags": 0,
             "pending": False,
-            "permissions": "2248473465835073",
+            "permissions": str(DEFAULT_MEMBER_PERMISSIONS | guild.get("_extra_permissions", {}).get(user_id, 0)),
         }
 
     # --- guilds ------------------------------------------------------------------------------------------

@@ -36,6 +36,9 @@ METHOD_TIERS = {
     "views.push": 4,
     "users.info": 4,
     "team.info": 3,
+    "files.getUploadURLExternal": 4,
+    "files.completeUploadExternal": 4,
+    "usergroups.users.list": 2,
 }
 PER_CHANNEL = {"chat.postMessage": 60, "assistant.threads.setStatus": 60}
 # Tier 1 says "1+ per minute"; Slack tolerates bursts of reconnects, so Socket Mode gets 10 per minute here.

@@ -9,7 +9,7 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
-from . import methods_chat, methods_misc  # noqa: F401  (register the Web API methods)
+from . import methods_chat, methods_files, methods_misc  # noqa: F401  (register the Web API methods)
 from .delivery import Delivery, post, signed_headers
 from .socket_mode import SocketModeServer
 from .view_actions import ViewActions
@@ -33,6 +33,7 @@ class FakeSlack(ViewActions):
         app = web.Application()
         app.router.add_route("*", "/api/{method}", self._api)
         app.router.add_post("/response/{rid}", self._response)
+        app.router.add_post(methods_files.UPLOAD_PATH, self._upload)
         app.router.add_get("/socket", self.socket.handle)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
@@ -65,6 +66,23 @@ class FakeSlack(ViewActions):
 
     async def _api(self, request: web.Request) -> web.Response:
         return await handle(self, request)
+
+    async def _upload(self, request: web.Request) -> web.Response:
+        return await methods_files.receive_upload(self, request)
+
+    def add_channel(self, channel_id: str, team_id: str | None = None) -> None:
+        """A channel the app is a member of (a results channel)."""
+        self.workspace(team_id).messages.setdefault(channel_id, [])
+
+    def add_usergroup(self, group_id: str, users: list[str]) -> None:
+        """A user group (``usergroups.users.list`` answers its members)."""
+        groups: dict[str, list[str]] = getattr(self, "usergroups", {})
+        groups[group_id] = list(users)
+        self.usergroups = groups
+
+    def shared_files(self, channel_id: str) -> list[methods_files.FakeFile]:
+        """The completed uploads shared in a channel, in order."""
+        return [f for f in methods_files.files_of(self).values() if f.completed and channel_id in f.channels]
 
     async def _response(self, request: web.Request) -> web.Response:
         rid = request.match_info["rid"]

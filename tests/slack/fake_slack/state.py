@@ -72,6 +72,7 @@ class FakeMessage:
     update_count: int = 0
     versions: list[tuple[str, list[JSON] | None]] = field(default_factory=list)
     markdown: bool = False  # `text` is standard Markdown (streamed, or sent as `markdown_text`), not mrkdwn
+    files: list[JSON] = field(default_factory=list)  # files shared with the message (files.completeUploadExternal)
 
     def to_api(self, team_id: str, app_id: str | None = None) -> JSON:
         """The message object as Slack shows it in API answers and interaction payloads."""
@@ -84,6 +85,8 @@ class FakeMessage:
                 msg["app_id"] = app_id
         if self.thread_ts:
             msg["thread_ts"] = self.thread_ts
+        if self.files:
+            msg["files"] = self.files
         if self.metadata:
             msg["metadata"] = self.metadata
         return msg

@@ -1,0 +1,89 @@
+"""The SQLite tables of studies' results: analyses of completed interviews and their polling timers."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Any
+
+from bot.core.store import AnalysisRecord, AnalysisStatus, InterviewRecord
+from storage import sqlite_rows as rows
+
+__all__ = ["ResultsTables"]
+
+_COLUMNS = "interview_id, study, status, analysis, attempts, next_poll_at, created_at, updated_at, posted"
+_SELECT = f"SELECT {_COLUMNS} FROM analyses"
+
+
+def _analysis(row: Sequence[Any]) -> AnalysisRecord:
+    return AnalysisRecord(
+        interview_id=row[0],
+        study=row[1],
+        status=AnalysisStatus(row[2]),
+        analysis=rows.load_json(row[3]),
+        attempts=int(row[4]),
+        next_poll_at=row[5],
+        created_at=float(row[6]),
+        updated_at=float(row[7]),
+        posted=bool(row[8]),
+    )
+
+
+class ResultsTables:
+    """Mixed into :class:`storage.sqlite.SQLiteStore`: the results part of the Store port."""
+
+    if TYPE_CHECKING:  # provided by the store
+
+        async def _fetch(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]: ...
+
+        def _interviews(self, found: Iterable[Sequence[Any]]) -> list[InterviewRecord]: ...
+
+    async def interviews_of_study(self, study: str) -> list[InterviewRecord]:
+        """Every interview of a study, oldest first."""
+        sql = f"SELECT {rows.INTERVIEW_COLUMNS} FROM interviews WHERE study = ? ORDER BY created_at, id"
+        return self._interviews(await self._fetch(sql, (study,)))
+
+    async def watch_analysis(self, interview_id: str, study: str | None, next_poll_at: float, now: float) -> bool:
+        """Start waiting for an analysis; False if it is already watched (or stored)."""
+        sql = (
+            f"INSERT INTO analyses ({_COLUMNS}) VALUES (?, ?, 'waiting', NULL, 0, ?, ?, ?, 0) "
+            "ON CONFLICT (interview_id) DO NOTHING RETURNING 1"
+        )
+        return bool(await self._fetch(sql, (interview_id, study, next_poll_at, now, now)))
+
+    async def get_analysis(self, interview_id: str) -> AnalysisRecord | None:
+        """One interview's analysis record."""
+        found = await self._fetch(f"{_SELECT} WHERE interview_id = ?", (interview_id,))
+        return _analysis(found[0]) if found else None
+
+    async def save_analysis(self, record: AnalysisRecord) -> None:
+        """Write the whole record (insert or replace by interview id)."""
+        sql = (
+            f"INSERT INTO analyses ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT (interview_id) DO UPDATE SET study = excluded.study, status = excluded.status, "
+            "analysis = excluded.analysis, "
+            "attempts = excluded.attempts, next_poll_at = excluded.next_poll_at, updated_at = excluded.updated_at, "
+            "posted = excluded.posted"
+        )
+        analysis = rows.dump_json(record.analysis) if record.analysis is not None else None
+        params = (
+            record.interview_id,
+            record.study,
+            record.status.value,
+            analysis,
+            record.attempts,
+            record.next_poll_at,
+            record.created_at,
+            record.updated_at,
+            int(record.posted),
+        )
+        await self._fetch(sql, params)
+
+    async def due_analyses(self, now: float, limit: int = 20) -> list[AnalysisRecord]:
+        """Waiting analyses whose poll is due, most overdue first (through the partial index)."""
+        sql = f"{_SELECT} WHERE status = 'waiting' AND next_poll_at <= ? ORDER BY next_poll_at LIMIT ?"
+        return [_analysis(row) for row in await self._fetch(sql, (now, limit))]
+
+    async def analyses_of_study(self, study: str) -> list[AnalysisRecord]:
+        """Every analysis record of a study, oldest first."""
+        return [_analysis(row) for row in await self._fetch(f"{_SELECT} WHERE study = ? ORDER BY created_at", (study,))]
