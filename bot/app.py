@@ -237,7 +237,7 @@ async def export_study(settings: Settings, study_id: str, file_format: str) -> s
     study = book.get(study_id)
     if study is None:
         raise ValueError(f"no study {study_id!r}; studies: {', '.join(s.id for s in book.studies)}")
-    store = store_at(settings.database_location(), encryption_key=_secret(settings.token_encryption_key))
+    store = store_for(settings)
     await store.open()
     try:
         if file_format == "jsonl":
