@@ -15,10 +15,8 @@ from discord.ext import commands
 
 from adapters.discord import catchup, components, ids, locales
 from adapters.discord.adapter import DiscordAdapter, dm_key, is_unreachable
-from adapters.discord.audience import Audiences
 from adapters.discord.interactions import ComponentRouter, locale_of, respondent_of, unavailable
-from adapters.discord.locales import MemberLocales
-from adapters.discord.results import admin_commands, study_choices
+from adapters.discord.results import add_study_commands, study_choices
 from adapters.discord.translator import CatalogueTranslator
 from bot.config import Settings
 from bot.core import (
@@ -81,16 +79,14 @@ class InterviewCog(commands.Cog, name=components.COG_NAME):
         self.settings = settings
         self.adapter = DiscordAdapter(bot, edit_interval=settings.discord_edit_interval, state=bridge.adapter_state)
         self.seen = bridge.adapter_state(catchup.SEEN_SCOPE)
-        self.locales = MemberLocales(bridge.adapter_state(locales.SCOPE))
+        self.locales = locales.MemberLocales(bridge.adapter_state(locales.SCOPE))
         observer = bridge.observer
         self.adapter.budget.on_wait = lambda waited: observer.platform_write_waited(platform="discord", seconds=waited)
         self.router = ComponentRouter(bridge, self.adapter)
         self.router.on_start = self.start_in_dm
         #: Closed when the cog is unloaded (``setup`` puts the bridge it opened here).
         self.resources = AsyncExitStack()
-        self.audiences = Audiences(bot, bridge.studies)  # guilds/roles of DM writers, for the studies' `who`
-        for command in admin_commands(self):  # /interview results|export|admin (adapters/discord/results.py)
-            self.interview.add_command(command)
+        self.audiences = add_study_commands(self)  # /interview results|export|admin; DM writers' guilds/roles
         self._eligible: dict[str, tuple[float, bool]] = {}
         self._told_ineligible: dict[str, float] = {}
 
@@ -316,9 +312,7 @@ class InterviewCog(commands.Cog, name=components.COG_NAME):
         await self.start_in_dm(interaction, study)
 
     @start.autocomplete("study")
-    async def _study_choices(
-        self, interaction: discord.Interaction[Any], current: str
-    ) -> list[app_commands.Choice[str]]:
+    async def _studies(self, interaction: discord.Interaction[Any], current: str) -> list[app_commands.Choice[str]]:
         """The open studies whose id or name contains what the member typed so far (closed/paused: not offered)."""
         return await study_choices(self.bridge, current, open_only=True)
 

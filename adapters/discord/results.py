@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import discord
 from discord import app_commands
 
+from adapters.discord.audience import Audiences
 from adapters.discord.cards import MAX_FILES, card_embed, discord_files
 from adapters.discord.components import clip
 from adapters.discord.interactions import locale_of
@@ -20,7 +21,7 @@ if TYPE_CHECKING:
     from adapters.discord.cog import InterviewCog
     from bot.core import Bridge
 
-__all__ = ["admin_commands"]
+__all__ = ["add_study_commands", "admin_commands", "study_choices"]
 
 _ACTIONS = {"pause": StudyState.PAUSED, "resume": StudyState.OPEN, "close": StudyState.CLOSED}
 
@@ -43,6 +44,13 @@ async def study_choices(bridge: Bridge, current: str, *, open_only: bool) -> lis
             continue
         choices.append(app_commands.Choice(name=clip(f"{study.name} ({study.id})", 100), value=study.id))
     return choices[:25]
+
+
+def add_study_commands(cog: InterviewCog) -> Audiences:
+    """Add the admin subcommands to the cog's ``/interview``; the lookup of DM writers' guilds and roles."""
+    for command in admin_commands(cog):
+        cog.interview.add_command(command)
+    return Audiences(cog.bot, cog.bridge.studies)
 
 
 def admin_commands(cog: InterviewCog) -> list[app_commands.Command[Any, Any, Any]]:
