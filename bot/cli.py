@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import errno
 import logging
 import sys
 import tempfile
@@ -12,9 +13,13 @@ from collections.abc import Coroutine, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from pydantic import ValidationError
+
 from bot import __version__
-from bot.config import Settings
+from bot.config import Settings, explain
+from bot.logs import log_to_file
 from bot.ops.logs import configure_logging
+from bot.preflight import preflight, report
 
 if TYPE_CHECKING:
     from adapters.terminal.chat import TerminalChat
@@ -22,9 +27,13 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("bot.cli")
 
+#: Where the terminal chat logs (never in the middle of the chat): next to its database; the demo's in the temp folder.
+DEMO_LOG = Path(tempfile.gettempdir()) / "interview-bridge-demo.log"
 
-def _logging(level: str) -> None:
-    configure_logging(level)
+
+def chat_log(database_path: str) -> Path:
+    """The chat's log file: ``interview-bridge.db`` → ``interview-bridge.log``."""
+    return Path(database_path).expanduser().with_suffix(".log")
 
 
 async def _chat(settings: Settings, study: str | None) -> int:
@@ -91,8 +100,28 @@ async def _emulator(args: argparse.Namespace) -> int:
         token_rate=args.token_rate,
         generation=args.generation,
     )
-    await serve_forever(config)
+    try:
+        await serve_forever(config)
+    except OSError as error:
+        if error.errno == errno.EADDRINUSE:
+            print(
+                report([f"emulator --port {args.port}: the port is in use (choose another, e.g. --port 0)"]),
+                file=sys.stderr,
+            )
+            return 2
+        raise
     return 0
+
+
+def port_number(text: str) -> int:
+    """``--port``: a TCP port, 0 (any free one) to 65535."""
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number (0 to 65535)") from None
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"{port} is out of range: a port is a number from 0 to 65535")
+    return port
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -108,7 +137,7 @@ def build_parser() -> argparse.ArgumentParser:
     chat = commands.add_parser("chat", help="a terminal interview against the configured API")
     chat.add_argument("--study", default=None)
     emulator = commands.add_parser("emulator", help="serve the built-in Koji-compatible interview server")
-    emulator.add_argument("--port", type=int, default=8765)
+    emulator.add_argument("--port", type=port_number, default=8765, help="0 to 65535 (0: any free port)")
     emulator.add_argument("--brief", default=None, help="research brief YAML (default: the sample brief)")
     emulator.add_argument("--api-key", default=None, help="the key it accepts (default: printed at start)")
     emulator.add_argument("--token-rate", type=float, default=40.0)
@@ -135,38 +164,34 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``interview-bridge`` command."""
     args = build_parser().parse_args(argv)
-    settings = Settings()
+    try:
+        settings = Settings()
+    except ValidationError as error:  # values that do not parse or make no sense: one plain report, exit 2
+        print(report(explain(error)), file=sys.stderr)
+        return 2
     if args.command == "migrate-store":
         from bot.migrate_store import migrate_store
 
-        _logging("WARNING")
+        configure_logging("WARNING")
         return migrate_store(args.source, args.target)
-    if args.command == "doctor":
+    if args.command == "doctor" and args.generate_key:
         from bot.doctor import doctor
 
-        return doctor(settings, generate_key=args.generate_key)
+        return doctor(settings, generate_key=True)
     if args.command == "backup":
         return _backup(settings, args.file, force=args.force)
     if args.command == "export":
         return _export(settings, args.study, args.file_format, args.out)
-    if args.command in ("run", "chat") and settings.studies_file:
-        problem = _check_studies(settings.studies_file)
-        if problem:
-            print(problem, file=sys.stderr)
-            return 2
-    brief = args.brief if args.command == "emulator" else settings.emulator_brief
-    if args.command == "emulator" or settings.uses_builtin_server() or args.command == "demo":
-        problem = _check_brief(brief)
-        if problem:
-            print(problem, file=sys.stderr)
-            return 2
-    if args.command in ("run", "chat") and not settings.uses_builtin_server():
-        problem = _check_api_key(settings)
-        if problem:
-            print(problem, file=sys.stderr)
-            return 2
+    problems = preflight(settings, args.command, getattr(args, "brief", None))
+    if problems:
+        print(report(problems), file=sys.stderr)
+        return 2
+    if args.command == "doctor":
+        from bot.doctor import doctor
+
+        return doctor(settings)
     if args.command == "demo":
-        _logging("WARNING")
+        log_to_file(settings.log_level, DEMO_LOG)
         with tempfile.TemporaryDirectory(prefix="interview-bridge-demo-") as folder:
             demo_settings = settings.model_copy(
                 update={
@@ -178,7 +203,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
             return _main_loop(_chat(demo_settings, None))
     if args.command == "chat":
-        _logging("WARNING")
+        log_to_file(settings.log_level, chat_log(settings.database_path))
         return _main_loop(_chat(settings, args.study))
     configure_logging(settings.log_level, settings.log_format)
     if args.command == "emulator":
@@ -207,40 +232,6 @@ def _backup(settings: Settings, file: str, *, force: bool) -> int:
         return 1
     print(f"backed up {sqlite_path(location)} to {file} ({size} bytes, integrity ok)")
     return 0
-
-
-def _check_brief(path: str | None) -> str | None:
-    """A clear message if the built-in server's research brief cannot be used."""
-    from bot.emulator.brief import load_brief
-
-    try:
-        load_brief(path)
-    except ValueError as error:
-        return f"interview-bridge: {error}"
-    return None
-
-
-def _check_studies(path: str) -> str | None:
-    """A clear message (file, line, field) if the studies file cannot be used."""
-    from bot.studies_file import load_studies
-
-    try:
-        load_studies(path)
-    except ValueError as error:
-        return f"interview-bridge: {error}"
-    return None
-
-
-def _check_api_key(settings: Settings) -> str | None:
-    """A clear message (never the key itself) if KOJI_API_KEY cannot be sent as a header."""
-    from bot.api.keys import clean_api_key
-
-    key = settings.koji_api_key.get_secret_value() if settings.koji_api_key else ""
-    try:
-        clean_api_key(key)
-    except ValueError as error:
-        return f"interview-bridge: KOJI_API_KEY: {error}. `interview-bridge doctor` checks the whole configuration."
-    return None
 
 
 def _main_loop(coro: Coroutine[Any, Any, int]) -> int:

@@ -3,12 +3,21 @@
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Any
+from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, field_validator
+from cryptography.fernet import Fernet
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from bot.core.policy import AfterCompletion
+
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
+def _allowed(text: str) -> dict[str, Any]:
+    """What a setting accepts, in the words the error message uses (``explain``)."""
+    return {"allowed": text}
 
 
 class LogFormat(StrEnum):
@@ -30,10 +39,19 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore", env_ignore_empty=True)
 
     # --- the interview API ---
-    koji_api_url: str = Field("", description="Base URL of the interview API (empty: the built-in server).")
+    koji_api_url: str = Field(
+        "",
+        description="Base URL of the interview API (empty: the built-in server).",
+        json_schema_extra=_allowed("an http:// or https:// URL, e.g. https://koji.so/api/v1"),
+    )
     koji_api_key: SecretStr | None = Field(None, description="API key (empty: the built-in server).")
     koji_study: str | None = Field(None, description="Study (project) to interview for, if the API needs one.")
-    koji_rate_limit: int = Field(60, description="Requests per minute allowed for the API key.")
+    koji_rate_limit: int = Field(
+        60,
+        ge=1,
+        description="Requests per minute allowed for the API key.",
+        json_schema_extra=_allowed("a whole number of requests per minute, 1 or more"),
+    )
     koji_locale: str | None = Field(
         None, description="Locale when the platform tells none (e.g. de): the bot's language and the interview's."
     )
@@ -55,18 +73,39 @@ class Settings(BaseSettings):
         "unique among them; empty: a random one, and a restarted instance's turns resume once their lease lapses).",
     )
     token_encryption_key: SecretStr | None = Field(
-        None, description="Fernet key to encrypt session tokens at rest (`interview-bridge doctor` makes one)."
+        None,
+        description="Fernet key to encrypt session tokens at rest (`interview-bridge doctor` makes one).",
+        json_schema_extra=_allowed(
+            "a Fernet key, 44 characters of url-safe base64 (`interview-bridge doctor --generate-key` makes one)"
+        ),
     )
 
     # --- conversation behaviour ---
-    inactivity_timeout: float = Field(1800.0, description="Seconds of silence before completing (timeout).")
-    inactivity_nudge: float = Field(300.0, description="Seconds before the timeout to send a reminder (0: none).")
-    max_message_length: int = Field(4000, description="Longest respondent message forwarded, in characters.")
+    inactivity_timeout: float = Field(
+        1800.0,
+        gt=0,
+        description="Seconds of silence before completing (timeout).",
+        json_schema_extra=_allowed("a number of seconds greater than 0"),
+    )
+    inactivity_nudge: float = Field(
+        300.0,
+        ge=0,
+        description="Seconds before the timeout to send a reminder (0: none).",
+        json_schema_extra=_allowed("a number of seconds, 0 (no reminder) or more"),
+    )
+    max_message_length: int = Field(
+        4000,
+        ge=1,
+        description="Longest respondent message forwarded, in characters.",
+        json_schema_extra=_allowed("a whole number of characters, 1 or more"),
+    )
     exit_words: Annotated[tuple[str, ...], NoDecode] = Field(
         ("exit", "stop", "quit", "/exit", "/stop"), description="Words that end an interview (after a confirm)."
     )
     after_completion: AfterCompletion = Field(
-        AfterCompletion.OFFER, description="What a message after the end does: offer, auto or never."
+        AfterCompletion.OFFER,
+        description="What a message after the end does: offer, auto or never.",
+        json_schema_extra=_allowed("offer, auto or never"),
     )
 
     # --- Discord ---
@@ -79,32 +118,103 @@ class Settings(BaseSettings):
     discord_allowed_roles: Annotated[tuple[str, ...], NoDecode] = Field(
         (), description="Role ids required in an allowed guild (empty: any role)."
     )
-    discord_edit_interval: float = Field(1.0, description="Seconds between edits of one streamed reply.")
+    discord_edit_interval: float = Field(
+        1.0,
+        ge=0,
+        description="Seconds between edits of one streamed reply.",
+        json_schema_extra=_allowed("a number of seconds, 0 or more"),
+    )
 
     # --- Slack ---
     slack_bot_token: SecretStr | None = Field(None, description="xoxb- token; enables the Slack adapter.")
     slack_app_token: SecretStr | None = Field(None, description="xapp- token for Socket Mode.")
     slack_signing_secret: SecretStr | None = Field(None, description="Signing secret for HTTP mode.")
     slack_api_url: str | None = Field(None, description="Web API base override (tests, proxies).")
-    slack_http_port: int = Field(3000, description="Port of the HTTP-mode events endpoint.")
+    slack_http_port: int = Field(
+        3000,
+        ge=0,
+        le=65535,
+        description="Port of the HTTP-mode events endpoint.",
+        json_schema_extra=_allowed("a port number from 1 to 65535 (0: any free port)"),
+    )
     slack_http_host: str = Field("0.0.0.0", description="Address the HTTP-mode endpoint listens on.")
-    slack_update_interval: float = Field(1.0, description="Seconds between updates of one streamed reply.")
+    slack_update_interval: float = Field(
+        1.0,
+        ge=0,
+        description="Seconds between updates of one streamed reply.",
+        json_schema_extra=_allowed("a number of seconds, 0 or more"),
+    )
 
     # --- the built-in interview server (used when no API key is set) ---
     emulator_brief: str | None = Field(None, description="Brief YAML for the built-in server (default: sample).")
-    emulator_token_rate: float = Field(40.0, description="Tokens per second the built-in server streams.")
+    emulator_token_rate: float = Field(
+        40.0,
+        ge=0,
+        description="Tokens per second the built-in server streams.",
+        json_schema_extra=_allowed("a number of tokens per second, 0 (all at once) or more"),
+    )
 
     # --- operations ---
     http_host: str = Field("127.0.0.1", description="Address of the bot's HTTP server (health, metrics, APIs).")
-    http_port: int = Field(8080, description="Port of the bot's HTTP server (0: any free port).")
-    log_level: str = Field("INFO", description="Logging level.")
-    log_format: LogFormat = Field(LogFormat.TEXT, description="Log lines as plain `text` or one JSON object each.")
-    shutdown_grace: float = Field(8.0, gt=0, description="Seconds a stop (SIGTERM/SIGINT) may take at most.")
+    http_port: int = Field(
+        8080,
+        ge=0,
+        le=65535,
+        description="Port of the bot's HTTP server (0: any free port).",
+        json_schema_extra=_allowed("a port number from 1 to 65535 (0: any free port)"),
+    )
+    log_level: str = Field("INFO", description="Logging level.", json_schema_extra=_allowed(", ".join(LOG_LEVELS)))
+    log_format: LogFormat = Field(
+        LogFormat.TEXT,
+        description="Log lines as plain `text` or one JSON object each.",
+        json_schema_extra=_allowed("text or json"),
+    )
+    shutdown_grace: float = Field(
+        8.0,
+        gt=0,
+        description="Seconds a stop (SIGTERM/SIGINT) may take at most.",
+        json_schema_extra=_allowed("a number of seconds greater than 0"),
+    )
 
     @field_validator("exit_words", "discord_allowed_guilds", "discord_allowed_roles", mode="before")
     @classmethod
     def _split(cls, value: object) -> object:
         return _split_words(value)
+
+    @field_validator("koji_api_url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        value = value.strip()
+        parts = urlsplit(value)
+        if value and (parts.scheme not in ("http", "https") or not parts.hostname):
+            raise ValueError("not an http:// or https:// URL")
+        return value
+
+    @field_validator("token_encryption_key")
+    @classmethod
+    def _fernet_key(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            try:
+                Fernet(value.get_secret_value().strip().encode("ascii"))
+            except (ValueError, UnicodeEncodeError):
+                raise ValueError("not a Fernet key") from None
+        return value
+
+    @field_validator("log_level")
+    @classmethod
+    def _level(cls, value: str) -> str:
+        if value.strip().upper() not in LOG_LEVELS:
+            raise ValueError("not a logging level")
+        return value.strip().upper()
+
+    @model_validator(mode="after")
+    def _api_pair(self) -> Settings:
+        if self.koji_api_key is not None and self.koji_api_key.get_secret_value().strip() and not self.koji_api_url:
+            raise ValueError(
+                "KOJI_API_KEY is set but KOJI_API_URL is not: set KOJI_API_URL to the interview API's base URL "
+                "(e.g. https://koji.so/api/v1), or remove KOJI_API_KEY to use the built-in sample interview"
+            )
+        return self
 
     def database_location(self) -> str:
         """Where the data lives: DATABASE_URL if set, else the SQLite file DATABASE_PATH."""
@@ -115,3 +225,21 @@ class Settings(BaseSettings):
     def uses_builtin_server(self) -> bool:
         """True when no real API is configured: run the built-in interview server."""
         return not self.koji_api_key or not self.koji_api_url
+
+
+def explain(error: ValidationError) -> list[str]:
+    """One plain line per broken setting: the variable, the value (never a secret's), what it accepts."""
+    lines = []
+    for problem in error.errors(include_url=False):
+        if not problem["loc"]:  # a rule across settings: its message names them
+            lines.append(str(problem["msg"]).removeprefix("Value error, "))
+            continue
+        name = str(problem["loc"][0])
+        field = Settings.model_fields.get(name)
+        extra = field.json_schema_extra if field is not None else None
+        allowed = extra.get("allowed") if isinstance(extra, dict) else None
+        secret = field is not None and "SecretStr" in str(field.annotation)
+        shown = "" if secret or problem["input"] is None else f"={problem['input']!r}"
+        reason = allowed if allowed else str(problem["msg"]).removeprefix("Value error, ")
+        lines.append(f"{name.upper()}{shown} is not valid: it should be {reason}.")
+    return lines

@@ -13,6 +13,7 @@ from cryptography.fernet import Fernet
 
 from bot.config import Settings
 from bot.core.i18n import available_languages, language_of
+from bot.core.printable import printable
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,7 +179,7 @@ def doctor(settings: Settings, *, generate_key: bool = False) -> int:
     findings = check_api(settings) + check_storage(settings) + check_platforms(settings) + check_language(settings)
     for finding in findings:
         mark = "✓" if finding.ok else ("✗" if finding.blocking else "!")
-        print(f"{mark} {finding.topic}: {finding.text}")
+        print(printable(f"{mark} {finding.topic}: {finding.text}", keep_newlines=False))
     blocking = [f for f in findings if f.blocking]
     notes = sum(1 for f in findings if not f.ok and not f.blocking)
     if blocking:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import logging
 import signal
 import sys
@@ -21,6 +22,7 @@ from typing import Any
 from bot.app import open_bridge, operations_server
 from bot.config import Settings
 from bot.core.bridge import Bridge
+from bot.core.printable import printable
 from bot.ops.metrics import Metrics
 
 log = logging.getLogger("bot.service")
@@ -128,15 +130,20 @@ async def _serve(settings: Settings, runners: dict[str, Runner], stopping: async
                 task.cancel()
             results = await asyncio.gather(*tasks, return_exceptions=True)
             await server.stop()
-        problems.extend(p for p in (_problem(r) for r in results if isinstance(r, BaseException)) if p)
+        problems.extend(p for p in (_problem(r, settings) for r in results if isinstance(r, BaseException)) if p)
 
 
-def _problem(error: BaseException) -> str:
+def _problem(error: BaseException, settings: Settings) -> str:
     """What to print for a platform runner that stopped with ``error`` (empty: it was just cancelled)."""
     if isinstance(error, asyncio.CancelledError):
         return ""
     if isinstance(error, ValueError):  # a setup problem a runner found (bad token, missing intent)
-        return str(error)
+        return printable(str(error))
+    if isinstance(error, OSError) and error.errno == errno.EADDRINUSE:  # only Slack's HTTP mode listens
+        return (
+            f"SLACK_HTTP_PORT={settings.slack_http_port}: the port is in use on {settings.slack_http_host} "
+            "(another program or another copy of the bot listens there): choose another port, or stop that program"
+        )
     if isinstance(error, OSError):  # the platform cannot be reached (network, a wrong *_API_URL)
         return f"cannot reach the platform: {error}"
     raise error

@@ -74,7 +74,8 @@ MISSING_INTENT = (
 async def run_discord(bridge: Bridge, settings: Settings, *, sync_commands: bool = True) -> None:
     """Connect and serve until cancelled. Commands are synced at start unless told otherwise.
 
-    Raises :class:`DiscordSetupError` (logged as one clear line) when Discord refuses the token or an intent.
+    Raises :class:`DiscordSetupError` (one clear sentence, for the caller to report) when Discord refuses
+    the token or an intent.
     """
     if settings.discord_token is None:
         raise DiscordSetupError("DISCORD_TOKEN is not set")
@@ -82,9 +83,7 @@ async def run_discord(bridge: Bridge, settings: Settings, *, sync_commands: bool
     try:
         async with bot:
             await bot.start(settings.discord_token.get_secret_value())
-    except discord.LoginFailure:
-        log.error("discord: %s", BAD_TOKEN)
+    except discord.LoginFailure:  # the caller reports it, once (`interview-bridge run` prints it)
         raise DiscordSetupError(BAD_TOKEN) from None
     except discord.PrivilegedIntentsRequired:
-        log.error("discord: %s", MISSING_INTENT)
         raise DiscordSetupError(MISSING_INTENT) from None

@@ -17,8 +17,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import aiohttp
 from aiohttp import web
 from slack_bolt.async_app import AsyncApp
+from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
     AsyncRateLimitErrorRetryHandler,
@@ -91,12 +93,15 @@ def make_app(settings: Settings, client: AsyncWebClient | None = None) -> AsyncA
     client = client or make_client(token, settings.slack_api_url)
     secret = settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else None
     socket_mode = settings.slack_app_token is not None
-    return AsyncApp(
-        client=client,
+    app = AsyncApp(
+        token=client.token,  # not client=: Bolt would also read SLACK_BOT_TOKEN and warn that it goes unused
         signing_secret=secret or ("socket-mode" if socket_mode else None),
         request_verification_enabled=not socket_mode,
         process_before_response=False,
     )
+    app.client.base_url = client.base_url  # the retry handlers and API base of ``client``
+    app.client.retry_handlers = client.retry_handlers
+    return app
 
 
 #: The link's name in :class:`~bot.core.observe.Connections` (readiness, metrics).
@@ -185,11 +190,56 @@ class SlackRunner:
         await self.adapter.calls.budget.close()
 
 
+class SlackSetupError(ValueError):
+    """Slack refused a token: waiting will not fix it (the message says what to change)."""
+
+
+#: Web API errors that mean a token is wrong, revoked or its app uninstalled.
+REFUSED = frozenset({"invalid_auth", "not_authed", "token_revoked", "token_expired", "account_inactive"})
+FIX_BOT_TOKEN = (
+    "Slack refused SLACK_BOT_TOKEN ({error}). Copy the Bot User OAuth Token (xoxb-…) again from "
+    "api.slack.com/apps → your app → OAuth & Permissions; if the app was removed or the token revoked, "
+    "reinstall the app to the workspace first."
+)
+FIX_APP_TOKEN = (
+    "Slack refused SLACK_APP_TOKEN ({error}). Make an app-level token (xapp-…) with the connections:write "
+    "scope under api.slack.com/apps → your app → Basic Information → App-Level Tokens."
+)
+
+
+async def check_tokens(settings: Settings, client: AsyncWebClient, *, backoff: float = 1.0) -> None:
+    """Ask Slack whether the tokens are accepted before serving (auth.test; apps.connections.open for xapp-).
+
+    A refusal raises :class:`SlackSetupError`; a network outage is retried quietly with backoff, one log line
+    per attempt, until Slack answers.
+    """
+    checks = [(client, "auth.test", FIX_BOT_TOKEN)]
+    if settings.slack_app_token is not None:
+        app_client = AsyncWebClient(token=settings.slack_app_token.get_secret_value(), base_url=client.base_url)
+        checks.append((app_client, "apps.connections.open", FIX_APP_TOKEN))
+    for web_client, method, fix in checks:
+        delay = backoff
+        while True:
+            try:
+                await web_client.api_call(method)
+                break
+            except SlackApiError as error:
+                code = str(error.response.get("error", "")) if error.response is not None else ""
+                if code in REFUSED or code == "not_allowed_token_type":
+                    raise SlackSetupError(fix.format(error=code)) from None
+                raise
+            except (aiohttp.ClientError, OSError, TimeoutError) as error:
+                log.warning("slack: cannot reach Slack (%s); trying again in %.0f s", type(error).__name__, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 60.0)
+
+
 async def start_slack(
     settings: Settings, bridge: Bridge, *, host: str = "0.0.0.0", ping_interval: float = 10.0
 ) -> SlackRunner:
     """Build the Bolt app, register the listeners on ``bridge`` and start it. Call ``stop()`` when done.
 
+    The tokens are checked first (:func:`check_tokens`), so a refused one stops the start with what to fix.
     The bridge's ``slack`` link (readiness) follows the Socket Mode connection, or the HTTP endpoint.
     """
     assert settings.slack_bot_token is not None, "SLACK_BOT_TOKEN is not set"
@@ -200,6 +250,7 @@ async def start_slack(
         on_429=lambda: observer.rate_limited(api="slack", platform="slack"),
     )
     app = make_app(settings, client)
+    await check_tokens(settings, app.client)
     adapter = register_listeners(app, bridge, update_interval=settings.slack_update_interval)
     link = bridge.connections.track(LINK)
     runner = SlackRunner(app, adapter, settings, host=host, link=link, ping_interval=ping_interval)

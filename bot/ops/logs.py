@@ -1,5 +1,8 @@
 """Logging set-up: plain text (the default) or ``LOG_FORMAT=json``, one JSON object per line.
 
+A text line is one line per record, terminal-safe, with a fault as ``(ErrorType: message)``; the traceback
+follows only at ``LOG_LEVEL=DEBUG`` (:class:`bot.logs.OneLineFormatter`).
+
 A JSON line has ``time``, ``level``, ``logger``, ``message``, the interview's ``interview_id``, ``study`` and
 ``platform`` when the line is about one (:mod:`bot.core.logfields`), simple ``extra=`` fields, and ``error``
 (the traceback) when there is one. Fields whose names speak of secrets are never written; the messages
@@ -16,6 +19,7 @@ from datetime import UTC, datetime
 from typing import IO, Any
 
 from bot.core import logfields
+from bot.logs import OneLineFormatter
 
 __all__ = ["JsonFormatter", "configure_logging"]
 
@@ -54,7 +58,8 @@ class JsonFormatter(logging.Formatter):
 def configure_logging(level: str, log_format: str = "text", stream: IO[str] | None = None) -> logging.Handler:
     """Send every log line to ``stream`` (stderr) at ``level``, as text or JSON. Returns the handler."""
     handler = logging.StreamHandler(stream or sys.stderr)
-    handler.setFormatter(JsonFormatter() if log_format == "json" else logging.Formatter(TEXT_FORMAT))
+    tracebacks = getattr(logging, level.upper(), logging.INFO) <= logging.DEBUG
+    handler.setFormatter(JsonFormatter() if log_format == "json" else OneLineFormatter(tracebacks=tracebacks))
     root = logging.getLogger()
     for old in list(root.handlers):
         root.removeHandler(old)
