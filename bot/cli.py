@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import errno
 import logging
+import os
 import sys
 import tempfile
 from collections.abc import Coroutine, Sequence
@@ -17,6 +18,7 @@ from pydantic import ValidationError
 
 from bot import __version__
 from bot.config import Settings, explain
+from bot.core.i18n import Catalogue
 from bot.logs import log_to_file
 from bot.ops.logs import configure_logging
 from bot.preflight import preflight, report
@@ -27,25 +29,39 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("bot.cli")
 
-#: Where the terminal chat logs (never in the middle of the chat): next to its database; the demo's in the temp folder.
-DEMO_LOG = Path(tempfile.gettempdir()) / "interview-bridge-demo.log"
-
 
 def chat_log(database_path: str) -> Path:
-    """The chat's log file: ``interview-bridge.db`` → ``interview-bridge.log``."""
+    """The chat's log file (never in the middle of the chat): ``interview-bridge.db`` → ``interview-bridge.log``."""
     return Path(database_path).expanduser().with_suffix(".log")
 
 
-async def _chat(settings: Settings, study: str | None) -> int:
-    from adapters.terminal.chat import TerminalChat
+def demo_folder() -> Path:
+    """Where an interactive demo keeps its interviews, so a paused one (Ctrl-C) can be continued."""
+    state = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    return Path(state) / "interview-bridge" / "demo"
+
+
+async def _chat(settings: Settings, study: str | None, name: str | None, command: str) -> int:
+    from adapters.terminal.chat import PAUSED, TerminalChat
     from bot.app import open_bridge
 
     async with open_bridge(settings) as bridge:
-        chat = TerminalChat(bridge, sys.stdin, sys.stdout, study=study)
+        chat = TerminalChat(bridge, sys.stdin, sys.stdout, study=study, name=name, resume_command=command)
         status = await chat.run()
-        if settings.uses_builtin_server():
+        if settings.uses_builtin_server() and status != PAUSED:
             await _print_summary(bridge, chat)
         return status
+
+
+def readable(value: object, tr: Catalogue) -> str:
+    """An answer as a person writes it: ``#introductions, #help-desk``, ``yes``, ``4``."""
+    if isinstance(value, bool):
+        return tr.gettext("yes") if value else tr.gettext("no")
+    if isinstance(value, list):
+        return ", ".join(readable(item, tr) for item in value)
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
 
 
 async def _print_summary(bridge: Bridge, chat: TerminalChat) -> None:
@@ -71,7 +87,8 @@ async def _print_summary(bridge: Bridge, chat: TerminalChat) -> None:
         out.write(f"Theme: {name}\n")
     for answer in analysis.get("structured_answers", analysis.get("structuredAnswers", []))[:10]:
         if isinstance(answer, dict) and answer.get("structuredValue") is not None:
-            out.write(f"  {answer.get('questionText', answer.get('questionId'))} → {answer['structuredValue']}\n")
+            shown = readable(answer["structuredValue"], chat.tr)
+            out.write(f"  {answer.get('questionText', answer.get('questionId'))} → {shown}\n")
 
 
 def _export(settings: Settings, study: str, file_format: str, out: str | None) -> int:
@@ -134,8 +151,10 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser("run", help="run the configured adapters (Discord, Slack)")
     demo = commands.add_parser("demo", help="built-in interview server + terminal chat, no credentials")
     demo.add_argument("--token-rate", type=float, default=60.0, help="tokens per second the server streams")
+    demo.add_argument("--name", default=None, help="the name the interviewer calls you (default: asked)")
     chat = commands.add_parser("chat", help="a terminal interview against the configured API")
     chat.add_argument("--study", default=None)
+    chat.add_argument("--name", default=None, help="the name the interviewer calls you (default: asked)")
     emulator = commands.add_parser("emulator", help="serve the built-in Koji-compatible interview server")
     emulator.add_argument("--port", type=port_number, default=8765, help="0 to 65535 (0: any free port)")
     emulator.add_argument("--brief", default=None, help="research brief YAML (default: the sample brief)")
@@ -191,20 +210,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         return doctor(settings)
     if args.command == "demo":
-        log_to_file(settings.log_level, DEMO_LOG)
-        with tempfile.TemporaryDirectory(prefix="interview-bridge-demo-") as folder:
-            demo_settings = settings.model_copy(
-                update={
-                    "koji_api_key": None,
-                    "database_path": str(Path(folder) / "demo.db"),
-                    "database_url": None,
-                    "emulator_token_rate": args.token_rate,
-                }
-            )
-            return _main_loop(_chat(demo_settings, None))
+        return _demo(settings, args)
     if args.command == "chat":
         log_to_file(settings.log_level, chat_log(settings.database_path))
-        return _main_loop(_chat(settings, args.study))
+        return _main_loop(_chat(settings, args.study, args.name, "interview-bridge chat"))
     configure_logging(settings.log_level, settings.log_format)
     if args.command == "emulator":
         return _main_loop(_emulator(args))
@@ -232,6 +241,27 @@ def _backup(settings: Settings, file: str, *, force: bool) -> int:
         return 1
     print(f"backed up {sqlite_path(location)} to {file} ({size} bytes, integrity ok)")
     return 0
+
+
+def _demo(settings: Settings, args: argparse.Namespace) -> int:
+    """The demo keeps its own database: a throwaway one over a pipe, a lasting one at a terminal (resumable)."""
+    with contextlib.ExitStack() as stack:
+        if sys.stdin.isatty():
+            folder = demo_folder()
+            folder.mkdir(parents=True, exist_ok=True)
+        else:
+            folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="interview-bridge-demo-")))
+        log_to_file(settings.log_level, folder / "demo.log")
+        demo_settings = settings.model_copy(
+            update={
+                "koji_api_key": None,
+                "database_path": str(folder / "demo.db"),
+                "database_url": None,
+                "emulator_token_rate": args.token_rate,
+            }
+        )
+        return _main_loop(_chat(demo_settings, None, args.name, "interview-bridge demo"))
+    return 1
 
 
 def _main_loop(coro: Coroutine[Any, Any, int]) -> int:

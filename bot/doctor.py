@@ -13,7 +13,7 @@ from cryptography.fernet import Fernet
 
 from bot.config import Settings
 from bot.core.i18n import available_languages, language_of
-from bot.core.printable import printable
+from bot.core.safe_text import printable
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,7 +1,7 @@
 """Logging for the commands: one line per record, safe for a terminal; tracebacks only at DEBUG.
 
 A runtime fault is logged as one line ending in ``(ErrorType: what it said)``; with ``LOG_LEVEL=DEBUG`` the
-whole traceback follows. Every line goes through :func:`bot.core.printable.printable`, so text that came
+whole traceback follows. Every line goes through :func:`bot.core.safe_text.printable`, so text that came
 from outside (a respondent's words, an API's error body) cannot drive the terminal that shows the log.
 """
 
@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from bot.core.printable import printable
+from bot.core.safe_text import printable
 
 __all__ = ["OneLineFormatter", "log_to_file"]
 

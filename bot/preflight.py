@@ -8,7 +8,7 @@ research brief, the studies file, an API key that cannot be sent.
 from __future__ import annotations
 
 from bot.config import Settings
-from bot.core.printable import printable
+from bot.core.safe_text import printable
 
 __all__ = ["DATABASE_COMMANDS", "preflight", "report"]
 

@@ -22,7 +22,7 @@ from typing import Any
 from bot.app import open_bridge, operations_server
 from bot.config import Settings
 from bot.core.bridge import Bridge
-from bot.core.printable import printable
+from bot.core.safe_text import printable
 from bot.ops.metrics import Metrics
 
 log = logging.getLogger("bot.service")

@@ -1,4 +1,9 @@
-"""The terminal adapter: the interview in a terminal or over a pipe."""
+"""The terminal adapter: the interview in a terminal or over a pipe.
+
+Everything it prints goes through :func:`bot.core.safe_text.printable`: the interviewer's words, echoed
+answers and notices are shown with control characters made visible, so no text can clear the screen,
+move the cursor or recolour the terminal.
+"""
 
 from __future__ import annotations
 
@@ -15,6 +20,7 @@ from bot.core import (
     PendingQuestion,
     catalogue,
     exit_word,
+    printable,
     retry_word,
     start_word,
 )
@@ -88,12 +94,14 @@ class TerminalAdapter:
         self.update_interval = update_interval
         self.pending: PendingQuestion | None = None
         self.last_actions: tuple[Action, ...] = ()
+        self.last_notice: NoticeKind | None = None  # the kind of the latest notice (a pending exit confirmation)
+        self.replied = False  # a reply began since the chat opened
         self.ended = asyncio.Event()
         self._turn = asyncio.Event()
 
     def write(self, text: str) -> None:
-        """Write and flush (a pipe shows progress too)."""
-        self.output.write(text)
+        """Write and flush (a pipe shows progress too); control characters are shown, never obeyed."""
+        self.output.write(printable(text))
         self.output.flush()
 
     def show_choices(self, pending: PendingQuestion) -> None:
@@ -108,6 +116,8 @@ class TerminalAdapter:
     async def begin_reply(self, key: ConversationKey, locale: str | None = None) -> TerminalReply:
         """A new reply starts."""
         self._turn.clear()
+        self.replied = True
+        self.last_notice = None
         return TerminalReply(self, catalogue(locale))
 
     async def show_question(self, key: ConversationKey, pending: PendingQuestion) -> None:
@@ -119,6 +129,7 @@ class TerminalAdapter:
     async def notify(self, key: ConversationKey, notice: Notice) -> None:
         """Print the bot's own message and the words that act as its buttons."""
         self.last_actions = notice.actions
+        self.last_notice = notice.kind
         ending = notice.kind is NoticeKind.ENDED  # the terminal chat ends with the interview
         tr = catalogue(notice.locale)
         hints = [hint for a in notice.actions if (hint := action_hint(tr, a)) and not ending]

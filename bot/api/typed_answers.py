@@ -125,6 +125,7 @@ _ORDINAL = re.compile(
 _SEPARATORS = re.compile(r"\s*(?:[,;&+\n>|]|/|\b(?:and|then|or|plus|und|oder|dann)\b)\s*")
 _ENUMERATION = re.compile(r"^\s*\d+[.)]\s+(?=\D)")
 _PLACEHOLDER = re.compile(r"\x00(\d+)\x00")
+_OTHER = re.compile(r"^\s*other\s*[:\-–—]\s*", re.IGNORECASE)
 
 
 def _words(text: str) -> list[str]:
@@ -292,6 +293,9 @@ def _display(part: str, question: Question) -> str:
 def _read_options(question: Question, text: str) -> Reading:
     if question.type is QuestionType.MULTIPLE_CHOICE and _normal(text) in {"all", "all of them", "everything"}:
         return _checked(question, list(question.options))
+    other = _OTHER.match(text)
+    if other is not None and question.allow_other and question.type is QuestionType.SINGLE_CHOICE:
+        return Reading(text[other.end() :].strip() or text.strip())  # "Other: …" says it is none of the options
     parts = _parts(question, text)
     bad = next((p for p in parts if p.out_of_range is not None), None)
     if bad is not None:
@@ -308,7 +312,7 @@ def _read_options(question: Question, text: str) -> Reading:
         if distinct:
             return Reading(distinct[0])  # the rest is a comment on the choice
         if question.allow_other:
-            return Reading(re.sub(r"^\s*other\s*[:\-–—]\s*", "", text.strip(), flags=re.IGNORECASE))
+            return Reading(text.strip())
         return Reading()
     if several is not None:
         return Reading(problem=Problem.UNCLEAR_PART, part=_display(several.text, question), read=tuple(chosen))

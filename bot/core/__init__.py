@@ -39,6 +39,7 @@ from bot.core.ports import (
     ResultsChannel,
     ResultsFile,
 )
+from bot.core.safe_text import printable
 from bot.core.store import RecordStatus
 from bot.core.studies import DEFAULT_STUDY, Study, StudyBook, StudyState
 from bot.core.texts import cancel_word, confirm_word, exit_word, retry_word, start_word
@@ -96,6 +97,7 @@ __all__ = [
     "ending_label",
     "exit_word",
     "language_of",
+    "printable",
     "retry_word",
     "start_word",
 ]

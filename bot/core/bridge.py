@@ -237,6 +237,16 @@ class Bridge:
         records = await self._store.unfinished_interviews()
         return [r.key for r in records if r.key.platform == platform and r.status is RecordStatus.ACTIVE]
 
+    async def last_said(self, key: ConversationKey) -> str | None:
+        """The interviewer's latest words in the conversation's interview in progress (to show where it stands)."""
+        record = await self._store.active_interview(key)
+        if record is None:
+            return None
+        said = [
+            line.content for line in await self._store.transcript(record.interview_id) if line.role == "interviewer"
+        ]
+        return said[-1] if said else None
+
     async def pending(self, key: ConversationKey) -> PendingQuestion | None:
         """The structured question waiting for an answer in the conversation's interview, if any."""
         record = await self._store.active_interview(key)

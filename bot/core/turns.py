@@ -75,8 +75,12 @@ class TurnRunner:
     async def wait_idle(self, interview_id: str) -> None:
         """Wait until the interview's worker (if any) has nothing left to do."""
         while (worker := self._workers.get(interview_id)) is not None and not worker.done():
-            with contextlib.suppress(asyncio.CancelledError):
+            try:
                 await asyncio.shield(worker)
+            except asyncio.CancelledError:
+                waiter = asyncio.current_task()
+                if waiter is not None and waiter.cancelling():  # the waiter is being stopped (Ctrl-C), not the worker
+                    raise
 
     async def cancel(self, interview_id: str, note: str | None = None) -> None:
         """Stop the interview's worker; a reply it was showing ends with ``note`` (by default: restarting)."""

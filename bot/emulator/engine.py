@@ -56,25 +56,6 @@ class Reply:
     finished: bool = False
 
 
-def hint(question: BriefQuestion) -> str:
-    """How to answer a structured question in text, shown under it."""
-    options = " · ".join(question.options)
-    match question.type:
-        case QuestionType.SCALE:
-            low = f" = {question.min_label}" if question.min_label else ""
-            high = f" = {question.max_label}" if question.max_label else ""
-            return f"({question.scale_min}{low} … {question.scale_max}{high})"
-        case QuestionType.SINGLE_CHOICE:
-            return f"Options: {options}" + (" — or tell me something else." if question.allow_other else "")
-        case QuestionType.MULTIPLE_CHOICE:
-            return f"Options: {options}"
-        case QuestionType.RANKING:
-            return f"Options to rank: {options}"
-        case QuestionType.YES_NO:
-            return "(yes / no)"
-    return ""
-
-
 class InterviewEngine:
     """Computes the interviewer's messages for interviews of one brief."""
 
@@ -94,9 +75,7 @@ class InterviewEngine:
 
     def _present(self, question: BriefQuestion, lead: str, *, intro: bool = True) -> Reply:
         parts = [p for p in (lead, question.intro if intro else None, question.text) if p]
-        text = " ".join(parts)
-        if question.type is not QuestionType.OPEN_ENDED:
-            text += "\n" + hint(question)
+        text = " ".join(parts)  # the options travel in the structured question: shown once, by the client
         structured = question.as_question() if question.type is not QuestionType.OPEN_ENDED else None
         return Reply(text, structured)
 
