@@ -165,10 +165,22 @@ def ended(tr: Catalogue, reason: CompletionReason, timeout: float) -> str:
 
 
 def start_failed(tr: Catalogue, error: Exception) -> str:
-    """Starting an interview failed."""
-    return tr.gettext("Sorry — I couldn't start the interview: {reason} Try again in a moment.").format(
-        reason=_reason(tr, error)
-    )
+    """Starting an interview failed: try again later only where waiting can fix it (never after a 401)."""
+    if waiting_helps(error):
+        text = tr.gettext("Sorry — I couldn't start the interview: {reason} Try again in a moment.")
+    else:
+        text = tr.gettext(
+            "Sorry — I couldn't start the interview: {reason} Trying again won't help until the team running "
+            "this study fixes it — please let them know."
+        )
+    return text.format(reason=_reason(tr, error))
+
+
+def waiting_helps(error: Exception) -> bool:
+    """Whether the same request may work later (busy, down, cut off), unlike a refusal (401, 403, 404, 422)."""
+    if isinstance(error, RateLimited | ServerError):
+        return True
+    return not isinstance(error, InterviewApiError) or error.status is None
 
 
 def turn_failed(tr: Catalogue, error: Exception) -> str:
@@ -185,6 +197,10 @@ def _reason(tr: Catalogue, error: Exception) -> str:
         return tr.gettext("the interview service had a problem.")
     if isinstance(error, InterviewApiError) and error.status is None:
         return tr.gettext("the interview service could not be reached.")
+    if isinstance(error, InterviewApiError) and error.status == 401:
+        return tr.gettext("the interview service did not accept the bot's access key.")
+    if isinstance(error, InterviewApiError) and error.status == 403:
+        return tr.gettext("the bot's access key is not allowed to do this.")
     if isinstance(error, InterviewApiError):
         return tr.gettext("the request was refused.")
     return tr.gettext("something went wrong on my side.")
