@@ -50,3 +50,4 @@ def log_to_file(level: str, path: Path) -> None:
     handler = logging.FileHandler(path, encoding="utf-8")
     handler.setFormatter(OneLineFormatter(tracebacks=_level(level) <= logging.DEBUG))
     logging.basicConfig(level=_level(level), handlers=[handler], force=True)
+    logging.captureWarnings(True)  # Python's own warnings too: they would print to the terminal otherwise

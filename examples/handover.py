@@ -5,9 +5,11 @@ Run it with no credentials (it uses the built-in interview server)::
     .venv/bin/python examples/handover.py
 
 Your bot implements the three methods of :class:`bot.core.Adapter` to show what the interviewer says, and hands
-the user's messages to :meth:`Bridge.handle`. It learns when to take the user back from the ``on_ended`` hook,
-which fires once for every way an interview ends (the interviewer's end, the user's, a timeout, the bot's own
-``bridge.end(key)``, an interview the service no longer knows, a user the platform cannot reach).
+the user's messages to :meth:`Bridge.handle` while the interview runs. A structured question arrives with the
+reply (render it as buttons); a click goes back as an :class:`Answer`, and the outcome's message is the answer
+in words. Your bot learns when to take the user back from the ``on_ended`` hook, which fires once for every way
+an interview ends (the interviewer's end, the user's, a timeout, the bot's own ``bridge.end(key)``, an interview
+the service no longer knows, a user the platform cannot reach): from then on it stops forwarding.
 Everything comes from the facade, ``bot.core``.
 """
 
@@ -21,6 +23,7 @@ from bot.app import open_bridge
 from bot.config import Settings
 from bot.core import (
     Answer,
+    Bridge,
     ConversationKey,
     EndReason,
     Exit,
@@ -49,7 +52,7 @@ class ChatReply:
         print(f"interviewer: {text}")
         self.bot.question = question
         if question is not None and question.question.options:
-            print("   choices:", " | ".join(question.question.options))
+            print("   [buttons]", " | ".join(question.question.options))
 
     async def fail(self, text_so_far: str, notice: Notice) -> None:
         """The reply broke; ``notice.actions`` says what to offer (retry, end)."""
@@ -62,7 +65,8 @@ class MyChatbot:
     platform = "mybot"
     update_interval = 0.5  # how often your UI can take an update of a growing message
 
-    def __init__(self) -> None:
+    def __init__(self, bridge: Bridge) -> None:
+        self.bridge = bridge
         self.question: PendingQuestion | None = None
         self.in_interview: set[ConversationKey] = set()  # conversations your bot has handed over
         self.handed_back = asyncio.Event()
@@ -86,12 +90,32 @@ class MyChatbot:
         print(f"[your bot] back with the user; interview {interview_id} ended ({reason}).")
         self.handed_back.set()
 
+    # --- what the user does in your chat UI ---
+
+    async def on_user_message(self, key: ConversationKey, who: RespondentInfo, text: str) -> None:
+        """Every message the user sends your bot: forwarded only while the interview runs."""
+        print(f"user: {text}")
+        if key not in self.in_interview:
+            print("[your bot] (your bot answers this one itself; nothing goes to the interview)")
+            return
+        await self.bridge.handle(UserText(key, text, who))
+        await self.bridge.wait_until_idle(key)
+
+    async def on_user_click(self, key: ConversationKey, user: str, choice: str) -> None:
+        """A click on one of the question's buttons: a structured answer, read back in words."""
+        pending = self.question
+        assert pending is not None
+        print(f"user: [clicks] {choice}")
+        outcome = await self.bridge.handle(Answer(key, user, pending.interview_id, pending.question.id, choice))
+        print(f"[your bot] recorded: {outcome.message}")  # e.g. "A friend invited me", "4 / 5"
+        await self.bridge.wait_until_idle(key)
+
 
 async def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         settings = Settings(database_path=str(Path(folder) / "handover.db"), koji_api_key=None)
         async with open_bridge(settings) as bridge:
-            chatbot = MyChatbot()
+            chatbot = MyChatbot(bridge)
             bridge.register(chatbot)
             bridge.on_started(chatbot.interview_started)
             bridge.on_ended(chatbot.interview_ended)
@@ -99,18 +123,18 @@ async def main() -> None:
             who = RespondentInfo(external_id="user-42", display_name="Sam", metadata={"plan": "pro"})
 
             await bridge.handle(Start(key, who))  # "Would you tell us about onboarding? Let me hand you over…"
-            said = "The welcome channel was friendly, but there were too many channels."
-            await bridge.handle(UserText(key, said, who))
             await bridge.wait_until_idle(key)
-            pending = chatbot.question
-            if pending is not None and pending.question.options:  # a button click in your UI
-                await bridge.handle(
-                    Answer(key, "user-42", pending.interview_id, pending.question.id, pending.question.options[0])
-                )
-                await bridge.wait_until_idle(key)
+            for said in (
+                "The welcome channel was friendly, but there were too many channels.",
+                "Mostly the channel list: I could not tell where to ask for help.",
+            ):
+                await chatbot.on_user_message(key, who, said)
+            if chatbot.question is not None and chatbot.question.question.options:  # a structured question
+                await chatbot.on_user_click(key, "user-42", chatbot.question.question.options[0])
+            await chatbot.on_user_message(key, who, "Yes, he showed me around the first evening.")
             await bridge.handle(Exit(key, confirmed=True))  # the user left the research conversation
             await chatbot.handed_back.wait()
-            assert key not in chatbot.in_interview
+            await chatbot.on_user_message(key, who, "Thanks! Now, about my invoice…")  # your bot's again
 
 
 if __name__ == "__main__":

@@ -83,5 +83,11 @@ def test_the_handover_example_runs() -> None:
     example = Path(__file__).parents[2] / "examples" / "handover.py"
     result = subprocess.run([sys.executable, str(example)], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
-    assert result.stdout.startswith("interviewer: Hi Sam!")
-    assert "ended (respondent_left)" in result.stdout
+    out = result.stdout
+    assert out.startswith("interviewer: Hi Sam!")
+    assert "user: The welcome channel was friendly" in out  # the user's lines too
+    assert "user: [clicks] A friend invited me" in out and "recorded: A friend invited me" in out  # a round trip
+    assert "Did your friend help you get settled in" in out  # the interviewer read the structured answer
+    assert "ended (respondent_left)" in out
+    after = out.split("ended (respondent_left)", 1)[1]
+    assert "nothing goes to the interview" in after and "interviewer:" not in after  # no forwarding after hand-back

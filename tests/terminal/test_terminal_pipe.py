@@ -4,6 +4,7 @@ leaving, answers in their own words, and nothing anyone typed can drive the term
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -65,7 +66,7 @@ def test_the_readme_demo_over_a_pipe(tmp_path: Path) -> None:
         "Would you invite a friend to Pixel Forge today? → yes",
     ):
         assert expected in summary, summary
-    assert "Traceback" not in result.stderr
+    assert result.stderr == "", "warnings and logs go to the demo's log file, never into the chat"
 
 
 def test_what_the_interview_service_echoes_is_shown_never_obeyed(tmp_path: Path) -> None:
@@ -90,3 +91,17 @@ def test_what_the_interview_service_echoes_is_shown_never_obeyed(tmp_path: Path)
 )
 def test_the_locale_comes_from_the_environment_never_c(environ: dict[str, str], locale: str | None) -> None:
     assert terminal_locale(environ) == locale
+
+
+def test_the_readme_piped_example_fits_the_sample_brief(tmp_path: Path) -> None:
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    found = re.search(r"printf '([^']*)' \\\n\s*\| \.venv/bin/interview-bridge demo", readme)
+    assert found, "the README's piped example"
+    lines = found.group(1).split("\\n")[:-1]
+    result = _demo(lines, tmp_path)
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "didn't quite catch" not in out and "couldn't" not in out, out  # every line answered what was asked
+    assert "What were you hoping to find when you clicked the invite?" in out  # "the second one" → Reddit
+    assert "Glad it was fairly smooth" in out  # "four" → 4
+    assert "The interview has ended" in out  # exit, yes
