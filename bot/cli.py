@@ -30,9 +30,14 @@ if TYPE_CHECKING:
 log = logging.getLogger("bot.cli")
 
 
-def chat_log(database_path: str) -> Path:
-    """The chat's log file (never in the middle of the chat): ``interview-bridge.db`` → ``interview-bridge.log``."""
-    return Path(database_path).expanduser().with_suffix(".log")
+def chat_log(settings: Settings) -> Path:
+    """The chat's log file (never in the middle of the chat): next to its SQLite file (``interview-bridge.log``),
+    else (PostgreSQL) in the user's state folder."""
+    if settings.database_url is not None and settings.database_url.get_secret_value().strip():
+        folder = demo_folder().parent
+        folder.mkdir(parents=True, exist_ok=True)
+        return folder / "chat.log"
+    return Path(settings.database_path).expanduser().with_suffix(".log")
 
 
 def demo_folder() -> Path:
@@ -212,7 +217,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "demo":
         return _demo(settings, args)
     if args.command == "chat":
-        log_to_file(settings.log_level, chat_log(settings.database_path))
+        log_to_file(settings.log_level, chat_log(settings))
         return _main_loop(_chat(settings, args.study, args.name, "interview-bridge chat"))
     configure_logging(settings.log_level, settings.log_format)
     if args.command == "emulator":

@@ -15,6 +15,8 @@ from typing import TextIO
 
 from babel.core import Locale, UnknownLocaleError
 
+from bot.core.i18n import language_of
+
 __all__ = ["TERMINAL_LINE_LIMIT", "LineReader", "terminal_locale"]
 
 #: The longest line a terminal in canonical mode passes on (Linux's N_TTY_BUF_SIZE is 4096, newline included):
@@ -55,13 +57,16 @@ class LineReader:
 def terminal_locale(environ: Mapping[str, str] | None = None) -> str | None:
     """The person's locale from ``LC_ALL`` / ``LC_MESSAGES`` / ``LANG`` (``de_DE.UTF-8`` → ``de-DE``).
 
-    ``C`` and ``POSIX`` (no language chosen) and names Babel does not know give ``None``.
+    ``C`` and ``POSIX`` (no language chosen) give ``None``, and so do names that are neither a language the
+    bot has a catalogue for nor one Babel knows.
     """
     env = os.environ if environ is None else environ
     value = next((env[name] for name in ("LC_ALL", "LC_MESSAGES", "LANG") if env.get(name)), "")
     name = value.split(".", 1)[0].split("@", 1)[0].strip()
     if not name or name.upper() in ("C", "POSIX"):
         return None
+    if language_of(name) != "en" or name.lower().startswith("en"):  # a language the bot has a catalogue for
+        return name.replace("_", "-")
     try:
         locale = Locale.parse(name.replace("-", "_"))
     except (ValueError, UnknownLocaleError):
