@@ -15,7 +15,7 @@ from typing import TextIO
 
 from babel.core import Locale, UnknownLocaleError
 
-from bot.core.i18n import language_of
+from bot.core import language_of
 
 __all__ = ["TERMINAL_LINE_LIMIT", "LineReader", "terminal_locale"]
 
