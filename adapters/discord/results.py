@@ -50,6 +50,11 @@ def add_study_commands(cog: InterviewCog) -> Audiences:
     """Add the admin subcommands to the cog's ``/interview``; the lookup of DM writers' guilds and roles."""
     for command in admin_commands(cog):
         cog.interview.add_command(command)
+
+    async def any_study(interaction: discord.Interaction[Any], current: str) -> list[app_commands.Choice[str]]:
+        return await study_choices(cog.bridge, current, open_only=False)
+
+    cog.post_button.autocomplete("study")(any_study)  # a moderator's Start button names its study
     return Audiences(cog.bot, cog.bridge.studies)
 
 

@@ -96,3 +96,25 @@ async def test_a_study_for_a_role_admits_members_with_it_in_dms(tmp_path: Path) 
         await stack.said(MOD, "What brought you")
         [record] = await stack.store.interviews_of_user("discord", MOD)
         assert record.study == "club"
+
+
+async def test_the_start_button_command_autocompletes_its_study(stack: Stack) -> None:
+    typed = await stack.fake.autocomplete(
+        MOD, "interview-button", [{"type": 3, "name": "study", "value": "pu", "focused": True}], guild_id=GUILD
+    )
+    await typed.wait_responded(5.0)
+    assert typed.response is not None and typed.response["type"] == 8
+    assert typed.response["data"]["choices"] == [{"name": "Team pulse (pulse)", "value": "pulse"}]
+    posted = await stack.fake.slash_command(
+        MOD, "interview-button", [{"type": 3, "name": "study", "value": "pulse"}], guild_id=GUILD
+    )
+    await posted.wait_responded(5.0)
+    button = posted.original_message()
+    assert button is not None
+    clicked = await stack.fake.click(ADA, button["id"], "ib:go:pulse")
+    await stack.said(ADA, "What brought you")
+    await clicked.wait_responded(5.0)
+    record = await stack.core.status(stack.key(ADA))
+    assert record is not None
+    [stored] = await stack.store.interviews_of_user("discord", ADA)
+    assert stored.study == "pulse", "the button carries its study"
