@@ -17,10 +17,12 @@ from pathlib import Path
 import pytest
 import yaml
 from discord_helpers import BRIEF, Stack, custom_ids, discord_stack, first_id
+from test_discord_studies import STUDIES
 
 from adapters.discord import ids
 from bot.core.i18n import catalogue
 from bot.core.store import RecordStatus
+from bot.studies_file import parse_studies
 from tests.pseudo_locale import (
     brief_texts,
     extracted,
@@ -211,3 +213,27 @@ async def test_an_interview_started_by_a_dm_uses_the_language_of_the_members_las
     await stack.fake.user_sends_dm(PIA, "", attachments=1)
     await _new_message(stack, PIA, count)
     assert "Ich kann keine Dateien oder Bilder" in stack.dm(PIA)[-1]["content"]
+
+
+async def test_choosing_a_study_and_its_refusals_come_from_the_catalogue(tmp_path: Path) -> None:
+    locale = install_pseudo_locale()
+    async with discord_stack(tmp_path, studies=parse_studies(STUDIES)) as stack:
+        stack.fake.add_user(PIA, "pia", locale=locale)
+        start = [{"type": 1, "name": "start", "options": [{"type": 3, "name": "study", "value": "archive"}]}]
+        closed = await stack.fake.slash_command(PIA, "interview", start, locale=locale)  # refused: closed
+        await stack.fake.wait_for(lambda: bool(closed.followups), timeout=10.0)
+        await stack.fake.user_sends_dm(PIA, "hi")  # several studies open: a select, in the member's language
+        await stack.fake.wait_for(lambda: any(m.get("components") for m in stack.dm(PIA)), timeout=10.0)
+        [choice] = [m for m in stack.dm(PIA) if m.get("components")]
+        [select] = [c for row in choice["components"] for c in row["components"]]
+        picked = await stack.click(PIA, choice, select["custom_id"], values=["onboarding"])
+        await stack.said(PIA, "What brought you to the server?")
+        await stack.reply_done(PIA)
+        await stack.fake.wait_for(lambda: bool(picked.followups), timeout=10.0)
+
+        studies = yaml.safe_load(STUDIES)["studies"]  # the study owners' words (ids, names, consent): not the bot's
+        owners = {str(s[k]) for s in studies for k in ("id", "name", "consent") if s.get(k)}
+        interviewer = await interviewer_texts(stack, PIA) | owners
+        bypassing = {line for text in sent_texts(stack) for line in unmarked_lines(text, interviewer)}
+        assert bypassing == set(), f"texts that bypass the catalogue: {sorted(bypassing)}"
+        stack.fake.assert_no_spec_errors()

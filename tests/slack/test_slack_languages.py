@@ -19,9 +19,12 @@ import yaml
 from aiohttp import web
 from fake_slack import FakeSlack
 from test_slack_e2e import BRIEF, Harness, action_ids, open_harness
+from test_slack_studies import STUDIES
 
+from adapters.slack.blocks import STUDY_SELECT_ACTION
 from bot.core.i18n import catalogue
 from bot.core.store import RecordStatus
+from bot.studies_file import parse_studies
 from tests.pseudo_locale import (
     brief_texts,
     extracted,
@@ -191,3 +194,26 @@ async def test_a_german_user_sees_every_sentence_of_the_bot_in_german(harness: H
     shown = "\n".join(texts)
     for german in ("nicht anonym", "Nein, weitermachen", "Du hast *Ja* gewählt", "Deine Interviews", "denkt nach…"):
         assert german in shown, german
+
+
+async def test_choosing_a_study_and_its_refusals_come_from_the_catalogue(
+    fake_slack: FakeSlack, serve_http: Callable[[web.Application], Awaitable[str]], tmp_path: Path
+) -> None:
+    locale = install_pseudo_locale()
+    async with open_harness(fake_slack, serve_http, tmp_path, studies=parse_studies(STUDIES)) as h:
+        h.fake.add_user(PIA, "pia", locale=locale)
+        await h.fake.slash_command(PIA, "/interview", "start archive")  # refused: closed
+        await h.fake.slash_command(PIA, "/interview", "start nothing-like-it")  # refused: no such study
+        await h.fake.user_sends_dm(PIA, "hi")  # several studies open: a select
+        choice = await _wait_action(h, PIA, STUDY_SELECT_ACTION)
+        await h.click(choice, STUDY_SELECT_ACTION, PIA, selected=["pulse"])
+        await h.record_status(RecordStatus.ACTIVE, PIA)
+        await h.idle(PIA)
+        record = await h.store.latest_interview(h.key(PIA))
+        assert record is not None and record.study == "pulse" and record.locale == locale
+
+        studies = yaml.safe_load(STUDIES)["studies"]  # the study owners' words (ids, names): not the bot's
+        owners = {str(s[k]) for s in studies for k in ("id", "name") if s.get(k)}
+        interviewer = await interviewer_texts(h, PIA) | owners
+        bypassing = {line for text in sent_texts(h, PIA) for line in unmarked_lines(text, interviewer)}
+        assert bypassing == set(), f"texts that bypass the catalogue: {sorted(bypassing)}"
