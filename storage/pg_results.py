@@ -80,6 +80,26 @@ class PgResultsTables:
             record.posted,
         )
 
+    async def settle_analysis(
+        self, interview_id: str, study: str | None, status: AnalysisStatus, analysis: dict[str, Any] | None, now: float
+    ) -> bool:
+        """Store the outcome once: inserted, or updated only while the record is still waiting."""
+        sql = (
+            f"INSERT INTO analyses ({_COLUMNS}) VALUES ($1, $2, $3, $4, 0, NULL, $5, $5, false) "
+            "ON CONFLICT (interview_id) DO UPDATE SET status = excluded.status, analysis = excluded.analysis, "
+            "next_poll_at = NULL, updated_at = excluded.updated_at WHERE analyses.status = 'waiting' RETURNING 1"
+        )
+        text = rows.dump_json(analysis) if analysis is not None else None
+        return bool(await self._fetch(sql, interview_id, study, status.value, text, now))
+
+    async def reschedule_analysis(self, interview_id: str, attempts: int, next_poll_at: float, now: float) -> bool:
+        """The next poll, only while the analysis is still waiting."""
+        sql = (
+            "UPDATE analyses SET attempts = $1, next_poll_at = $2, updated_at = $3 "
+            "WHERE interview_id = $4 AND status = 'waiting' RETURNING 1"
+        )
+        return bool(await self._fetch(sql, attempts, next_poll_at, now, interview_id))
+
     async def due_analyses(self, now: float, limit: int = 20) -> list[AnalysisRecord]:
         """Waiting analyses whose poll is due, most overdue first (through the partial index)."""
         sql = f"{_SELECT} WHERE status = 'waiting' AND next_poll_at <= $1 ORDER BY next_poll_at LIMIT $2"

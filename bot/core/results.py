@@ -96,11 +96,11 @@ class AnalysisWatch:
         return asked
 
     async def _backoff(self, due: AnalysisRecord) -> None:
-        due.attempts += 1
-        step = POLL_BACKOFF[min(due.attempts, len(POLL_BACKOFF) - 1)]
-        due.next_poll_at = self._ctx.clock.now() + step
-        due.updated_at = self._ctx.clock.now()
-        await self._ctx.store.save_analysis(due)
+        """The next poll, later each time (a webhook that landed the analysis meanwhile wins: nothing changes)."""
+        attempts = due.attempts + 1
+        now = self._ctx.clock.now()
+        step = POLL_BACKOFF[min(attempts, len(POLL_BACKOFF) - 1)]
+        await self._ctx.store.reschedule_analysis(due.interview_id, attempts, now + step, now)
 
     async def receive_event(self, event: dict[str, Any]) -> EventVerdict:
         """A verified webhook event: store an ``interview.analysis_ready`` analysis, once per event id."""
@@ -124,15 +124,12 @@ class AnalysisWatch:
         ctx = self._ctx
         now = ctx.clock.now()
         interview = await ctx.store.get_interview(interview_id)
-        record = await ctx.store.get_analysis(interview_id)
-        if record is None:
-            record = AnalysisRecord(interview_id, interview.study if interview else None, created_at=now)
-        if record.status is not AnalysisStatus.WAITING:
-            return False
-        record.status, record.analysis, record.next_poll_at, record.updated_at = status, analysis, None, now
-        await ctx.store.save_analysis(record)
+        study = interview.study if interview else None
+        if not await ctx.store.settle_analysis(interview_id, study, status, analysis, now):
+            return False  # the other route (or another instance) landed it first
         log.info("analysis stored interview=%s status=%s", interview_id, status.value)
-        if status is AnalysisStatus.COMPLETED and interview is not None:
+        record = await ctx.store.get_analysis(interview_id)
+        if status is AnalysisStatus.COMPLETED and interview is not None and record is not None:
             await self._publish(record, interview)
         return True
 

@@ -290,6 +290,17 @@ class Store(Protocol):
     async def save_analysis(self, record: AnalysisRecord) -> None:
         """Write every field of ``record`` (by ``interview_id``; inserted if missing)."""
 
+    async def settle_analysis(
+        self, interview_id: str, study: str | None, status: AnalysisStatus, analysis: dict[str, Any] | None, now: float
+    ) -> bool:
+        """Atomically store the outcome of an analysis still waiting (or not yet watched); True for the one caller
+        who did — polling and the webhook, on any instance, land an analysis once."""
+        ...
+
+    async def reschedule_analysis(self, interview_id: str, attempts: int, next_poll_at: float, now: float) -> bool:
+        """Set the next poll of an analysis still waiting (False if it was landed meanwhile: nothing changes)."""
+        ...
+
     async def due_analyses(self, now: float, limit: int = 20) -> list[AnalysisRecord]:
         """Waiting analyses whose ``next_poll_at`` is at or before ``now``, most overdue first."""
         ...

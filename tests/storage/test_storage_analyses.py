@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from conftest import AnyStore, MakeRecord
 
 from bot.core.store import AnalysisStatus
@@ -33,3 +35,28 @@ async def test_analyses_are_watched_once_due_by_timer_and_saved_whole(store: Any
         second.interview_id,
     ]
     assert await store.get_analysis("nope") is None
+
+
+async def test_an_analysis_settles_once_and_a_late_poll_changes_nothing(
+    store: AnyStore, make_record: MakeRecord
+) -> None:
+    record = make_record(user="u9", study="pulse")
+    await store.create_interview(record)
+    assert await store.watch_analysis(record.interview_id, "pulse", 115.0, 100.0)
+    results = await asyncio.gather(
+        *(
+            store.settle_analysis(record.interview_id, "pulse", AnalysisStatus.COMPLETED, {"route": n}, 120.0)
+            for n in range(5)
+        )
+    )
+    assert sorted(results) == [False, False, False, False, True], "one caller lands it"
+    assert not await store.reschedule_analysis(record.interview_id, 1, 180.0, 121.0), "a poll that came late"
+    settled = await store.get_analysis(record.interview_id)
+    assert settled is not None and settled.status is AnalysisStatus.COMPLETED and settled.next_poll_at is None
+    assert settled.analysis is not None and settled.analysis["route"] in range(5)
+    # an analysis never watched (the webhook came first) is inserted by its settling
+    other = make_record(user="u10", study="pulse")
+    await store.create_interview(other)
+    assert await store.settle_analysis(other.interview_id, "pulse", AnalysisStatus.FAILED, None, 130.0)
+    assert not await store.watch_analysis(other.interview_id, "pulse", 145.0, 130.0), "no poll after it landed"
+    assert [a.interview_id for a in await store.due_analyses(10_000.0)] == []
