@@ -1,0 +1,27 @@
+"""What the Slack listeners share: the bridge, the adapter, the people cache and the thread locks."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from adapters.slack.adapter import SlackAdapter
+from adapters.slack.locks import ConversationLocks
+from adapters.slack.people import People
+from bot.core import Bridge, Catalogue
+
+__all__ = ["ListenerDeps", "stale_text"]
+
+
+@dataclass
+class ListenerDeps:
+    """Shared by the DM, click and command listeners of one app."""
+
+    bridge: Bridge
+    adapter: SlackAdapter
+    people: People
+    locks: ConversationLocks = field(default_factory=ConversationLocks)  # thread decisions, one at a time
+
+
+def stale_text(tr: Catalogue) -> str:
+    """For a click on a question that is answered or gone."""
+    return tr.gettext("That question was already answered or is no longer open.")
