@@ -69,6 +69,8 @@ class ClickListeners:
             await self._on_action(body, action, respond, context["locale"])
         except RespondentUnreachable:
             log.info("slack click: the respondent can no longer be reached")
+        except Exception as error:  # after the ack: answered here (see plumbing.answer_failures)
+            await self.deps.failures(error, body, context, respond)
 
     async def _tell(self, respond: AsyncRespond, key: ConversationKey, text: str, thread_ts: Any) -> None:
         """Answer the clicker only (through the interaction's response_url, else chat.postEphemeral)."""
@@ -264,14 +266,23 @@ class ClickListeners:
         value = (((view.get("state") or {}).get("values") or {}).get("other") or {}).get("text") or {}
         text = str(value.get("value") or "").strip()
         meta = json.loads(view.get("private_metadata") or "{}")
-        user = str(body["user"]["id"])
-        team = str(meta.get("team") or team_of(body))
-        locale = context["locale"]
-        tr = catalogue(locale)
+        tr = catalogue(context["locale"])
         if not text:
             await ack(response_action="errors", errors={"other": tr.gettext("Please type your answer.")})
             return
         await ack()
+        try:
+            await self._other_answered(body, view, meta, text, context)
+        except Exception as error:  # after the ack: answered here (see plumbing.answer_failures)
+            await self.deps.failures(error, body, context, None)
+
+    async def _other_answered(
+        self, body: dict[str, Any], view: dict[str, Any], meta: dict[str, Any], text: str, context: AsyncBoltContext
+    ) -> None:
+        user = str(body["user"]["id"])
+        team = str(meta.get("team") or team_of(body))
+        locale = context["locale"]
+        tr = catalogue(locale)
         key = conversation_key(team, str(meta.get("channel", "")), user)
         ref = QuestionRef(str(meta.get("iid", "")), str(meta.get("qid", "")), str(meta.get("part", "")))
         question = await self._question(ref)

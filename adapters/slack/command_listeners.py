@@ -41,6 +41,12 @@ class CommandListeners:
     ) -> None:
         """``/interview start [study] | stop | status``; for admins ``results|export|admin <study>``."""
         await ack()
+        try:
+            await self._on_command(body, respond, context)
+        except Exception as error:  # after the ack: answered here (see plumbing.answer_failures)
+            await self.deps.failures(error, body, context, respond)
+
+    async def _on_command(self, body: dict[str, Any], respond: AsyncRespond, context: AsyncBoltContext) -> None:
         team, user = str(body.get("team_id") or ""), str(body.get("user_id") or "")
         words = str(body.get("text") or "").split()
         sub = words[0].lower() if words else "help"
@@ -132,8 +138,11 @@ class CommandListeners:
                 await self._resume(key)
         except Exception as error:  # the DM cannot be opened, or the respondent is unreachable: log, keep the tab
             log.warning("slack home %s failed: %s", action.get("action_id"), type(error).__name__)
-        tr = catalogue(context["locale"])
-        await publish_home(self.deps.adapter, self.deps.bridge, team, user, tr, app_of(body))
+        try:
+            tr = catalogue(context["locale"])
+            await publish_home(self.deps.adapter, self.deps.bridge, team, user, tr, app_of(body))
+        except Exception as error:  # after the ack: answered here (see plumbing.answer_failures)
+            await self.deps.failures(error, body, context, None)
 
     async def _resume(self, key: ConversationKey) -> None:
         record = await self.deps.bridge.current(key)

@@ -26,7 +26,7 @@ from adapters.slack.assistant import greet_thread
 from adapters.slack.click_listeners import OTHER_VIEW, ClickListeners
 from adapters.slack.command_listeners import COMMAND, CommandListeners
 from adapters.slack.people import People
-from adapters.slack.plumbing import ConversationContext, answer_failures
+from adapters.slack.plumbing import ConversationContext, FailureAnswer, answer_failures
 from adapters.slack.shared import ListenerDeps
 from adapters.slack.target import Target
 from bot.core import Bridge, ConversationKey, OutcomeKind, RespondentInfo, UserText, catalogue
@@ -61,10 +61,11 @@ def register_listeners(
     adapter.calls.observer = bridge.observer
     bridge.register(adapter)
     audience = {g for study in bridge.studies.studies for g in study.audience.slack_usergroups}
-    deps = ListenerDeps(bridge, adapter, People(adapter, tuple(sorted(audience))))
+    people = People(adapter, tuple(sorted(audience)))
+    deps = ListenerDeps(bridge, adapter, people, FailureAnswer(adapter, bridge.config.locale))
     DirectMessages(deps).attach(app, ConversationContext(deps.people, bridge.config.locale))
     if answer_errors:
-        answer_failures(app, adapter, bridge.config.locale)
+        answer_failures(app, deps.failures)
     return adapter
 
 

@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from adapters.slack.adapter import SlackAdapter
     from adapters.slack.people import People
 
-__all__ = ["ConversationContext", "answer_failures", "app_of", "team_of", "user_of"]
+__all__ = ["ConversationContext", "FailureAnswer", "answer_failures", "app_of", "team_of", "user_of"]
 
 log = logging.getLogger("adapters.slack")
 
@@ -110,13 +110,17 @@ class ConversationContext:
             return RespondentInfo(external_id=user, metadata={"slack_team": team} if team else {})
 
 
-def answer_failures(app: AsyncApp, adapter: SlackAdapter, default_locale: str | None) -> None:
-    """Register ``@app.error``: a failed listener becomes a plain answer to the person, never silence."""
+class FailureAnswer:
+    """Turns a listener's failure into a plain sentence for the person (and one log line, without text)."""
 
-    @app.error
-    async def on_error(error: Exception, body: dict[str, Any], context: AsyncBoltContext, respond: Any) -> None:
+    def __init__(self, adapter: SlackAdapter, default_locale: str | None) -> None:
+        self._adapter = adapter
+        self._default_locale = default_locale
+
+    async def __call__(self, error: Exception, body: dict[str, Any], context: AsyncBoltContext, respond: Any) -> None:
+        """Log ``error`` and tell the person, through ``respond`` where it can, else ephemerally in the DM."""
         log.error("slack listener failed: %s", type(error).__name__, exc_info=error)
-        locale = context.get("locale") or default_locale
+        locale = context.get("locale") or self._default_locale
         text = catalogue(locale).gettext("Something went wrong on my side. Please try again in a moment.")
         if await _respond(respond, text):
             return
@@ -124,7 +128,17 @@ def answer_failures(app: AsyncApp, adapter: SlackAdapter, default_locale: str | 
         if key is not None:
             event = body.get("event") or {}
             thread_ts = event.get("thread_ts") or event.get("ts") or (body.get("container") or {}).get("thread_ts")
-            await adapter.ephemeral(key, key.channel, text, thread_ts)
+            await self._adapter.ephemeral(key, key.channel, text, thread_ts)
+
+
+def answer_failures(app: AsyncApp, answer: FailureAnswer) -> None:
+    """Register ``answer`` as ``@app.error``: a failed listener becomes a plain answer to the person.
+
+    Listeners that ``ack()`` first and then work also call ``answer`` themselves for what fails after the ack:
+    Bolt (1.2x, async) resets an interaction's acknowledgement when its listener raises within its 10 ms poll
+    after ``ack()``, and Slack would then see no answer at all.
+    """
+    app.error(answer)
 
 
 async def _respond(respond: AsyncRespond | None, text: str) -> bool:

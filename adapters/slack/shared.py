@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from adapters.slack.adapter import SlackAdapter
 from adapters.slack.locks import ConversationLocks
 from adapters.slack.people import People
+from adapters.slack.plumbing import FailureAnswer
 from bot.core import Bridge, Catalogue
 
 __all__ = ["ListenerDeps", "stale_text"]
@@ -19,6 +20,7 @@ class ListenerDeps:
     bridge: Bridge
     adapter: SlackAdapter
     people: People
+    failures: FailureAnswer  # what a listener that acked first does with its own failure
     locks: ConversationLocks = field(default_factory=ConversationLocks)  # thread decisions, one at a time
 
 
