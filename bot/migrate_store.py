@@ -8,8 +8,8 @@ from typing import TextIO
 
 import asyncpg
 
+from storage.dsn import describe_dsn
 from storage.migrations import SchemaTooNew
-from storage.postgres import describe_dsn
 from storage.transfer import TargetNotEmpty, copy_store
 
 

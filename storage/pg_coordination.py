@@ -19,9 +19,9 @@ from collections.abc import AsyncIterator
 
 import asyncpg
 
+from storage.dsn import describe_dsn
 from storage.pg_locks import LockSpace, name_key
 from storage.pg_migrations import Connection
-from storage.postgres import describe_dsn
 
 _log = logging.getLogger(__name__)
 

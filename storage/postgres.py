@@ -38,6 +38,7 @@ from bot.core.store import (
 from storage import pg_rows
 from storage import sqlite_rows as rows
 from storage.crypto import TokenCipher
+from storage.dsn import describe_dsn
 from storage.migrations import Migration
 from storage.pg_migrations import MIGRATIONS, Connection, migrate
 from storage.pg_results import PgResultsTables
@@ -393,13 +394,3 @@ def _unique_error(error: asyncpg.UniqueViolationError, record: InterviewRecord |
         which = f" {record.interview_id!r}" if record is not None else ""
         return ValueError(f"interview{which} is already stored")
     return ValueError(f"the interview was not stored: {error.constraint_name}")
-
-
-def describe_dsn(dsn: str) -> str:
-    """``dsn`` without its password (for logs and reprs)."""
-    scheme, sep, rest = dsn.partition("://")
-    if not sep or "@" not in rest:
-        return dsn
-    credentials, _, location = rest.rpartition("@")
-    user = credentials.split(":", 1)[0]
-    return f"{scheme}://{user}@{location}" if user else f"{scheme}://{location}"
