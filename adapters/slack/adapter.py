@@ -20,7 +20,6 @@ from adapters.slack.blocks import (
     answer_summary,
     answered_blocks,
     markdown_blocks,
-    notice_blocks,
     question_blocks,
     question_fallback_text,
     replace_question,
@@ -33,8 +32,10 @@ from adapters.slack.calls import (
     SlackCalls,
     error_code,
 )
+from adapters.slack.notices import notice_blocks
 from adapters.slack.reply import SlackReply, thinking
 from adapters.slack.target import Target, blocks_fit
+from adapters.slack.wording import anchor_text, intro_block, intro_text
 from bot.api.models import AnswerValue, Question
 from bot.core import (
     AdapterState,
@@ -52,34 +53,6 @@ log = logging.getLogger("adapters.slack")
 PLATFORM = "slack"
 THREAD_SCOPE = "slack-thread"
 QUESTION_SCOPE = "slack-question"
-INTRO_BLOCK = "ib_intro"
-
-
-def anchor_text(tr: Catalogue) -> str:
-    """The message a new interview thread hangs from."""
-    return tr.gettext("📝 *Interview* — we'll talk in this thread. Reply here whenever you're ready.")
-
-
-def pointer_text(tr: Catalogue) -> str:
-    """Under a message written outside the interview's thread."""
-    return tr.gettext("↪️ Added to your interview — the conversation continues in its thread.")
-
-
-def intro_text(tr: Catalogue) -> str:
-    """Shown once at the start of every interview, before the interviewer's first words (consent up front).
-
-    True to what the adapter does: the respondent's Slack id and display name are sent with the interview.
-    """
-    return tr.gettext(
-        "🔒 *Before we start:* this interview is *not anonymous* — what you write here goes to the team running the "
-        "study, together with your Slack name. Answer in this thread, in your own words or with the buttons; "
-        "`/interview stop` ends it at any time."
-    )
-
-
-def intro_block(tr: Catalogue) -> Block:
-    """The consent note as a context block (``block_id`` :data:`INTRO_BLOCK`)."""
-    return {"type": "context", "block_id": INTRO_BLOCK, "elements": [{"type": "mrkdwn", "text": intro_text(tr)}]}
 
 
 def conversation_key(team_id: str, channel_id: str, user_id: str) -> ConversationKey:

@@ -17,7 +17,7 @@ from typing import Any
 
 from adapters.slack.text import SECTION_LIMIT, split_text
 from bot.api.models import AnswerValue, Question, QuestionType
-from bot.core import Action, Catalogue, Notice, PendingQuestion, catalogue
+from bot.core import Catalogue, PendingQuestion, catalogue
 
 log = logging.getLogger("adapters.slack")
 
@@ -40,20 +40,6 @@ GROUPS_MAX = 100  # option groups per select (each holds up to SELECT_MAX option
 OPTIONS_TEXT_BUDGET = 10_000
 #: Characters of all ``markdown`` blocks of one message together (Slack's limit is 12,000).
 MARKDOWN_LIMIT = 12_000
-
-
-def notice_label(tr: Catalogue, action: Action) -> str:
-    """The label of an action's button, in the respondent's language."""
-    match action:
-        case Action.RETRY:
-            return tr.gettext("Retry")
-        case Action.END:
-            return tr.gettext("End interview")
-        case Action.CONFIRM_EXIT:
-            return tr.gettext("Yes, end it")
-        case Action.CANCEL_EXIT:
-            return tr.gettext("No, continue")
-    return tr.gettext("Start a new interview")
 
 
 @dataclass(frozen=True, slots=True)
@@ -379,24 +365,3 @@ def replace_question(blocks: list[Block], ref: QuestionRef, new: list[Block]) ->
     if not placed:
         out.extend(new)
     return out
-
-
-def notice_blocks(notice: Notice) -> list[Block]:
-    """A notice as blocks: its text and one button per action (labelled in the notice's language)."""
-    tr = catalogue(notice.locale)
-    blocks = text_sections(notice.text) or [{"type": "section", "text": {"type": "mrkdwn", "text": " "}}]
-    if notice.actions:
-        elements = []
-        for act in notice.actions:
-            style = "danger" if act is Action.CONFIRM_EXIT else ("primary" if act is Action.NEW_INTERVIEW else None)
-            elements.append(button(notice_label(tr, act), NOTICE_ACTION_PREFIX + act.value, act.value, style=style))
-        blocks.append({"type": "actions", "block_id": "ibn|" + notice.kind.value, "elements": elements})
-    if notice.studies:
-        select = {
-            "type": "static_select",
-            "action_id": STUDY_SELECT_ACTION,
-            "placeholder": {"type": "plain_text", "text": label(notice.text, 150)},
-            "options": [option(name, study_id) for study_id, name in notice.studies[:100]],
-        }
-        blocks.append({"type": "actions", "block_id": "ibn|" + notice.kind.value, "elements": [select]})
-    return blocks

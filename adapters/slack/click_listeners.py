@@ -18,11 +18,11 @@ from adapters.slack.blocks import (
     NOTICE_ACTION_PREFIX,
     STUDY_SELECT_ACTION,
     QuestionRef,
-    notice_label,
     text_sections,
 )
 from adapters.slack.calls import error_code
 from adapters.slack.clicks import Chosen, Ignore, Invalid, OpenOther, Redraw, interpret_click
+from adapters.slack.notices import notice_label
 from adapters.slack.plumbing import team_of
 from adapters.slack.shared import ListenerDeps, stale_text
 from bot.api.models import Question

@@ -21,7 +21,7 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncApp, AsyncBoltContext
 
-from adapters.slack.adapter import SlackAdapter, pointer_text
+from adapters.slack.adapter import SlackAdapter
 from adapters.slack.assistant import greet_thread
 from adapters.slack.click_listeners import OTHER_VIEW, ClickListeners
 from adapters.slack.command_listeners import COMMAND, CommandListeners
@@ -29,6 +29,7 @@ from adapters.slack.people import People
 from adapters.slack.plumbing import ConversationContext, FailureAnswer, answer_failures
 from adapters.slack.shared import ListenerDeps
 from adapters.slack.target import Target
+from adapters.slack.wording import pointer_text
 from bot.core import Bridge, ConversationKey, OutcomeKind, RespondentInfo, UserText, catalogue
 
 __all__ = ["ANSWER_SUBTYPES", "COMMAND", "EVENTS", "OTHER_VIEW", "register_listeners"]

@@ -12,10 +12,11 @@ from aiohttp import web
 from slack_bolt.async_app import AsyncApp
 from test_slack_e2e import ALICE, Harness, action_ids, block_text, start_interview
 
-from adapters.slack.adapter import SlackAdapter, pointer_text
+from adapters.slack.adapter import SlackAdapter
 from adapters.slack.budget import SlackBudget
 from adapters.slack.listeners import register_listeners
 from adapters.slack.runner import make_client
+from adapters.slack.wording import pointer_text
 from bot.api.client import InterviewClient
 from bot.core.bridge import Bridge
 from bot.core.i18n import catalogue

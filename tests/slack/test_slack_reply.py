@@ -9,10 +9,11 @@ from typing import Any
 import pytest
 from fake_slack import FakeSlack
 
-from adapters.slack.adapter import INTRO_BLOCK, SlackAdapter, conversation_key
+from adapters.slack.adapter import SlackAdapter, conversation_key
 from adapters.slack.budget import SlackBudget
 from adapters.slack.runner import make_client
 from adapters.slack.text import MESSAGE_LIMIT
+from adapters.slack.wording import INTRO_BLOCK
 from bot.api.models import Question, QuestionType
 from bot.core.adapter_state import ScopedState
 from bot.core.keys import ConversationKey

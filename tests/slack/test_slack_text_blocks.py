@@ -10,12 +10,12 @@ from adapters.slack.blocks import (
     QuestionRef,
     answer_summary,
     answered_blocks,
-    notice_blocks,
     question_blocks,
     ranking_blocks,
     replace_question,
 )
 from adapters.slack.clicks import Chosen, Ignore, Invalid, OpenOther, Redraw, interpret_click
+from adapters.slack.notices import notice_blocks
 from adapters.slack.text import MESSAGE_LIMIT, cut_point, split_text
 from bot.api.models import Question, QuestionType
 from bot.core.i18n import catalogue
