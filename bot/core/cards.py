@@ -77,12 +77,12 @@ def summary_card(
 def _question_line(question: QuestionTally, tr: Catalogue) -> str:
     if question.kind == "ranking":
         ranks = question.mean_ranks()
-        return " · ".join(tr.gettext("{option}: {rank}").format(option=o, rank=f"{r:.1f}") for o, r in ranks.items())
+        return " · ".join(tr.gettext("{option}: {rank}").format(option=o, rank=tr.decimal(r)) for o, r in ranks.items())
     if question.kind == "scale":
         numbers = question.numbers()
         if numbers:
             average = sum(numbers) / len(numbers)
-            return tr.gettext("mean {mean} (n={n})").format(mean=f"{average:.1f}", n=len(numbers))
+            return tr.gettext("mean {mean} (n={n})").format(mean=tr.decimal(average), n=len(numbers))
     counted = question.counts()
     return " · ".join(f"{option} {count}" for option, count in counted.most_common())
 
@@ -95,7 +95,7 @@ def aggregate_card(study: Study, summed: StudyTally, tr: Catalogue) -> ResultsCa
     fields: list[tuple[str, str]] = []
     if summed.mean_quality is not None:
         fields.append(
-            (tr.gettext("Mean quality"), tr.gettext("{score} / 5").format(score=f"{summed.mean_quality:.1f}"))
+            (tr.gettext("Mean quality"), tr.gettext("{score} / 5").format(score=tr.decimal(summed.mean_quality)))
         )
     if summed.themes:
         themes = ", ".join(f"{name} ({count})" for name, count in summed.themes.most_common(10))

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import io
 import textwrap
+from collections.abc import Callable
 from typing import Any
 
 from bot.core.i18n import Catalogue
@@ -52,12 +53,12 @@ def _whole_counts(axis: Any) -> None:
     axis.set_major_locator(MaxNLocator(integer=True))
 
 
-def _bars(ax: Any, labels: list[str], values: list[float], fmt: str, colour: str = _COLOUR) -> None:
+def _bars(ax: Any, labels: list[str], values: list[float], fmt: Callable[[float], str], colour: str = _COLOUR) -> None:
     positions = list(range(len(labels)))
     bars = ax.barh(positions, values, color=colour)
     ax.set_yticks(positions, [_label(label) for label in labels])
     ax.invert_yaxis()  # first option on top
-    ax.bar_label(bars, labels=[fmt.format(v) for v in values], padding=3, fontsize=10)
+    ax.bar_label(bars, labels=[fmt(v) for v in values], padding=3, fontsize=10)
     ax.set_xlim(0, max([*values, 1]) * 1.18)
 
 
@@ -80,12 +81,12 @@ def chart_for(question: QuestionTally, tr: Catalogue) -> bytes | None:
         ax.set_ylim(0, max([*counts, 1]) * 1.2)
         _whole_counts(ax.yaxis)
         mean = sum(numbers) / len(numbers)
-        subtitle = tr.gettext("mean {mean}, n = {n}").format(mean=f"{mean:.1f}", n=len(numbers))
+        subtitle = tr.gettext("mean {mean}, n = {n}").format(mean=tr.decimal(mean), n=len(numbers))
     elif question.kind == "ranking":
         ranks = question.mean_ranks()
         if not ranks:
             return None
-        _bars(ax, list(ranks), list(ranks.values()), "{:.1f}")
+        _bars(ax, list(ranks), list(ranks.values()), tr.decimal)
         ax.set_xlabel(tr.gettext("Mean rank (1 = ranked first)"))
         subtitle = tr.gettext("n = {n}").format(n=n)
     elif question.kind == "yes_no":
@@ -108,12 +109,17 @@ def chart_for(question: QuestionTally, tr: Catalogue) -> bytes | None:
         if not counted:
             return None
         common = counted.most_common(12)
-        _bars(ax, [option for option, _ in common], [float(c) for _, c in common], "{:.0f}")
+        _bars(ax, [option for option, _ in common], [float(c) for _, c in common], lambda v: str(int(v)))
         ax.set_xlabel(tr.gettext("Interviews choosing it"))
         _whole_counts(ax.xaxis)
         subtitle = tr.gettext("n = {n}").format(n=n)
+        if len(counted) > len(common):  # say so when the rarest options are left out
+            shown = tr.gettext("the {shown} most chosen of {total} options").format(
+                shown=len(common), total=len(counted)
+            )
+            subtitle = f"{shown} · {subtitle}"
     ax.set_title(_title(question.question), fontsize=12, loc="left")
-    ax.text(1.0, 1.02, subtitle, transform=ax.transAxes, ha="right", va="bottom", fontsize=9, color="#555555")
+    ax.set_xlabel(f"{ax.get_xlabel()}\n{subtitle}")  # under the axis: never over a two-line title
     ax.spines[["top", "right"]].set_visible(False)
     ax.tick_params(labelsize=10)
     out = io.BytesIO()

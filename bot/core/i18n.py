@@ -58,6 +58,14 @@ class Catalogue:
             locale = Locale.parse("en")
         return format_decimal(value, locale=locale)
 
+    def decimal(self, value: float) -> str:
+        """``value`` with one decimal, as this language writes it (``3.5`` in English, ``3,5`` in German)."""
+        try:
+            locale = Locale.parse(self.language)
+        except (ValueError, UnknownLocaleError):
+            locale = Locale.parse("en")
+        return format_decimal(value, format="#,##0.0", locale=locale)
+
     def __repr__(self) -> str:
         return f"Catalogue({self.language!r})"
 
