@@ -50,6 +50,11 @@ class PostgresCoordination:
         return self._instance
 
     @property
+    def leader_name(self) -> str:
+        """The ``application_name`` of this instance's connection while it leads."""
+        return f"interview-bridge leader {self._instance}"
+
+    @property
     def shared(self) -> bool:
         return True
 
@@ -92,8 +97,8 @@ class PostgresCoordination:
             except _CONNECTION_ERRORS:
                 _log.warning("coordination: lost the leader's connection; trying to lead again")
                 self._leader = None
-        try:
-            conn = await asyncpg.connect(self.dsn)
+        try:  # named, so an operator (or a test) sees in pg_stat_activity which instance leads
+            conn = await asyncpg.connect(self.dsn, server_settings={"application_name": self.leader_name})
         except _CONNECTION_ERRORS as error:
             _log.warning("coordination: cannot reach the database to lead: %s", type(error).__name__)
             return False

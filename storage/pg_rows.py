@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.core.store import InterviewRecord
+import asyncpg
+
+from bot.core.store import ActiveInterviewExists, InterviewRecord
 from storage import sqlite_rows
 from storage.crypto import TokenCipher
 
@@ -61,6 +63,10 @@ QUERIES: dict[str, str] = {
     "lapsed_turns": (
         "SELECT interview_id FROM turns WHERE owner IS NOT NULL AND lease_until < $1 ORDER BY lease_until LIMIT $2"
     ),
+    "stranded_interviews": (
+        "SELECT DISTINCT q.interview_id FROM queued_messages q WHERE q.turn_id IS NULL AND q.created_at < $1 "
+        "AND NOT EXISTS (SELECT 1 FROM turns t WHERE t.interview_id = q.interview_id) LIMIT $2"
+    ),
     "turn_by_id": "SELECT id, interview_id, content, created_at, answer, turns_before FROM turns WHERE id = $1",
     "turns_sent": "SELECT turns_sent FROM interviews WHERE interview_id = $1",
     "pending_question": (
@@ -77,3 +83,14 @@ def interview_params(record: InterviewRecord, cipher: TokenCipher) -> tuple[Any,
     """The values of :data:`INTERVIEW_COLUMNS` for ``record`` (the session token sealed by ``cipher``)."""
     values = sqlite_rows.interview_params(record, cipher)
     return tuple(bool(value) if n in _FLAGS else value for n, value in enumerate(values))
+
+
+def unique_error(error: asyncpg.UniqueViolationError, record: InterviewRecord | None) -> Exception:
+    """The storage error for a failed insert or update of an interview (no token in it)."""
+    if error.constraint_name == "interviews_open_by_key":
+        where = f" for {record.key.as_str()}" if record is not None else ""
+        return ActiveInterviewExists(f"a non-completed interview already exists{where}")
+    if error.constraint_name == "interviews_by_id":
+        which = f" {record.interview_id!r}" if record is not None else ""
+        return ValueError(f"interview{which} is already stored")
+    return ValueError(f"the interview was not stored: {error.constraint_name}")

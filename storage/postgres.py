@@ -25,7 +25,6 @@ import asyncpg
 
 from bot.core.keys import ConversationKey
 from bot.core.store import (
-    ActiveInterviewExists,
     InterviewRecord,
     QueuedMessage,
     Store,
@@ -127,7 +126,7 @@ class PostgresStore(PgResultsTables, Store):
         try:
             await self._fetch(pg_rows.INSERT_INTERVIEW, *pg_rows.interview_params(record, self._cipher))
         except asyncpg.UniqueViolationError as error:
-            raise _unique_error(error, record) from None
+            raise pg_rows.unique_error(error, record) from None
 
     async def bulk_create_interviews(self, records: Iterable[InterviewRecord]) -> int:
         """Insert many interviews in one ``COPY`` (imports, the benchmark); returns how many.
@@ -146,7 +145,7 @@ class PostgresStore(PgResultsTables, Store):
             async with self.pool.acquire() as conn:
                 await conn.copy_records_to_table("interviews", records=values(), columns=pg_rows.COLUMN_NAMES)
         except asyncpg.UniqueViolationError as error:
-            raise _unique_error(error, None) from None
+            raise pg_rows.unique_error(error, None) from None
         return count
 
     async def update_interview(self, record: InterviewRecord) -> None:
@@ -154,7 +153,7 @@ class PostgresStore(PgResultsTables, Store):
         try:
             done = await self._fetch(pg_rows.UPDATE_INTERVIEW, *pg_rows.interview_params(record, self._cipher))
         except asyncpg.UniqueViolationError as error:
-            raise _unique_error(error, record) from None
+            raise pg_rows.unique_error(error, record) from None
         if not done:
             raise UnknownInterview(f"no interview {record.interview_id!r} is stored")
 
@@ -308,6 +307,10 @@ class PostgresStore(PgResultsTables, Store):
         """Interviews whose turn in flight has a lease that ran out before ``now``."""
         return [str(row[0]) for row in await self._fetch(pg_rows.QUERIES["lapsed_turns"], now, limit)]
 
+    async def stranded_interviews(self, before: float, limit: int = 100) -> list[str]:
+        """Interviews with messages queued before ``before`` and no turn in flight."""
+        return [str(row[0]) for row in await self._fetch(pg_rows.QUERIES["stranded_interviews"], before, limit)]
+
     async def requeue_turn(self, turn_id: int) -> None:
         """The turn provably never reached the API: put its messages back at the head of the queue."""
         async with self._transaction() as conn:
@@ -383,14 +386,3 @@ class PostgresStore(PgResultsTables, Store):
         """Read a value written by ``put_state``."""
         found = await self._fetch(pg_rows.QUERIES["get_state"], scope, key)
         return rows.load_json(found[0][0]) if found else None
-
-
-def _unique_error(error: asyncpg.UniqueViolationError, record: InterviewRecord | None) -> Exception:
-    """The storage error for a failed insert or update of an interview (no token in it)."""
-    if error.constraint_name == "interviews_open_by_key":
-        where = f" for {record.key.as_str()}" if record is not None else ""
-        return ActiveInterviewExists(f"a non-completed interview already exists{where}")
-    if error.constraint_name == "interviews_by_id":
-        which = f" {record.interview_id!r}" if record is not None else ""
-        return ValueError(f"interview{which} is already stored")
-    return ValueError(f"the interview was not stored: {error.constraint_name}")

@@ -31,7 +31,6 @@ import aiosqlite
 
 from bot.core.keys import ConversationKey
 from bot.core.store import (
-    ActiveInterviewExists,
     InterviewRecord,
     QueuedMessage,
     Store,
@@ -153,7 +152,7 @@ class SQLiteStore(ResultsTables, Store):
         try:
             await self._fetch(rows.INSERT_INTERVIEW, rows.interview_params(record, self._cipher))
         except sqlite3.IntegrityError as error:
-            raise _integrity_error(error, record) from None
+            raise rows.integrity_error(error, record) from None
 
     async def bulk_create_interviews(self, records: Iterable[InterviewRecord]) -> int:
         """Insert many interviews in one transaction (imports, the benchmark); returns how many.
@@ -166,7 +165,7 @@ class SQLiteStore(ResultsTables, Store):
             async with self._transaction() as db, db.executemany(rows.INSERT_INTERVIEW, params) as cursor:
                 return int(cursor.rowcount)
         except sqlite3.IntegrityError as error:
-            raise _integrity_error(error, None) from None
+            raise rows.integrity_error(error, None) from None
 
     async def update_interview(self, record: InterviewRecord) -> None:
         """Write every field of ``record`` (by ``interview_id``), except that ``turns_sent`` never goes down.
@@ -177,7 +176,7 @@ class SQLiteStore(ResultsTables, Store):
         try:
             done = await self._fetch(rows.UPDATE_INTERVIEW, rows.update_params(record, self._cipher))
         except sqlite3.IntegrityError as error:
-            raise _integrity_error(error, record) from None
+            raise rows.integrity_error(error, record) from None
         if not done:
             raise UnknownInterview(f"no interview {record.interview_id!r} is stored")
 
@@ -312,6 +311,10 @@ class SQLiteStore(ResultsTables, Store):
         """Interviews whose turn in flight has a lease that ran out before ``now``."""
         return [str(row[0]) for row in await self._fetch(rows.QUERIES["lapsed_turns"], (now, limit))]
 
+    async def stranded_interviews(self, before: float, limit: int = 100) -> list[str]:
+        """Interviews with messages queued before ``before`` and no turn in flight."""
+        return [str(row[0]) for row in await self._fetch(rows.QUERIES["stranded_interviews"], (before, limit))]
+
     async def requeue_turn(self, turn_id: int) -> None:
         """The turn provably never reached the API: put its messages back at the head of the queue."""
         async with self._transaction() as db:
@@ -385,15 +388,3 @@ class SQLiteStore(ResultsTables, Store):
         """Read a value written by ``put_state``."""
         found = await self._fetch(rows.QUERIES["get_state"], (scope, key))
         return rows.load_json(found[0][0]) if found else None
-
-
-def _integrity_error(error: sqlite3.IntegrityError, record: InterviewRecord | None) -> Exception:
-    """The storage error for a failed insert or update of an interview (no token in it)."""
-    text = str(error)
-    if "interviews.platform" in text:
-        where = f" for {record.key.as_str()}" if record is not None else ""
-        return ActiveInterviewExists(f"a non-completed interview already exists{where}")
-    if "interviews.interview_id" in text:
-        which = f" {record.interview_id!r}" if record is not None else ""
-        return ValueError(f"interview{which} is already stored")
-    return ValueError(f"the interview was not stored: {text}")

@@ -7,10 +7,12 @@ index search, exactly as the store runs it.
 from __future__ import annotations
 
 import json
+import sqlite3
 from typing import Any, Protocol
 
 from bot.core.keys import ConversationKey
 from bot.core.store import (
+    ActiveInterviewExists,
     InterviewRecord,
     QueuedMessage,
     RecordStatus,
@@ -72,6 +74,10 @@ QUERIES: dict[str, str] = {
     ),
     "lapsed_turns": (
         "SELECT interview_id FROM turns WHERE owner IS NOT NULL AND lease_until < ? ORDER BY lease_until LIMIT ?"
+    ),
+    "stranded_interviews": (
+        "SELECT DISTINCT q.interview_id FROM queued_messages q WHERE q.turn_id IS NULL AND q.created_at < ? "
+        "AND NOT EXISTS (SELECT 1 FROM turns t WHERE t.interview_id = q.interview_id) LIMIT ?"
     ),
     "turn_by_id": "SELECT id, interview_id, content, created_at, answer, turns_before FROM turns WHERE id = ?",
     "turns_sent": "SELECT turns_sent FROM interviews WHERE interview_id = ?",
@@ -215,3 +221,15 @@ def question_from_row(row: Row) -> StoredQuestion:
 def line_from_row(row: Row) -> TranscriptLine:
     """A :class:`TranscriptLine` from ``interview_id, role, content, at``."""
     return TranscriptLine(interview_id=row[0], role=row[1], content=row[2], at=row[3])
+
+
+def integrity_error(error: sqlite3.IntegrityError, record: InterviewRecord | None) -> Exception:
+    """The storage error for a failed insert or update of an interview (no token in it)."""
+    text = str(error)
+    if "interviews.platform" in text:
+        where = f" for {record.key.as_str()}" if record is not None else ""
+        return ActiveInterviewExists(f"a non-completed interview already exists{where}")
+    if "interviews.interview_id" in text:
+        which = f" {record.interview_id!r}" if record is not None else ""
+        return ValueError(f"interview{which} is already stored")
+    return ValueError(f"the interview was not stored: {text}")

@@ -41,17 +41,21 @@ class SharedDuties:
                 await renewer
 
     async def take_over_lapsed_turns(self) -> int:
-        """Run the turns whose instance died (their lease ran out) as resumed turns; returns how many."""
+        """Run the turns whose instance died (their lease ran out) as resumed turns, and the messages it stored
+        but never began a turn for; returns how many interviews were picked up."""
         if not self._ctx.coordination.shared:
             return 0
         taken = 0
-        for interview_id in await self._ctx.store.lapsed_turns(self._ctx.clock.now()):
+        now, store = self._ctx.clock.now(), self._ctx.store
+        # messages stored by an instance that died before it began their turn wait as long as a lease would
+        stranded = await store.stranded_interviews(now - self._ctx.config.turn_lease)
+        for interview_id in dict.fromkeys([*await store.lapsed_turns(now), *stranded]):
             record = await self._ctx.store.get_interview(interview_id)
             if record is None or record.status is not RecordStatus.ACTIVE:
                 continue
             if record.key.platform not in self._ctx.adapters:
                 continue
-            log.info("taking over the turn in flight of interview=%s (its instance stopped renewing)", interview_id)
+            log.info("taking over the turn in flight of interview=%s (its instance stopped)", interview_id)
             self._turns.kick(record)
             taken += 1
         return taken

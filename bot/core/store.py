@@ -227,6 +227,11 @@ class Store(Protocol):
         """Interviews whose turn in flight has a lease that ran out before ``now`` (its instance died)."""
         ...
 
+    async def stranded_interviews(self, before: float, limit: int = 100) -> list[str]:
+        """Interviews with messages queued before ``before`` and no turn in flight (their instance died between
+        storing a message and beginning its turn)."""
+        ...
+
     async def turn_in_flight(self, interview_id: str) -> Turn | None:
         """The turn stored by ``begin_turn`` and not yet finished."""
         ...

@@ -10,10 +10,11 @@ import pytest
 from conftest import MakeRecord, NewStore
 
 from storage.crypto import SessionTokenUnreadable, generate_key
+from storage.dsn import describe_dsn
 from storage.migrations import Migration, SchemaTooNew
 from storage.pg_locks import MIGRATION_LOCK, LockSpace
 from storage.pg_migrations import MIGRATIONS, migrate, schema_version
-from storage.postgres import PostgresStore, describe_dsn
+from storage.postgres import PostgresStore
 
 TOKEN = "sess_live_9f8e7d6c5b4a39281706f5e4d3c2b1a0"
 COUNTING = (

@@ -34,6 +34,7 @@ EXPECTED: dict[str, tuple[tuple[str, ...], tuple[Any, ...]]] = {
     "queued_messages": (("queued_by_interview",), ("iv-x",)),
     "turn_in_flight": (("turns_in_flight",), ("iv-x",)),
     "turn_by_id": (("turns_pkey",), (1,)),
+    "stranded_interviews": (("queued_by_interview", "queued_by_turn"), (500.0, 100)),
     "turn_claim": (("turns_in_flight",), ("iv-x",)),
     "lapsed_turns": (("turns_by_lease",), (500.0, 100)),
     "turns_sent": (("interviews_by_id",), ("iv-x",)),

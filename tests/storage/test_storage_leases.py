@@ -82,3 +82,17 @@ async def test_two_instances_claiming_at_once_get_one_turn_between_them(
                 two.begin_turn(record.interview_id, 2.0, lease=TurnLease("two", 20.0)),
             )
             assert sum(claim is not None for claim in claims) == 1
+
+
+async def test_messages_stored_by_a_dead_instance_are_found_once_they_are_old(
+    store: AnyStore, make_record: MakeRecord
+) -> None:
+    waiting, running = make_record(user="waiting"), make_record(user="running")
+    for record in (waiting, running):
+        await store.create_interview(record)
+        await store.enqueue_message(record.interview_id, "hello", 10.0)
+    await store.begin_turn(running.interview_id, 11.0, lease=TurnLease("a", 26.0))
+    await store.enqueue_message(running.interview_id, "more", 12.0)  # queued behind a running turn: not stranded
+
+    assert await store.stranded_interviews(10.0) == []  # not old enough yet
+    assert await store.stranded_interviews(30.0) == [waiting.interview_id]

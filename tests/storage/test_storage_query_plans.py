@@ -30,6 +30,7 @@ EXPECTED = {
     "queued_messages": "SEARCH queued_messages USING INDEX queued_by_interview (interview_id=?)",
     "turn_in_flight": "SEARCH turns USING INDEX turns_in_flight (interview_id=?)",
     "turn_by_id": "SEARCH turns USING INTEGER PRIMARY KEY (rowid=?)",
+    "stranded_interviews": "SEARCH q USING INDEX queued_by_turn (turn_id=?)",
     "turn_claim": "SEARCH turns USING INDEX turns_in_flight (interview_id=?)",
     "lapsed_turns": "SEARCH turns USING INDEX turns_by_lease (lease_until<?)",
     "turns_sent": "SEARCH interviews USING INDEX interviews_by_id (interview_id=?)",
