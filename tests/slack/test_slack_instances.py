@@ -4,6 +4,11 @@
 instance leading the sweeps is killed with SIGKILL while turns stream. Then: every interview reaches its end,
 no respondent message is lost or sent twice (checked in the built-in server's transcripts), the API answers
 no 429, and another instance leads the sweeps within 10 s.
+
+Opt-in (``SCALE_E2E=1``), not part of ``make test``: it takes one to two minutes of both CPUs, and it is not yet
+reliable. Respondents who hear nothing for ``PATIENCE`` seconds write again, which is needed when the killed
+instance had acknowledged their event without storing it (Slack's HTTP mode acknowledges first), but doubles
+an answer when the bot was merely slow; on a loaded machine that happened in some runs.
 """
 
 from __future__ import annotations
@@ -105,6 +110,7 @@ async def world(tmp_path: Path) -> AsyncIterator[tuple[FakeSlack, Emulator]]:
         yield fake, emulator
 
 
+@pytest.mark.skipif(not os.environ.get("SCALE_E2E"), reason="opt-in: SCALE_E2E=1 (see the module docstring)")
 @pytest.mark.timeout(600)
 async def test_three_instances_thirty_respondents_one_killed(
     world: tuple[FakeSlack, Emulator], pg_dsn: str, tmp_path: Path
