@@ -14,6 +14,7 @@ from cryptography.fernet import Fernet
 from bot.config import Settings
 from bot.core.i18n import available_languages, language_of
 from bot.core.safe_text import printable
+from bot.names import claim
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,21 +74,13 @@ async def _probe_api(settings: Settings) -> Finding:
 
 
 def check_storage(settings: Settings) -> list[Finding]:
-    """The database file and the token encryption key."""
-    findings = []
-    path = Path(settings.database_path)
-    folder = path.parent if str(path.parent) else Path(".")
-    if not folder.exists() or not os.access(folder, os.W_OK):
-        findings.append(Finding(False, "Database", f"cannot write in {folder.resolve()} (DATABASE_PATH).", True))
-    elif not path.exists():
-        findings.append(Finding(True, "Database", f"{path.resolve()} will be created at the first run."))
-    else:  # look, never create or change: a checker leaves no files behind
-        try:
-            with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as db:
-                db.execute("PRAGMA schema_version").fetchone()
-            findings.append(Finding(True, "Database", f"{path.resolve()}"))
-        except sqlite3.Error as error:
-            findings.append(Finding(False, "Database", f"{path} is not a usable SQLite file: {error}", True))
+    """The database (an SQLite file or PostgreSQL) and the token encryption key."""
+    findings: list[Finding] = []
+    location = settings.database_location()
+    if location.startswith(("postgresql://", "postgres://")):
+        findings.append(_check_postgres(location))
+    else:
+        findings.extend(_check_sqlite(settings))
     key = _secret(settings.token_encryption_key)
     if not key:
         findings.append(
@@ -105,6 +98,43 @@ def check_storage(settings: Settings) -> list[Finding]:
         except ValueError:
             findings.append(Finding(False, "Encryption", "TOKEN_ENCRYPTION_KEY is not a valid Fernet key.", True))
     return findings
+
+
+def _check_sqlite(settings: Settings) -> list[Finding]:
+    """The SQLite file: writable folder, usable file."""
+    findings = []
+    path = Path(settings.database_path)
+    folder = path.parent if str(path.parent) else Path(".")
+    if not folder.exists() or not os.access(folder, os.W_OK):
+        findings.append(Finding(False, "Database", f"cannot write in {folder.resolve()} (DATABASE_PATH).", True))
+    elif not path.exists():
+        findings.append(Finding(True, "Database", f"{path.resolve()} will be created at the first run."))
+    else:  # look, never create or change: a checker leaves no files behind
+        try:
+            with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as db:
+                db.execute("PRAGMA schema_version").fetchone()
+            findings.append(Finding(True, "Database", f"{path.resolve()}"))
+        except sqlite3.Error as error:
+            findings.append(Finding(False, "Database", f"{path} is not a usable SQLite file: {error}", True))
+    return findings
+
+
+def _check_postgres(dsn: str) -> Finding:
+    """PostgreSQL: reachable, and at which schema version (never prints the password)."""
+    claim("storage")
+    from storage.dsn import describe_dsn
+    from storage.pg_migrations import MIGRATIONS, probe
+
+    where = describe_dsn(dsn)
+    try:
+        version = asyncio.run(probe(dsn))
+    except Exception as error:  # refused, unknown host, authentication, missing database: say which, briefly
+        return Finding(False, "Database", f"PostgreSQL at {where} cannot be used: {type(error).__name__}.", True)
+    if version == 0:
+        return Finding(True, "Database", f"PostgreSQL at {where}: reachable; the schema is created at the first run.")
+    if version > len(MIGRATIONS):
+        return Finding(False, "Database", f"PostgreSQL at {where} was written by a newer interview-bridge.", True)
+    return Finding(True, "Database", f"PostgreSQL at {where}: reachable, schema version {version}.")
 
 
 def check_platforms(settings: Settings) -> list[Finding]:

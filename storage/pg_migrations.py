@@ -217,3 +217,12 @@ async def migrate(conn: Connection, migrations: Sequence[Migration] = MIGRATIONS
             )
         applied.append(migration.version)
     return applied
+
+
+async def probe(dsn: str, timeout: float = 10.0) -> int:  # noqa: ASYNC109
+    """Connect to ``dsn`` and return its schema version (0: no schema yet); raises if it cannot be reached."""
+    conn = await asyncpg.connect(dsn, timeout=timeout)
+    try:
+        return await schema_version(conn)
+    finally:
+        await conn.close()

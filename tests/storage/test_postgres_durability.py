@@ -4,6 +4,10 @@ session tokens at rest, and a DSN's password kept out of reprs."""
 from __future__ import annotations
 
 import asyncio
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import asyncpg
 import pytest
@@ -16,6 +20,7 @@ from storage.pg_locks import MIGRATION_LOCK, LockSpace
 from storage.pg_migrations import MIGRATIONS, migrate, schema_version
 from storage.postgres import PostgresStore
 
+REPO = Path(__file__).resolve().parents[2]
 TOKEN = "sess_live_9f8e7d6c5b4a39281706f5e4d3c2b1a0"
 COUNTING = (
     *MIGRATIONS,
@@ -133,3 +138,25 @@ def test_the_password_of_a_dsn_stays_out_of_reprs() -> None:
     assert "hunter2" not in repr(store)
     assert "db.internal:5432/bridge" in repr(store)
     assert describe_dsn("postgresql://db/bridge") == "postgresql://db/bridge"
+
+
+def doctor(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """``interview-bridge doctor`` with ``env`` on top of a clean environment."""
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_", "KOJI_", "DISCORD_", "SLACK_"))}
+    return subprocess.run(
+        [sys.executable, "-m", "bot", "doctor"],
+        capture_output=True, text=True, timeout=120, env={**clean, **env}, cwd=REPO,
+    )  # fmt: skip
+
+
+async def test_doctor_checks_the_postgresql_database(pg_dsn: str, new_store: NewStore) -> None:
+    fresh = await asyncio.to_thread(doctor, {"DATABASE_URL": pg_dsn})
+    assert "reachable; the schema is created at the first run" in fresh.stdout, fresh.stdout
+    async with new_store():
+        pass
+    migrated = await asyncio.to_thread(doctor, {"DATABASE_URL": pg_dsn})
+    assert f"reachable, schema version {len(MIGRATIONS)}" in migrated.stdout, migrated.stdout
+    refused = await asyncio.to_thread(doctor, {"DATABASE_URL": "postgresql://bridge:pw-secret@127.0.0.1:1/none"})
+    assert "PostgreSQL at postgresql://bridge@127.0.0.1:1/none cannot be used" in refused.stdout, refused.stdout
+    assert "pw-secret" not in refused.stdout + refused.stderr
+    assert refused.returncode != 0
