@@ -108,7 +108,13 @@ class TurnRunner:
             if turn is None:  # nothing queued, or another instance runs the turn in flight
                 return
             with logfields.about(record.key.platform, interview_id, record.study):
-                go_on = await self._run(record, turn)
+                try:
+                    go_on = await self._run(record, turn)
+                except Exception as error:  # showing the answered reply failed (a platform error): offer Retry,
+                    # which looks the turn up first; never leave the turn stranded with a dead worker
+                    log.exception("delivering the reply failed interview=%s turn=%s", interview_id, turn.id)
+                    await self._fail(record, None, error)
+                    go_on = False
             if not go_on:
                 if interview_id in self._retry_requested:  # Retry was clicked while this attempt wound down
                     self._retry_requested.discard(interview_id)
@@ -260,6 +266,11 @@ class TurnRunner:
         notice = Notice(NoticeKind.ERROR, text, (Action.RETRY, Action.END), locale=record.locale)
         if relay is not None:
             await ctx.reach(record, relay.fail(notice))
+            return
+        try:  # no reply on screen to end: say it on its own
+            await ctx.reach(record, ctx.adapter(record.key).notify(record.key, notice))
+        except Exception:
+            log.exception("the failure notice could not be shown interview=%s", record.interview_id)
 
     async def _end(self, record: InterviewRecord, why: str, relay: ReplyRelay | None) -> None:
         if relay is not None and why == "gone":

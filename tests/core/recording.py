@@ -44,6 +44,9 @@ class RecordingReply:
 
     async def finish(self, text: str, question: PendingQuestion | None) -> None:
         self._adapter.check_reachable(self.reply.key)
+        if self._adapter.broken_finishes:
+            self._adapter.broken_finishes -= 1
+            raise RuntimeError("the platform refused the final update")
         self.reply.final = text
         self.reply.question = question
         self._adapter.changed.set()
@@ -68,6 +71,7 @@ class RecordingAdapter:
         self.unreachable: set[str] = set()
         self.refused = 0  # calls refused because the respondent was unreachable
         self.broken_appends = False  # append raises an unexpected error (a bug in platform code)
+        self.broken_finishes = 0  # the next N finishes raise (a platform error once the API has answered)
         self.broken_notify: Exception | None = None  # notify raises this (a platform's own error, e.g. HTTP 500)
         self.on_fail: Callable[[RecordedReply], Awaitable[None]] | None = None
         self.changed = asyncio.Event()

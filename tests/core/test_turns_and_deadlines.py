@@ -273,6 +273,24 @@ async def test_an_adapter_bug_mid_reply_ends_the_turn_visibly_and_retry_works(
     assert await _respondent_messages(bridge, interview_id) == ["the rules channel was long"]
 
 
+async def test_a_platform_error_showing_the_answered_reply_offers_retry_and_sends_nothing_twice(
+    bridge: Bridge, adapter: RecordingAdapter
+) -> None:
+    key = key_of("x2")
+    interview_id = await start(bridge, key)
+    adapter.broken_finishes = 1  # e.g. Slack answers chat.update with ratelimited
+    await bridge.handle(UserText(key, "the search finds old threads", respondent("x2")))
+    await bridge.wait_until_idle(key)
+    notice = adapter.notices_of(key, NoticeKind.ERROR)[-1]
+    assert notice.actions == (Action.RETRY, Action.END)  # the respondent is told, the worker did not just die
+    assert await bridge.store.turn_in_flight(interview_id) is not None
+    assert (await bridge.handle(Retry(key, actor="x2"))).ok
+    await bridge.wait_until_idle(key)
+    assert adapter.replies_of(key)[-1].final  # looked up, shown whole
+    assert await bridge.store.turn_in_flight(interview_id) is None
+    assert await _respondent_messages(bridge, interview_id) == ["the search finds old threads"]
+
+
 async def test_retry_clicked_the_instant_it_shows_is_not_refused(
     bridge: Bridge, adapter: RecordingAdapter, emulator: Emulator
 ) -> None:
