@@ -177,7 +177,59 @@ _ANALYSES = Migration(
     ),
 )
 
-MIGRATIONS: tuple[Migration, ...] = (_INITIAL, _TURN_LEASES, _SHARED_BUDGET, _ANALYSES)
+_INVITATIONS = Migration(
+    5,
+    "invitation campaigns, invitees (their state and next timer) and opt-outs per workspace",
+    (
+        """
+        CREATE TABLE campaigns (
+            campaign_id TEXT PRIMARY KEY,
+            study TEXT NOT NULL,
+            platform TEXT NOT NULL,
+            workspace TEXT NOT NULL,
+            created_at REAL NOT NULL,
+            reminders INTEGER NOT NULL,
+            reminder_after TEXT NOT NULL,
+            audience TEXT NOT NULL
+        )
+        """,
+        """
+        CREATE TABLE invitations (
+            id INTEGER PRIMARY KEY,
+            campaign_id TEXT NOT NULL,
+            study TEXT NOT NULL,
+            platform TEXT NOT NULL,
+            workspace TEXT NOT NULL,
+            user_id TEXT NOT NULL,
+            state TEXT NOT NULL CHECK (state IN ('queued', 'invited', 'reminded', 'started', 'completed',
+                'declined', 'opted_out', 'undeliverable', 'expired')),
+            reminders_sent INTEGER NOT NULL DEFAULT 0,
+            next_at REAL,
+            created_at REAL NOT NULL,
+            updated_at REAL NOT NULL,
+            opted_in INTEGER NOT NULL DEFAULT 0
+        )
+        """,
+        # nobody is invited twice to a study
+        "CREATE UNIQUE INDEX invitations_by_person ON invitations (study, platform, workspace, user_id)",
+        # the sender's timers: only rows with something due are in the index
+        "CREATE INDEX invitations_due ON invitations (next_at) WHERE next_at IS NOT NULL",
+        "CREATE INDEX invitations_by_study ON invitations (study, state)",
+        "CREATE INDEX invitations_by_user ON invitations (platform, workspace, user_id)",
+        "CREATE INDEX interviews_by_study_user ON interviews (study, platform, user_id)",
+        """
+        CREATE TABLE invitation_opt_outs (
+            platform TEXT NOT NULL,
+            workspace TEXT NOT NULL,
+            user_id TEXT NOT NULL,
+            opted_out_at REAL NOT NULL,
+            PRIMARY KEY (platform, workspace, user_id)
+        )
+        """,
+    ),
+)
+
+MIGRATIONS: tuple[Migration, ...] = (_INITIAL, _TURN_LEASES, _SHARED_BUDGET, _ANALYSES, _INVITATIONS)
 """Every migration, oldest first; versions are 1, 2, 3, … without gaps."""
 
 

@@ -92,6 +92,44 @@ TABLES: tuple[Table, ...] = (  # parents before children (foreign keys)
     ),
     Table("seen_events", (("platform", "text"), ("event_id", "text"), ("seen_at", "float")), "platform, event_id"),
     Table("adapter_state", (("scope", "text"), ("key", "text"), ("value", "text")), "scope, key"),
+    Table(
+        "campaigns",
+        (
+            ("campaign_id", "text"),
+            ("study", "text"),
+            ("platform", "text"),
+            ("workspace", "text"),
+            ("created_at", "float"),
+            ("reminders", "int"),
+            ("reminder_after", "text"),
+            ("audience", "text"),
+        ),
+        "campaign_id",
+    ),
+    Table(
+        "invitations",
+        (
+            ("id", "int"),
+            ("campaign_id", "text"),
+            ("study", "text"),
+            ("platform", "text"),
+            ("workspace", "text"),
+            ("user_id", "text"),
+            ("state", "text"),
+            ("reminders_sent", "int"),
+            ("next_at", "float"),
+            ("created_at", "float"),
+            ("updated_at", "float"),
+            ("opted_in", "int"),
+        ),
+        "id",
+        identity=True,
+    ),
+    Table(
+        "invitation_opt_outs",
+        (("platform", "text"), ("workspace", "text"), ("user_id", "text"), ("opted_out_at", "float")),
+        "platform, workspace, user_id",
+    ),
 )
 """Every table of the schema, with every stored column."""
 
