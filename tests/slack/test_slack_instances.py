@@ -5,13 +5,14 @@ instance leading the sweeps is killed with SIGKILL while turns stream. Then: eve
 no respondent message is lost or sent twice (checked in the built-in server's transcripts), the API answers
 no 429, and another instance leads the sweeps within 10 s.
 
-Opt-in (``SCALE_E2E=1``), not part of ``make test``: it takes one to two minutes of both CPUs, and it does not
-pass every run yet. Respondents click Retry when a reply fails, and write again after ``PATIENCE`` seconds of
-silence, which is needed when the killed instance had acknowledged their event without storing it (Slack's HTTP
-mode acknowledges first). Seen in failing runs: three instances each keep their own Slack budget, so the shared
-workspace's ``chat.update`` tier answers ``ratelimited``; that error escapes a turn worker while it delivers a
-reply (outside the turn's error handling), the turn stays in flight until its lease lapses, and the respondent
-writes again meanwhile, so their answer reaches the API twice.
+Opt-in (``SCALE_E2E=1``), not part of ``make test``: it takes one to two minutes of both CPUs, and it FAILS in
+most runs (2 passes in 7 runs so far). Respondents click Retry when a reply fails, and write again after
+``PATIENCE`` seconds of silence; that is needed when the killed instance had acknowledged their event without
+storing it (Slack's HTTP mode acknowledges first). The failing runs all show one respondent whose first answer
+was handled around the kill: the next question does not show in their thread within 60 s although the API
+took the answer, so they write it again and the API gets it twice. One cause was found and fixed (a Slack
+``ratelimited`` error while a taken-over turn showed its reply killed the worker, since each instance keeps its
+own Slack budget against one workspace tier); the rest is not diagnosed yet.
 """
 
 from __future__ import annotations
