@@ -229,7 +229,46 @@ _INVITATIONS = Migration(
     ),
 )
 
-MIGRATIONS: tuple[Migration, ...] = (_INITIAL, _TURN_LEASES, _SHARED_BUDGET, _ANALYSES, _INVITATIONS)
+_HANDOFFS = Migration(
+    6,
+    "handoffs from other bots and the outbox of their callbacks",
+    (
+        """
+        CREATE TABLE handoffs (
+            handoff_id TEXT PRIMARY KEY,
+            idempotency_key TEXT UNIQUE,
+            conversation TEXT NOT NULL,
+            study TEXT NOT NULL,
+            interview_id TEXT NOT NULL,
+            context TEXT NOT NULL,
+            callback_url TEXT,
+            status TEXT NOT NULL CHECK (status IN ('accepted', 'completed', 'analysed')),
+            end_reason TEXT,
+            created_at REAL NOT NULL,
+            updated_at REAL NOT NULL
+        )
+        """,
+        "CREATE INDEX handoffs_open ON handoffs (created_at) WHERE status <> 'analysed'",
+        "CREATE INDEX handoffs_by_interview ON handoffs (interview_id)",
+        """
+        CREATE TABLE handoff_callbacks (
+            handoff_id TEXT NOT NULL REFERENCES handoffs (handoff_id),
+            event TEXT NOT NULL,
+            seq INTEGER NOT NULL,
+            body TEXT NOT NULL,
+            attempts INTEGER NOT NULL DEFAULT 0,
+            next_attempt_at REAL NOT NULL,
+            done_at REAL,
+            delivered INTEGER NOT NULL DEFAULT 0,
+            created_at REAL NOT NULL,
+            PRIMARY KEY (handoff_id, event)
+        )
+        """,
+        "CREATE INDEX handoff_callbacks_due ON handoff_callbacks (next_attempt_at) WHERE done_at IS NULL",
+    ),
+)
+
+MIGRATIONS: tuple[Migration, ...] = (_INITIAL, _TURN_LEASES, _SHARED_BUDGET, _ANALYSES, _INVITATIONS, _HANDOFFS)
 """Every migration, oldest first; versions are 1, 2, 3, … without gaps."""
 
 

@@ -220,7 +220,46 @@ _INVITATIONS = Migration(
     ),
 )
 
-MIGRATIONS: tuple[Migration, ...] = (_INITIAL, _TURN_LEASES, _SHARED_BUDGET, _ANALYSES, _INVITATIONS)
+_HANDOFFS = Migration(
+    6,
+    "handoffs from other bots and the outbox of their callbacks",
+    (
+        """
+        CREATE TABLE handoffs (
+            handoff_id TEXT PRIMARY KEY,
+            idempotency_key TEXT UNIQUE,
+            conversation TEXT NOT NULL,
+            study TEXT NOT NULL,
+            interview_id TEXT NOT NULL,
+            context TEXT NOT NULL,
+            callback_url TEXT,
+            status TEXT NOT NULL CHECK (status IN ('accepted', 'completed', 'analysed')),
+            end_reason TEXT,
+            created_at DOUBLE PRECISION NOT NULL,
+            updated_at DOUBLE PRECISION NOT NULL
+        )
+        """,
+        "CREATE INDEX handoffs_open ON handoffs (created_at) WHERE status <> 'analysed'",
+        "CREATE INDEX handoffs_by_interview ON handoffs (interview_id)",
+        """
+        CREATE TABLE handoff_callbacks (
+            handoff_id TEXT NOT NULL REFERENCES handoffs (handoff_id),
+            event TEXT NOT NULL,
+            seq INTEGER NOT NULL,
+            body TEXT NOT NULL,
+            attempts INTEGER NOT NULL DEFAULT 0,
+            next_attempt_at DOUBLE PRECISION NOT NULL,
+            done_at DOUBLE PRECISION,
+            delivered BOOLEAN NOT NULL DEFAULT false,
+            created_at DOUBLE PRECISION NOT NULL,
+            PRIMARY KEY (handoff_id, event)
+        )
+        """,
+        "CREATE INDEX handoff_callbacks_due ON handoff_callbacks (next_attempt_at) WHERE done_at IS NULL",
+    ),
+)
+
+MIGRATIONS: tuple[Migration, ...] = (_INITIAL, _TURN_LEASES, _SHARED_BUDGET, _ANALYSES, _INVITATIONS, _HANDOFFS)
 """Every PostgreSQL migration, oldest first; version N here is version N of :data:`storage.migrations.MIGRATIONS`."""
 
 _VERSION_TABLE = """

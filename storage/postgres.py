@@ -39,6 +39,7 @@ from storage import sqlite_rows as rows
 from storage.crypto import TokenCipher
 from storage.dsn import describe_dsn
 from storage.migrations import Migration
+from storage.pg_handoffs import PgHandoffTables
 from storage.pg_invitations import PgInvitations
 from storage.pg_migrations import MIGRATIONS, Connection, migrate
 from storage.pg_results import PgResultsTables
@@ -49,7 +50,7 @@ POOL_SIZE = 10
 """Connections per instance: enough for the turns running at once (each statement holds one only briefly)."""
 
 
-class PostgresStore(PgInvitations, PgResultsTables, Store):
+class PostgresStore(PgInvitations, PgResultsTables, PgHandoffTables, Store):
     """:class:`bot.core.store.Store` on a PostgreSQL database (``postgresql://user:password@host:port/db``)."""
 
     def __init__(

@@ -43,6 +43,7 @@ from bot.core.store import (
 from storage import sqlite_rows as rows
 from storage.crypto import TokenCipher
 from storage.migrations import MIGRATIONS, Migration, migrate, rollback_quietly
+from storage.sqlite_handoffs import HandoffTables
 from storage.sqlite_invitations import SQLiteInvitations
 from storage.sqlite_results import ResultsTables
 
@@ -58,7 +59,7 @@ MMAP_BYTES = 256 * 1024 * 1024
 """Memory-mapped reads of the file (shared OS page cache, not private memory)."""
 
 
-class SQLiteStore(SQLiteInvitations, ResultsTables, Store):
+class SQLiteStore(SQLiteInvitations, ResultsTables, HandoffTables, Store):
     """:class:`bot.core.store.Store` on one SQLite file (or ``":memory:"``)."""
 
     def __init__(

@@ -17,6 +17,7 @@ import discord
 
 from adapters.discord import cards, components
 from adapters.discord.edit_budget import EditBudget
+from adapters.discord.handoff import DirectOpening
 from adapters.discord.text import PLACEHOLDER, split_message, visible, with_note, without_blank_parts
 from bot.core import (
     AdapterState,
@@ -70,7 +71,7 @@ def is_unreachable(error: BaseException) -> bool:
     return isinstance(error, discord.HTTPException) and error.code in UNREACHABLE_CODES
 
 
-class DiscordAdapter:
+class DiscordAdapter(DirectOpening):
     """Renders the core's replies, questions and notices in Discord DMs (implements ``bot.core.ports.Adapter``)."""
 
     platform = PLATFORM

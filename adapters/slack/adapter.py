@@ -32,6 +32,7 @@ from adapters.slack.calls import (
     SlackCalls,
     error_code,
 )
+from adapters.slack.handoff import DirectOpening
 from adapters.slack.notices import notice_blocks
 from adapters.slack.reply import SlackReply, thinking
 from adapters.slack.target import Target, blocks_fit
@@ -60,7 +61,7 @@ def conversation_key(team_id: str, channel_id: str, user_id: str) -> Conversatio
     return ConversationKey(PLATFORM, team_id, channel_id, user_id)
 
 
-class SlackAdapter:
+class SlackAdapter(DirectOpening):
     """Implements :class:`bot.core.ports.Adapter` for Slack (see the module docstring)."""
 
     platform = PLATFORM

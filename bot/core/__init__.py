@@ -22,6 +22,15 @@ from bot.core.events import (
     Start,
     UserText,
 )
+from bot.core.handoff import HandoffHandle
+from bot.core.handoff_types import (
+    MAX_CONTEXT_BYTES,
+    DirectMessages,
+    HandoffCode,
+    HandoffError,
+    HandoffRequest,
+    HandoffSummary,
+)
 from bot.core.hooks import EndedHook, StartedHook
 from bot.core.i18n import Catalogue, catalogue, language_of
 from bot.core.keys import ConversationKey
@@ -47,6 +56,7 @@ from bot.core.views import InterviewStatus
 
 __all__ = [
     "DEFAULT_STUDY",
+    "MAX_CONTEXT_BYTES",
     "Action",
     "Adapter",
     "AdapterState",
@@ -62,9 +72,15 @@ __all__ = [
     "Connections",
     "ConversationKey",
     "Digest",
+    "DirectMessages",
     "EndReason",
     "EndedHook",
     "Exit",
+    "HandoffCode",
+    "HandoffError",
+    "HandoffHandle",
+    "HandoffRequest",
+    "HandoffSummary",
     "InboundEvent",
     "InterviewStatus",
     "ManualClock",

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from typing import Any
 
 from bot.api.client import InterviewClient
 from bot.api.models import Question
@@ -27,6 +28,8 @@ from bot.core.coordination import Coordination
 from bot.core.endings import EndReason
 from bot.core.events import Answer, InboundEvent, Outcome, OutcomeKind, Start, UserText
 from bot.core.handlers import EventHandlers
+from bot.core.handoff import HandoffHandle, Handoffs
+from bot.core.handoff_types import HandoffRequest
 from bot.core.hooks import EndedHook, StartedHook
 from bot.core.i18n import catalogue
 from bot.core.keys import ConversationKey
@@ -97,6 +100,7 @@ class Bridge:
         self._lifecycle.on_completed = self.results.watch
         self._sweeper: asyncio.Task[None] | None = None
         self.instances = SharedDuties(self._ctx, self._turns)
+        self.handoffs = Handoffs(self._ctx, self.gate, self.handle, self.end)  # other bots hand users over
         self._background: set[asyncio.Task[None]] = set()
 
     # --- wiring ---
@@ -127,12 +131,8 @@ class Bridge:
         return hook
 
     def on_ended(self, hook: EndedHook) -> EndedHook:
-        """Call ``await hook(key, interview_id, reason)`` whenever an interview ends, whatever the reason.
-
-        Fires once per interview on every path: the interviewer's end, the respondent's, a timeout,
-        :meth:`end`, an interview the API no longer knows (``gone``), a respondent the platform could no
-        longer reach (``unreachable``). Usable as a decorator.
-        """
+        """Call ``await hook(key, interview_id, reason)`` once whenever an interview ends, on every path
+        (the interviewer, the respondent, a timeout, :meth:`end`, ``gone``, ``unreachable``). A decorator too."""
         self._ctx.hooks.ended.append(hook)
         return hook
 
@@ -190,8 +190,7 @@ class Bridge:
 
     @property
     def store(self) -> Store:
-        """The store, for the composition root only (readiness checks, closing it); adapters and embedding bots
-        use the views above instead (``tests/test_architecture.py`` checks that adapters never touch it)."""
+        """The store, for the composition root only (adapters never touch it: ``tests/test_architecture.py``)."""
         return self._store
 
     @property
@@ -336,6 +335,14 @@ class Bridge:
         except Exception:
             log.exception("ending an interview failed platform=%s", key.platform)
             return Outcome(OutcomeKind.ERROR, _unavailable(self.config.locale))
+
+    async def hand_over(  # the HTTP API's body, field for field
+        self, platform: str, workspace: str, user: str, study: str, context: dict[str, Any] | None = None,
+        callback_url: str | None = None, idempotency_key: str | None = None,
+    ) -> HandoffHandle:  # fmt: skip
+        """Start ``study`` in the user's DM with ``context`` as their metadata (raises ``HandoffError``)."""
+        request = HandoffRequest(platform, workspace, user, study, context or {}, callback_url, idempotency_key)
+        return await self.handoffs.hand_over(request)
 
     # --- background ---
 

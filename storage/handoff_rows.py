@@ -1,0 +1,56 @@
+"""Rows of the handoff tables, shared by both backends (the SQL differs only in its placeholders)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.core.keys import ConversationKey
+from bot.core.store import HandoffCallback, HandoffRecord, HandoffStatus
+from storage import sqlite_rows as rows
+
+__all__ = ["COLUMNS", "callback", "handoff", "handoff_params"]
+
+COLUMNS = (
+    "handoff_id, idempotency_key, conversation, study, interview_id, context, callback_url, status, end_reason, "
+    "created_at, updated_at"
+)
+CALLBACK_COLUMNS = "handoff_id, event, seq, body, attempts"
+
+
+def handoff(row: Any) -> HandoffRecord:
+    """A stored row as a record."""
+    return HandoffRecord(
+        handoff_id=row[0],
+        idempotency_key=row[1],
+        key=ConversationKey.parse(row[2]),
+        study=row[3],
+        interview_id=row[4],
+        context=rows.load_json(row[5]) or {},
+        callback_url=row[6],
+        status=HandoffStatus(row[7]),
+        end_reason=row[8],
+        created_at=float(row[9]),
+        updated_at=float(row[10]),
+    )
+
+
+def handoff_params(record: HandoffRecord) -> tuple[Any, ...]:
+    """The values of :data:`COLUMNS`, in order."""
+    return (
+        record.handoff_id,
+        record.idempotency_key,
+        record.key.as_str(),
+        record.study,
+        record.interview_id,
+        rows.dump_json(record.context),
+        record.callback_url,
+        record.status.value,
+        record.end_reason,
+        record.created_at,
+        record.updated_at,
+    )
+
+
+def callback(row: Any, url: str) -> HandoffCallback:
+    """A claimed outbox row (:data:`CALLBACK_COLUMNS`) with its handoff's URL."""
+    return HandoffCallback(handoff_id=row[0], event=row[1], seq=int(row[2]), body=row[3], url=url, attempts=int(row[4]))
