@@ -222,6 +222,14 @@ def operations_server(settings: Settings, bridge: Bridge, metrics: Metrics | Non
 
 def mount_routes(server: OpsServer, bridge: Bridge, settings: Settings) -> None:
     """Add the routes other parts serve on the bot's HTTP server (``server.add_routes`` / ``add_subapp``)."""
+    from bot.handoff import Outbox, handoff_routes
+
+    token = _secret(settings.handoff_token)
+    v1, routes = handoff_routes(bridge, token or "")
+    server.add_routes(routes)  # /openapi.json
+    if token:  # other bots hand users over (POST /v1/handoffs); their callbacks are swept while serving
+        server.add_subapp("/v1/", v1)
+        server.app.cleanup_ctx.append(Outbox(bridge, _secret(settings.handoff_secret)).lifetime)
     secret = _secret(settings.koji_webhook_secret)
     if secret:  # the interview service's signed webhook brings analyses (else they are polled)
         from bot.koji_webhook import WEBHOOK_PATH, koji_webhook_handler

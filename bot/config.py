@@ -59,6 +59,14 @@ class Settings(BaseSettings):
         None, description="Signing secret of the interview service's webhook: analyses arrive at POST /webhooks/koji."
     )
 
+    # --- handoff API (other bots hand users over: docs/handoff.md) ---
+    handoff_token: SecretStr | None = Field(
+        None, description="Bearer token of POST /v1/handoffs (empty: the handoff API is off)."
+    )
+    handoff_secret: SecretStr | None = Field(
+        None, description="Key of the HMAC-SHA256 signature on handoff callbacks (X-Interview-Bridge-Signature)."
+    )
+
     # --- studies ---
     studies_file: str | None = Field(None, description="YAML file of studies (empty: one study from these settings).")
 

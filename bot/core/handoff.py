@@ -80,6 +80,10 @@ class Handoffs:
         self._waiting: dict[str, list[tuple[str, asyncio.Future[HandoffSummary]]]] = {}
         ctx.hooks.ended.append(self._ended)
 
+    def now(self) -> float:
+        """The core's clock."""
+        return self._ctx.clock.now()
+
     # --- starting ---
 
     async def hand_over(self, request: HandoffRequest) -> HandoffHandle:
