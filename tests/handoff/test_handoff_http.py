@@ -1,0 +1,122 @@
+"""The handoff API of a real ``interview-bridge run`` process, against the fake Discord and the built-in server.
+
+A handoff starts the interview in the member's DM with the context as the respondent's metadata; the callback
+receiver hears ``accepted``, ``completed`` and ``analysed``, signed and in order, even when the bot is killed
+with SIGKILL between the completion and its callback.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from fake_discord import serving as discord_serving
+from handoff_helpers import GUILD, TOKEN, HandoffWorld, receiving, until
+from test_ops_processes import ADA, API_KEY, stop
+
+from bot.emulator import EmulatorConfig, run_emulator
+
+BOB = "1003"
+CONTEXT = {"plan": "team", "came_from": "support-bot", "tickets": 3}
+
+
+@pytest.fixture
+async def world(tmp_path: Path) -> AsyncIterator[HandoffWorld]:
+    config = EmulatorConfig(api_key=API_KEY, token_rate=40.0, rate_limit=1000)
+    async with discord_serving() as fake, run_emulator(config) as emulator:
+        fake.add_user(ADA, "ada")
+        fake.add_user(BOB, "bob", dms_open=False)
+        fake.add_guild(GUILD, "makers", [ADA, BOB])
+        yield HandoffWorld(fake, emulator, tmp_path)
+
+
+async def test_a_handoff_over_http_reaches_the_dm_and_every_callback_arrives_signed_in_order_across_kill_9(
+    world: HandoffWorld,
+) -> None:
+    async with receiving() as receiver:
+        receiver.refuse = {"completed"}  # the chatbot is down when the interview ends
+        bot = await world.start_bot()
+        try:
+            status, answer, _ = await world.hand_over(ADA, context=CONTEXT, callback_url=receiver.url)
+            assert status == 202, answer
+            assert answer["status"] == "accepted" and answer["handoff_id"] and answer["interview_id"]
+            handoff_id, interview_id = answer["handoff_id"], answer["interview_id"]
+            await world.reply_done(1)  # the interviewer's opening is in Ada's DM
+            respondent = world.emulator.interview(interview_id).respondent
+            assert {k: respondent["metadata"][k] for k in CONTEXT} == CONTEXT
+            await until(receiver, lambda: [e["event"] for e in receiver.delivered()] == ["accepted"])
+
+            status, view, _ = await world.call("GET", f"/v1/handoffs/{handoff_id}")
+            assert status == 200 and view["status"] == "accepted" and view["interview_id"] == interview_id
+
+            status, view, _ = await world.call("DELETE", f"/v1/handoffs/{handoff_id}")
+            assert status == 200 and view["status"] in ("completed", "analysed") and view["end_reason"] == "manual"
+            assert "Thank you for your time" in world.dm()[-1]["content"]  # the courteous end
+            await until(
+                receiver, lambda: any(r.event["event"] == "completed" for r in receiver.received)
+            )  # refused once
+        finally:
+            os.kill(bot.pid, signal.SIGKILL)
+            await bot.wait()
+
+        receiver.refuse = set()
+        restarted = await world.start_bot()
+        try:
+            await until(
+                receiver, lambda: [e["event"] for e in receiver.delivered()] == ["accepted", "completed", "analysed"]
+            )
+        finally:
+            code, _, err = await stop(restarted)
+        assert code == 0, err[-2000:]
+
+    assert all(r.signed_right for r in receiver.received), "every callback carries the right signature"
+    accepted, completed, analysed = receiver.delivered()
+    assert {e["handoff_id"] for e in (accepted, completed, analysed)} == {handoff_id}
+    assert {e["interview_id"] for e in (accepted, completed, analysed)} == {interview_id}
+    assert completed["end_reason"] == "manual" and completed["turns"] == 0 and completed["duration_seconds"] >= 0
+    assert analysed["analysis_status"] == "completed"
+    assert {"quality", "themes", "structured_answers"} <= set(analysed)
+
+
+async def test_refusals_are_clear_and_leave_nothing_behind(world: HandoffWorld) -> None:
+    bot = await world.start_bot()
+    try:
+        status, answer, _ = await world.hand_over(ADA, context={"note": "x" * 5000})
+        assert status == 400 and answer["error"] == "invalid_request" and "4096" in answer["message"]
+        status, answer, _ = await world.hand_over(ADA, context={"nested": {"no": 1}})
+        assert status == 400 and answer["error"] == "invalid_request"
+
+        wrong = "wrong-token-5f4e3d2c1b0a"
+        status, answer, _ = await world.call("POST", "/v1/handoffs", {"platform": "discord"}, token=wrong)
+        assert status == 401 and answer["error"] == "unauthorized"
+        status, answer, _ = await world.call("GET", "/v1/handoffs/anything", token="")
+        assert status == 401
+
+        status, answer, _ = await world.hand_over(BOB)  # DMs closed
+        assert status == 422 and answer["error"] == "user_unreachable", answer
+        assert not world.fake.dm_channel_of(BOB) or not world.fake.bot_messages(world.fake.dm_channel_of(BOB) or "")
+        status, answer, _ = await world.hand_over("1999")  # not in the guild
+        assert status == 422 and answer["error"] == "user_unreachable"
+        assert len(world.emulator.book.interviews) == 0, "nothing was started at the interview service"
+
+        key = {"Idempotency-Key": "support-ticket-4711"}
+        first = await world.hand_over(ADA, context=CONTEXT, headers=key)
+        again = await world.hand_over(ADA, context=CONTEXT, headers=key)
+        assert first[0] == again[0] == 202 and first[1] == again[1], "the same key gives the same handoff"
+        assert len(world.emulator.book.interviews) == 1, "one interview"
+
+        status, answer, _ = await world.hand_over(ADA)
+        assert status == 409 and answer["error"] == "already_in_interview"
+        assert answer["interview_id"] == first[1]["interview_id"]
+        status, answer, _ = await world.hand_over(ADA, study="no-such-study")
+        assert status == 400 and answer["error"] == "invalid_request"
+        status, answer, _ = await world.call("GET", "/v1/handoffs/ho_unknown")
+        assert status == 404 and answer["error"] == "not_found"
+    finally:
+        code, _, err = await stop(bot)
+    assert code == 0, err[-2000:]
+    assert TOKEN not in err and wrong not in err, "no token reaches the logs"
+    assert "unauthorized" not in err.lower(), "a refused token leaves no trace in the logs"

@@ -1,0 +1,93 @@
+"""The handoff tables on both backends: one handoff per idempotency key, the callbacks' outbox in order,
+leased, retried and done, surviving a reopen (a restart)."""
+
+from __future__ import annotations
+
+import asyncio
+
+from conftest import AnyStore, NewStore
+
+from bot.core.keys import ConversationKey
+from bot.core.store import HandoffRecord, HandoffStatus
+
+KEY = ConversationKey("discord", "", "dm9", "1001")
+
+
+def handoff(n: int, *, idempotency_key: str | None = None, url: str | None = "http://127.0.0.1:9/cb") -> HandoffRecord:
+    return HandoffRecord(
+        handoff_id=f"ho_{n}",
+        key=KEY,
+        study="pulse",
+        interview_id=f"iv-{n}",
+        context={"plan": "team", "n": n, "ok": True, "ü": None},
+        callback_url=url,
+        idempotency_key=idempotency_key,
+        created_at=100.0 + n,
+        updated_at=100.0 + n,
+    )
+
+
+async def test_a_handoff_is_stored_once_per_idempotency_key_and_read_back_whole(store: AnyStore) -> None:
+    first = await store.create_handoff(handoff(1, idempotency_key="k-1"))
+    again = await store.create_handoff(handoff(2, idempotency_key="k-1"))
+    assert again.handoff_id == first.handoff_id == "ho_1", "the same key gives the first handoff"
+    assert await store.get_handoff("ho_2") is None
+    found = await store.handoff_by_idempotency_key("k-1")
+    assert found == handoff(1, idempotency_key="k-1")
+    await store.create_handoff(handoff(3))
+    assert await store.handoffs_since(101.5) == [103.0]
+    found.status, found.end_reason, found.updated_at = HandoffStatus.COMPLETED, "manual", 200.0
+    await store.update_handoff(found)
+    assert await store.get_handoff("ho_1") == found
+    assert [h.handoff_id for h in await store.open_handoffs()] == ["ho_1", "ho_3"]
+    found.status = HandoffStatus.ANALYSED
+    await store.update_handoff(found)
+    assert [h.handoff_id for h in await store.open_handoffs()] == ["ho_3"]
+
+
+async def test_callbacks_go_in_order_leased_retried_and_done_across_a_reopen(new_store: NewStore) -> None:
+    store = new_store()
+    await store.open()
+    try:
+        await store.create_handoff(handoff(1))
+        await store.create_handoff(handoff(2))
+        assert await store.add_callback("ho_1", "accepted", 1, '{"event":"accepted"}', 10.0)
+        assert not await store.add_callback("ho_1", "accepted", 1, '{"event":"accepted"}', 11.0), "queued once"
+        assert await store.add_callback("ho_1", "completed", 2, '{"event":"completed"}', 12.0)
+        assert await store.add_callback("ho_2", "accepted", 1, '{"event":"accepted","ü":1}', 12.0)
+        claimed = await store.claim_callbacks(20.0, lease=60.0)
+        assert [(c.handoff_id, c.event) for c in claimed] == [("ho_1", "accepted"), ("ho_2", "accepted")]
+        assert claimed[0].url == "http://127.0.0.1:9/cb" and claimed[1].body == '{"event":"accepted","ü":1}'
+        assert await store.claim_callbacks(21.0, lease=60.0) == [], "leased: another sweep skips them"
+        await store.callback_retry("ho_1", "accepted", 1, 30.0)
+    finally:
+        await store.close()
+    store = new_store()  # a restart: the outbox is still there
+    await store.open()
+    try:
+        claimed = await store.claim_callbacks(30.0, lease=60.0)
+        assert [(c.event, c.attempts) for c in claimed] == [("accepted", 1)], "completed waits for accepted"
+        await store.callback_done("ho_1", "accepted", 31.0, delivered=True)
+        await store.callback_done("ho_2", "accepted", 31.0, delivered=False)  # given up
+        claimed = await store.claim_callbacks(32.0, lease=60.0)
+        assert [(c.handoff_id, c.event) for c in claimed] == [("ho_1", "completed")]
+        await store.callback_done("ho_1", "completed", 33.0, delivered=True)
+        assert await store.claim_callbacks(10_000.0, lease=60.0) == []
+    finally:
+        await store.close()
+
+
+async def test_two_sweeps_at_once_never_claim_the_same_callback(new_store: NewStore) -> None:
+    stores = [new_store(), new_store()]
+    for s in stores:
+        await s.open()
+    try:
+        for n in range(1, 11):
+            await stores[0].create_handoff(handoff(n))
+            await stores[0].add_callback(f"ho_{n}", "accepted", 1, "{}", 1.0)
+        a, b = await asyncio.gather(*(s.claim_callbacks(5.0, lease=60.0, limit=10) for s in stores))
+        claimed = [c.handoff_id for c in (*a, *b)]
+        assert sorted(claimed) == sorted(set(claimed)) and len(claimed) == 10
+    finally:
+        for s in stores:
+            await s.close()
