@@ -6,15 +6,24 @@ import asyncio
 import hashlib
 import hmac
 import json
+import os
+import signal
+import socket
+import sys
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import aiohttp
 from aiohttp import web
-from test_ops_processes import World
+from discord_helpers import custom_ids
+from fake_discord import FakeDiscord
 
+from adapters.discord import ids
+from bot.emulator import Emulator
 from tests.waiting import wait_until
 
 TOKEN = "handoff-token-9f8e7d6c5b4a39281706f5e4d3c2b1a0"
@@ -82,13 +91,72 @@ async def receiving() -> AsyncIterator[Receiver]:
         await runner.cleanup()
 
 
-class HandoffWorld(World):
-    """The bot of the operations tests with the handoff API on."""
+API_KEY = "pk_test_handoff_0123456789abcdef"
+ADA = "1001"
+
+
+def free_port() -> int:
+    """A port free on 127.0.0.1 right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@dataclass
+class HandoffWorld:
+    """The fake Discord, the built-in server, and ``interview-bridge run`` processes with the handoff API on."""
+
+    fake: FakeDiscord
+    emulator: Emulator
+    folder: Path
+    port: int = 0
 
     def env(self) -> dict[str, str]:
-        env = super().env()
-        env.update(HANDOFF_TOKEN=TOKEN, HANDOFF_SECRET=SECRET)
-        return env
+        return {
+            **os.environ,
+            "KOJI_API_URL": self.emulator.base_url,
+            "KOJI_API_KEY": API_KEY,
+            "DISCORD_TOKEN": self.fake.token,
+            "DISCORD_API_URL": self.fake.rest_base,
+            "DISCORD_GATEWAY_URL": self.fake.gateway_url,
+            "DISCORD_EDIT_INTERVAL": "0.2",
+            "DATABASE_PATH": str(self.folder / "bot.db"),
+            "DATABASE_URL": "",
+            "STUDIES_FILE": "",
+            "HTTP_PORT": str(self.port),
+            "HANDOFF_TOKEN": TOKEN,
+            "HANDOFF_SECRET": SECRET,
+        }
+
+    async def start_bot(self) -> asyncio.subprocess.Process:
+        """``interview-bridge run``; returns once its /readyz answers 200."""
+        self.port = free_port()
+        bot = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bot", "run",
+            stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE, env=self.env(), cwd=self.folder,
+        )  # fmt: skip
+        deadline = time.monotonic() + 30.0
+        while time.monotonic() < deadline:
+            try:
+                status, _, _ = await self.call("GET", "/readyz")
+            except aiohttp.ClientConnectionError:
+                status = 0
+            if status == 200:
+                return bot
+            await asyncio.sleep(0.1)
+        bot.kill()
+        _, err = await bot.communicate()
+        raise AssertionError(err.decode()[-2000:])
+
+    def dm(self, user: str = ADA) -> list[dict[str, Any]]:
+        channel = self.fake.dm_channel_of(user)
+        return self.fake.bot_messages(channel) if channel else []
+
+    async def reply_done(self, count: int) -> None:
+        """Wait until ``count`` finished replies (they carry "End interview") are in Ada's DM."""
+        end = ids.action_id("end")
+        await self.fake.wait_for(lambda: sum(end in custom_ids(m) for m in self.dm()) >= count, timeout=30.0)
 
     @property
     def base(self) -> str:
@@ -116,3 +184,11 @@ class HandoffWorld(World):
 async def until(receiver: Receiver, condition: Any, timeout: float = 90.0) -> None:  # noqa: ASYNC109
     """Wait until ``condition()`` is true, looked at again whenever a callback arrives."""
     await wait_until(condition, receiver.arrived, timeout, poll=0.5)
+
+
+async def stop(bot: asyncio.subprocess.Process) -> tuple[int, str]:
+    """SIGTERM; returns the exit code and the process's stderr."""
+    bot.send_signal(signal.SIGTERM)
+    _, err = await asyncio.wait_for(bot.communicate(), 60)
+    assert bot.returncode is not None
+    return bot.returncode, err.decode()
