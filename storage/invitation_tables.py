@@ -63,7 +63,7 @@ _SETTLE_COMPLETED = (
     f"WHERE study = ? AND state IN {_OPEN} AND EXISTS ({_SAME_INTERVIEW} AND i.status = 'completed') RETURNING 1"
 )
 _SETTLE_STARTED = (
-    "UPDATE invitations SET state = 'started', updated_at = ? "
+    "UPDATE invitations SET state = 'started', next_at = NULL, updated_at = ? "
     f"WHERE study = ? AND state IN ('queued', 'invited', 'reminded', 'declined') AND EXISTS ({_SAME_INTERVIEW}) "
     "RETURNING 1"
 )

@@ -79,11 +79,22 @@ class FakeSlackBase:
         return self.workspaces[team_id or self.team_id]
 
     def add_user(
-        self, user_id: str, name: str, *, locale: str = "en-US", tz: str = "Europe/Berlin", team_id: str | None = None
+        self,
+        user_id: str,
+        name: str,
+        *,
+        locale: str = "en-US",
+        tz: str = "Europe/Berlin",
+        team_id: str | None = None,
+        email: str = "",
+        deleted: bool = False,
+        is_bot: bool = False,
     ) -> JSON:
-        """Add a human to the workspace; returns the `users.info` user object."""
+        """Add a member to the workspace (a human unless ``is_bot``); returns the `users.info` user object."""
         ws = self.workspace(team_id)
-        user = FakeUser(id=user_id, name=name, team_id=ws.team_id, locale=locale, tz=tz)
+        user = FakeUser(
+            id=user_id, name=name, team_id=ws.team_id, locale=locale, tz=tz, email=email, deleted=deleted, is_bot=is_bot
+        )
         ws.users[user_id] = user
         return user.to_api(include_locale=True)
 

@@ -39,6 +39,8 @@ METHOD_TIERS = {
     "files.getUploadURLExternal": 4,
     "files.completeUploadExternal": 4,
     "usergroups.users.list": 2,
+    "users.lookupByEmail": 3,
+    "conversations.members": 4,
 }
 PER_CHANNEL = {"chat.postMessage": 60, "assistant.threads.setStatus": 60}
 # Tier 1 says "1+ per minute"; Slack tolerates bursts of reconnects, so Socket Mode gets 10 per minute here.

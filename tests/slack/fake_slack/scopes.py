@@ -19,6 +19,8 @@ METHOD_SCOPES: dict[str, frozenset[str]] = {
     "files.getUploadURLExternal": frozenset({"files:write"}),
     "files.completeUploadExternal": frozenset({"files:write"}),
     "usergroups.users.list": frozenset({"usergroups:read"}),
+    "users.lookupByEmail": frozenset({"users:read.email"}),
+    "conversations.members": frozenset({"channels:read", "groups:read", "im:read", "mpim:read"}),
     "chat.update": frozenset({"chat:write"}),
     "chat.delete": frozenset({"chat:write"}),
     "chat.postEphemeral": frozenset({"chat:write"}),

@@ -9,7 +9,7 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
-from . import methods_chat, methods_files, methods_misc  # noqa: F401  (register the Web API methods)
+from . import methods_chat, methods_files, methods_misc, methods_people  # noqa: F401  (register the Web API methods)
 from .delivery import Delivery, post, signed_headers
 from .socket_mode import SocketModeServer
 from .view_actions import ViewActions
@@ -70,9 +70,10 @@ class FakeSlack(ViewActions):
     async def _upload(self, request: web.Request) -> web.Response:
         return await methods_files.receive_upload(self, request)
 
-    def add_channel(self, channel_id: str, team_id: str | None = None) -> None:
-        """A channel the app is a member of (a results channel)."""
+    def add_channel(self, channel_id: str, team_id: str | None = None, members: list[str] | None = None) -> None:
+        """A channel the app is a member of (a results channel); ``conversations.members`` answers ``members``."""
         self.workspace(team_id).messages.setdefault(channel_id, [])
+        self.workspace(team_id).channel_members[channel_id] = list(members or [])
 
     def add_usergroup(self, group_id: str, users: list[str]) -> None:
         """A user group (``usergroups.users.list`` answers its members)."""

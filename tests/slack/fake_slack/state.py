@@ -31,6 +31,9 @@ class FakeUser:
     team_id: str
     locale: str
     tz: str
+    email: str = ""
+    deleted: bool = False  # deactivated
+    is_bot: bool = False
 
     def to_api(self, include_locale: bool = False) -> JSON:
         """The `user` object as `users.info` returns it."""
@@ -39,13 +42,18 @@ class FakeUser:
             "team_id": self.team_id,
             "name": self.name,
             "real_name": self.name,
-            "deleted": False,
-            "is_bot": False,
+            "deleted": self.deleted,
+            "is_bot": self.is_bot,
             "is_app_user": False,
             "tz": self.tz,
             "tz_label": self.tz,
             "tz_offset": 3600 if self.tz == "Europe/Berlin" else 0,
-            "profile": {"real_name": self.name, "display_name": self.name, "team": self.team_id},
+            "profile": {
+                "real_name": self.name,
+                "display_name": self.name,
+                "team": self.team_id,
+                **({"email": self.email} if self.email else {}),
+            },
         }
         if include_locale:
             user["locale"] = self.locale
@@ -173,6 +181,7 @@ class Workspace:
     removed: str | None = None  # error every call answers once the app is removed
     users: dict[str, FakeUser] = field(default_factory=dict)
     dm_channels: dict[str, str] = field(default_factory=dict)  # user id -> D channel
+    channel_members: dict[str, list[str]] = field(default_factory=dict)  # channel id -> member ids
     messages: dict[str, list[FakeMessage]] = field(default_factory=dict)  # channel -> messages
     ephemerals: dict[str, list[JSON]] = field(default_factory=dict)  # user id -> ephemeral messages
     home_views: dict[str, FakeView] = field(default_factory=dict)  # user id -> home view
