@@ -8,16 +8,18 @@ import os
 from collections.abc import AsyncIterator, Iterable
 from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
+from typing import cast
 
 from aiohttp import web
 
 from bot.api.client import InterviewClient
 from bot.config import Settings
 from bot.core.bridge import Bridge, default_studies
-from bot.core.clock import Clock
+from bot.core.clock import Clock, SystemClock
 from bot.core.coordination import Coordination
 from bot.core.observe import Observer
 from bot.core.policy import BridgeConfig
+from bot.core.recruiting import InvitationDesk, RecruitingStore
 from bot.core.store import Store
 from bot.core.studies import StudyApi, StudyBook
 from bot.emulator import EmulatorConfig, run_emulator
@@ -253,3 +255,9 @@ async def export_study(settings: Settings, study_id: str, file_format: str) -> s
         return await export_csv(store, study)
     finally:
         await store.close()
+
+
+def invitation_desk(bridge: Bridge, clock: Clock | None = None) -> InvitationDesk:
+    """The campaigns' desk on the bridge's store and studies (both storage backends hold the invitation tables)."""
+    store = cast("RecruitingStore", bridge.store)
+    return InvitationDesk(store, bridge.studies, clock or SystemClock())

@@ -180,6 +180,19 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--study", required=True, help="the study's id (STUDIES_FILE; without one: default)")
     export.add_argument("--format", choices=("csv", "jsonl"), default="csv", dest="file_format")
     export.add_argument("--out", default=None, help="file to write (default: standard output)")
+    invite = commands.add_parser("invite", help="record a Slack invitation campaign (the running bot sends it)")
+    invite.add_argument("--study", required=True, help="the study's id")
+    invite.add_argument("--usergroup", action="append", default=[], help="a user group id (S…); repeatable")
+    invite.add_argument("--channel", action="append", default=[], help="a channel id (C…): its members; repeatable")
+    invite.add_argument("--users", action="append", default=[], help="user ids, comma-separated (U1,U2)")
+    invite.add_argument("--csv", default=None, dest="csv_file", help="a CSV file with an email column")
+    invite.add_argument("--reminders", type=int, default=2, choices=range(0, 6), help="at most this many (default 2)")
+    invite.add_argument("--reminder-after", default="3d,5d", help="delays of the reminders (default 3d,5d)")
+    campaign = commands.add_parser("campaign", help="invitation campaigns")
+    campaign_commands = campaign.add_subparsers(dest="campaign_command", required=True)
+    status = campaign_commands.add_parser("status", help="per-state counts of a study's invitees")
+    status.add_argument("--study", required=True, help="the study's id")
+    status.add_argument("--json", action="store_true", help="print JSON")
     doctor = commands.add_parser("doctor", help="check the configuration and say what is missing")
     doctor.add_argument("--generate-key", action="store_true", help="print a new TOKEN_ENCRYPTION_KEY")
     return parser
@@ -210,6 +223,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if problems:
         print(report(problems), file=sys.stderr)
         return 2
+    if args.command in ("invite", "campaign"):
+        return _campaigns(settings, args)
     if args.command == "doctor":
         from bot.doctor import doctor
 
@@ -225,6 +240,29 @@ def main(argv: Sequence[str] | None = None) -> int:
     from bot.service import main_loop
 
     return main_loop(settings)
+
+
+def _campaigns(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.campaigns import InviteRequest, campaign_status, invite, parse_offsets
+
+    configure_logging("WARNING")
+    if args.command == "campaign":
+        return asyncio.run(campaign_status(settings, args.study, args.json))
+    try:
+        offsets = parse_offsets(args.reminder_after)
+    except ValueError as error:
+        print(f"interview-bridge invite: --reminder-after: {error}", file=sys.stderr)
+        return 2
+    request = InviteRequest(
+        study=args.study,
+        usergroups=tuple(args.usergroup),
+        channels=tuple(args.channel),
+        users=tuple(u.strip() for chunk in args.users for u in chunk.split(",") if u.strip()),
+        csv_file=args.csv_file,
+        reminders=args.reminders,
+        reminder_after=offsets,
+    )
+    return asyncio.run(invite(settings, request))
 
 
 def _backup(settings: Settings, file: str, *, force: bool) -> int:

@@ -45,8 +45,9 @@ def platform_runners(settings: Settings) -> dict[str, Runner]:
 async def serve_slack(bridge: Bridge, settings: Settings) -> None:
     """Serve Slack (Socket Mode, or HTTP mode) until cancelled."""
     from adapters.slack.runner import start_slack
+    from bot.app import invitation_desk
 
-    runner = await start_slack(settings, bridge, host=settings.slack_http_host)
+    runner = await start_slack(settings, bridge, host=settings.slack_http_host, desk=invitation_desk(bridge))
     try:
         await asyncio.Event().wait()
     finally:

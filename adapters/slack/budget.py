@@ -33,6 +33,13 @@ DEFAULT_LIMITS: dict[str, float] = {
     "assistant.threads.setTitle": 50.0,
     "assistant.threads.setSuggestedPrompts": 50.0,
     "views.publish": 100.0,
+    # finding and inviting people (campaigns)
+    "conversations.open": 50.0,
+    "users.info": 100.0,
+    "users.list": 20.0,
+    "users.lookupByEmail": 50.0,
+    "usergroups.users.list": 20.0,
+    "conversations.members": 100.0,
 }
 #: Methods Slack limits per conversation (DM) rather than per workspace: their limit above applies to each
 #: conversation on its own. ``assistant.threads.setStatus`` has "special" limits, per DM like chat.postMessage.

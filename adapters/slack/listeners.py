@@ -25,6 +25,7 @@ from adapters.slack.adapter import SlackAdapter
 from adapters.slack.assistant import greet_thread
 from adapters.slack.click_listeners import OTHER_VIEW, ClickListeners
 from adapters.slack.command_listeners import COMMAND, CommandListeners
+from adapters.slack.invitations import SlackInvitations
 from adapters.slack.people import People
 from adapters.slack.plumbing import ConversationContext, FailureAnswer, answer_failures
 from adapters.slack.shared import ListenerDeps
@@ -50,6 +51,7 @@ def register_listeners(
     *,
     update_interval: float = 1.0,
     answer_errors: bool = True,
+    invitations: SlackInvitations | None = None,
 ) -> SlackAdapter:
     """Register the interview listeners on ``app`` and the Slack adapter on ``bridge``; returns the adapter.
 
@@ -65,6 +67,8 @@ def register_listeners(
     people = People(adapter, tuple(sorted(audience)))
     deps = ListenerDeps(bridge, adapter, people, FailureAnswer(adapter, bridge.config.locale))
     DirectMessages(deps).attach(app, ConversationContext(deps.people, bridge.config.locale))
+    if invitations is not None:  # campaigns: the invitation buttons, and the sender uses this adapter
+        invitations.attach(app, deps)
     if answer_errors:
         answer_failures(app, deps.failures)
     return adapter

@@ -28,9 +28,10 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack.adapter import SlackAdapter
+from adapters.slack.invitations import SlackInvitations
 from adapters.slack.listeners import register_listeners
 from bot.config import Settings
-from bot.core import Bridge, Connection
+from bot.core import Bridge, Connection, InvitationDesk
 
 log = logging.getLogger("adapters.slack")
 
@@ -124,6 +125,7 @@ class SlackRunner:
     _socket: object | None = None
     _watcher: asyncio.Task[None] | None = None
     port: int | None = None
+    invitations: SlackInvitations | None = None  # campaigns' sender: sweeps while the bot runs
 
     @property
     def socket_mode(self) -> bool:
@@ -174,6 +176,8 @@ class SlackRunner:
 
     async def stop(self) -> None:
         """Disconnect / stop serving, and release the budget's timers."""
+        if self.invitations is not None:
+            await self.invitations.stop()
         if self._watcher is not None:
             self._watcher.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -235,7 +239,12 @@ async def check_tokens(settings: Settings, client: AsyncWebClient, *, backoff: f
 
 
 async def start_slack(
-    settings: Settings, bridge: Bridge, *, host: str = "0.0.0.0", ping_interval: float = 10.0
+    settings: Settings,
+    bridge: Bridge,
+    *,
+    host: str = "0.0.0.0",
+    ping_interval: float = 10.0,
+    desk: InvitationDesk | None = None,
 ) -> SlackRunner:
     """Build the Bolt app, register the listeners on ``bridge`` and start it. Call ``stop()`` when done.
 
@@ -251,8 +260,13 @@ async def start_slack(
     )
     app = make_app(settings, client)
     await check_tokens(settings, app.client)
-    adapter = register_listeners(app, bridge, update_interval=settings.slack_update_interval)
+    invitations = SlackInvitations(desk) if desk is not None else None
+    adapter = register_listeners(app, bridge, update_interval=settings.slack_update_interval, invitations=invitations)
     link = bridge.connections.track(LINK)
-    runner = SlackRunner(app, adapter, settings, host=host, link=link, ping_interval=ping_interval)
+    runner = SlackRunner(
+        app, adapter, settings, host=host, link=link, ping_interval=ping_interval, invitations=invitations
+    )
     await runner.start()
+    if invitations is not None:
+        invitations.start()
     return runner

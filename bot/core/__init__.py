@@ -33,6 +33,7 @@ from bot.core.handoff_types import (
 )
 from bot.core.hooks import EndedHook, StartedHook
 from bot.core.i18n import Catalogue, catalogue, language_of
+from bot.core.invitations import Campaign, CampaignCounts, Invitation, InvitationState
 from bot.core.keys import ConversationKey
 from bot.core.observe import Connection, Connections, Observer
 from bot.core.policy import AfterCompletion, BridgeConfig
@@ -48,6 +49,7 @@ from bot.core.ports import (
     ResultsChannel,
     ResultsFile,
 )
+from bot.core.recruiting import Delivery, InvitationDesk, InvitationSender, RecruitingStore, SweepReport
 from bot.core.safe_text import printable
 from bot.core.store import RecordStatus
 from bot.core.studies import DEFAULT_STUDY, Study, StudyBook, StudyState
@@ -65,12 +67,15 @@ __all__ = [
     "Answer",
     "Bridge",
     "BridgeConfig",
+    "Campaign",
+    "CampaignCounts",
     "CancelExit",
     "Catalogue",
     "Clock",
     "Connection",
     "Connections",
     "ConversationKey",
+    "Delivery",
     "Digest",
     "DirectMessages",
     "EndReason",
@@ -83,6 +88,10 @@ __all__ = [
     "HandoffSummary",
     "InboundEvent",
     "InterviewStatus",
+    "Invitation",
+    "InvitationDesk",
+    "InvitationSender",
+    "InvitationState",
     "ManualClock",
     "MemoryState",
     "Notice",
@@ -92,6 +101,7 @@ __all__ = [
     "OutcomeKind",
     "PendingQuestion",
     "RecordStatus",
+    "RecruitingStore",
     "ReplyStream",
     "RespondentInfo",
     "RespondentUnreachable",
@@ -105,6 +115,7 @@ __all__ = [
     "StudyBook",
     "StudyCounts",
     "StudyState",
+    "SweepReport",
     "SystemClock",
     "UserText",
     "cancel_word",

@@ -69,7 +69,7 @@ async def test_everyone_is_invited_once_and_reminded_at_most_twice_at_their_work
         steps = platform.of(user)
         assert [n for n, _ in steps] == [0, 1, 2], user
         for _, at in steps[1:]:
-            there = dt.datetime.fromtimestamp(at, dt.timezone.utc).astimezone(_zone(zone))
+            there = dt.datetime.fromtimestamp(at, dt.UTC).astimezone(_zone(zone))
             assert there.weekday() < 5 and 10 <= there.hour < 17, (user, there)
         assert steps[1][1] - steps[0][1] >= 3 * DAY and steps[2][1] - steps[1][1] >= 5 * DAY
     counts = await store.invitation_counts("onboarding")

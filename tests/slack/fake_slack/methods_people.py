@@ -1,9 +1,10 @@
-"""Finding people: `users.lookupByEmail` and `conversations.members`, as Slack documents them.
+"""Finding people: `users.lookupByEmail`, `users.list` and `conversations.members`, as Slack documents them.
 
 `users.lookupByEmail` (Tier 3) answers `users_not_found` for an address nobody in the workspace has, and
 `invalid_email` for something that is not an address. `conversations.members` (Tier 4) pages with `cursor` and
 `limit` (at most 1,000, default 100) and answers `channel_not_found` for a channel the app cannot see, and
-`invalid_cursor` for a cursor it never gave.
+`invalid_cursor` for a cursor it never gave. `users.list` (Tier 2) pages the same way and lists bots and
+deactivated accounts too.
 """
 
 from __future__ import annotations
@@ -57,3 +58,17 @@ def conversations_members(fake: FakeSlackBase, ws: Workspace, args: JSON) -> JSO
     page = members[start : start + limit]
     more = start + limit < len(members)
     return {"members": page, "response_metadata": {"next_cursor": _cursor(start + limit) if more else ""}}
+
+
+@method("users.list")
+def users_list(fake: FakeSlackBase, ws: Workspace, args: JSON) -> JSON:
+    """One page of the workspace's members, bots and deactivated accounts included (as Slack lists them)."""
+    members = list(ws.users.values())
+    limit = min(int(args.get("limit") or MAX_PAGE), MAX_PAGE)
+    start = _offset(str(args["cursor"])) if args.get("cursor") else 0
+    page = members[start : start + limit]
+    more = start + limit < len(members)
+    return {
+        "members": [user.to_api() for user in page],
+        "response_metadata": {"next_cursor": _cursor(start + limit) if more else ""},
+    }

@@ -41,6 +41,7 @@ METHOD_TIERS = {
     "usergroups.users.list": 2,
     "users.lookupByEmail": 3,
     "conversations.members": 4,
+    "users.list": 2,
 }
 PER_CHANNEL = {"chat.postMessage": 60, "assistant.threads.setStatus": 60}
 # Tier 1 says "1+ per minute"; Slack tolerates bursts of reconnects, so Socket Mode gets 10 per minute here.

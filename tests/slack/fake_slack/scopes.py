@@ -20,6 +20,7 @@ METHOD_SCOPES: dict[str, frozenset[str]] = {
     "files.completeUploadExternal": frozenset({"files:write"}),
     "usergroups.users.list": frozenset({"usergroups:read"}),
     "users.lookupByEmail": frozenset({"users:read.email"}),
+    "users.list": frozenset({"users:read"}),
     "conversations.members": frozenset({"channels:read", "groups:read", "im:read", "mpim:read"}),
     "chat.update": frozenset({"chat:write"}),
     "chat.delete": frozenset({"chat:write"}),
