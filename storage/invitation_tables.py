@@ -28,6 +28,9 @@ _SAME_INTERVIEW = (
 
 INVITATION_QUERIES: dict[str, str] = {
     "due_invitations": f"{_SELECT} WHERE next_at IS NOT NULL AND next_at <= ? ORDER BY next_at LIMIT ?",
+    "due_invitations_on": (
+        f"{_SELECT} WHERE next_at IS NOT NULL AND next_at <= ? AND platform = ? ORDER BY next_at LIMIT ?"
+    ),
     "get_invitation": f"{_SELECT} WHERE study = ? AND platform = ? AND workspace = ? AND user_id = ?",
     "invitation_counts": "SELECT state, count(*) FROM invitations WHERE study = ? GROUP BY state",
     "opted_out": ("SELECT user_id FROM invitation_opt_outs WHERE platform = ? AND workspace = ? AND user_id = ?"),
@@ -153,8 +156,12 @@ class InvitationTables:
         ]
         return await self._rows_each(_INSERT_INVITEE, batches) if batches else 0
 
-    async def due_invitations(self, now: float, limit: int = 100) -> list[Invitation]:
-        return [_invitation(row) for row in await self._rows(INVITATION_QUERIES["due_invitations"], (now, limit))]
+    async def due_invitations(self, now: float, limit: int = 100, platform: str | None = None) -> list[Invitation]:
+        if platform is None:
+            found = await self._rows(INVITATION_QUERIES["due_invitations"], (now, limit))
+        else:
+            found = await self._rows(INVITATION_QUERIES["due_invitations_on"], (now, platform, limit))
+        return [_invitation(row) for row in found]
 
     async def get_invitation(self, study: str, platform: str, workspace: str, user_id: str) -> Invitation | None:
         found = await self._rows(INVITATION_QUERIES["get_invitation"], (study, platform, workspace, user_id))

@@ -55,6 +55,9 @@ class CommandListeners:
         if sub in ADMIN_COMMANDS:
             await run_admin_command(words, body, respond, self.deps.bridge, self.deps.adapter, self.deps.people)
             return
+        if sub == "opt-in":
+            await respond(text=await self._opt_in(team, user, tr), response_type="ephemeral")
+            return
         if sub not in ("start", "stop", "status"):
             await respond(text=help_text(tr), response_type="ephemeral")
             return
@@ -93,6 +96,13 @@ class CommandListeners:
             )
         if not outcome.ok and outcome.kind is not OutcomeKind.DUPLICATE and outcome.message:
             await respond(text=outcome.message, response_type="ephemeral")
+
+    async def _opt_in(self, team: str, user: str, tr: Catalogue) -> str:
+        """``/interview opt-in``: take back "Don't ask me again"."""
+        desk = self.deps.desk
+        if desk is not None and await desk.opt_in("slack", team, user):
+            return tr.gettext("Done — later invitations to interviews may reach you again.")
+        return tr.gettext("You had not opted out of invitations; nothing changed.")
 
     async def _status_text(self, key: ConversationKey, tr: Catalogue) -> str:
         record = await self.deps.bridge.status(key)

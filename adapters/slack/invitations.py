@@ -151,6 +151,7 @@ class SlackInvitations:
     def attach(self, app: AsyncApp, deps: ListenerDeps) -> None:
         """Register the three buttons (and use the listeners' adapter)."""
         self._adapter = deps.adapter
+        deps.desk = self.desk
 
         async def on_click(
             ack: AsyncAck,

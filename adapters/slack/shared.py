@@ -8,7 +8,7 @@ from adapters.slack.adapter import SlackAdapter
 from adapters.slack.locks import ConversationLocks
 from adapters.slack.people import People
 from adapters.slack.plumbing import FailureAnswer
-from bot.core import Bridge, Catalogue
+from bot.core import Bridge, Catalogue, InvitationDesk
 
 __all__ = ["ListenerDeps", "stale_text"]
 
@@ -22,6 +22,7 @@ class ListenerDeps:
     people: People
     failures: FailureAnswer  # what a listener that acked first does with its own failure
     locks: ConversationLocks = field(default_factory=ConversationLocks)  # thread decisions, one at a time
+    desk: InvitationDesk | None = None  # campaigns (opt-out, opt-in), when the bot sends invitations
 
 
 def stale_text(tr: Catalogue) -> str:

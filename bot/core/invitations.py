@@ -128,8 +128,9 @@ class InvitationStore(Protocol):
         alone. Returns how many were added."""
         ...
 
-    async def due_invitations(self, now: float, limit: int = 100) -> list[Invitation]:
-        """Invitations whose ``next_at`` is at or before ``now``, most overdue first (an index search)."""
+    async def due_invitations(self, now: float, limit: int = 100, platform: str | None = None) -> list[Invitation]:
+        """Invitations (of ``platform``, if given) whose ``next_at`` is at or before ``now``, most overdue first
+        (an index search)."""
         ...
 
     async def get_invitation(self, study: str, platform: str, workspace: str, user_id: str) -> Invitation | None:

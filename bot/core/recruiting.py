@@ -114,7 +114,10 @@ class InvitationDesk:
         """One pass over the due invitations of ``platform`` (at most ``limit``)."""
         report = SweepReport()
         now = self.clock.now()
-        due = [i for i in await self._store.due_invitations(now, limit) if i.platform == platform]
+        for listed in self.book.studies:  # a closed study's pending invitations expire at once, due or not
+            if (await self.gate.state(listed))[0] is StudyState.CLOSED:
+                report.expired += await self._store.expire_invitations(listed.id, now)
+        due = await self._store.due_invitations(now, limit, platform)
         campaigns: dict[str, Campaign | None] = {}
         for study_id in sorted({i.study for i in due}):
             await self._store.settle_invitations(study_id, now)
