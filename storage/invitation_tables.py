@@ -59,7 +59,7 @@ _VOLUNTEER = (
 _MOVE = (
     "UPDATE invitations SET state = ?, next_at = ?, updated_at = ?, "
     "reminders_sent = coalesce(?, reminders_sent), opted_in = coalesce(?, opted_in) "
-    "WHERE id = ? AND state IN ({states}) RETURNING 1"
+    "WHERE id = ? AND state IN ({states}) AND updated_at = coalesce(?, updated_at) RETURNING 1"
 )
 _SETTLE_COMPLETED = (
     "UPDATE invitations SET state = 'completed', next_at = NULL, updated_at = ? "
@@ -177,11 +177,13 @@ class InvitationTables:
         *,
         reminders_sent: int | None = None,
         opted_in: bool | None = None,
+        expected_updated_at: float | None = None,
     ) -> bool:
         states = ", ".join(f"'{InvitationState(s).value}'" for s in expected)  # enum values only: no injection
         sql = _MOVE.format(states=states)
         flag = None if opted_in is None else int(opted_in)
-        return bool(await self._rows(sql, (state.value, next_at, now, reminders_sent, flag, invitation_id)))
+        params = (state.value, next_at, now, reminders_sent, flag, invitation_id, expected_updated_at)
+        return bool(await self._rows(sql, params))
 
     async def volunteer(self, campaign: Campaign, user_id: str, next_at: float, now: float) -> Invitation:
         params = (campaign.campaign_id, campaign.study, campaign.platform, campaign.workspace, user_id)

@@ -35,6 +35,7 @@ DEFAULT_LIMITS: dict[str, float] = {
     "views.publish": 100.0,
     # finding and inviting people (campaigns)
     "conversations.open": 50.0,
+    "conversations.history": 50.0,
     "users.info": 100.0,
     "users.list": 20.0,
     "users.lookupByEmail": 50.0,

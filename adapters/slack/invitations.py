@@ -96,6 +96,25 @@ class SlackInvitations:
             log.info("slack users.info for a reminder failed: %s", error_code(error))
             return None
 
+    async def already_sent(self, invitation: Invitation, study: Study) -> bool:
+        """Whether the DM's latest messages hold this study's invitation (``conversations.history``, Tier 3)."""
+        team = invitation.workspace
+        try:
+            await self._turn(team, "conversations.open")
+            opened = await self.adapter.client.conversations_open(users=invitation.user_id)
+            await self._turn(team, "conversations.history")
+            history = await self.adapter.client.conversations_history(channel=str(opened["channel"]["id"]), limit=20)
+        except SlackApiError as error:
+            log.info("slack: cannot look for an earlier invitation (%s)", error_code(error))
+            return False
+        for message in history.get("messages") or []:
+            for block in message.get("blocks") or []:
+                if block.get("block_id") == "ib_invite" and any(
+                    element.get("value") == study.id for element in block.get("elements") or []
+                ):
+                    return True
+        return False
+
     async def send_invitation(self, invitation: Invitation, study: Study, *, reminder: int) -> Delivery:
         """Open the DM and post the invitation (or reminder); DMs that cannot be opened are undeliverable."""
         team = invitation.workspace

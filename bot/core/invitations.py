@@ -2,8 +2,9 @@
 
 Every timer lives in storage (``next_at``), never in memory: the sender asks for the due invitations with an
 indexed query, like the inactivity sweep, so 10,000 queued invitees cost no timers and a restart loses nothing.
-Delivery is at most once: an invitation is moved out of ``queued`` (or a reminder counted) in storage *before*
-the message goes out, so a crash between the two can lose one message but never send it twice.
+An invitation is sent exactly once even across a ``kill -9``: it is claimed in storage for a lease before the
+platform sends it and confirmed after; an attempt after a lapsed claim first asks the platform whether the
+invitation is in the DM already. A reminder is counted before it is sent (at most once).
 """
 
 from __future__ import annotations
@@ -147,8 +148,10 @@ class InvitationStore(Protocol):
         *,
         reminders_sent: int | None = None,
         opted_in: bool | None = None,
+        expected_updated_at: float | None = None,
     ) -> bool:
-        """Atomically move an invitation still in one of ``expected`` states; True for the one caller who did."""
+        """Atomically move an invitation still in one of ``expected`` states (and, if given, last updated at
+        ``expected_updated_at``: nobody moved it since it was read); True for the one caller who did."""
         ...
 
     async def volunteer(self, campaign: Campaign, user_id: str, next_at: float, now: float) -> Invitation:
@@ -160,7 +163,7 @@ class InvitationStore(Protocol):
         """Per-state counts of a study's invitees."""
         ...
 
-    async def settle_invitations(self, study: str | None, now: float) -> int:
+    async def settle_invitations(self, study: str, now: float) -> int:
         """Bring invitees whose interview of the study started or completed to ``started``/``completed`` (the
         interviews table is the truth); returns how many changed."""
         ...

@@ -2,7 +2,8 @@
 
 Each sweep reads the due invitations (an indexed query), settles states from the interviews table, expires the
 invitations of closed studies and, for each of the rest, claims the next step in storage *before* the platform
-sends it (at most once). Reminders go only to people who were invited or reminded and have not started: a person
+sends it (an invitation's claim is a lease, checked against the DM when it lapsed: exactly once; a reminder is
+counted first: at most once). Reminders go only to people who were invited or reminded and have not started: a person
 in an interview (``started``) or done (``completed``) is never reminded; they wait for the recipient's working
 hours (:func:`next_working_time`), never exceed the campaign's cap, and stop when the study closes.
 """
@@ -38,6 +39,7 @@ S = InvitationState
 WORK_STARTS = 10  # local hour a reminder may go from
 WORK_ENDS = 17  # local hour after which it waits for the next working day
 PAUSED_RETRY = 3600.0  # a paused study's invitations are looked at again an hour later
+SEND_LEASE = 120.0  # an invitation being sent is claimed this long; after that another attempt checks the DM
 
 
 class RecruitingStore(Store, InvitationStore, Protocol):
@@ -49,7 +51,7 @@ class Delivery(StrEnum):
 
     SENT = "sent"
     UNDELIVERABLE = "undeliverable"  # the platform will never deliver it (DMs closed, deactivated, unknown)
-    FAILED = "failed"  # not sent this time (an outage): it was claimed, so it is not retried (at most once)
+    FAILED = "failed"  # not sent this time (an outage): an invitation is tried again after its lease, a reminder not
 
 
 class InvitationSender(Protocol):
@@ -61,6 +63,11 @@ class InvitationSender(Protocol):
 
     async def time_zone(self, invitation: Invitation) -> str | None:
         """The recipient's IANA time zone, if the platform knows it."""
+        ...
+
+    async def already_sent(self, invitation: Invitation, study: Study) -> bool:
+        """Whether the invitation is in the invitee's DM already (asked only after an attempt that may have sent
+        it before its instance died)."""
         ...
 
 
@@ -102,9 +109,12 @@ def _after(campaign: Campaign, sent: int, now: float) -> float | None:
 
 
 class InvitationDesk:
-    """Sends what is due, at most once, for every study's campaigns."""
+    """Sends what is due for every study's campaigns (each invitation once, each reminder at most once)."""
 
-    def __init__(self, store: RecruitingStore, book: StudyBook, clock: Clock) -> None:
+    def __init__(
+        self, store: RecruitingStore, book: StudyBook, clock: Clock, *, send_lease: float = SEND_LEASE
+    ) -> None:
+        self.send_lease = send_lease
         self._store = store
         self.book = book
         self.clock = clock
@@ -150,9 +160,35 @@ class InvitationDesk:
         now: float,
         reminders_sent: int | None = None,
     ) -> bool:
+        """Move ``invitation`` as read: nobody (another instance) may have moved it since."""
         return await self._store.move_invitation(
-            invitation.id, [invitation.state], state, next_at, now, reminders_sent=reminders_sent
+            invitation.id,
+            [invitation.state],
+            state,
+            next_at,
+            now,
+            reminders_sent=reminders_sent,
+            expected_updated_at=invitation.updated_at,
         )
+
+    async def _invite(
+        self, invitation: Invitation, campaign: Campaign, study: Study, sender: InvitationSender, now: float
+    ) -> Delivery | None:
+        """Claim, check a possible earlier attempt, send, confirm. None: nothing was sent now."""
+        # queued rows are due from their creation; a later due time is a lapsed claim (or a pause): look first
+        attempted = invitation.next_at is not None and invitation.next_at > invitation.created_at
+        if not await self._move(invitation, S.QUEUED, now + self.send_lease, now):
+            return None  # another instance claimed it
+        confirmed_next = _after(campaign, 0, now)
+        if attempted and await sender.already_sent(invitation, study):
+            await self._store.move_invitation(invitation.id, [S.QUEUED], S.INVITED, confirmed_next, now)
+            return None
+        outcome = await sender.send_invitation(invitation, study, reminder=0)
+        if outcome is Delivery.SENT:
+            await self._store.move_invitation(invitation.id, [S.QUEUED], S.INVITED, confirmed_next, now)
+        elif outcome is Delivery.UNDELIVERABLE:
+            await self._store.move_invitation(invitation.id, [S.QUEUED], S.UNDELIVERABLE, None, now)
+        return outcome  # FAILED: still queued; after the lease another attempt checks the DM first
 
     async def _step(
         self,
@@ -164,11 +200,12 @@ class InvitationDesk:
         report: SweepReport,
     ) -> None:
         if invitation.state is S.QUEUED:
-            if not await self._move(invitation, S.INVITED, _after(campaign, 0, now), now):
-                return
-            outcome = await sender.send_invitation(invitation, study, reminder=0)
-            report.invited += outcome is Delivery.SENT
-        elif invitation.state in (S.INVITED, S.REMINDED) and invitation.reminders_sent < campaign.reminders:
+            delivered = await self._invite(invitation, campaign, study, sender, now)
+            report.invited += delivered is Delivery.SENT
+            report.undeliverable += delivered is Delivery.UNDELIVERABLE
+            report.failed += delivered is Delivery.FAILED
+            return
+        if invitation.state in (S.INVITED, S.REMINDED) and invitation.reminders_sent < campaign.reminders:
             at = next_working_time(now, await sender.time_zone(invitation))
             if at > now:
                 report.postponed += await self._move(invitation, invitation.state, at, now)
@@ -176,13 +213,13 @@ class InvitationDesk:
             sent = invitation.reminders_sent + 1
             if not await self._move(invitation, S.REMINDED, _after(campaign, sent, now), now, reminders_sent=sent):
                 return
-            outcome = await sender.send_invitation(invitation, study, reminder=sent)
+            outcome = await sender.send_invitation(invitation, study, reminder=sent)  # at most once
             report.reminded += outcome is Delivery.SENT
         else:  # nothing more to send: the timer stops
             await self._move(invitation, invitation.state, None, now)
             return
         if outcome is Delivery.UNDELIVERABLE:
-            await self._store.move_invitation(invitation.id, [S.INVITED, S.REMINDED], S.UNDELIVERABLE, None, now)
+            await self._store.move_invitation(invitation.id, [S.REMINDED], S.UNDELIVERABLE, None, now)
             report.undeliverable += 1
         elif outcome is Delivery.FAILED:
             report.failed += 1

@@ -34,6 +34,9 @@ class Platform:
     async def time_zone(self, invitation: Invitation) -> str | None:
         return self.zones.get(invitation.user_id)
 
+    async def already_sent(self, invitation: Invitation, study: Study) -> bool:
+        return any(user == invitation.user_id and n == 0 for user, n, _ in self.sent)
+
     def of(self, user: str) -> list[tuple[int, float]]:
         return [(n, at) for u, n, at in self.sent if u == user]
 
@@ -166,3 +169,39 @@ def test_working_hours_are_the_recipients() -> None:
     assert next_working_time(tuesday_noon_tokyo, "Asia/Tokyo") == tuesday_noon_tokyo
     early = dt.datetime(2027, 1, 5, 7, 0, tzinfo=dt.UTC).timestamp()
     assert next_working_time(early, "Not/AZone") == dt.datetime(2027, 1, 5, 10, 0, tzinfo=dt.UTC).timestamp()
+
+
+@dataclass
+class Flaky(Platform):
+    """Sends, then 'dies' before the claim is confirmed (the first time), or fails to send (outage)."""
+
+    die_after_send: set[str] = field(default_factory=set)
+    outage: set[str] = field(default_factory=set)
+
+    async def send_invitation(self, invitation: Invitation, study: Study, *, reminder: int) -> Delivery:
+        if invitation.user_id in self.outage:
+            self.outage.discard(invitation.user_id)
+            return Delivery.FAILED
+        delivered = await super().send_invitation(invitation, study, reminder=reminder)
+        if invitation.user_id in self.die_after_send:
+            self.die_after_send.discard(invitation.user_id)
+            raise SystemExit("killed between sending and confirming")
+        return delivered
+
+
+async def test_an_attempt_cut_short_is_never_sent_twice_and_an_outage_is_tried_again(
+    store: RecruitingStore, clock: ManualClock, book: StudyBook
+) -> None:
+    await queue(store, ["cut", "down"], clock.now(), reminders=0)
+    platform = Flaky(clock, die_after_send={"cut"}, outage={"down"})
+    desk = InvitationDesk(store, book, clock, send_lease=60.0)
+    for _ in range(3):
+        try:
+            await desk.sweep(platform, "slack")
+        except SystemExit:
+            pass
+    assert [n for n, _ in platform.of("cut")] == [0] and platform.of("down") == []
+    clock.advance(61.0)  # both claims lapse: "cut" is found in its DM, "down" is sent now
+    await desk.sweep(platform, "slack")
+    assert [n for n, _ in platform.of("cut")] == [0] and [n for n, _ in platform.of("down")] == [0]
+    assert (await store.invitation_counts("onboarding")).by_state == {S.INVITED: 2}

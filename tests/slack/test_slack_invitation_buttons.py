@@ -47,7 +47,7 @@ class Harness:
     sender: SlackInvitations
 
     def dm(self) -> list[dict[str, Any]]:
-        return self.fake.bot_messages(self.fake.dm_channel_of(ALICE))
+        return list(self.fake.bot_messages(self.fake.dm_channel_of(ALICE)))
 
 
 @pytest.fixture

@@ -1,0 +1,37 @@
+"""A bare invitation sender for the kill -9 test: sweeps the desk against the fake Slack until killed.
+
+Usage: python tests/slack/campaign_worker.py DATABASE API_URL BOT_TOKEN SEND_LEASE
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+
+from adapters.slack.adapter import SlackAdapter
+from adapters.slack.budget import SlackBudget
+from adapters.slack.invitations import SlackInvitations
+from adapters.slack.runner import make_client
+from bot.core import InvitationDesk, MemoryState, SystemClock
+from bot.core.studies import Study, StudyBook
+from storage.sqlite import SQLiteStore
+
+LIMITS = {"conversations.open": 45 * 60.0, "users.info": 90 * 60.0, "conversations.history": 45 * 60.0}
+
+
+async def main(database: str, api_url: str, token: str, lease: float) -> None:
+    store = SQLiteStore(database)
+    await store.open()
+    book = StudyBook((Study(id="default", name="Onboarding", consent="Kept for 90 days."),))
+    desk = InvitationDesk(store, book, SystemClock(), send_lease=lease)
+    budget = SlackBudget(dict(LIMITS), bursts=dict.fromkeys(LIMITS, 1.0))
+    sender = SlackInvitations(desk, SlackAdapter(make_client(token, api_url), lambda _: MemoryState(), budget=budget))
+    print("ready", flush=True)
+    while True:
+        report = await desk.sweep(sender, "slack", limit=20)
+        if not (report.invited or report.failed or report.undeliverable):
+            await asyncio.sleep(0.05)
+
+
+if __name__ == "__main__":
+    asyncio.run(main(sys.argv[1], sys.argv[2], sys.argv[3], float(sys.argv[4])))
