@@ -28,8 +28,10 @@ _SAME_INTERVIEW = (
 
 INVITATION_QUERIES: dict[str, str] = {
     "due_invitations": f"{_SELECT} WHERE next_at IS NOT NULL AND next_at <= ? ORDER BY next_at LIMIT ?",
+    # ``platform || ''`` keeps SQLite on the due index (a bare ``platform = ?`` would pick invitations_by_user
+    # and sort every invitee of the platform): the due rows are few, the platform's invitees may be many
     "due_invitations_on": (
-        f"{_SELECT} WHERE next_at IS NOT NULL AND next_at <= ? AND platform = ? ORDER BY next_at LIMIT ?"
+        f"{_SELECT} WHERE next_at IS NOT NULL AND next_at <= ? AND platform || '' = ? ORDER BY next_at LIMIT ?"
     ),
     "get_invitation": f"{_SELECT} WHERE study = ? AND platform = ? AND workspace = ? AND user_id = ?",
     "invitation_counts": "SELECT state, count(*) FROM invitations WHERE study = ? GROUP BY state",

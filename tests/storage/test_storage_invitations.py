@@ -134,6 +134,9 @@ async def test_the_due_query_is_an_index_search(store: AnyStore, db_path: object
         sql = INVITATION_QUERIES["due_invitations"]
         plan = " ".join(row[3] for row in raw.execute(f"EXPLAIN QUERY PLAN {sql}", (1.0, 10)))
         assert "USING INDEX invitations_due" in plan, plan
+        sql = INVITATION_QUERIES["due_invitations_on"]
+        plan = " ".join(row[3] for row in raw.execute(f"EXPLAIN QUERY PLAN {sql}", (1.0, "slack", 10)))
+        assert "USING INDEX invitations_due" in plan and "TEMP B-TREE" not in plan, plan
         sql = INVITATION_QUERIES["get_invitation"]
         plan = " ".join(row[3] for row in raw.execute(f"EXPLAIN QUERY PLAN {sql}", ("s", "p", "w", "u")))
         assert "invitations_by_person" in plan, plan
