@@ -3,7 +3,7 @@
 - **Conversation locks**: ``pg_advisory_lock`` keyed by the conversation, held on a connection of a pool of
   its own for as long as the core holds the conversation (events are short; turns stream outside the lock).
   The pool is separate from the store's, so lock holders never starve the statements they are waiting to run.
-- **The sweeper's leadership**: ``pg_try_advisory_lock`` held on one dedicated connection. When the leading
+- **The sweeper's leadership**: ``pg_try_advisory_lock`` (keyed by the schema) held on one dedicated connection. When the leading
   instance dies its connection closes, PostgreSQL drops the lock, and the next instance to try (every sweep
   interval) leads.
 
@@ -27,8 +27,6 @@ _log = logging.getLogger(__name__)
 
 LOCK_POOL_SIZE = 20
 """Connections for conversation locks: how many conversations one instance can hold at the same moment."""
-LEADER_KEY = 1
-"""The second key of the leadership lock (one sweeper per database)."""
 _CONNECTION_ERRORS = (asyncpg.PostgresError, asyncpg.InterfaceError, OSError)
 
 
@@ -102,8 +100,11 @@ class PostgresCoordination:
         except _CONNECTION_ERRORS as error:
             _log.warning("coordination: cannot reach the database to lead: %s", type(error).__name__)
             return False
-        try:
-            leading = bool(await conn.fetchval("SELECT pg_try_advisory_lock($1, $2)", LockSpace.LEADER, LEADER_KEY))
+        try:  # one sweeper per schema: deployments in other schemas of the database have their own
+            schema = str(await conn.fetchval("SELECT current_schema()"))
+            leading = bool(
+                await conn.fetchval("SELECT pg_try_advisory_lock($1, $2)", LockSpace.LEADER, name_key(schema))
+            )
         except _CONNECTION_ERRORS:
             leading = False
         if not leading:

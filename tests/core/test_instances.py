@@ -12,7 +12,7 @@ import textwrap
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pytest
@@ -32,13 +32,30 @@ from .recording import RecordingAdapter
 REPO = Path(__file__).resolve().parents[2]
 FAST = replace(CONFIG, sweep_interval=0.1, turn_lease=1.0)
 
-Instance = tuple[Bridge, RecordingAdapter]
+
+@dataclass
+class Instance:
+    """One instance of the test: its bridge, what it showed, and its database connections."""
+
+    bridge: Bridge
+    adapter: RecordingAdapter
+    coordination: PostgresCoordination
+    store: PostgresStore
+
+    async def die(self) -> None:
+        """What a killed process leaves behind: its turns stored in flight, its leases no longer renewed, and its
+        connections closed, so PostgreSQL drops its locks (the leadership among them)."""
+        await self.bridge.stop()
+        await self.coordination.close()
+        await self.store.close()
+
+
 Launch = Callable[[], Awaitable[Instance]]
 
 
 @pytest.fixture
 async def instances(pg_dsn: str, client: InterviewClient) -> AsyncIterator[Launch]:
-    """Start instances on the test's database: ``await launch()`` → (bridge, adapter); all stopped at the end."""
+    """Start instances on the test's database: ``await launch()`` → an :class:`Instance`; all stopped at the end."""
     async with AsyncExitStack() as stack:
 
         async def launch() -> Instance:
@@ -53,13 +70,13 @@ async def instances(pg_dsn: str, client: InterviewClient) -> AsyncIterator[Launc
             bridge.register(adapter)
             await bridge.start()
             stack.push_async_callback(bridge.stop)
-            return bridge, adapter
+            return Instance(bridge, adapter, coordination, store)
 
         yield launch
 
 
 async def test_two_quick_messages_to_two_instances_open_one_interview(instances: Launch, emulator: Emulator) -> None:
-    (one, _), (two, _) = await instances(), await instances()
+    one, two = (await instances()).bridge, (await instances()).bridge
     for n in range(5):
         key = key_of(f"racer{n}")
         before = len(emulator.book.interviews)
@@ -77,10 +94,10 @@ async def test_two_quick_messages_to_two_instances_open_one_interview(instances:
 async def test_a_platform_event_delivered_to_every_instance_is_handled_once(
     instances: Launch,
 ) -> None:
-    launched = [await instances() for _ in range(3)]
+    launched = [(await instances()).bridge for _ in range(3)]
     key = key_of("events")
     outcomes = await asyncio.gather(
-        *(bridge.handle(Start(key, respondent(key.user), event_id="Ev-1")) for bridge, _ in launched)
+        *(bridge.handle(Start(key, respondent(key.user), event_id="Ev-1")) for bridge in launched)
     )
     kinds = sorted(outcome.kind.value for outcome in outcomes)
     assert kinds.count(OutcomeKind.DUPLICATE.value) == 2, kinds
@@ -138,28 +155,33 @@ async def test_another_instance_leads_within_seconds_of_the_leaders_death(pg_dsn
 
 
 async def test_a_dead_instances_turn_is_taken_over_and_sent_once(instances: Launch, emulator: Emulator) -> None:
-    (doomed, doomed_adapter), (survivor, survivor_adapter) = await instances(), await instances()
+    doomed = await instances()
+    # the instance that dies leads the sweeps: the survivor must first take the leadership over, then the turn
+    assert await doomed.coordination.lead()
+    survivor = await instances()
+    assert not await survivor.coordination.lead()
     key = key_of("takeover")
-    outcome = await doomed.handle(Start(key, respondent(key.user)))
+    outcome = await doomed.bridge.handle(Start(key, respondent(key.user)))
     interview_id = outcome.interview_id
     assert interview_id is not None
-    await doomed.wait_until_idle(key)
+    await doomed.bridge.wait_until_idle(key)
     emulator.faults.token_rate = 20.0  # a slow reply: the instance dies while it streams
     message = "I came for the design channel and stayed for the people."
-    assert (await doomed.handle(UserText(key, message, respondent(key.user)))).ok
-    await wait_until(lambda: len(doomed_adapter.replies_of(key)) >= 2, doomed_adapter.changed, timeout=30, poll=0.01)
-    await doomed.stop()  # dies mid-turn: its turn stays in flight, its lease is no longer renewed
+    assert (await doomed.bridge.handle(UserText(key, message, respondent(key.user)))).ok
+    await wait_until(lambda: len(doomed.adapter.replies_of(key)) >= 2, doomed.adapter.changed, timeout=30, poll=0.01)
+    await doomed.die()  # mid-turn: its turn stays in flight
     emulator.faults.token_rate = 5000.0
 
     # the survivor leads the sweeps, sees the lease lapse, looks the turn up and shows the reply
+    shown_by_survivor = survivor.adapter.replies_of
     await wait_until(
-        lambda: any(r.final for r in survivor_adapter.replies_of(key)), survivor_adapter.changed, timeout=30, poll=0.05
+        lambda: any(r.final for r in shown_by_survivor(key)), survivor.adapter.changed, timeout=30, poll=0.05
     )
-    await survivor.wait_until_idle(key)
+    await survivor.bridge.wait_until_idle(key)
     assert await survivor.store.turn_in_flight(interview_id) is None
-    details = await survivor.client.get(interview_id)
+    details = await survivor.bridge.client.get(interview_id)
     respondent_lines = [entry.content for entry in details.transcript if entry.role == "respondent"]
     assert respondent_lines == [message], "sent once, never twice"
-    shown = [r.final for r in survivor_adapter.replies_of(key) if r.final]
+    shown = [r.final for r in shown_by_survivor(key) if r.final]
     interviewer = [entry.content for entry in details.transcript if entry.role == "interviewer"]
     assert shown == [interviewer[-1]]
