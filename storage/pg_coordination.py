@@ -3,9 +3,9 @@
 - **Conversation locks**: ``pg_advisory_lock`` keyed by the conversation, held on a connection of a pool of
   its own for as long as the core holds the conversation (events are short; turns stream outside the lock).
   The pool is separate from the store's, so lock holders never starve the statements they are waiting to run.
-- **The sweeper's leadership**: ``pg_try_advisory_lock`` (keyed by the schema) held on one dedicated connection. When the leading
-  instance dies its connection closes, PostgreSQL drops the lock, and the next instance to try (every sweep
-  interval) leads.
+- **The sweeper's leadership**: ``pg_try_advisory_lock`` keyed by the schema (one sweeper per deployment),
+  held on one dedicated connection. When the leading instance dies its connection closes, PostgreSQL drops
+  the lock, and the next instance to try (every sweep interval) leads.
 
 Should a connection break, PostgreSQL releases its locks with it, so a lock is never left behind.
 """
