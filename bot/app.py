@@ -197,6 +197,7 @@ async def open_bridge(
             observer=observer,
             coordination=coordination,
         )
+        bridge.handoffs.rate_limit = settings.handoff_rate_limit
         if isinstance(observer, Metrics):
             for budget in {id(c.budget): c.budget for c in (client, *clients.values())}.values():
                 observer.watch_budget(budget)

@@ -63,6 +63,9 @@ class Settings(BaseSettings):
     handoff_token: SecretStr | None = Field(
         None, description="Bearer token of POST /v1/handoffs (empty: the handoff API is off)."
     )
+    handoff_rate_limit: int = Field(
+        30, ge=1, le=10_000, description="Handoffs a minute (all instances together); more get 429 rate_limited."
+    )
     handoff_secret: SecretStr | None = Field(
         None, description="Key of the HMAC-SHA256 signature on handoff callbacks (X-Interview-Bridge-Signature)."
     )

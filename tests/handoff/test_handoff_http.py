@@ -7,6 +7,7 @@ with SIGKILL between the completion and its callback.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 from collections.abc import AsyncIterator
@@ -19,6 +20,7 @@ from handoff_helpers import ADA, API_KEY, GUILD, TOKEN, HandoffWorld, receiving,
 from bot.emulator import EmulatorConfig, run_emulator
 
 BOB = "1003"
+CURL_EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "handoff_curl.sh"
 CONTEXT = {"plan": "team", "came_from": "support-bot", "tickets": 3}
 
 
@@ -120,3 +122,24 @@ async def test_refusals_are_clear_and_leave_nothing_behind(world: HandoffWorld) 
     assert code == 0, err[-2000:]
     assert TOKEN not in err and wrong not in err, "no token reaches the logs"
     assert "unauthorized" not in err.lower(), "a refused token leaves no trace in the logs"
+
+
+async def test_the_curl_example_runs_against_the_bot(world: HandoffWorld) -> None:
+    script = CURL_EXAMPLE
+    bot = await world.start_bot()
+    try:
+        env = {"PATH": os.environ["PATH"], "BRIDGE_URL": world.base, "HANDOFF_TOKEN": TOKEN}
+        env.update(WORKSPACE=GUILD, USER_ID=ADA, PLATFORM="discord", STUDY="default", IDEMPOTENCY_KEY="curl-1")
+        run = await asyncio.create_subprocess_exec(
+            "sh", str(script), env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
+        )
+        out, err = await run.communicate()
+    finally:
+        code, bot_err = await stop(bot)
+    assert run.returncode == 0, out.decode() + err.decode()
+    steps = out.decode().split("\n")
+    statuses = [line for line in steps if line.strip().isdigit()]
+    assert statuses == ["202", "202", "200", "200"], out.decode()
+    assert out.decode().count('"handoff_id"') == 4 and len(world.emulator.book.interviews) == 1
+    assert '"end_reason": "manual"' in out.decode() or '"end_reason":"manual"' in out.decode()
+    assert code == 0, bot_err[-2000:]
