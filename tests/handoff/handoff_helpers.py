@@ -111,6 +111,7 @@ class HandoffWorld:
     emulator: Emulator
     folder: Path
     port: int = 0
+    extra_env: dict[str, str] = field(default_factory=dict)
 
     def env(self) -> dict[str, str]:
         return {
@@ -127,6 +128,7 @@ class HandoffWorld:
             "HTTP_PORT": str(self.port),
             "HANDOFF_TOKEN": TOKEN,
             "HANDOFF_SECRET": SECRET,
+            **self.extra_env,
         }
 
     async def start_bot(self) -> asyncio.subprocess.Process:

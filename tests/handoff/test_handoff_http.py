@@ -143,3 +143,17 @@ async def test_the_curl_example_runs_against_the_bot(world: HandoffWorld) -> Non
     assert out.decode().count('"handoff_id"') == 4 and len(world.emulator.book.interviews) == 1
     assert '"end_reason": "manual"' in out.decode() or '"end_reason":"manual"' in out.decode()
     assert code == 0, bot_err[-2000:]
+
+
+async def test_more_handoffs_a_minute_than_allowed_get_429_with_retry_after(world: HandoffWorld) -> None:
+    world.extra_env["HANDOFF_RATE_LIMIT"] = "1"
+    bot = await world.start_bot()
+    try:
+        status, _, _ = await world.hand_over(ADA)
+        assert status == 202
+        status, answer, headers = await world.hand_over("1004")
+        assert status == 429 and answer["error"] == "rate_limited"
+        assert 1 <= int(headers["Retry-After"]) <= 60
+    finally:
+        code, err = await stop(bot)
+    assert code == 0, err[-2000:]
