@@ -130,6 +130,38 @@ TABLES: tuple[Table, ...] = (  # parents before children (foreign keys)
         (("platform", "text"), ("workspace", "text"), ("user_id", "text"), ("opted_out_at", "float")),
         "platform, workspace, user_id",
     ),
+    Table(
+        "handoffs",
+        (
+            ("handoff_id", "text"),
+            ("idempotency_key", "text"),
+            ("conversation", "text"),
+            ("study", "text"),
+            ("interview_id", "text"),
+            ("context", "text"),
+            ("callback_url", "text"),
+            ("status", "text"),
+            ("end_reason", "text"),
+            ("created_at", "float"),
+            ("updated_at", "float"),
+        ),
+        "handoff_id",
+    ),  # fmt: skip
+    Table(
+        "handoff_callbacks",
+        (
+            ("handoff_id", "text"),
+            ("event", "text"),
+            ("seq", "int"),
+            ("body", "text"),
+            ("attempts", "int"),
+            ("next_attempt_at", "float"),
+            ("done_at", "float"),
+            ("delivered", "bool"),
+            ("created_at", "float"),
+        ),
+        "handoff_id, event",
+    ),  # fmt: skip
 )
 """Every table of the schema, with every stored column."""
 
