@@ -146,7 +146,7 @@ TABLES: tuple[Table, ...] = (  # parents before children (foreign keys)
             ("updated_at", "float"),
         ),
         "handoff_id",
-    ),  # fmt: skip
+    ),
     Table(
         "handoff_callbacks",
         (
@@ -161,7 +161,7 @@ TABLES: tuple[Table, ...] = (  # parents before children (foreign keys)
             ("created_at", "float"),
         ),
         "handoff_id, event",
-    ),  # fmt: skip
+    ),
 )
 """Every table of the schema, with every stored column."""
 
