@@ -15,6 +15,15 @@ COLUMNS = (
     "created_at, updated_at"
 )
 CALLBACK_COLUMNS = "handoff_id, event, seq, body, attempts"
+#: Handoffs with news: accepted and the interview ended, or completed and the analysis no longer waiting.
+WITH_NEWS = (
+    "SELECT " + ", ".join(f"h.{c.strip()}" for c in COLUMNS.split(",")) + " FROM handoffs h "
+    "JOIN interviews i ON i.interview_id = h.interview_id "
+    "LEFT JOIN analyses a ON a.interview_id = h.interview_id "
+    "WHERE (h.status = 'accepted' AND i.status <> 'active') "
+    "OR (h.status = 'completed' AND (a.status IS NULL OR a.status <> 'waiting')) "
+    "ORDER BY h.updated_at, h.handoff_id LIMIT {limit}"
+)
 
 
 def handoff(row: Any) -> HandoffRecord:

@@ -54,9 +54,10 @@ class PgHandoffTables:
         sql = "UPDATE handoffs SET status = $1, end_reason = $2, updated_at = $3 WHERE handoff_id = $4"
         await self._fetch(sql, record.status.value, record.end_reason, record.updated_at, record.handoff_id)
 
-    async def open_handoffs(self, limit: int = 100) -> list[HandoffRecord]:
-        """Handoffs whose interview or analysis may still have news (accepted or completed), oldest first."""
-        found = await self._fetch(f"{_SELECT} WHERE status <> 'analysed' ORDER BY created_at LIMIT $1", limit)
+    async def handoffs_with_news(self, limit: int = 100) -> list[HandoffRecord]:
+        """Handoffs with news to reconcile: an accepted one whose interview ended, a completed one whose analysis is
+        no longer waiting (or has no record), least recently looked at first."""
+        found = await self._fetch(h.WITH_NEWS.format(limit="$1"), limit)
         return [h.handoff(row) for row in found]
 
     async def handoffs_since(self, since: float) -> list[float]:

@@ -191,7 +191,7 @@ class Handoffs:
         """Queue what the store says happened: ``completed`` for ended interviews, ``analysed`` for stored
         analyses. Idempotent; returns how many handoffs moved on."""
         moved = 0
-        for record in await self._ctx.store.open_handoffs():
+        for record in await self._ctx.store.handoffs_with_news():
             interview = await self._ctx.store.get_interview(record.interview_id)
             if interview is None:
                 continue
@@ -203,9 +203,8 @@ class Handoffs:
             if record.status is HandoffStatus.COMPLETED and await self._analysed(record, interview):
                 record.status = HandoffStatus.ANALYSED
                 moved += 1
-            if record.status is not HandoffStatus.ACCEPTED:
-                record.updated_at = self._ctx.clock.now()
-                await self._ctx.store.update_handoff(record)
+            record.updated_at = self._ctx.clock.now()  # looked at: the others come first next time
+            await self._ctx.store.update_handoff(record)
         return moved
 
     async def _analysed(self, record: HandoffRecord, interview: InterviewRecord) -> bool:

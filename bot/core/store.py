@@ -367,8 +367,9 @@ class Store(Protocol):
     async def update_handoff(self, record: HandoffRecord) -> None:
         """Write its status, end reason and update time."""
 
-    async def open_handoffs(self, limit: int = 100) -> list[HandoffRecord]:
-        """Handoffs whose interview or analysis may still have news (accepted or completed), oldest first."""
+    async def handoffs_with_news(self, limit: int = 100) -> list[HandoffRecord]:
+        """Handoffs with news to reconcile: an accepted one whose interview ended, a completed one whose analysis is
+        no longer waiting (or has no record), least recently looked at first."""
         ...
 
     async def handoffs_since(self, since: float) -> list[float]:

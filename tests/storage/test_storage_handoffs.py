@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import asyncio
 
-from conftest import AnyStore, NewStore
+from conftest import AnyStore, MakeRecord, NewStore
 
 from bot.core.keys import ConversationKey
-from bot.core.store import HandoffRecord, HandoffStatus
+from bot.core.store import AnalysisStatus, HandoffRecord, HandoffStatus, RecordStatus
 
 KEY = ConversationKey("discord", "", "dm9", "1001")
 
@@ -39,10 +39,31 @@ async def test_a_handoff_is_stored_once_per_idempotency_key_and_read_back_whole(
     found.status, found.end_reason, found.updated_at = HandoffStatus.COMPLETED, "manual", 200.0
     await store.update_handoff(found)
     assert await store.get_handoff("ho_1") == found
-    assert [h.handoff_id for h in await store.open_handoffs()] == ["ho_1", "ho_3"]
-    found.status = HandoffStatus.ANALYSED
-    await store.update_handoff(found)
-    assert [h.handoff_id for h in await store.open_handoffs()] == ["ho_3"]
+
+
+async def test_only_handoffs_with_news_are_reconciled_least_recently_seen_first(
+    store: AnyStore, make_record: MakeRecord
+) -> None:
+    running, ended, analysed = (make_record(user=u, interview_id=f"iv-{n}") for n, u in ((1, "a"), (2, "b"), (3, "c")))
+    for record in (running, ended, analysed):
+        await store.create_interview(record)
+        await store.create_handoff(handoff(int(record.interview_id[3:])))
+    assert await store.handoffs_with_news() == [], "every interview still runs"
+    for record in (ended, analysed):
+        record.status, record.completion_reason = RecordStatus.COMPLETED, "natural"
+        await store.update_interview(record)
+    assert [h.handoff_id for h in await store.handoffs_with_news()] == ["ho_2", "ho_3"]
+    third = await store.get_handoff("ho_3")
+    assert third is not None
+    third.status, third.updated_at = HandoffStatus.COMPLETED, 500.0
+    await store.update_handoff(third)
+    await store.watch_analysis("iv-3", "pulse", 600.0, 500.0)
+    assert [h.handoff_id for h in await store.handoffs_with_news()] == ["ho_2"], "its analysis is awaited"
+    await store.settle_analysis("iv-3", "pulse", AnalysisStatus.COMPLETED, {"themes": []}, 700.0)
+    assert [h.handoff_id for h in await store.handoffs_with_news()] == ["ho_2", "ho_3"]
+    third.status = HandoffStatus.ANALYSED
+    await store.update_handoff(third)
+    assert [h.handoff_id for h in await store.handoffs_with_news(limit=5)] == ["ho_2"]
 
 
 async def test_callbacks_go_in_order_leased_retried_and_done_across_a_reopen(new_store: NewStore) -> None:
