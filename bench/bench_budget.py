@@ -17,8 +17,8 @@ import logging
 import statistics
 import time
 
-from bot.api.budget import RequestBudget, reuse_delays
 from bot.api.client import InterviewClient
+from bot.core.request_budget import RequestBudget, reuse_delays
 from bot.emulator import EmulatorConfig, run_emulator
 
 LIMIT, WINDOW, CALLERS, PER_CALLER = 30, 1.0, 15, 10

@@ -16,9 +16,9 @@ from pathlib import Path
 
 import asyncpg
 
-from bot.api.budget import RequestBudget
 from bot.api.client import InterviewClient
 from bot.api.errors import RateLimited
+from bot.core.request_budget import RequestBudget
 from storage.pg_budget import PostgresRequestWindow
 
 ROOT = Path(__file__).resolve().parents[1]

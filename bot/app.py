@@ -13,6 +13,8 @@ from typing import cast
 from aiohttp import web
 
 from bot.api.client import InterviewClient
+from bot.api.keys import clean_api_key
+from bot.api.transport import fingerprint
 from bot.config import Settings
 from bot.core.bridge import Bridge, default_studies
 from bot.core.clock import Clock, SystemClock
@@ -20,6 +22,7 @@ from bot.core.coordination import Coordination
 from bot.core.observe import Observer
 from bot.core.policy import BridgeConfig
 from bot.core.recruiting import InvitationDesk, RecruitingStore
+from bot.core.request_budget import RequestBudget, shared_budget
 from bot.core.store import Store
 from bot.core.studies import StudyApi, StudyBook
 from bot.emulator import EmulatorConfig, run_emulator
@@ -70,6 +73,12 @@ def study_key(settings: Settings, api: StudyApi) -> str:
     return key
 
 
+def key_budget(api_key: str, settings: Settings) -> RequestBudget:
+    """The fair request budget of one API key, shared by every conversation and client of the key in the
+    process (``KOJI_RATE_LIMIT`` requests a minute); named by the key's fingerprint, never the key."""
+    return shared_budget(fingerprint(clean_api_key(api_key)), settings.koji_rate_limit)
+
+
 @asynccontextmanager
 async def open_clients(
     settings: Settings, book: StudyBook
@@ -89,7 +98,7 @@ async def open_clients(
             client = by_key.get((study.api.url, key))
             if client is None:
                 client = by_key[(study.api.url, key)] = InterviewClient(
-                    study.api.url, key, rate_limit=settings.koji_rate_limit
+                    study.api.url, key, budget=key_budget(key, settings)
                 )
                 stack.push_async_callback(client.aclose)
             clients[study.id] = client
@@ -127,7 +136,7 @@ async def open_client(settings: Settings) -> AsyncIterator[InterviewClient]:
             base_url, api_key = emulator.base_url, emulator.api_key
         else:
             base_url = settings.koji_api_url
-        client = InterviewClient(base_url, api_key, rate_limit=settings.koji_rate_limit, study=settings.koji_study)
+        client = InterviewClient(base_url, api_key, budget=key_budget(api_key, settings), study=settings.koji_study)
         stack.push_async_callback(client.aclose)
         yield client
 
@@ -166,7 +175,8 @@ def share_budgets(store: Store, clients: Iterable[InterviewClient]) -> None:
 
     if not isinstance(store, PostgresStore):
         return
-    for budget in {id(c.budget): c.budget for c in clients}.values():
+    budgets = (c.budget for c in clients if isinstance(c.budget, RequestBudget))
+    for budget in {id(b): b for b in budgets}.values():
         budget.shared = PostgresRequestWindow(store.pool, budget.name, budget.limit, budget.window)
 
 
@@ -199,7 +209,8 @@ async def open_bridge(
         )
         bridge.handoffs.rate_limit = settings.handoff_rate_limit
         if isinstance(observer, Metrics):
-            for budget in {id(c.budget): c.budget for c in (client, *clients.values())}.values():
+            budgets = (c.budget for c in (client, *clients.values()) if isinstance(c.budget, RequestBudget))
+            for budget in {id(b): b for b in budgets}.values():
                 observer.watch_budget(budget)
             observer.watch_connections(bridge.connections)
             observer.watch_lifecycle(bridge)

@@ -1,6 +1,6 @@
 """A key's request window shared with other processes (several instances of the bot on one database).
 
-The process's own :class:`bot.api.budget.RequestBudget` keeps its fair queue; each slot it grants is then also
+The process's own :class:`bot.core.request_budget.RequestBudget` keeps its fair queue; each slot it grants is then also
 booked in the shared window, so all the processes on one key together stay within the key's limit. The window
 itself lives in the database (``storage.pg_budget``); this module says what the budget expects of it, and books
 for the process: one booker per process asks for every slot waiting at once, so a window that frees thirty

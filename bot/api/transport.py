@@ -1,8 +1,8 @@
-"""HTTP under the interview client: one ``httpx.AsyncClient`` per API base, the shared budget, retries.
+"""HTTP under the interview client: one ``httpx.AsyncClient`` per API base, the request gate, retries.
 
-Every request takes a slot from the key's ``RequestBudget`` first, settles it when the response arrives,
-and feeds the ``X-RateLimit-*`` headers back. A 429 pauses the whole budget for ``Retry-After`` /
-``X-RateLimit-Reset`` and the request is sent again (the server refused it, so that is safe).
+Every request takes a slot from the key's :class:`~bot.api.gate.RequestGate` first, settles it when the
+response arrives, and feeds the ``X-RateLimit-*`` headers back. A 429 pauses the whole gate for
+``Retry-After`` / ``X-RateLimit-Reset`` and the request is sent again (the server refused it, so that is safe).
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ from typing import Any
 
 import httpx
 
-from bot.api.budget import QueueCallback, RequestBudget, Slot, shared_budget
 from bot.api.errors import (
     ApiUnavailable,
     InterviewApiError,
@@ -24,6 +23,7 @@ from bot.api.errors import (
     ServerError,
     error_from_response,
 )
+from bot.api.gate import OpenGate, QueueCallback, RequestGate
 from bot.api.keys import clean_api_key, looks_like_koji_key
 
 log = logging.getLogger(__name__)
@@ -53,15 +53,14 @@ def fingerprint(api_key: str) -> str:
 
 
 class Transport:
-    """Sends requests for one API base and key: budget, headers, timeouts, retries with backoff and jitter."""
+    """Sends requests for one API base and key: gate, headers, timeouts, retries with backoff and jitter."""
 
     def __init__(
         self,
         base_url: str,
         api_key: str,
         *,
-        budget: RequestBudget | None,
-        rate_limit: int,
+        budget: RequestGate[Any] | None,
         max_retries: int,
         timeout: httpx.Timeout | None = None,
         stream_read_timeout: float = 120.0,
@@ -78,8 +77,7 @@ class Transport:
                 "koji_live_…); using it anyway",
                 self._key_id,
             )
-        self._budget = budget
-        self._rate_limit = rate_limit
+        self.budget: RequestGate[Any] = budget if budget is not None else OpenGate()
         self.max_retries = max_retries
         self.backoff_base = backoff_base
         self.backoff_cap = backoff_cap
@@ -93,13 +91,6 @@ class Transport:
             headers={"Authorization": f"Bearer {api_key}", "User-Agent": "interview-bridge/0.1"},
             limits=httpx.Limits(max_connections=200, max_keepalive_connections=50),
         )
-
-    @property
-    def budget(self) -> RequestBudget:
-        """The key's budget (the process-wide one unless a budget was given)."""
-        if self._budget is None:
-            self._budget = shared_budget(self._key_id, self._rate_limit)
-        return self._budget
 
     def headers(self, session_token: str | None = None, *, stream: bool = False) -> dict[str, str]:
         """Fresh per-request headers (never reuse: httpx-sse style helpers write into them)."""
@@ -136,7 +127,7 @@ class Transport:
         caller: str | None = None,
         on_queued: QueueCallback | None = None,
         stream: bool = False,
-    ) -> tuple[httpx.Response, Slot]:
+    ) -> httpx.Response:
         """Take a budget slot and send one request (no retries). Raise ``ApiUnavailable`` if never sent."""
         slot = await self.budget.acquire_slot(caller, on_queued)
         request = self.http.build_request(
@@ -156,7 +147,7 @@ class Transport:
             raise
         self.budget.settle(slot)
         self.budget.observe(response.headers)
-        return response, slot
+        return response
 
     async def request(
         self,
@@ -174,7 +165,7 @@ class Transport:
         limited = 0
         while True:
             try:
-                response, _ = await self.open(
+                response = await self.open(
                     method, path, json=json, session_token=session_token, caller=caller, on_queued=on_queued
                 )
             except ApiUnavailable:

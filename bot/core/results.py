@@ -25,6 +25,7 @@ from bot.core.cards import aggregate_card, summary_card
 from bot.core.context import CoreContext
 from bot.core.i18n import catalogue
 from bot.core.ports import ResultsCard, ResultsChannel
+from bot.core.request_budget import RequestBudget
 from bot.core.store import AnalysisRecord, AnalysisStatus, InterviewRecord
 from bot.core.studies import Study
 from bot.core.summaries import tally
@@ -75,7 +76,7 @@ class AnalysisWatch:
         for due in await self._ctx.store.due_analyses(self._ctx.clock.now()):
             client = self._ctx.client_for(due.study)
             budget = client.budget
-            if budget.available() <= budget.limit * POLL_RESERVE:
+            if isinstance(budget, RequestBudget) and budget.available() <= budget.limit * POLL_RESERVE:
                 continue  # conversations first: try again at the next sweep
             asked += 1
             try:

@@ -10,11 +10,11 @@ from __future__ import annotations
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
 
-from bot.api.budget import RequestBudget
 from bot.core.bridge import Bridge
 from bot.core.endings import EndReason
 from bot.core.keys import ConversationKey
 from bot.core.observe import Connections, Observer
+from bot.core.request_budget import RequestBudget
 
 __all__ = ["CONTENT_TYPE_LATEST", "MAX_LABEL_VALUES", "Metrics"]
 

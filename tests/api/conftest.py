@@ -6,9 +6,9 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from bot.api.budget import RequestBudget
 from bot.api.client import InterviewClient
 from bot.api.models import Respondent, StartedInterview, StreamEvent, TextDelta, TextReplace
+from bot.core.request_budget import RequestBudget
 from bot.emulator import Emulator, EmulatorConfig, run_emulator
 
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import asyncio
 import time
 
-from bot.api.budget import RequestBudget, reuse_delays
 from bot.api.client import InterviewClient
 from bot.api.errors import RateLimited
 from bot.api.models import QueuePosition
+from bot.core.request_budget import RequestBudget, reuse_delays
 from bot.emulator import EmulatorConfig, run_emulator
 
 

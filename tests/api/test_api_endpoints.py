@@ -7,7 +7,6 @@ import asyncio
 import httpx
 import pytest
 
-from bot.api.budget import RequestBudget
 from bot.api.client import InterviewClient
 from bot.api.errors import (
     ApiUnavailable,
@@ -28,6 +27,7 @@ from bot.api.models import (
     StatusEvent,
     TextDelta,
 )
+from bot.core.request_budget import RequestBudget
 from bot.emulator import Emulator
 
 from .conftest import collect, reply_text

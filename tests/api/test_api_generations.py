@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from bot.api.budget import RequestBudget
 from bot.api.client import InterviewClient
 from bot.api.errors import Unauthorized
 from bot.api.models import ErrorEvent, QuestionEvent, StartedInterview, StatusEvent
+from bot.core.request_budget import RequestBudget
 from bot.emulator import Emulator, EmulatorConfig, run_emulator
 
 from .conftest import collect, reply_text

@@ -125,7 +125,7 @@ def test_unclear_typed_answer_is_asked_again_once() -> None:
 
 
 async def test_replies_stream_at_the_configured_rate() -> None:
-    from bot.api.budget import RequestBudget
+    from bot.core.request_budget import RequestBudget
     from bot.emulator import run_emulator
 
     async with (

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from bot.api.budget import RequestBudget
 from bot.api.client import InterviewClient
 from bot.api.errors import InterviewApiError, StreamBroken
 from bot.api.models import QuestionEvent, StartedInterview, StatusEvent, TextDelta, TextReplace
+from bot.core.request_budget import RequestBudget
 from bot.emulator import Emulator
 
 from .conftest import collect, reply_text

@@ -10,10 +10,10 @@ from collections.abc import AsyncIterator
 import pytest
 from aiohttp import web
 
-from bot.api.budget import RequestBudget
 from bot.api.client import InterviewClient
 from bot.api.errors import InterviewApiError, Unauthorized
 from bot.api.models import Respondent, StatusEvent
+from bot.core.request_budget import RequestBudget
 from bot.emulator import EmulatorConfig, run_emulator
 from bot.ops.logs import JsonFormatter
 from tests.serving import serving

@@ -9,9 +9,9 @@ from dataclasses import dataclass, field
 import pytest
 from aiohttp import web
 
-from bot.api.budget import RequestBudget
 from bot.api.client import InterviewClient
 from bot.api.webhooks import SIGNATURE_HEADER, sign_webhook, verify_webhook_signature
+from bot.core.request_budget import RequestBudget
 from bot.emulator import EmulatorConfig, run_emulator
 from tests.serving import serving
 

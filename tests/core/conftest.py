@@ -22,7 +22,7 @@ CONFIG = BridgeConfig(inactivity_timeout=600.0, inactivity_nudge=120.0, max_mess
 
 @pytest.fixture
 async def emulator() -> AsyncIterator[Emulator]:
-    async with run_emulator(EmulatorConfig(token_rate=5000.0, analysis_delay=0.05, rate_limit=100_000)) as emu:
+    async with run_emulator(EmulatorConfig(token_rate=5000.0, analysis_delay=0.05)) as emu:
         yield emu
 
 
@@ -49,7 +49,7 @@ def clock() -> ManualClock:
 
 @pytest.fixture
 async def client(emulator: Emulator) -> AsyncIterator[InterviewClient]:
-    async with InterviewClient(emulator.base_url, emulator.api_key, rate_limit=100_000, backoff_base=0.01) as api:
+    async with InterviewClient(emulator.base_url, emulator.api_key, backoff_base=0.01) as api:
         yield api
 
 

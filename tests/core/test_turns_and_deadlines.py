@@ -196,7 +196,7 @@ async def emulator_wait_for_respondent(bridge: Bridge, interview_id: str) -> Non
 async def test_a_respondent_waiting_for_the_shared_budget_sees_their_place(
     store: SQLiteStore, clock: ManualClock, emulator: Emulator
 ) -> None:
-    from bot.api.budget import RequestBudget
+    from bot.core.request_budget import RequestBudget
 
     budget = RequestBudget(limit=3, window=1.0)
     adapter = RecordingAdapter()

@@ -121,7 +121,7 @@ async def test_duplicates_429s_and_unbounded_label_values() -> None:
 
 
 async def test_the_api_budget_reports_waits_and_429s() -> None:
-    from bot.api.budget import RequestBudget
+    from bot.core.request_budget import RequestBudget
 
     metrics = Metrics()
     budget = RequestBudget(1, 0.2)

@@ -158,11 +158,11 @@ async def open_harness(
     """The whole chain on loopback: emulator, SQLite store, bridge, Bolt app served over HTTP for the fake."""
     brief = tmp_path / "brief.yaml"
     brief.write_text(BRIEF, encoding="utf-8")
-    config = EmulatorConfig(brief=brief, token_rate=token_rate, analysis_delay=0.05, rate_limit=100_000)
+    config = EmulatorConfig(brief=brief, token_rate=token_rate, analysis_delay=0.05)
     async with run_emulator(config) as emulator:
         store = SQLiteStore(tmp_path / "bridge.db")
         await store.open()
-        api = InterviewClient(emulator.base_url, emulator.api_key, rate_limit=100_000)
+        api = InterviewClient(emulator.base_url, emulator.api_key)
         clock = ManualClock()
         config = BridgeConfig(inactivity_timeout=600.0, inactivity_nudge=0.0)
         bridge = Bridge(api, store, config, clock=clock, studies=studies)

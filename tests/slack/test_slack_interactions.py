@@ -248,7 +248,7 @@ async def test_buttons_and_threads_survive_a_restart(
 
     store = SQLiteStore(tmp_path / "bridge.db")
     await store.open()
-    api = InterviewClient(h.emulator.base_url, h.emulator.api_key, rate_limit=100_000)
+    api = InterviewClient(h.emulator.base_url, h.emulator.api_key)
     bridge = Bridge(api, store, BridgeConfig(inactivity_timeout=600.0, inactivity_nudge=0.0))
     client = make_client(h.fake.bot_token, h.fake.api_url)
     app = AsyncApp(client=client, signing_secret=h.fake.signing_secret)

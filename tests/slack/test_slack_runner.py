@@ -23,10 +23,10 @@ ALICE = "U0ALICE01"
 
 @pytest.fixture
 async def bridge(tmp_path: Path) -> AsyncIterator[Bridge]:
-    async with run_emulator(EmulatorConfig(token_rate=3000.0, rate_limit=100_000)) as emulator:
+    async with run_emulator(EmulatorConfig(token_rate=3000.0)) as emulator:
         store = SQLiteStore(tmp_path / "bridge.db")
         await store.open()
-        api = InterviewClient(emulator.base_url, emulator.api_key, rate_limit=100_000)
+        api = InterviewClient(emulator.base_url, emulator.api_key)
         core = Bridge(api, store, BridgeConfig())
         await core.start()
         yield core

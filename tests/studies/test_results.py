@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import asyncio
 
-from bot.api.budget import RequestBudget
 from bot.api.client import InterviewClient
 from bot.core.bridge import Bridge
 from bot.core.clock import ManualClock
+from bot.core.request_budget import RequestBudget
 from bot.core.store import AnalysisStatus
 from bot.emulator import Emulator
 from bot.studies_file import parse_studies

@@ -1,0 +1,175 @@
+"""The API key's budget: the fair scheduler over a sliding window of ``limit`` requests per ``window`` seconds.
+
+One per API key, shared by every conversation in the process (:func:`shared_budget`). The composition root
+hands it to the API client, which only knows it as a ``bot.api.gate.RequestGate``: the client takes a slot
+before each request, settles it when the response arrives, and feeds the server's ``X-RateLimit-*`` headers
+(:meth:`RequestBudget.observe`) and 429s (``penalize``) back. A slot counts from its grant until its response
+arrived plus ``window``, because the server stamps the request somewhere in between — so the server's
+window never sees more than ``limit`` even when requests are slow.
+
+Several instances of the bot on one key (one PostgreSQL database) also share the key's window: the composition
+root sets :attr:`RequestBudget.shared` (a ``bot.api.shared_window.SharedWindow``), and every slot this budget
+grants is then booked there too, so all the processes together stay within the key's limit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+import time
+import weakref
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+
+from bot.api.gate import QueueCallback
+from bot.api.shared_window import Booker, SharedWindow
+from bot.core.limits import Limit, SlidingWindow, Slot
+from bot.core.scheduler import FairScheduler, Grant
+
+log = logging.getLogger(__name__)
+
+
+class RequestBudget(FairScheduler):
+    """A fair, sliding-window request budget (one per API key)."""
+
+    def __init__(
+        self,
+        limit: int = 60,
+        window: float = 60.0,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        margin: float = 0.02,
+        keep_history: bool = False,
+    ) -> None:
+        self.window_limit = SlidingWindow(limit, window, in_flight=True)
+        super().__init__(self.window_limit, clock=clock, margin=margin, keep_history=keep_history)
+        #: Which key this is the budget of (a fingerprint, never the key).
+        self.name = ""
+        self._booker: Booker | None = None
+        self._shared_calls: set[asyncio.Task[None]] = set()
+
+    @property
+    def shared(self) -> SharedWindow | None:
+        """The window this key shares with other processes, if any (set by the composition root)."""
+        return self._booker.shared if self._booker is not None else None
+
+    @shared.setter
+    def shared(self, window: SharedWindow | None) -> None:
+        self._booker = Booker(window, self.window) if window is not None else None
+
+    async def acquire_slot(
+        self,
+        conversation: str | None = None,
+        on_queued: QueueCallback | None = None,
+        *,
+        limits: Sequence[Limit] = (),
+        urgent: bool = False,
+    ) -> Grant:
+        """Wait for a slot (fairly); with a shared window, book it there too: the wait then includes the
+        other processes' use. Settle it when the response arrived, or release it if never sent."""
+        grant = await super().acquire_slot(conversation, on_queued, limits=limits, urgent=urgent)
+        if self._booker is not None:
+            try:
+                grant.booking = await self._booker.book()
+            except BaseException:
+                self.release(grant)
+                raise
+        return grant
+
+    def _settle_at(self, grant: Grant, now: float) -> None:
+        if not grant.done and self.shared is not None and grant.booking is not None:
+            self._tell_shared(self.shared.settle(grant.booking))
+        super()._settle_at(grant, now)
+
+    def release(self, grant: Grant) -> None:
+        """The request provably never reached the server: give its slot back (here and in the shared window)."""
+        if not grant.done and self.shared is not None and grant.booking is not None:
+            self._tell_shared(self.shared.release(grant.booking))
+            grant.booking = None
+        super().release(grant)
+
+    def _tell_shared(self, call: Awaitable[None]) -> None:
+        async def run() -> None:
+            try:
+                await call
+            except Exception:  # the booking then lapses at its provisional end
+                log.warning("the shared request window could not be updated", exc_info=True)
+
+        task = asyncio.get_running_loop().create_task(run())
+        self._shared_calls.add(task)
+        task.add_done_callback(self._shared_calls.discard)
+
+    @property
+    def limit(self) -> int:
+        """Requests per window (lowered when the server says it allows fewer)."""
+        return self.window_limit.limit
+
+    @property
+    def window(self) -> float:
+        """The window in seconds."""
+        return self.window_limit.window
+
+    def available(self) -> int:
+        """Requests that could be sent right now."""
+        return self.window_limit.available(self._clock())
+
+    def observe(self, headers: Mapping[str, str]) -> None:
+        """Keep in step with the server's ``X-RateLimit-Limit/Remaining/Reset`` headers.
+
+        A lower server limit is adopted; if the server counts more requests than we granted (another process
+        uses the same key), the difference is booked as units that expire at the server's reset time.
+        """
+        lower = {k.lower(): v for k, v in headers.items()}
+        try:
+            limit = int(lower["x-ratelimit-limit"]) if "x-ratelimit-limit" in lower else None
+            remaining = int(lower["x-ratelimit-remaining"]) if "x-ratelimit-remaining" in lower else None
+            reset = float(lower["x-ratelimit-reset"]) if "x-ratelimit-reset" in lower else None
+        except ValueError:
+            return
+        if limit is not None and 0 < limit < self.window_limit.limit:
+            log.info("rate limit lowered to the server's %d per window", limit)
+            self.window_limit.limit = limit
+        if remaining is None:
+            return
+        now = self._clock()
+        server_used = (limit or self.limit) - remaining
+        missing = server_used - self.window_limit.active(now)
+        if missing > 0:
+            until = now + self.window
+            if reset is not None:  # unix time, or seconds from now
+                seconds = reset - time.time() if reset > 1_000_000_000 else reset
+                until = now + min(max(seconds, 0.0), self.window)
+            self.window_limit.charge(now, missing, until)
+
+
+def reuse_delays(slots: list[Slot], limit: int, window: float) -> list[float]:
+    """For each slot after the first ``limit``: how long after the sliding-window rule allowed it was it granted.
+
+    The rule (see the module docstring) lets request *j* go once fewer than ``limit`` earlier requests count,
+    i.e. at the ``limit``-th latest ``settled_at + window`` among the earlier slots, and not before the caller
+    asked (``requested_at``). The delay is measured from there to ``granted_at``; a budget that wastes no
+    capacity has delays near zero whatever the machine's speed, because the time requests spend in flight
+    (slow on a loaded machine) is part of the rule, not of the delay.
+    """
+    ordered = sorted(slots, key=lambda s: s.granted_at)
+    delays: list[float] = []
+    for index in range(limit, len(ordered)):
+        freed = sorted(s.settled_at + window for s in ordered[:index] if s.settled_at is not None)
+        allowed = freed[-limit] if len(freed) >= limit else -math.inf
+        slot = ordered[index]
+        ready = max(allowed, slot.requested_at if slot.requested_at is not None else -math.inf)
+        delays.append(max(0.0, slot.granted_at - ready))
+    return delays
+
+
+_budgets: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, RequestBudget]] = weakref.WeakKeyDictionary()
+
+
+def shared_budget(key_id: str, limit: int = 60, window: float = 60.0) -> RequestBudget:
+    """The process-wide budget of one API key (named by a fingerprint, never the key) in the running loop."""
+    per_loop = _budgets.setdefault(asyncio.get_running_loop(), {})
+    budget = per_loop.get(key_id)
+    if budget is None:
+        budget = per_loop[key_id] = RequestBudget(limit, window)
+        budget.name = key_id
+    return budget
