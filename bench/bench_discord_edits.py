@@ -10,11 +10,11 @@ import asyncio
 import itertools
 import time
 
-from adapters.discord.edit_budget import EditBudget
+from adapters.discord.writes import WriteBudget
 
 
 async def _scenario(streams: int, interval: float, global_rate: float, seconds: float) -> dict[str, float]:
-    budget = EditBudget(interval=interval, global_rate=global_rate)
+    budget = WriteBudget(interval=interval, global_rate=global_rate)
     grants: dict[str, list[float]] = {f"dm-{i}": [] for i in range(streams)}
     started = time.monotonic()
     deadline = started + seconds

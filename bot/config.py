@@ -135,6 +135,18 @@ class Settings(BaseSettings):
         description="Seconds between edits of one streamed reply.",
         json_schema_extra=_allowed("a number of seconds, 0 or more"),
     )
+    discord_dm_writes: int = Field(
+        5,
+        ge=1,
+        description="Messages sent, edited or deleted per DM per DISCORD_DM_WINDOW.",
+        json_schema_extra=_allowed("a whole number, 1 or more"),
+    )
+    discord_dm_window: float = Field(
+        5.0,
+        gt=0,
+        description="The window of DISCORD_DM_WRITES, in seconds.",
+        json_schema_extra=_allowed("a number of seconds, more than 0"),
+    )
 
     # --- Slack ---
     slack_bot_token: SecretStr | None = Field(None, description="xoxb- token; enables the Slack adapter.")

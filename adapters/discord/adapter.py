@@ -16,12 +16,13 @@ import aiohttp
 import discord
 
 from adapters.discord import cards, components
-from adapters.discord.edit_budget import EditBudget
 from adapters.discord.handoff import DirectOpening
 from adapters.discord.text import PLACEHOLDER, split_message, visible, with_note, without_blank_parts
+from adapters.discord.writes import WriteBudget
 from bot.core import (
     AdapterState,
     ConversationKey,
+    Grant,
     Notice,
     NoticeKind,
     PendingQuestion,
@@ -81,15 +82,17 @@ class DiscordAdapter(DirectOpening):
         client: discord.Client,
         *,
         edit_interval: float = 1.0,
-        budget: EditBudget | None = None,
+        budget: WriteBudget | None = None,
         state: Callable[[str], AdapterState] | None = None,
     ) -> None:
-        """``edit_interval``: seconds between edits of one reply; ``budget``: shared by all conversations;
-        ``state``: the bridge's ``adapter_state`` (reply anchors and unreachable members kept across restarts).
+        """``budget``: every write into a DM, shared by all conversations (by default Discord's limits, with
+        ``edit_interval`` seconds between edits of one streamed reply); ``state``: the bridge's
+        ``adapter_state`` (reply anchors and unreachable members kept across restarts).
         """
         self.client = client
-        self.update_interval = edit_interval
-        self.budget = budget or EditBudget(interval=edit_interval)
+        self.budget = budget or WriteBudget(interval=edit_interval)
+        #: The core's relay hands every chunk over at once: the budget's edit interval is the one throttle.
+        self.update_interval = 0.0
         self.replies: AdapterState | None = state(REPLY_SCOPE) if state is not None else None
         self.unreachable_members: AdapterState | None = state(UNREACHABLE_SCOPE) if state is not None else None
         self._streams: set[DiscordReplyStream] = set()
@@ -108,13 +111,15 @@ class DiscordAdapter(DirectOpening):
             await self.replies.put(key.as_str(), None)  # nothing to resume into later
         return RespondentUnreachable(f"discord error {error.code}")
 
-    async def send(self, key: ConversationKey, content: str, view: discord.ui.View | None = None) -> int:
-        """Post a message into the conversation (after its turn in the shared budget); returns its id."""
-        await self.budget.acquire_urgent(key.channel)
+    async def send(
+        self, key: ConversationKey, content: str, view: discord.ui.View | None = None, *, turn: Grant | None = None
+    ) -> int:
+        """Post a message into the conversation (on ``turn``, or after a turn of its own); returns its id."""
         channel = self.channel(key)
-        coro = channel.send(content=content) if view is None else channel.send(content=content, view=view)
         try:
-            message = await asyncio.shield(coro)  # see _stop_flusher: never abandon a request midway
+            async with self.budget.write(key.channel, turn):
+                coro = channel.send(content=content) if view is None else channel.send(content=content, view=view)
+                message = await asyncio.shield(coro)  # see _stop_flusher: never abandon a request midway
         except discord.HTTPException as error:
             if is_unreachable(error):
                 raise await self._unreachable(key, error) from None
@@ -135,15 +140,22 @@ class DiscordAdapter(DirectOpening):
         await self.channel(key).send(content=text, files=cards.discord_files([file]))
 
     async def edit(
-        self, key: ConversationKey, message_id: int, content: str | None = None, view: Any = discord.utils.MISSING
+        self,
+        key: ConversationKey,
+        message_id: int,
+        content: str | None = None,
+        view: Any = discord.utils.MISSING,
+        *,
+        turn: Grant | None = None,
     ) -> None:
-        """Edit a message of the conversation (``view=None`` removes its components)."""
+        """Edit a message of the conversation (``view=None`` removes its components), on ``turn`` or its own."""
         message = self.channel(key).get_partial_message(message_id)
         kwargs: dict[str, Any] = {"view": view}
         if content is not None:
             kwargs["content"] = content
         try:
-            await asyncio.shield(message.edit(**kwargs))
+            async with self.budget.write(key.channel, turn):
+                await asyncio.shield(message.edit(**kwargs))
         except discord.HTTPException as error:
             if is_unreachable(error):
                 raise await self._unreachable(key, error) from None
@@ -167,6 +179,7 @@ class DiscordAdapter(DirectOpening):
         streams, self._streams = list(self._streams), set()
         for stream in streams:
             await stream.close()
+        self.budget.close()
 
     # --- the Adapter protocol ---
 
@@ -259,17 +272,19 @@ class DiscordReplyStream:
             self._dirty = False
             self._waiting_for_budget = True
             try:
-                await self.adapter.budget.acquire(self.key.channel)
+                turn = await self.adapter.budget.acquire(self.key.channel)
             finally:
                 self._waiting_for_budget = False
-            if self._closed:
-                return
             try:
-                await self._render(self._draft())
+                if self._closed:
+                    return
+                await self._render(self._draft(), turn=turn)  # the newest text: chunks coalesced while waiting
             except RespondentUnreachable:
                 self._closed = True
             except TRANSIENT as error:  # the final render will set things right
                 log.warning("discord: edit failed mid-reply", extra={"error": _describe(error)})
+            finally:
+                self.adapter.budget.release(turn)  # unless a write used it
 
     def _draft(self) -> list[str]:
         if not self.text and self._status:
@@ -282,8 +297,12 @@ class DiscordReplyStream:
             self.shown[self.messages.index(message_id)] = _UNKNOWN
             self._dirty = True
 
-    async def _render(self, chunks: list[str], last_view: Any = discord.utils.MISSING) -> None:
+    async def _render(
+        self, chunks: list[str], last_view: Any = discord.utils.MISSING, *, turn: Grant | None = None
+    ) -> None:
         """Make the messages show ``chunks`` (editing changed ones, posting new ones, deleting extra ones).
+
+        The first write goes on ``turn``; any further write of the same render takes a turn of its own.
 
         A message that is gone (404 / 10008: deleted by someone else) is posted again, and so is every part
         after it, so the reply still reads in order with no character lost or doubled.
@@ -295,7 +314,7 @@ class DiscordReplyStream:
             if i < len(self.messages):
                 if self.shown[i] != content or view is not discord.utils.MISSING:
                     try:
-                        await self.adapter.edit(self.key, self.messages[i], content, view=view)
+                        await self.adapter.edit(self.key, self.messages[i], content, view=view, turn=turn)
                     except discord.NotFound:
                         log.info("discord: a reply message was deleted; posting that part again")
                         await self._drop_from(i)
@@ -311,7 +330,9 @@ class DiscordReplyStream:
                     self.shown[i] = content
             else:
                 self.messages.append(
-                    await self.adapter.send(self.key, content, None if view is discord.utils.MISSING else view)
+                    await self.adapter.send(
+                        self.key, content, None if view is discord.utils.MISSING else view, turn=turn
+                    )
                 )
                 self.shown.append(content)
                 await self.remember()
@@ -322,7 +343,8 @@ class DiscordReplyStream:
         """Delete this reply's messages from ``index`` on (best effort) and forget them."""
         for message_id in self.messages[index:]:
             try:
-                await self.adapter.channel(self.key).get_partial_message(message_id).delete()
+                async with self.adapter.budget.write(self.key.channel):
+                    await self.adapter.channel(self.key).get_partial_message(message_id).delete()
             except TRANSIENT:
                 log.debug("discord: reply message not deleted")
         del self.messages[index:], self.shown[index:]
@@ -358,9 +380,9 @@ class DiscordReplyStream:
         self.adapter._streams.discard(self)
         chunks = without_blank_parts(chunks)
         for attempt in range(FINAL_ATTEMPTS):
-            await self.adapter.budget.acquire(self.key.channel)
+            turn = await self.adapter.budget.acquire(self.key.channel)
             try:
-                await self._render(chunks, last_view)
+                await self._render(chunks, last_view, turn=turn)
                 break
             except TRANSIENT as error:
                 status = getattr(error, "status", 0)
@@ -368,6 +390,8 @@ class DiscordReplyStream:
                     raise
                 log.warning("discord: final edit failed, retrying", extra={"error": _describe(error)})
                 await asyncio.sleep(0.5 * 2**attempt)
+            finally:
+                self.adapter.budget.release(turn)  # unless a write used it
         if self.adapter.replies is not None:
             await self.adapter.replies.put(self.key.as_str(), None)
 

@@ -18,6 +18,7 @@ from adapters.discord.adapter import DiscordAdapter, dm_key, is_unreachable
 from adapters.discord.interactions import ComponentRouter, locale_of, respondent_of, unavailable
 from adapters.discord.results import add_study_commands, study_choices
 from adapters.discord.translator import CatalogueTranslator
+from adapters.discord.writes import WriteBudget
 from bot.config import Settings
 from bot.core import (
     DEFAULT_STUDY,
@@ -28,6 +29,7 @@ from bot.core import (
     Outcome,
     OutcomeKind,
     RespondentInfo,
+    RespondentUnreachable,
     Start,
     UserText,
     catalogue,
@@ -77,7 +79,12 @@ class InterviewCog(commands.Cog, name=components.COG_NAME):
         self.bot = bot
         self.bridge = bridge
         self.settings = settings
-        self.adapter = DiscordAdapter(bot, edit_interval=settings.discord_edit_interval, state=bridge.adapter_state)
+        writes = WriteBudget(
+            interval=settings.discord_edit_interval,
+            dm_writes=settings.discord_dm_writes,
+            dm_window=settings.discord_dm_window,
+        )
+        self.adapter = DiscordAdapter(bot, budget=writes, state=bridge.adapter_state)
         self.seen = bridge.adapter_state(catchup.SEEN_SCOPE)
         self.locales = locales.MemberLocales(bridge.adapter_state(locales.SCOPE))
         observer = bridge.observer
@@ -144,8 +151,9 @@ class InterviewCog(commands.Cog, name=components.COG_NAME):
             now = time.monotonic()
             if self._told_ineligible.get(str(message.author.id), 0.0) < now:  # say it once in a while, not per message
                 self._told_ineligible[str(message.author.id)] = now + 600
-                with contextlib.suppress(discord.HTTPException):
-                    await message.channel.send(not_eligible(catalogue(self.bridge.config.locale)))
+                with contextlib.suppress(discord.HTTPException, RespondentUnreachable):
+                    key = dm_key(message.channel.id, message.author.id)
+                    await self.adapter.send(key, not_eligible(catalogue(self.bridge.config.locale)))
             return
         author = message.author
         await self._handle_dm(
@@ -187,8 +195,8 @@ class InterviewCog(commands.Cog, name=components.COG_NAME):
         elif outcome.kind is OutcomeKind.ERROR and not self.bot.is_closed():
             # never a silent drop: the member learns their message was not taken
             tr = catalogue(self.bridge.config.locale)
-            with contextlib.suppress(discord.HTTPException, RuntimeError):
-                await self.adapter.channel(key).send(f"⚠️ {outcome.message or unavailable(tr)}")
+            with contextlib.suppress(discord.HTTPException, RuntimeError, RespondentUnreachable):
+                await self.adapter.send(key, f"⚠️ {outcome.message or unavailable(tr)}")
 
     @commands.Cog.listener()
     async def on_ready(self) -> None:

@@ -35,6 +35,7 @@ from bot.core.hooks import EndedHook, StartedHook
 from bot.core.i18n import Catalogue, catalogue, language_of
 from bot.core.invitations import Campaign, CampaignCounts, Invitation, InvitationState
 from bot.core.keys import ConversationKey
+from bot.core.limits import Limit, SlidingWindow, TokenBucket
 from bot.core.observe import Connection, Connections, Observer
 from bot.core.policy import AfterCompletion, BridgeConfig
 from bot.core.ports import (
@@ -51,6 +52,7 @@ from bot.core.ports import (
 )
 from bot.core.recruiting import Delivery, InvitationDesk, InvitationSender, RecruitingStore, SweepReport
 from bot.core.safe_text import printable
+from bot.core.scheduler import FairScheduler, Grant
 from bot.core.store import RecordStatus
 from bot.core.studies import DEFAULT_STUDY, Study, StudyBook, StudyState
 from bot.core.texts import cancel_word, confirm_word, exit_word, retry_word, start_word
@@ -81,6 +83,8 @@ __all__ = [
     "EndReason",
     "EndedHook",
     "Exit",
+    "FairScheduler",
+    "Grant",
     "HandoffCode",
     "HandoffError",
     "HandoffHandle",
@@ -92,6 +96,7 @@ __all__ = [
     "InvitationDesk",
     "InvitationSender",
     "InvitationState",
+    "Limit",
     "ManualClock",
     "MemoryState",
     "Notice",
@@ -109,6 +114,7 @@ __all__ = [
     "ResultsChannel",
     "ResultsFile",
     "Retry",
+    "SlidingWindow",
     "Start",
     "StartedHook",
     "Study",
@@ -117,6 +123,7 @@ __all__ = [
     "StudyState",
     "SweepReport",
     "SystemClock",
+    "TokenBucket",
     "UserText",
     "cancel_word",
     "catalogue",

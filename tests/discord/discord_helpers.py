@@ -195,7 +195,10 @@ async def discord_stack(
             stack = Stack(fake, api, tmp_path / "bridge.db", ManualClock())
             stack.emulator = emulator
             stack.studies = studies
-            stack.settings = Settings(_env_file=None, discord_edit_interval=edit_interval)  # type: ignore[call-arg]
+            writes, window = fake_options["message_limit"]  # the bot keeps the fake's per-DM limit
+            stack.settings = Settings(  # type: ignore[call-arg]
+                _env_file=None, discord_edit_interval=edit_interval, discord_dm_writes=writes, discord_dm_window=window
+            )
             try:
                 await stack.boot()
                 yield stack

@@ -13,8 +13,8 @@ from fake_discord import FakeDiscord, point_discord_py_at, running_client
 
 from adapters.discord import ids
 from adapters.discord.adapter import REPLY_SCOPE, UNREACHABLE_SCOPE, DiscordAdapter, dm_key
-from adapters.discord.edit_budget import EditBudget
 from adapters.discord.runner import intents
+from adapters.discord.writes import WriteBudget
 from bot.api.models import Question, QuestionType
 from bot.core.adapter_state import ScopedState
 from bot.core.keys import ConversationKey
@@ -38,6 +38,11 @@ class Rig:
         return [m["content"] for m in self.fake.bot_messages(key.channel)]
 
 
+def roomy() -> WriteBudget:
+    """The fake's per-DM limit of these tests (50 writes/s), with a 0.05 s edit interval."""
+    return WriteBudget(interval=0.05, dm_writes=50, dm_window=1.0)
+
+
 @pytest.fixture
 async def rig(tmp_path: Path) -> AsyncIterator[Rig]:
     async with FakeDiscord(message_limit=(50, 1.0)) as fake:  # these tests are not about per-DM limits
@@ -50,7 +55,7 @@ async def rig(tmp_path: Path) -> AsyncIterator[Rig]:
             await store.open()
             try:
                 async with running_client(client, fake):
-                    adapter = DiscordAdapter(client, edit_interval=0.05, state=lambda scope: ScopedState(store, scope))
+                    adapter = DiscordAdapter(client, budget=roomy(), state=lambda scope: ScopedState(store, scope))
                     yield Rig(fake, client, store, adapter)
             finally:
                 await store.close()
@@ -127,7 +132,7 @@ async def test_a_reply_interrupted_by_a_crash_reuses_its_messages(rig: Rig) -> N
     await stream.append("a" * 2500)
     await asyncio.sleep(0.2)  # two messages are out, then the process "dies"
     assert len(rig.fake.bot_messages(key.channel)) == 2
-    fresh = DiscordAdapter(rig.client, edit_interval=0.05, state=lambda scope: ScopedState(rig.store, scope))
+    fresh = DiscordAdapter(rig.client, budget=roomy(), state=lambda scope: ScopedState(rig.store, scope))
     stream = await fresh.begin_reply(key)
     await stream.finish("Short answer.", None)
     assert rig.texts(key) == ["Short answer."]  # the stray half reply is replaced, not left behind
@@ -176,7 +181,7 @@ async def test_finish_with_a_question_puts_components_on_the_reply(rig: Rig) -> 
 
 async def test_many_concurrent_replies_share_the_budget_and_none_starves(rig: Rig) -> None:
     rig.fake.limiter.message_limit = (10, 1.0)  # fast test: a DM allows 10 writes/s here (5 per 5 s on Discord)
-    budget = EditBudget(interval=0.2, global_rate=40)
+    budget = WriteBudget(interval=0.2, global_rate=40, dm_writes=10, dm_window=1.0)
     adapter = DiscordAdapter(
         rig.client, edit_interval=0.2, budget=budget, state=lambda scope: ScopedState(rig.store, scope)
     )

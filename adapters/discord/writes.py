@@ -1,0 +1,140 @@
+"""Discord's write limits, as configuration of the core's fair scheduler (one per adapter, shared by every DM).
+
+Three limits hold at once:
+
+* **globally**, at most ``global_rate`` writes a second (a token bucket with a small burst): Discord's global
+  limit is 50 requests/s and must also cover typing and interaction answers, so the default leaves room;
+* **per DM**, at most ``dm_writes`` writes — new messages, edits and deletes alike — in any ``dm_window``
+  seconds (Discord's long-standing guidance: 5 per 5 s per DM channel). A write counts from its grant until
+  Discord answered plus the window, so Discord's own window never sees more, however slow the request;
+* **per DM**, edits of a streamed reply at most one every ``interval`` seconds. This is the one throttle of a
+  streamed reply: the core's relay hands every chunk over at once (the adapter's ``update_interval`` is 0),
+  and the reply edits with its newest text when its turn comes, so chunks coalesce while it waits.
+
+New messages (a reply's placeholder, a question, a notice) are *urgent*: they go before waiting edits and do
+not wait for the edit interval, but they count in the DM's window. Waiting DMs are served round-robin, so one
+busy conversation never starves the others.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+
+from bot.core import FairScheduler, Grant, Limit, SlidingWindow, TokenBucket
+
+#: Discord's guidance for one DM channel: 5 writes per 5 s.
+DM_WRITES, DM_WINDOW = 5, 5.0
+#: Quiet DMs are forgotten when this many are on record.
+SWEEP_AT = 1024
+
+
+@dataclass(slots=True)
+class BudgetStats:
+    """Counters for benches and logs."""
+
+    granted: int = 0
+    waited: float = 0.0
+
+
+class WriteBudget:
+    """A fair scheduler of one bot's writes: take a turn before each write into a DM, settle it after."""
+
+    def __init__(
+        self,
+        interval: float = 1.0,
+        global_rate: float = 40.0,
+        *,
+        burst: float | None = None,
+        dm_writes: int | None = DM_WRITES,
+        dm_window: float = DM_WINDOW,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        """``interval``: seconds between edits of one reply; ``global_rate``: writes/s over all DMs; ``dm_writes``
+        per ``dm_window`` seconds: writes of any kind in one DM (``None``: no such limit)."""
+        if interval < 0 or global_rate <= 0:
+            raise ValueError("interval must be ≥ 0 and global_rate > 0")
+        self.interval = interval
+        self.dm_writes = dm_writes
+        self.dm_window = dm_window
+        self._clock = clock
+        self.scheduler = FairScheduler(
+            TokenBucket(global_rate, burst if burst is not None else max(1.0, global_rate / 5), clock()), clock=clock
+        )
+        self._windows: dict[str, SlidingWindow] = {}
+        self._spacing: dict[str, SlidingWindow] = {}
+        self.stats = BudgetStats()
+        #: told how long each write waited for its turn (metrics)
+        self.on_wait: Callable[[float], None] | None = None
+
+    def _limits(self, channel: str, *, edit: bool) -> list[Limit]:
+        limits: list[Limit] = []
+        if self.dm_writes is not None:
+            window = self._windows.get(channel)
+            if window is None:
+                if len(self._windows) >= SWEEP_AT:
+                    self._sweep()
+                window = self._windows[channel] = SlidingWindow(self.dm_writes, self.dm_window, in_flight=True)
+            limits.append(window)
+        if edit and self.interval > 0:
+            spacing = self._spacing.get(channel)
+            if spacing is None:
+                spacing = self._spacing[channel] = SlidingWindow(1, self.interval, in_flight=False)
+            limits.append(spacing)
+        return limits
+
+    async def _turn(self, channel: str, *, edit: bool) -> Grant:
+        started = self._clock()
+        grant = await self.scheduler.acquire_slot(channel, limits=self._limits(channel, edit=edit), urgent=not edit)
+        waited = self._clock() - started
+        self.stats.granted += 1
+        self.stats.waited += waited
+        if self.on_wait is not None:
+            self.on_wait(waited)
+        return grant
+
+    async def acquire(self, channel: str) -> Grant:
+        """Wait for this DM's turn to edit a streamed reply. Cancelling the wait gives the turn up."""
+        return await self._turn(channel, edit=True)
+
+    async def acquire_urgent(self, channel: str) -> Grant:
+        """Wait for a turn to post (or delete) a message: before waiting edits, not held by the edit interval."""
+        return await self._turn(channel, edit=False)
+
+    def settle(self, grant: Grant) -> None:
+        """The write was answered (or failed after it went out): it counts in the DM's window from now."""
+        self.scheduler.settle(grant)
+
+    def release(self, grant: Grant) -> None:
+        """The turn was not used (nothing to write after all): give it back. No effect once settled."""
+        self.scheduler.release(grant)
+
+    @contextlib.asynccontextmanager
+    async def write(self, channel: str, turn: Grant | None = None) -> AsyncIterator[None]:
+        """One write into ``channel``: on ``turn`` if it is still unused, else on an urgent turn of its own."""
+        grant = turn if turn is not None and not turn.done else await self.acquire_urgent(channel)
+        try:
+            yield
+        finally:
+            self.settle(grant)
+
+    def note_write(self) -> None:
+        """Count a write made outside the queue (typing) against the global limit."""
+        self.scheduler.charge()
+
+    def waiting(self) -> int:
+        """How many writes wait for their turn."""
+        return self.scheduler.waiting()
+
+    def _sweep(self) -> None:
+        """Forget the DMs of which no write counts any more."""
+        now = self._clock()
+        for records in (self._windows, self._spacing):
+            for channel in [c for c, limit in records.items() if not limit.active(now)]:
+                del records[channel]
+
+    def close(self) -> None:
+        """Stop the scheduler's timer."""
+        self.scheduler.close()
