@@ -79,11 +79,15 @@ class WriteBudget:
                 window = self._windows[channel] = SlidingWindow(self.dm_writes, self.dm_window, in_flight=True)
             limits.append(window)
         if edit and self.interval > 0:
-            spacing = self._spacing.get(channel)
-            if spacing is None:
-                spacing = self._spacing[channel] = SlidingWindow(1, self.interval, in_flight=False)
-            limits.append(spacing)
+            limits.append(self._spacing_of(channel))
         return limits
+
+    def _spacing_of(self, channel: str) -> SlidingWindow:
+        spacing = self._spacing.get(channel)
+        if spacing is None:
+            spacing = self._spacing[channel] = SlidingWindow(1, self.interval, in_flight=False)
+        spacing.window = self.interval  # the interval may have been changed since
+        return spacing
 
     async def _turn(self, channel: str, *, edit: bool) -> Grant:
         started = self._clock()
@@ -120,9 +124,13 @@ class WriteBudget:
         finally:
             self.settle(grant)
 
-    def note_write(self) -> None:
-        """Count a write made outside the queue (typing) against the global limit."""
+    def note_write(self, channel: str | None = None) -> None:
+        """Count a write made outside the queue (typing) against the global limit, and if a ``channel`` is
+        named, against its edit interval (its next edit waits a full interval)."""
         self.scheduler.charge()
+        if channel is not None and self.interval > 0:
+            now = self._clock()
+            self._spacing_of(channel).charge(now, 1, now + self.interval)
 
     def waiting(self) -> int:
         """How many writes wait for their turn."""
