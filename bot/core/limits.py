@@ -78,6 +78,7 @@ class SlidingWindow:
         self.in_flight = in_flight
         self.blocked_until = -math.inf
         self.slots: list[Slot] = []
+        self._next_expiry = math.inf  # no slot expires before this (so counting needs no scan until then)
 
     @property
     def rate(self) -> float:
@@ -86,9 +87,13 @@ class SlidingWindow:
 
     def active(self, now: float) -> int:
         """Units that count now."""
-        if self.slots and any(s.expires_at <= now for s in self.slots):
+        if now >= self._next_expiry:
             self.slots = [s for s in self.slots if s.expires_at > now]
+            self._next_expiry = min((s.expires_at for s in self.slots), default=math.inf)
         return len(self.slots)
+
+    def _expires(self, at: float) -> None:
+        self._next_expiry = min(self._next_expiry, at)
 
     def available(self, now: float) -> int:
         """Units that may go now."""
@@ -129,12 +134,14 @@ class SlidingWindow:
         """Count one unit granted now (until it settles, or for ``window`` without ``in_flight``)."""
         slot = Slot(now, math.inf if self.in_flight else now + self.window, requested_at)
         self.slots.append(slot)
+        self._expires(slot.expires_at)
         return slot
 
     def settle(self, slot: Slot, now: float) -> None:
         """The answer arrived: the unit counts ``window`` from now (never longer than it already did)."""
         slot.settled_at = now if slot.settled_at is None else slot.settled_at
         slot.expires_at = min(slot.expires_at, now + self.window)
+        self._expires(slot.expires_at)
 
     def release(self, slot: Slot) -> None:
         """Give the unit back."""
@@ -143,8 +150,10 @@ class SlidingWindow:
 
     def charge(self, now: float, units: int = 1, until: float | None = None) -> None:
         """Count ``units`` used elsewhere, until ``until`` (default: a window from now)."""
+        at = now + self.window if until is None else until
         for _ in range(units):
-            self.slots.append(Slot(now, now + self.window if until is None else until))
+            self.slots.append(Slot(now, at))
+        self._expires(at)
 
     def block(self, now: float, seconds: float) -> None:
         """Grant nothing for ``seconds``."""

@@ -177,9 +177,9 @@ class FairScheduler:
     async def acquire(self, conversation: str | None = None, on_queued: QueueCallback | None = None) -> None:
         """Wait for a turn that counts from its grant (plus ``margin``): for callers that do not settle."""
         grant = await self.acquire_slot(conversation, on_queued)
-        now = self._clock() + self.margin
-        self._settle_at(grant, now)
-        self._pump()
+        self._settle_at(grant, self._clock() + self.margin)
+        if self._rotation:
+            self._pump()
 
     def settle(self, grant: Grant) -> None:
         """The request's answer arrived (or it failed after going out): its units count from now."""
@@ -283,7 +283,8 @@ class FairScheduler:
             (max((limit.ready_in(now) for limit in w.limits), default=0.0) for q in self._queues.values() for w in q),
             default=0.0,
         )
-        return max(self.shared.ready_in(now), own)
+        delay = max(self.shared.ready_in(now), own)
+        return delay if delay <= 0.0 else max(delay, 0.001)  # a step that a float clock always makes progress with
 
     def _pump(self) -> None:
         if self._timer is not None:
@@ -296,7 +297,7 @@ class FairScheduler:
             loop = asyncio.get_running_loop()
         except RuntimeError:
             return
-        self._timer = loop.call_later(max(delay, 0.0) + 0.001, self._pump)
+        self._timer = loop.call_later(max(delay, 0.0), self._pump)
 
     def close(self) -> None:
         """Stop the timer (waiting requests stay queued; nothing runs in the background afterwards)."""
