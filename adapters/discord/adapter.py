@@ -33,6 +33,7 @@ from bot.core import (
 )
 
 log = logging.getLogger(__name__)
+MISSING: Any = discord.utils.MISSING
 
 PLATFORM = "discord"
 #: Discord error codes meaning the member cannot be reached in DMs.
@@ -85,14 +86,11 @@ class DiscordAdapter(DirectOpening):
         budget: WriteBudget | None = None,
         state: Callable[[str], AdapterState] | None = None,
     ) -> None:
-        """``budget``: every write into a DM, shared by all conversations (by default Discord's limits, with
-        ``edit_interval`` seconds between edits of one streamed reply); ``state``: the bridge's
-        ``adapter_state`` (reply anchors and unreachable members kept across restarts).
-        """
+        """``budget``: every write into a DM, shared by all conversations (default: Discord's limits, edits of a
+        reply ``edit_interval`` s apart); ``state``: the bridge's ``adapter_state`` (kept across restarts)."""
         self.client = client
         self.budget = budget or WriteBudget(interval=edit_interval)
-        #: The core's relay hands every chunk over at once: the budget's edit interval is the one throttle.
-        self.update_interval = 0.0
+        self.update_interval = 0.0  # the relay hands every chunk over at once: the budget's interval throttles
         self.replies: AdapterState | None = state(REPLY_SCOPE) if state is not None else None
         self.unreachable_members: AdapterState | None = state(UNREACHABLE_SCOPE) if state is not None else None
         self._streams: set[DiscordReplyStream] = set()
@@ -144,7 +142,7 @@ class DiscordAdapter(DirectOpening):
         key: ConversationKey,
         message_id: int,
         content: str | None = None,
-        view: Any = discord.utils.MISSING,
+        view: Any = MISSING,
         *,
         turn: Grant | None = None,
     ) -> None:
@@ -297,9 +295,7 @@ class DiscordReplyStream:
             self.shown[self.messages.index(message_id)] = _UNKNOWN
             self._dirty = True
 
-    async def _render(
-        self, chunks: list[str], last_view: Any = discord.utils.MISSING, *, turn: Grant | None = None
-    ) -> None:
+    async def _render(self, chunks: list[str], last_view: Any = MISSING, *, turn: Grant | None = None) -> None:
         """Make the messages show ``chunks`` (editing changed ones, posting new ones, deleting extra ones).
 
         The first write goes on ``turn``; any further write of the same render takes a turn of its own.
@@ -310,9 +306,9 @@ class DiscordReplyStream:
         i = 0
         while i < len(chunks):
             content = visible(chunks[i])
-            view = last_view if i == len(chunks) - 1 else discord.utils.MISSING
+            view = last_view if i == len(chunks) - 1 else MISSING
             if i < len(self.messages):
-                if self.shown[i] != content or view is not discord.utils.MISSING:
+                if self.shown[i] != content or view is not MISSING:
                     try:
                         await self.adapter.edit(self.key, self.messages[i], content, view=view, turn=turn)
                     except discord.NotFound:
@@ -330,9 +326,7 @@ class DiscordReplyStream:
                     self.shown[i] = content
             else:
                 self.messages.append(
-                    await self.adapter.send(
-                        self.key, content, None if view is discord.utils.MISSING else view, turn=turn
-                    )
+                    await self.adapter.send(self.key, content, None if view is MISSING else view, turn=turn)
                 )
                 self.shown.append(content)
                 await self.remember()

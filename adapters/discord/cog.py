@@ -79,11 +79,8 @@ class InterviewCog(commands.Cog, name=components.COG_NAME):
         self.bot = bot
         self.bridge = bridge
         self.settings = settings
-        writes = WriteBudget(
-            interval=settings.discord_edit_interval,
-            dm_writes=settings.discord_dm_writes,
-            dm_window=settings.discord_dm_window,
-        )
+        dm_limit = settings.discord_dm_writes, settings.discord_dm_window
+        writes = WriteBudget(settings.discord_edit_interval, dm_writes=dm_limit[0], dm_window=dm_limit[1])
         self.adapter = DiscordAdapter(bot, budget=writes, state=bridge.adapter_state)
         self.seen = bridge.adapter_state(catchup.SEEN_SCOPE)
         self.locales = locales.MemberLocales(bridge.adapter_state(locales.SCOPE))
