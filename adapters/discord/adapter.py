@@ -354,11 +354,12 @@ class DiscordReplyStream:
             return
         if self._waiting_for_budget:
             task.cancel()
+        current = asyncio.current_task()
+        before = current.cancelling() if current is not None else 0  # a stop note may be written while cancelled
         try:
             await task
         except asyncio.CancelledError:
-            current = asyncio.current_task()
-            if current is not None and current.cancelling():  # we are being cancelled ourselves
+            if current is not None and current.cancelling() > before:  # cancelled ourselves meanwhile
                 raise
         except Exception:  # the final render sets things right; the flusher's failure is not the reply's
             log.exception("discord: reply edit loop failed")
