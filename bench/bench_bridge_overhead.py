@@ -92,7 +92,7 @@ class TimedClient(InterviewClient):
 async def _straight(base_url: str, api_key: str) -> list[float]:
     """Turn times read straight from the stream."""
     times = []
-    async with InterviewClient(base_url, api_key, rate_limit=100_000) as client:
+    async with InterviewClient(base_url, api_key) as client:
         started = await client.start(Respondent(external_id="straight", display_name="Straight"))
         for _ in range(TURNS):
             t0 = time.monotonic()
@@ -106,7 +106,7 @@ async def _straight(base_url: str, api_key: str) -> list[float]:
 async def _bridge(folder: Path, name: str, base_url: str, api_key: str) -> AsyncIterator[Bridge]:
     store = SQLiteStore(folder / f"{name}.db")
     await store.open()
-    client = TimedClient(base_url, api_key, rate_limit=100_000)
+    client = TimedClient(base_url, api_key)
     bridge = Bridge(client, store, BridgeConfig())
     await bridge.start()
     try:

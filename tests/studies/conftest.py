@@ -88,7 +88,7 @@ def clock() -> ManualClock:
 
 @pytest.fixture
 async def client(emulator: Emulator) -> AsyncIterator[InterviewClient]:
-    async with InterviewClient(emulator.base_url, emulator.api_key, rate_limit=100_000, backoff_base=0.01) as api:
+    async with InterviewClient(emulator.base_url, emulator.api_key, backoff_base=0.01) as api:
         yield api
 
 
