@@ -84,7 +84,7 @@ class FairScheduler:
         keep_history: bool = False,
     ) -> None:
         """``margin``: how much longer than the limit's window a grant that is never settled counts."""
-        self.shared = shared
+        self.common = shared  # the limit every request passes
         self.margin = margin
         self._clock = clock
         self._queues: dict[str, deque[_Waiter]] = {}
@@ -106,7 +106,7 @@ class FairScheduler:
     # --- granting -------------------------------------------------------------------------------------------
 
     def _grant(self, conversation: str, now: float, limits: Sequence[Limit], requested_at: float) -> Grant:
-        grant = Grant(conversation, self.shared.take(now, requested_at), [(lim, lim.take(now)) for lim in limits])
+        grant = Grant(conversation, self.common.take(now, requested_at), [(lim, lim.take(now)) for lim in limits])
         self.granted += 1
         self._last_grant[conversation] = now
         self._recent.add(conversation)
@@ -130,12 +130,12 @@ class FairScheduler:
         now = self._clock() if now is None else now
         if self._rotation:
             self._prune()
-        if self._rotation or not self.shared.free(now) or not self._eligible(limits, now):
+        if self._rotation or not self.common.free(now) or not self._eligible(limits, now):
             return None
         last = self._last_grant.get(conversation)
-        if share and last is not None and self.shared.headroom(now) < 0.5:
+        if share and last is not None and self.common.headroom(now) < 0.5:
             active = self.active_conversations(now, including=conversation)
-            if active > 1 and now - last < active / self.shared.rate:
+            if active > 1 and now - last < active / self.common.rate:
                 return None
         return self._grant(conversation, now, limits, now)
 
@@ -190,7 +190,7 @@ class FairScheduler:
         if grant.done:
             return
         grant.done = True
-        self.shared.settle(grant.slot, now)
+        self.common.settle(grant.slot, now)
         for limit, slot in grant.own:
             limit.settle(slot, now)
 
@@ -198,20 +198,20 @@ class FairScheduler:
         """The request provably never went out: give its units back."""
         if not grant.done:
             grant.done = True
-            self.shared.release(grant.slot)
+            self.common.release(grant.slot)
             for limit, slot in grant.own:
                 limit.release(slot)
         self._pump()
 
     def charge(self, units: int = 1, until: float | None = None) -> None:
         """Count ``units`` of the shared limit used outside the queue (e.g. by another process)."""
-        self.shared.charge(self._clock(), units, until)
+        self.common.charge(self._clock(), units, until)
 
     def penalize(self, seconds: float) -> None:
         """The platform answered 429: grant nothing for ``seconds``."""
         for listener in self.listeners:
             listener.rate_limited()
-        self.shared.block(self._clock(), seconds)
+        self.common.block(self._clock(), seconds)
         self._pump()
 
     # --- the queue ------------------------------------------------------------------------------------------
@@ -259,7 +259,7 @@ class FairScheduler:
         ``None`` when nobody waits."""
         self._prune()
         moved = False
-        while self._rotation and self.shared.free(now):
+        while self._rotation and self.common.free(now):
             waiter = self._pick(now)
             if waiter is None:
                 break
@@ -283,7 +283,7 @@ class FairScheduler:
             (max((limit.ready_in(now) for limit in w.limits), default=0.0) for q in self._queues.values() for w in q),
             default=0.0,
         )
-        delay = max(self.shared.ready_in(now), own)
+        delay = max(self.common.ready_in(now), own)
         return delay if delay <= 0.0 else max(delay, 0.001)  # a step that a float clock always makes progress with
 
     def _pump(self) -> None:
@@ -340,7 +340,7 @@ class FairScheduler:
         position = before + 1
         return QueuePosition(
             position=position,
-            expected_wait=self.shared.expected_wait(self._clock(), position),
+            expected_wait=self.common.expected_wait(self._clock(), position),
             extra={"caller": waiter.conversation, "queued_requests": len(queue)},
         )
 
