@@ -18,11 +18,10 @@ import discord
 from adapters.discord import cards, components
 from adapters.discord.handoff import DirectOpening
 from adapters.discord.text import PLACEHOLDER, split_message, visible, with_note, without_blank_parts
-from adapters.discord.writes import WriteBudget
+from adapters.discord.writes import WriteBudget as WriteBudget  # re-exported for the cog
 from bot.core import (
     AdapterState,
     ConversationKey,
-    Grant,
     Notice,
     NoticeKind,
     PendingQuestion,
@@ -109,13 +108,11 @@ class DiscordAdapter(DirectOpening):
             await self.replies.put(key.as_str(), None)  # nothing to resume into later
         return RespondentUnreachable(f"discord error {error.code}")
 
-    async def send(
-        self, key: ConversationKey, content: str, view: discord.ui.View | None = None, *, turn: Grant | None = None
-    ) -> int:
-        """Post a message into the conversation (on ``turn``, or after a turn of its own); returns its id."""
+    async def send(self, key: ConversationKey, content: str, view: discord.ui.View | None = None) -> int:
+        """Post a message into the conversation (after its turn in the shared budget); returns its id."""
         channel = self.channel(key)
         try:
-            async with self.budget.write(key.channel, turn):
+            async with self.budget.write(key.channel):
                 coro = channel.send(content=content) if view is None else channel.send(content=content, view=view)
                 message = await asyncio.shield(coro)  # see _stop_flusher: never abandon a request midway
         except discord.HTTPException as error:
@@ -138,21 +135,15 @@ class DiscordAdapter(DirectOpening):
         await self.channel(key).send(content=text, files=cards.discord_files([file]))
 
     async def edit(
-        self,
-        key: ConversationKey,
-        message_id: int,
-        content: str | None = None,
-        view: Any = MISSING,
-        *,
-        turn: Grant | None = None,
+        self, key: ConversationKey, message_id: int, content: str | None = None, view: Any = MISSING
     ) -> None:
-        """Edit a message of the conversation (``view=None`` removes its components), on ``turn`` or its own."""
+        """Edit a message of the conversation (``view=None`` removes its components)."""
         message = self.channel(key).get_partial_message(message_id)
         kwargs: dict[str, Any] = {"view": view}
         if content is not None:
             kwargs["content"] = content
         try:
-            async with self.budget.write(key.channel, turn):
+            async with self.budget.write(key.channel):
                 await asyncio.shield(message.edit(**kwargs))
         except discord.HTTPException as error:
             if is_unreachable(error):
@@ -270,19 +261,15 @@ class DiscordReplyStream:
             self._dirty = False
             self._waiting_for_budget = True
             try:
-                turn = await self.adapter.budget.acquire(self.key.channel)
-            finally:
-                self._waiting_for_budget = False
-            try:
-                if self._closed:
-                    return
-                await self._render(self._draft(), turn=turn)  # the newest text: chunks coalesced while waiting
+                async with self.adapter.budget.edit_turn(self.key.channel):
+                    self._waiting_for_budget = False
+                    if self._closed:
+                        return
+                    await self._render(self._draft())  # the newest text: chunks coalesced while waiting
             except RespondentUnreachable:
                 self._closed = True
             except TRANSIENT as error:  # the final render will set things right
                 log.warning("discord: edit failed mid-reply", extra={"error": _describe(error)})
-            finally:
-                self.adapter.budget.release(turn)  # unless a write used it
 
     def _draft(self) -> list[str]:
         if not self.text and self._status:
@@ -295,10 +282,8 @@ class DiscordReplyStream:
             self.shown[self.messages.index(message_id)] = _UNKNOWN
             self._dirty = True
 
-    async def _render(self, chunks: list[str], last_view: Any = MISSING, *, turn: Grant | None = None) -> None:
+    async def _render(self, chunks: list[str], last_view: Any = MISSING) -> None:
         """Make the messages show ``chunks`` (editing changed ones, posting new ones, deleting extra ones).
-
-        The first write goes on ``turn``; any further write of the same render takes a turn of its own.
 
         A message that is gone (404 / 10008: deleted by someone else) is posted again, and so is every part
         after it, so the reply still reads in order with no character lost or doubled.
@@ -310,7 +295,7 @@ class DiscordReplyStream:
             if i < len(self.messages):
                 if self.shown[i] != content or view is not MISSING:
                     try:
-                        await self.adapter.edit(self.key, self.messages[i], content, view=view, turn=turn)
+                        await self.adapter.edit(self.key, self.messages[i], content, view=view)
                     except discord.NotFound:
                         log.info("discord: a reply message was deleted; posting that part again")
                         await self._drop_from(i)
@@ -325,9 +310,7 @@ class DiscordReplyStream:
                         continue
                     self.shown[i] = content
             else:
-                self.messages.append(
-                    await self.adapter.send(self.key, content, None if view is MISSING else view, turn=turn)
-                )
+                self.messages.append(await self.adapter.send(self.key, content, None if view is MISSING else view))
                 self.shown.append(content)
                 await self.remember()
             i += 1
@@ -375,9 +358,9 @@ class DiscordReplyStream:
         self.adapter._streams.discard(self)
         chunks = without_blank_parts(chunks)
         for attempt in range(FINAL_ATTEMPTS):
-            turn = await self.adapter.budget.acquire(self.key.channel)
             try:
-                await self._render(chunks, last_view, turn=turn)
+                async with self.adapter.budget.edit_turn(self.key.channel):
+                    await self._render(chunks, last_view)
                 break
             except TRANSIENT as error:
                 status = getattr(error, "status", 0)
@@ -385,8 +368,6 @@ class DiscordReplyStream:
                     raise
                 log.warning("discord: final edit failed, retrying", extra={"error": _describe(error)})
                 await asyncio.sleep(0.5 * 2**attempt)
-            finally:
-                self.adapter.budget.release(turn)  # unless a write used it
         if self.adapter.replies is not None:
             await self.adapter.replies.put(self.key.as_str(), None)
 

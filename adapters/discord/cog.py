@@ -14,11 +14,10 @@ from discord.app_commands import locale_str
 from discord.ext import commands
 
 from adapters.discord import catchup, components, ids, locales
-from adapters.discord.adapter import DiscordAdapter, dm_key, is_unreachable
+from adapters.discord.adapter import DiscordAdapter, WriteBudget, dm_key, is_unreachable
 from adapters.discord.interactions import ComponentRouter, locale_of, respondent_of, unavailable
 from adapters.discord.results import add_study_commands, study_choices
 from adapters.discord.translator import CatalogueTranslator
-from adapters.discord.writes import WriteBudget
 from bot.config import Settings
 from bot.core import (
     DEFAULT_STUDY,
@@ -29,7 +28,6 @@ from bot.core import (
     Outcome,
     OutcomeKind,
     RespondentInfo,
-    RespondentUnreachable,
     Start,
     UserText,
     catalogue,
@@ -79,13 +77,10 @@ class InterviewCog(commands.Cog, name=components.COG_NAME):
         self.bot = bot
         self.bridge = bridge
         self.settings = settings
-        dm_limit = settings.discord_dm_writes, settings.discord_dm_window
-        writes = WriteBudget(settings.discord_edit_interval, dm_writes=dm_limit[0], dm_window=dm_limit[1])
+        writes = WriteBudget.from_settings(settings, bridge.observer)  # every write into a DM, fairly served
         self.adapter = DiscordAdapter(bot, budget=writes, state=bridge.adapter_state)
         self.seen = bridge.adapter_state(catchup.SEEN_SCOPE)
         self.locales = locales.MemberLocales(bridge.adapter_state(locales.SCOPE))
-        observer = bridge.observer
-        self.adapter.budget.on_wait = lambda waited: observer.platform_write_waited(platform="discord", seconds=waited)
         self.router = ComponentRouter(bridge, self.adapter)
         self.router.on_start = self.start_in_dm
         #: Closed when the cog is unloaded (``setup`` puts the bridge it opened here).
@@ -148,9 +143,8 @@ class InterviewCog(commands.Cog, name=components.COG_NAME):
             now = time.monotonic()
             if self._told_ineligible.get(str(message.author.id), 0.0) < now:  # say it once in a while, not per message
                 self._told_ineligible[str(message.author.id)] = now + 600
-                with contextlib.suppress(discord.HTTPException, RespondentUnreachable):
-                    key = dm_key(message.channel.id, message.author.id)
-                    await self.adapter.send(key, not_eligible(catalogue(self.bridge.config.locale)))
+                with contextlib.suppress(discord.HTTPException):
+                    await message.channel.send(not_eligible(catalogue(self.bridge.config.locale)))
             return
         author = message.author
         await self._handle_dm(
@@ -192,8 +186,9 @@ class InterviewCog(commands.Cog, name=components.COG_NAME):
         elif outcome.kind is OutcomeKind.ERROR and not self.bot.is_closed():
             # never a silent drop: the member learns their message was not taken
             tr = catalogue(self.bridge.config.locale)
-            with contextlib.suppress(discord.HTTPException, RuntimeError, RespondentUnreachable):
-                await self.adapter.send(key, f"⚠️ {outcome.message or unavailable(tr)}")
+            with contextlib.suppress(discord.HTTPException, RuntimeError):
+                async with self.adapter.budget.write(key.channel):  # it counts in the DM's window too
+                    await self.adapter.channel(key).send(f"⚠️ {outcome.message or unavailable(tr)}")
 
     @commands.Cog.listener()
     async def on_ready(self) -> None:

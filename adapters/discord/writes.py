@@ -23,7 +23,8 @@ import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 
-from bot.core import FairScheduler, Grant, Limit, SlidingWindow, TokenBucket
+from bot.config import Settings
+from bot.core import FairScheduler, Grant, Limit, Observer, SlidingWindow, TokenBucket
 
 #: Discord's guidance for one DM channel: 5 writes per 5 s.
 DM_WRITES, DM_WINDOW = 5, 5.0
@@ -65,9 +66,21 @@ class WriteBudget:
         )
         self._windows: dict[str, SlidingWindow] = {}
         self._spacing: dict[str, SlidingWindow] = {}
+        self._held: dict[str, Grant] = {}  # edit turns granted, for the next write into their DM
         self.stats = BudgetStats()
         #: told how long each write waited for its turn (metrics)
         self.on_wait: Callable[[float], None] | None = None
+
+    @classmethod
+    def from_settings(cls, settings: Settings, observer: Observer | None = None) -> WriteBudget:
+        """The budget of ``DISCORD_EDIT_INTERVAL``, ``DISCORD_DM_WRITES`` and ``DISCORD_DM_WINDOW``; its waits are
+        reported to ``observer``."""
+        budget = cls(
+            settings.discord_edit_interval, dm_writes=settings.discord_dm_writes, dm_window=settings.discord_dm_window
+        )
+        if observer is not None:
+            budget.on_wait = lambda waited: observer.platform_write_waited(platform="discord", seconds=waited)
+        return budget
 
     def _limits(self, channel: str, *, edit: bool) -> list[Limit]:
         limits: list[Limit] = []
@@ -100,8 +113,10 @@ class WriteBudget:
         return grant
 
     async def acquire(self, channel: str) -> Grant:
-        """Wait for this DM's turn to edit a streamed reply. Cancelling the wait gives the turn up."""
-        return await self._turn(channel, edit=True)
+        """Wait for this DM's turn to edit a streamed reply; the next :meth:`write` into the DM goes on it (release
+        it if nothing was written). Cancelling the wait gives the turn up."""
+        grant = self._held[channel] = await self._turn(channel, edit=True)
+        return grant
 
     async def acquire_urgent(self, channel: str) -> Grant:
         """Wait for a turn to post (or delete) a message: before waiting edits, not held by the edit interval."""
@@ -113,12 +128,24 @@ class WriteBudget:
 
     def release(self, grant: Grant) -> None:
         """The turn was not used (nothing to write after all): give it back. No effect once settled."""
+        if self._held.get(grant.conversation) is grant:
+            del self._held[grant.conversation]
         self.scheduler.release(grant)
 
     @contextlib.asynccontextmanager
-    async def write(self, channel: str, turn: Grant | None = None) -> AsyncIterator[None]:
-        """One write into ``channel``: on ``turn`` if it is still unused, else on an urgent turn of its own."""
-        grant = turn if turn is not None and not turn.done else await self.acquire_urgent(channel)
+    async def edit_turn(self, channel: str) -> AsyncIterator[Grant]:
+        """Wait for this DM's turn to edit (see :meth:`acquire`); a turn no write used is given back after."""
+        grant = await self.acquire(channel)
+        try:
+            yield grant
+        finally:
+            self.release(grant)
+
+    @contextlib.asynccontextmanager
+    async def write(self, channel: str) -> AsyncIterator[None]:
+        """One write into ``channel``: on the edit turn held for it, if any, else on an urgent turn of its own."""
+        held = self._held.pop(channel, None)
+        grant = held if held is not None and not held.done else await self.acquire_urgent(channel)
         try:
             yield
         finally:
