@@ -59,7 +59,7 @@ async def harness(
     async with run_emulator(EmulatorConfig(brief=brief, token_rate=3000.0, rate_limit=100_000)) as emulator:
         store = SQLiteStore(tmp_path / "bridge.db")
         await store.open()
-        api = InterviewClient(emulator.base_url, emulator.api_key, rate_limit=100_000)
+        api = InterviewClient(emulator.base_url, emulator.api_key)
         clock = ManualClock(1_799_049_600.0)
         bridge = Bridge(api, store, BridgeConfig(inactivity_timeout=600.0, inactivity_nudge=0.0), clock=clock)
         client = make_client(fake_slack.bot_token, fake_slack.api_url)
