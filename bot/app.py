@@ -8,7 +8,6 @@ import os
 from collections.abc import AsyncIterator, Iterable
 from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
-from typing import cast
 
 from aiohttp import web
 
@@ -21,7 +20,7 @@ from bot.core.clock import Clock, SystemClock
 from bot.core.coordination import Coordination
 from bot.core.observe import Observer
 from bot.core.policy import BridgeConfig
-from bot.core.recruiting import InvitationDesk, RecruitingStore
+from bot.core.recruiting import InvitationDesk
 from bot.core.request_budget import RequestBudget, shared_budget
 from bot.core.store import Store
 from bot.core.studies import StudyApi, StudyBook
@@ -271,5 +270,4 @@ async def export_study(settings: Settings, study_id: str, file_format: str) -> s
 
 def invitation_desk(bridge: Bridge, clock: Clock | None = None) -> InvitationDesk:
     """The campaigns' desk on the bridge's store and studies (both storage backends hold the invitation tables)."""
-    store = cast("RecruitingStore", bridge.store)
-    return InvitationDesk(store, bridge.studies, clock or SystemClock())
+    return InvitationDesk(bridge.store, bridge.studies, clock or SystemClock())

@@ -120,7 +120,7 @@ async def invite(
     store = store_for(settings)
     await store.open()
     try:
-        recruiting: RecruitingStore = store  # type: ignore[assignment]  # both backends hold the invitation tables
+        recruiting: RecruitingStore = store
         opted = await recruiting.opted_out("slack", team, audience.users)
         took = await recruiting.respondents_of_study(study.id, "slack")
         invitees = [u for u in audience.users if u not in opted and u not in took]
@@ -167,7 +167,7 @@ async def campaign_status(settings: Settings, study_id: str, as_json: bool, out:
     store = store_for(settings)
     await store.open()
     try:
-        recruiting: RecruitingStore = store  # type: ignore[assignment]
+        recruiting: RecruitingStore = store
         await recruiting.settle_invitations(study_id, time.time())
         counts = await recruiting.invitation_counts(study_id)
     finally:

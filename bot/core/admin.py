@@ -17,6 +17,7 @@ from bot.core.choosing import StudyGate
 from bot.core.context import CoreContext
 from bot.core.export import export_csv
 from bot.core.i18n import Catalogue, catalogue
+from bot.core.invitations import CampaignCounts, InvitationState
 from bot.core.ports import ResultsCard, ResultsFile
 from bot.core.store import AnalysisStatus, RecordStatus
 from bot.core.studies import Study, StudyState
@@ -48,6 +49,7 @@ class StudyCounts:
     analysed: int
     median_duration: float | None
     state: StudyState
+    invitations: CampaignCounts | None = None  # the study's invitees per state (None: nobody was invited)
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,6 +101,8 @@ class StudyDesk:
         analyses = await self._ctx.store.analyses_of_study(study.id)
         analysed = sum(1 for a in analyses if a.status is AnalysisStatus.COMPLETED)
         state, _ = await self._gate.state(study)
+        await self._ctx.store.settle_invitations(study.id, self._ctx.clock.now())
+        invited = await self._ctx.store.invitation_counts(study.id)
         return StudyCounts(
             started=len(records),
             in_progress=len(records) - len(completed),
@@ -108,6 +112,7 @@ class StudyDesk:
             analysed=analysed,
             median_duration=median(durations) if durations else None,
             state=state,
+            invitations=invited if invited.total else None,
         )
 
     def counts_card(self, study: Study, counts: StudyCounts, tr: Catalogue) -> ResultsCard:
@@ -130,6 +135,8 @@ class StudyDesk:
             fields.append((tr.gettext("Completed by how they ended"), reasons))
         if counts.median_duration is not None:
             fields.append((tr.gettext("Median duration"), duration_text(counts.median_duration, tr)))
+        if counts.invitations is not None:
+            fields += invitation_fields(counts.invitations, tr)
         return ResultsCard(title=study.name, fields=tuple(fields), footer=study.id)
 
     async def digest(self, study: Study, tr: Catalogue) -> Digest:
@@ -161,9 +168,31 @@ class StudyDesk:
     async def set_state(self, study: Study, state: StudyState, tr: Catalogue) -> str:
         """Pause, resume or close a study; what to tell the admin."""
         await self._gate.set_state(study, state)
+        if state is StudyState.CLOSED:  # pending invitations expire and reminders stop now
+            await self._ctx.store.expire_invitations(study.id, self._ctx.clock.now())
         said = {
             StudyState.PAUSED: tr.gettext("“{study}” is paused: no new interviews; running ones can finish."),
             StudyState.OPEN: tr.gettext("“{study}” is open again."),
             StudyState.CLOSED: tr.gettext("“{study}” is closed: no new interviews."),
         }
         return said[state].format(study=study.name)
+
+
+def invitation_fields(counts: CampaignCounts, tr: Catalogue) -> list[tuple[str, str]]:
+    """The invitations' per-state counts and the response rate, for the admin overview."""
+    names = {
+        InvitationState.QUEUED: tr.gettext("queued"),
+        InvitationState.INVITED: tr.gettext("invited"),
+        InvitationState.REMINDED: tr.gettext("reminded"),
+        InvitationState.STARTED: tr.gettext("started"),
+        InvitationState.COMPLETED: tr.gettext("completed"),
+        InvitationState.DECLINED: tr.gettext("declined"),
+        InvitationState.OPTED_OUT: tr.gettext("opted out"),
+        InvitationState.UNDELIVERABLE: tr.gettext("undeliverable"),
+        InvitationState.EXPIRED: tr.gettext("expired"),
+    }
+    states = ", ".join(
+        f"{names[state]}: {counts.by_state[state]}" for state in InvitationState if state in counts.by_state
+    )
+    rate = tr.gettext("{percent}%").format(percent=round(counts.response_rate * 100))
+    return [(tr.gettext("Invitations"), states), (tr.gettext("Response rate"), rate)]

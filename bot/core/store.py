@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Protocol
 
+from bot.core.invitations import InvitationStore
 from bot.core.keys import ConversationKey
 
 
@@ -177,8 +178,9 @@ class UnknownInterview(LookupError):
     """A write names an interview that is not stored (``update_interview``, a message, question or line for it)."""
 
 
-class Store(Protocol):
-    """Everything the core persists. Each method is atomic."""
+class Store(InvitationStore, Protocol):
+    """Everything the core persists (the invitation tables' methods are in :class:`InvitationStore`). Each method
+    is atomic."""
 
     async def open(self) -> None:
         """Connect and apply pending migrations."""
