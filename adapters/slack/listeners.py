@@ -4,7 +4,10 @@ Usable in any ``AsyncApp`` (the bot's own, or one a team already runs)::
 
     adapter = register_listeners(app, bridge)
 
-Every interaction is acknowledged first (well within Slack's 3 s) and worked on afterwards. Each listener runs
+Every interaction is acknowledged first (well within Slack's 3 s) and worked on afterwards, except a DM: it is
+acknowledged only once the bridge has stored it (:meth:`DirectMessages.store_message`), so a process killed
+right after the acknowledgement loses nothing, and one killed before it gets the event again from Slack's retry
+(dropped as a duplicate wherever it was already stored). Each listener runs
 behind :class:`~adapters.slack.plumbing.ConversationContext` (who is acting, in which language and
 conversation: ``context["respondent"]``, ``context["locale"]``, ``context["conversation"]``), and a listener
 that fails becomes a plain answer to the person (``@app.error``, :func:`~adapters.slack.plumbing.answer_failures`).
@@ -17,6 +20,7 @@ from __future__ import annotations
 import html
 import logging
 import re
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp, AsyncBoltContext
@@ -84,7 +88,9 @@ class DirectMessages:
         """Register every listener on ``app``, each behind the ``context`` middleware."""
         clicks, commands = ClickListeners(self.deps), CommandListeners(self.deps)
         mw = [context]
-        app.event("message", middleware=mw)(self.on_message)
+        # Bolt acknowledges an event when its listener starts, after the listener's middleware: the DM is stored
+        # in a middleware, so it is stored before Slack hears the acknowledgement
+        app.event("message", middleware=[context, self.store_message])(self.after_stored)
         app.event("app_home_opened", middleware=mw)(commands.on_home_opened)
         app.event("app_uninstalled")(self.on_ignored_event)
         app.event("tokens_revoked")(self.on_ignored_event)
@@ -105,13 +111,23 @@ class DirectMessages:
         """Acknowledged; the next call to Slack will say the app is gone and the core ends cleanly."""
         log.info("slack event %s", (body.get("event") or {}).get("type"))
 
-    async def on_message(self, event: dict[str, Any], body: dict[str, Any], context: AsyncBoltContext) -> None:
-        """A DM to the app: goes to the user's active interview (or starts/offers one)."""
+    async def store_message(
+        self,
+        event: dict[str, Any],
+        body: dict[str, Any],
+        context: AsyncBoltContext,
+        next: Callable[[], Awaitable[None]],
+    ) -> None:
+        """A DM to the app goes to the user's active interview (or starts/offers one), before the acknowledgement.
+
+        The bridge stores the message and returns (the turn runs in the background); then the listener runs
+        (:meth:`after_stored`) and Slack gets its acknowledgement.
+        """
         if event.get("channel_type") != "im" or event.get("bot_id") or event.get("app_id"):
-            return
+            return await next()
         key: ConversationKey | None = context.get("conversation")
         if event.get("subtype") not in ANSWER_SUBTYPES or key is None:
-            return
+            return await next()
         respondent: RespondentInfo = context["respondent"]
         root = str(event.get("thread_ts") or event["ts"])
         text = html.unescape(str(event.get("text") or ""))
@@ -132,8 +148,16 @@ class DirectMessages:
                 )
             )
         if elsewhere and outcome.kind is OutcomeKind.ACCEPTED:
-            try:
-                tr = catalogue(context["locale"])
-                await adapter.post(Target(key, key.channel, root), pointer_text(tr))
-            except Exception as error:  # a courtesy line: the message reached the interview already
-                log.info("slack pointer not posted: %s", type(error).__name__)
+            context["pointer_to"] = Target(key, key.channel, root)
+        await next()
+
+    async def after_stored(self, context: AsyncBoltContext) -> None:
+        """After the acknowledgement: a message written outside the interview's thread gets a pointer to it."""
+        target: Target | None = context.get("pointer_to")
+        if target is None:
+            return
+        try:
+            tr = catalogue(context["locale"])
+            await self.deps.adapter.post(target, pointer_text(tr))
+        except Exception as error:  # a courtesy line: the message reached the interview already
+            log.info("slack pointer not posted: %s", type(error).__name__)

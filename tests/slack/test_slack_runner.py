@@ -110,6 +110,37 @@ async def test_http_mode_serves_signed_requests_on_its_own_server(fake_slack: Fa
         await runner.stop()
 
 
+async def stored_texts(bridge: Bridge, interview_id: str) -> list[str]:
+    """What the bot holds of the respondent's messages: queued, in flight, or already taken by the API."""
+    queued = [message.content for message in await bridge.store.queued_messages(interview_id)]
+    turn = await bridge.store.turn_in_flight(interview_id)
+    details = await bridge.client.get(interview_id)
+    sent = [entry.content for entry in details.transcript if entry.role == "respondent"]
+    return [*queued, *([turn.content] if turn is not None else []), *sent]
+
+
+async def test_http_mode_acknowledges_a_dm_only_once_it_is_stored(fake_slack: FakeSlack, bridge: Bridge) -> None:
+    """Slack never resends an acknowledged event: whatever the process does after the acknowledgement (even
+    being killed), the message is already in the store, so nothing the respondent wrote is lost."""
+    config = settings(fake_slack, slack_signing_secret=fake_slack.signing_secret, slack_http_port=0)
+    runner = await start_slack(config, bridge, host="127.0.0.1")
+    try:
+        fake_slack.set_events_url(f"http://127.0.0.1:{runner.port}/slack/events")
+        sent = await fake_slack.user_sends_dm(ALICE, "hi")
+        assert sent["status"] == 200
+        interviews = await bridge.store.interviews_of_user("slack", ALICE)
+        assert len(interviews) == 1, "acknowledged before the interview was stored"
+        await greeted(fake_slack, sent["ts"])
+        for number in range(3):  # each answer is checked the moment its acknowledgement arrives
+            answer = f"I run the support team, answer {number}"
+            again = await fake_slack.user_sends_dm(ALICE, answer, thread_ts=sent["ts"])
+            assert again["status"] == 200
+            assert answer in await stored_texts(bridge, interviews[0].interview_id), "acknowledged, not stored"
+            await greeted(fake_slack, sent["ts"], count=number + 2)
+    finally:
+        await runner.stop()
+
+
 def test_neither_token_nor_secret_is_a_clear_error(fake_slack: FakeSlack) -> None:
     from adapters.slack.runner import make_app
 
