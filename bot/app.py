@@ -5,9 +5,10 @@ from __future__ import annotations
 import dataclasses
 import logging
 import os
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from aiohttp import web
 
@@ -30,6 +31,9 @@ from bot.ops.metrics import Metrics
 from bot.ops.readiness import Readiness
 from bot.ops.server import OpsServer
 from bot.studies_file import load_studies
+
+if TYPE_CHECKING:
+    from storage.pg_budget import PostgresRequestWindow
 
 log = logging.getLogger("bot.app")
 
@@ -177,6 +181,22 @@ def share_budgets(store: Store, clients: Iterable[InterviewClient]) -> None:
     budgets = (c.budget for c in clients if isinstance(c.budget, RequestBudget))
     for budget in {id(b): b for b in budgets}.values():
         budget.shared = PostgresRequestWindow(store.pool, budget.name, budget.limit, budget.window)
+
+
+def slack_tiers(store: Store) -> Callable[[str, int, float], PostgresRequestWindow] | None:
+    """With PostgreSQL, the windows in which every instance books its calls of a Slack workspace's rate tiers."""
+    claim("storage")
+    from storage.pg_budget import PostgresRequestWindow
+    from storage.postgres import PostgresStore
+
+    if not isinstance(store, PostgresStore):
+        return None
+    pool = store.pool
+
+    def tier(key: str, limit: int, window: float) -> PostgresRequestWindow:
+        return PostgresRequestWindow(pool, key, limit, window)
+
+    return tier
 
 
 @asynccontextmanager

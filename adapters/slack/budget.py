@@ -11,13 +11,21 @@ bucket for that method:
   conversation at most its fair share (one call per ``active conversations / rate`` seconds);
 * :meth:`SlackBudget.try_now` (one call per reply that may be replaced by something cheaper, e.g. the thinking
   status or starting a stream) takes a free token or gives up at once.
+
+Several instances on one PostgreSQL database share each workspace's tiers: with :attr:`SlackBudget.shared`
+set, a call the process's own bucket lets through is also booked in a window every instance books in
+(:meth:`SlackBudget.shared_room`; a required call waits for room, an optional one gives up), so all the
+instances together stay within the workspace's tier.
 """
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import time
 from collections import OrderedDict
 from collections.abc import Callable
+from typing import Protocol
 
 from bot.core import FairScheduler, TokenBucket
 
@@ -48,6 +56,24 @@ PER_CONVERSATION = frozenset({"assistant.threads.setStatus"})
 #: Per-conversation buckets kept (least recently used dropped first): a dropped bucket was idle long enough to
 #: be full again, so forgetting it changes nothing, and memory stays bounded however many DMs there are.
 CONVERSATION_BUCKETS_KEPT = 10_000
+#: The window of Slack's tiers (calls per minute), as booked across instances.
+TIER_WINDOW = 60.0
+#: While a shared tier is full, the longest a required call waits before it looks for room again.
+SHARED_POLL = 0.5
+
+log = logging.getLogger("adapters.slack")
+
+
+class SharedTier(Protocol):
+    """One workspace method's window shared by every instance (``storage.pg_budget.PostgresRequestWindow``)."""
+
+    async def take(self, count: int = 1) -> tuple[list[object], float]:
+        """Book up to ``count`` calls as the window has room: ``(bookings, 0.0)``; none: ``([], seconds to wait)``."""
+        ...
+
+
+#: Makes the shared window named ``key`` allowing ``limit`` calls per ``window`` seconds.
+SharedTiers = Callable[[str, int, float], SharedTier]
 
 
 class MethodBucket(FairScheduler):
@@ -112,6 +138,9 @@ class SlackBudget:
         self._clock = clock
         self._buckets: dict[tuple[str, str], MethodBucket] = {}
         self._by_conversation: OrderedDict[tuple[str, str], MethodBucket] = OrderedDict()
+        self.shared: SharedTiers | None = None  # set when other instances share the workspace's tiers
+        self.tier_window = TIER_WINDOW
+        self._shared: dict[tuple[str, str], SharedTier] = {}
 
     def bucket(self, team: str, method: str, conversation: str = "") -> MethodBucket | None:
         """The bucket of ``method`` in workspace ``team`` (in ``conversation`` for a per-conversation method);
@@ -159,6 +188,30 @@ class SlackBudget:
         bucket = self.bucket(team, method, conversation)
         if bucket is not None:
             await bucket.acquire(conversation)
+        await self.shared_room(team, method, wait=True)
+
+    async def shared_room(self, team: str, method: str, *, wait: bool) -> bool:
+        """Book a call of ``method`` in workspace ``team`` in the tier every instance shares: True when booked
+        (or nothing is shared: one instance, a method limited per conversation or not at all). ``wait``: wait
+        for room, else give up at once. A database that cannot be reached leaves the process's own budget."""
+        limit = self.limits.get(method)
+        if self.shared is None or limit is None or method in PER_CONVERSATION:
+            return True
+        tier = self._shared.get((team, method))
+        if tier is None:
+            tier = self.shared(f"slack {team} {method}", max(1, int(limit)), self.tier_window)
+            self._shared[(team, method)] = tier
+        while True:
+            try:
+                booked, room_in = await tier.take(1)
+            except Exception as error:  # the database is away: do not stop the replies for it
+                log.warning("slack: the shared %s tier cannot be reached (%s)", method, type(error).__name__)
+                return True
+            if booked:
+                return True
+            if not wait:
+                return False
+            await asyncio.sleep(min(max(room_in, 0.01), SHARED_POLL))
 
     def penalize(self, team: str, method: str, seconds: float, conversation: str = "") -> None:
         """Slack rate-limited ``method`` in ``team`` (in ``conversation`` for a per-conversation method): hold

@@ -113,11 +113,15 @@ class SlackCalls:
         elif no_wait:
             if not self.budget.try_now(team, method, conversation):
                 return None
+            if not await self.budget.shared_room(team, method, wait=False):
+                return None
         elif required:
             asked = time.monotonic()
-            await self.budget.acquire(team, method, conversation)
+            await self.budget.acquire(team, method, conversation)  # the shared tier's room included
             self.observer.platform_write_waited(platform="slack", seconds=time.monotonic() - asked)
-        elif not self.budget.try_acquire(team, method, conversation):
+        elif not self.budget.try_acquire(team, method, conversation) or not await self.budget.shared_room(
+            team, method, wait=False
+        ):
             return None
         try:
             return await fn(**kwargs)

@@ -28,6 +28,7 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack.adapter import SlackAdapter
+from adapters.slack.budget import SharedTiers
 from adapters.slack.invitations import SlackInvitations
 from adapters.slack.listeners import register_listeners
 from bot.config import Settings
@@ -245,11 +246,13 @@ async def start_slack(
     host: str = "0.0.0.0",
     ping_interval: float = 10.0,
     desk: InvitationDesk | None = None,
+    shared_tiers: SharedTiers | None = None,
 ) -> SlackRunner:
     """Build the Bolt app, register the listeners on ``bridge`` and start it. Call ``stop()`` when done.
 
     The tokens are checked first (:func:`check_tokens`), so a refused one stops the start with what to fix.
     The bridge's ``slack`` link (readiness) follows the Socket Mode connection, or the HTTP endpoint.
+    ``shared_tiers`` (several instances on one database) shares the workspace's rate tiers among them.
     """
     assert settings.slack_bot_token is not None, "SLACK_BOT_TOKEN is not set"
     observer = bridge.observer
@@ -262,6 +265,7 @@ async def start_slack(
     await check_tokens(settings, app.client)
     invitations = SlackInvitations(desk) if desk is not None else None
     adapter = register_listeners(app, bridge, update_interval=settings.slack_update_interval, invitations=invitations)
+    adapter.calls.budget.shared = shared_tiers
     link = bridge.connections.track(LINK)
     runner = SlackRunner(
         app, adapter, settings, host=host, link=link, ping_interval=ping_interval, invitations=invitations
