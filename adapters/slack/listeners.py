@@ -5,9 +5,9 @@ Usable in any ``AsyncApp`` (the bot's own, or one a team already runs)::
     adapter = register_listeners(app, bridge)
 
 Every interaction is acknowledged first (well within Slack's 3 s) and worked on afterwards, except a DM: it is
-acknowledged only once the bridge has stored it (:meth:`DirectMessages.store_message`), so a process killed
-right after the acknowledgement loses nothing, and one killed before it gets the event again from Slack's retry
-(dropped as a duplicate wherever it was already stored). Each listener runs
+acknowledged once the bridge has stored it (:meth:`DirectMessages.store_message`, within :data:`ACK_WITHIN`
+seconds), so a process killed right after the acknowledgement loses nothing, and one killed before it gets the
+event again from Slack's retry (dropped as a duplicate wherever it was already stored). Each listener runs
 behind :class:`~adapters.slack.plumbing.ConversationContext` (who is acting, in which language and
 conversation: ``context["respondent"]``, ``context["locale"]``, ``context["conversation"]``), and a listener
 that fails becomes a plain answer to the person (``@app.error``, :func:`~adapters.slack.plumbing.answer_failures`).
@@ -17,6 +17,7 @@ tab in :mod:`.command_listeners`.
 
 from __future__ import annotations
 
+import asyncio
 import html
 import logging
 import re
@@ -46,6 +47,9 @@ EVENTS = ("app_home_opened", "app_uninstalled", "assistant_thread_started", "mes
 #: ``message`` subtypes that are something the respondent wrote (edits, deletions, joins… are not): a plain
 #: message, one with files, and a thread reply also sent to the conversation.
 ANSWER_SUBTYPES = (None, "file_share", "thread_broadcast")
+#: Seconds a DM's acknowledgement waits for the bridge to store it (Slack wants one within 3 s). Storing takes
+#: milliseconds; starting an interview also shows its greeting, and that may finish after the acknowledgement.
+ACK_WITHIN = 1.5
 
 
 def register_listeners(
@@ -121,13 +125,26 @@ class DirectMessages:
         """A DM to the app goes to the user's active interview (or starts/offers one), before the acknowledgement.
 
         The bridge stores the message and returns (the turn runs in the background); then the listener runs
-        (:meth:`after_stored`) and Slack gets its acknowledgement.
+        (:meth:`after_stored`) and Slack gets its acknowledgement. What takes longer (starting an interview shows
+        its greeting first) is acknowledged after :data:`ACK_WITHIN` seconds and finished by the listener.
         """
         if event.get("channel_type") != "im" or event.get("bot_id") or event.get("app_id"):
             return await next()
         key: ConversationKey | None = context.get("conversation")
         if event.get("subtype") not in ANSWER_SUBTYPES or key is None:
             return await next()
+        handling = asyncio.ensure_future(self._hand_over(key, event, body, context))
+        await asyncio.wait({handling}, timeout=ACK_WITHIN)
+        if handling.done() and handling.exception() is not None:  # not stored: no acknowledgement, Slack retries
+            raise RuntimeError("the DM could not be handed to the bridge") from handling.exception()
+        context["handling"] = handling
+        await next()
+
+    async def _hand_over(
+        self, key: ConversationKey, event: dict[str, Any], body: dict[str, Any], context: AsyncBoltContext
+    ) -> Target | None:
+        """Give the DM to the bridge; returns where to point the respondent when it was written outside the
+        interview's thread."""
         respondent: RespondentInfo = context["respondent"]
         root = str(event.get("thread_ts") or event["ts"])
         text = html.unescape(str(event.get("text") or ""))
@@ -147,13 +164,13 @@ class DirectMessages:
                     attachments=len(event.get("files") or []),
                 )
             )
-        if elsewhere and outcome.kind is OutcomeKind.ACCEPTED:
-            context["pointer_to"] = Target(key, key.channel, root)
-        await next()
+        return Target(key, key.channel, root) if elsewhere and outcome.kind is OutcomeKind.ACCEPTED else None
 
     async def after_stored(self, context: AsyncBoltContext) -> None:
-        """After the acknowledgement: a message written outside the interview's thread gets a pointer to it."""
-        target: Target | None = context.get("pointer_to")
+        """After the acknowledgement: the handling finishes; a message written outside the interview's thread
+        gets a pointer to it."""
+        handling: asyncio.Future[Target | None] | None = context.get("handling")
+        target = await handling if handling is not None else None
         if target is None:
             return
         try:
