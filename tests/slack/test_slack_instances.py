@@ -12,7 +12,13 @@ storing it (Slack's HTTP mode acknowledges first). The failing runs all show one
 was handled around the kill: the next question does not show in their thread within 60 s although the API
 took the answer, so they write it again and the API gets it twice. One cause was found and fixed (a Slack
 ``ratelimited`` error while a taken-over turn showed its reply killed the worker, since each instance keeps its
-own Slack budget against one workspace tier); the rest is not diagnosed yet.
+own Slack budget against one workspace tier); the rest is not diagnosed yet. Since then DMs are acknowledged
+only once stored, and the Slack tiers are shared across instances. One run after that (08:06 UTC, 1 Dec) still
+failed the same way: the 11 turns of the killed leader were taken over 15 s after the kill, with no warning or
+error in the surviving instances' logs, yet those interviews completed only right after their respondents
+wrote again at +60 s, and one respondent's answer reached the API twice. So the taken-over turns are resumed,
+but their recovered replies do not show the next question in the thread: look there next (what the resumed
+turn's relay posts or updates in Slack).
 """
 
 from __future__ import annotations
