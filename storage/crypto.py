@@ -56,19 +56,21 @@ class TokenCipher:
             return token, False
         return self._fernet.encrypt(token.encode("utf-8")).decode("ascii"), True
 
-    def open(self, stored: str, encrypted: bool, interview_id: str) -> str:
-        """The session token from what was stored; raises :class:`SessionTokenUnreadable` if it cannot be read."""
+    def open(self, stored: str, encrypted: bool, interview_id: str, what: str = "the session token") -> str:
+        """The text (a session token, a transcript line) from what was stored.
+
+        Raises :class:`SessionTokenUnreadable` if it cannot be read.
+        """
         if not encrypted:
             return stored
         if self._fernet is None:
             raise SessionTokenUnreadable(
-                f"interview {interview_id}: the session token is encrypted at rest but no "
-                "TOKEN_ENCRYPTION_KEY is configured"
+                f"interview {interview_id}: {what} is encrypted at rest but no TOKEN_ENCRYPTION_KEY is configured"
             )
         try:
             return self._fernet.decrypt(stored.encode("ascii")).decode("utf-8")
         except (InvalidToken, UnicodeError):
             raise SessionTokenUnreadable(
-                f"interview {interview_id}: the session token cannot be decrypted with the configured "
+                f"interview {interview_id}: {what} cannot be decrypted with the configured "
                 "TOKEN_ENCRYPTION_KEY (was it written with another key?)"
             ) from None

@@ -268,7 +268,45 @@ _HANDOFFS = Migration(
     ),
 )
 
-MIGRATIONS: tuple[Migration, ...] = (_INITIAL, _TURN_LEASES, _SHARED_BUDGET, _ANALYSES, _INVITATIONS, _HANDOFFS)
+
+_PRIVACY = Migration(
+    7,
+    "consent records, the erasure log, encrypted transcript lines",
+    (
+        """
+        CREATE TABLE consents (
+            platform TEXT NOT NULL,
+            workspace TEXT NOT NULL,
+            user_id TEXT NOT NULL,
+            study TEXT NOT NULL,
+            decision TEXT NOT NULL CHECK (decision IN ('asked', 'agreed', 'declined')),
+            at REAL NOT NULL,
+            request TEXT NOT NULL DEFAULT '{}',
+            PRIMARY KEY (platform, workspace, user_id, study)
+        )
+        """,
+        "CREATE INDEX consents_by_study ON consents (study, decision)",
+        # a salted hash of a forgotten person and when: all that is left of them (a re-import can be refused)
+        """
+        CREATE TABLE erasures (
+            erasure TEXT PRIMARY KEY,
+            erased_at REAL NOT NULL
+        )
+        """,
+        "ALTER TABLE transcript ADD COLUMN content_encrypted INTEGER NOT NULL DEFAULT 0",
+        "CREATE INDEX interviews_ended ON interviews (completed_at) WHERE status = 'completed'",
+    ),
+)
+
+MIGRATIONS: tuple[Migration, ...] = (
+    _INITIAL,
+    _TURN_LEASES,
+    _SHARED_BUDGET,
+    _ANALYSES,
+    _INVITATIONS,
+    _HANDOFFS,
+    _PRIVACY,
+)
 """Every migration, oldest first; versions are 1, 2, 3, … without gaps."""
 
 

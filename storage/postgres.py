@@ -29,7 +29,6 @@ from bot.core.store import (
     QueuedMessage,
     Store,
     StoredQuestion,
-    TranscriptLine,
     Turn,
     TurnLease,
     UnknownInterview,
@@ -42,6 +41,7 @@ from storage.migrations import Migration
 from storage.pg_handoffs import PgHandoffTables
 from storage.pg_invitations import PgInvitations
 from storage.pg_migrations import MIGRATIONS, Connection, migrate
+from storage.pg_privacy import PgPrivacyTables
 from storage.pg_results import PgResultsTables
 
 _log = logging.getLogger(__name__)
@@ -50,7 +50,7 @@ POOL_SIZE = 10
 """Connections per instance: enough for the turns running at once (each statement holds one only briefly)."""
 
 
-class PostgresStore(PgInvitations, PgResultsTables, PgHandoffTables, Store):
+class PostgresStore(PgPrivacyTables, PgInvitations, PgResultsTables, PgHandoffTables, Store):
     """:class:`bot.core.store.Store` on a PostgreSQL database (``postgresql://user:password@host:port/db``)."""
 
     def __init__(
@@ -286,9 +286,7 @@ class PostgresStore(PgInvitations, PgResultsTables, PgHandoffTables, Store):
             lines = [(turn.interview_id, "respondent", turn.content, turn.created_at)]
             if reply:
                 lines.append((turn.interview_id, "interviewer", reply, now))
-            await conn.executemany(
-                "INSERT INTO transcript (interview_id, role, content, at) VALUES ($1, $2, $3, $4)", lines
-            )
+            await self._insert_lines(conn, lines)
             await conn.execute(
                 "UPDATE interviews SET turns_sent = turns_sent + 1 WHERE interview_id = $1", turn.interview_id
             )
@@ -359,18 +357,7 @@ class PostgresStore(PgInvitations, PgResultsTables, PgHandoffTables, Store):
             status = await conn.execute(pg_rows.QUERIES["prune_events"], before)
         return int(status.split()[-1])  # "DELETE <count>"
 
-    # --- transcript mirror ---
-    async def append_transcript(self, interview_id: str, role: str, content: str, now: float) -> None:
-        """Add one line to the local transcript mirror."""
-        sql = "INSERT INTO transcript (interview_id, role, content, at) VALUES ($1, $2, $3, $4)"
-        try:
-            await self._fetch(sql, interview_id, role, content, now)
-        except asyncpg.ForeignKeyViolationError:
-            raise UnknownInterview(f"no interview {interview_id!r} is stored") from None
-
-    async def transcript(self, interview_id: str) -> list[TranscriptLine]:
-        """The local mirror, oldest first."""
-        return [rows.line_from_row(row) for row in await self._fetch(pg_rows.QUERIES["transcript"], interview_id)]
+    # --- transcript mirror: storage.pg_privacy (encrypted at rest with a key) ---
 
     # --- adapter key/value ---
     async def put_state(self, scope: str, key: str, value: dict[str, Any] | None) -> None:

@@ -35,7 +35,6 @@ from bot.core.store import (
     QueuedMessage,
     Store,
     StoredQuestion,
-    TranscriptLine,
     Turn,
     TurnLease,
     UnknownInterview,
@@ -45,6 +44,7 @@ from storage.crypto import TokenCipher
 from storage.migrations import MIGRATIONS, Migration, migrate, rollback_quietly
 from storage.sqlite_handoffs import HandoffTables
 from storage.sqlite_invitations import SQLiteInvitations
+from storage.sqlite_privacy import PrivacyTables
 from storage.sqlite_results import ResultsTables
 
 _log = logging.getLogger(__name__)
@@ -59,7 +59,7 @@ MMAP_BYTES = 256 * 1024 * 1024
 """Memory-mapped reads of the file (shared OS page cache, not private memory)."""
 
 
-class SQLiteStore(SQLiteInvitations, ResultsTables, HandoffTables, Store):
+class SQLiteStore(PrivacyTables, SQLiteInvitations, ResultsTables, HandoffTables, Store):
     """:class:`bot.core.store.Store` on one SQLite file (or ``":memory:"``)."""
 
     def __init__(
@@ -293,7 +293,7 @@ class SQLiteStore(SQLiteInvitations, ResultsTables, HandoffTables, Store):
             lines = [(turn.interview_id, "respondent", turn.content, turn.created_at)]
             if reply:
                 lines.append((turn.interview_id, "interviewer", reply, now))
-            await db.executemany("INSERT INTO transcript (interview_id, role, content, at) VALUES (?, ?, ?, ?)", lines)
+            await self._insert_lines(db, lines)
             await db.execute("DELETE FROM turns WHERE id = ?", (turn_id,))  # its messages go with it
             await db.execute(
                 "UPDATE interviews SET turns_sent = turns_sent + 1 WHERE interview_id = ?", (turn.interview_id,)
@@ -361,18 +361,7 @@ class SQLiteStore(SQLiteInvitations, ResultsTables, HandoffTables, Store):
         async with self._lock, self._connection().execute(rows.QUERIES["prune_events"], (before,)) as cursor:
             return int(cursor.rowcount)
 
-    # --- transcript mirror ---
-    async def append_transcript(self, interview_id: str, role: str, content: str, now: float) -> None:
-        """Add one line to the local transcript mirror."""
-        sql = "INSERT INTO transcript (interview_id, role, content, at) VALUES (?, ?, ?, ?)"
-        try:
-            await self._fetch(sql, (interview_id, role, content, now))
-        except sqlite3.IntegrityError:
-            raise UnknownInterview(f"no interview {interview_id!r} is stored") from None
-
-    async def transcript(self, interview_id: str) -> list[TranscriptLine]:
-        """The local mirror, oldest first."""
-        return [rows.line_from_row(row) for row in await self._fetch(rows.QUERIES["transcript"], (interview_id,))]
+    # --- transcript mirror: storage.sqlite_privacy (encrypted at rest with a key) ---
 
     # --- adapter key/value ---
     async def put_state(self, scope: str, key: str, value: dict[str, Any] | None) -> None:

@@ -86,7 +86,14 @@ TABLES: tuple[Table, ...] = (  # parents before children (foreign keys)
     ),
     Table(
         "transcript",
-        (("id", "int"), ("interview_id", "text"), ("role", "text"), ("content", "text"), ("at", "float")),
+        (
+            ("id", "int"),
+            ("interview_id", "text"),
+            ("role", "text"),
+            ("content", "text"),
+            ("at", "float"),
+            ("content_encrypted", "bool"),
+        ),
         "id",
         identity=True,
     ),
@@ -162,6 +169,20 @@ TABLES: tuple[Table, ...] = (  # parents before children (foreign keys)
         ),
         "handoff_id, event",
     ),
+    Table(
+        "consents",
+        (
+            ("platform", "text"),
+            ("workspace", "text"),
+            ("user_id", "text"),
+            ("study", "text"),
+            ("decision", "text"),
+            ("at", "float"),
+            ("request", "text"),
+        ),
+        "platform, workspace, user_id, study",
+    ),
+    Table("erasures", (("erasure", "text"), ("erased_at", "float")), "erasure"),
 )
 """Every table of the schema, with every stored column."""
 

@@ -1,0 +1,147 @@
+"""The PostgreSQL part of the privacy port: consent records, erasure of one person, retention, encrypted transcripts."""
+
+from __future__ import annotations
+
+from contextlib import AbstractAsyncContextManager
+from typing import TYPE_CHECKING, Any
+
+import asyncpg
+
+from bot.core.store import ConsentDecision, ConsentRecord, TranscriptLine, UnknownInterview
+from storage import privacy_rows as prows
+from storage.crypto import TokenCipher
+from storage.pg_migrations import Connection
+
+__all__ = ["PgPrivacyTables"]
+
+#: Tables whose rows belong to an interview (by ``interview_id``), counted before the interviews are deleted.
+INTERVIEW_TABLES = ("transcript", "queued_messages", "turns", "pending_questions", "analyses")
+_OF_PERSON = (
+    "SELECT interview_id FROM interviews WHERE platform = $1 AND user_id = $2 AND ($3::text IS NULL OR workspace = $3)"
+)
+
+
+def _count(status: str) -> int:
+    return int(status.split()[-1])  # "DELETE <count>"
+
+
+class PgPrivacyTables:
+    """Mixed into :class:`storage.postgres.PostgresStore`."""
+
+    if TYPE_CHECKING:  # provided by the store
+        _cipher: TokenCipher
+
+        async def _fetch(self, sql: str, *params: Any) -> list[asyncpg.Record]: ...
+
+        def _transaction(self) -> AbstractAsyncContextManager[Connection]: ...
+
+    # --- transcript mirror, encrypted at rest when a key is configured ---
+    async def append_transcript(self, interview_id: str, role: str, content: str, now: float) -> None:
+        """Add one line to the local transcript mirror."""
+        sealed, encrypted = self._cipher.seal(content)
+        sql = "INSERT INTO transcript (interview_id, role, content, at, content_encrypted) VALUES ($1, $2, $3, $4, $5)"
+        try:
+            await self._fetch(sql, interview_id, role, sealed, now, encrypted)
+        except asyncpg.ForeignKeyViolationError:
+            raise UnknownInterview(f"no interview {interview_id!r} is stored") from None
+
+    async def _insert_lines(self, conn: Connection, lines: list[tuple[str, str, str, float]]) -> None:
+        sealed = [(i, role, *self._cipher.seal(text), at) for i, role, text, at in lines]
+        await conn.executemany(
+            "INSERT INTO transcript (interview_id, role, content, content_encrypted, at) VALUES ($1, $2, $3, $4, $5)",
+            sealed,
+        )
+
+    async def transcript(self, interview_id: str) -> list[TranscriptLine]:
+        """The local mirror, oldest first."""
+        sql = (
+            "SELECT interview_id, role, content, at, content_encrypted FROM transcript WHERE interview_id = $1 "
+            "ORDER BY id"
+        )
+        return [prows.line_from_row(self._cipher, row) for row in await self._fetch(sql, interview_id)]
+
+    # --- consent ---
+    async def save_consent(self, record: ConsentRecord) -> None:
+        """Insert or replace the person's consent record for ``record.study``."""
+        sql = (
+            f"INSERT INTO consents ({prows.CONSENT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7) "
+            "ON CONFLICT (platform, workspace, user_id, study) DO UPDATE SET "
+            "decision = excluded.decision, at = excluded.at, request = excluded.request"
+        )
+        await self._fetch(sql, *prows.consent_params(record))
+
+    async def consents_of(self, platform: str, workspace: str, user: str) -> list[ConsentRecord]:
+        """Every consent record of one person, oldest first."""
+        sql = (
+            f"SELECT {prows.CONSENT_COLUMNS} FROM consents WHERE platform = $1 AND workspace = $2 AND user_id = $3 "
+            "ORDER BY at"
+        )
+        return [prows.consent_from_row(row) for row in await self._fetch(sql, platform, workspace, user)]
+
+    async def consent_counts(self, study: str) -> dict[ConsentDecision, int]:
+        """How many people are at each decision for ``study``."""
+        found = await self._fetch("SELECT decision, count(*) FROM consents WHERE study = $1 GROUP BY decision", study)
+        return {ConsentDecision(row[0]): int(row[1]) for row in found}
+
+    # --- erasure ---
+    async def forget_user(
+        self, platform: str, workspace: str | None, user: str, erasure: str, now: float
+    ) -> dict[str, int]:
+        """Erase everything stored about one person (``workspace`` None: in any workspace); see the Store port."""
+        removed: dict[str, int] = {}
+        async with self._transaction() as conn:
+            tables = {
+                row[0]
+                for row in await conn.fetch(
+                    "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()"
+                )
+            }
+            for table in INTERVIEW_TABLES:
+                if table in tables:
+                    status = await conn.execute(
+                        f"DELETE FROM {table} WHERE interview_id IN ({_OF_PERSON})", platform, user, workspace
+                    )
+                    removed[table] = _count(status)
+            status = await conn.execute(
+                "DELETE FROM interviews WHERE platform = $1 AND user_id = $2 AND ($3::text IS NULL OR workspace = $3)",
+                platform,
+                user,
+                workspace,
+            )
+            removed["interviews"] = _count(status)
+            status = await conn.execute(
+                "DELETE FROM consents WHERE platform = $1 AND user_id = $2 AND ($3::text IS NULL OR workspace = $3)",
+                platform,
+                user,
+                workspace,
+            )
+            removed["consents"] = _count(status)
+            like = prows.pattern(user)
+            status = await conn.execute("DELETE FROM adapter_state WHERE key LIKE $1 OR value LIKE $1", like)
+            removed["adapter_state"] = _count(status)
+            await conn.execute(
+                "INSERT INTO erasures (erasure, erased_at) VALUES ($1, $2) "
+                "ON CONFLICT (erasure) DO UPDATE SET erased_at = excluded.erased_at",
+                erasure,
+                now,
+            )
+        return removed
+
+    async def erased_at(self, erasure: str) -> float | None:
+        """When the person with this erasure hash was forgotten (None: never)."""
+        found = await self._fetch("SELECT erased_at FROM erasures WHERE erasure = $1", erasure)
+        return float(found[0][0]) if found else None
+
+    # --- retention ---
+    async def purge_ended_before(self, cutoff: float) -> int:
+        """Delete the transcript lines (and analyses) of interviews completed before ``cutoff``."""
+        ended = "SELECT interview_id FROM interviews WHERE status = 'completed' AND completed_at < $1"
+        async with self._transaction() as conn:
+            purged = await conn.fetchval(
+                f"SELECT count(DISTINCT interview_id) FROM transcript WHERE interview_id IN ({ended})", cutoff
+            )
+            await conn.execute(f"DELETE FROM transcript WHERE interview_id IN ({ended})", cutoff)
+            has_analyses = await conn.fetchval("SELECT to_regclass('analyses') IS NOT NULL")
+            if has_analyses:
+                await conn.execute(f"DELETE FROM analyses WHERE interview_id IN ({ended})", cutoff)
+        return int(purged or 0)
