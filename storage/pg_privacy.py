@@ -116,8 +116,11 @@ class PgPrivacyTables:
                 workspace,
             )
             removed["consents"] = _count(status)
-            like = prows.pattern(user)
-            status = await conn.execute("DELETE FROM adapter_state WHERE key LIKE $1 OR value LIKE $1", like)
+            status = await conn.execute(
+                "DELETE FROM adapter_state WHERE scope <> $1 AND (strpos(key, $2) > 0 OR strpos(value, $2) > 0)",
+                prows.KEPT_SCOPE,
+                user,
+            )
             removed["adapter_state"] = _count(status)
             await conn.execute(
                 "INSERT INTO erasures (erasure, erased_at) VALUES ($1, $2) "

@@ -9,7 +9,10 @@ from bot.core.store import ConsentDecision, ConsentRecord, TranscriptLine
 from storage import sqlite_rows as rows
 from storage.crypto import TokenCipher
 
-__all__ = ["CONSENT_COLUMNS", "consent_from_row", "consent_params", "line_from_row", "pattern"]
+__all__ = ["CONSENT_COLUMNS", "KEPT_SCOPE", "consent_from_row", "consent_params", "line_from_row"]
+
+#: The adapter-state scope an erasure never touches: the per-install secret (``bot.core.pseudonyms``) names nobody.
+KEPT_SCOPE = "install"
 
 CONSENT_COLUMNS = "platform, workspace, user_id, study, decision, at, request"
 
@@ -44,9 +47,3 @@ def line_from_row(cipher: TokenCipher, row: Sequence[Any] | Any) -> TranscriptLi
     """A transcript line from ``interview_id, role, content, at, content_encrypted`` (decrypted)."""
     content = cipher.open(row[2], bool(row[4]), row[0], "a transcript line")
     return TranscriptLine(interview_id=row[0], role=row[1], content=content, at=row[3])
-
-
-def pattern(text: str) -> str:
-    """A LIKE pattern matching any text that contains ``text`` (``\\`` escapes)."""
-    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"

@@ -104,9 +104,9 @@ class PrivacyTables:
                 "DELETE FROM consents WHERE platform = ? AND user_id = ? AND (? IS NULL OR workspace = ?)", person
             )
             removed["consents"] = cursor.rowcount
-            like = prows.pattern(user)
             cursor = await db.execute(
-                "DELETE FROM adapter_state WHERE key LIKE ? ESCAPE '\\' OR value LIKE ? ESCAPE '\\'", (like, like)
+                "DELETE FROM adapter_state WHERE scope <> ? AND (instr(key, ?) > 0 OR instr(value, ?) > 0)",
+                (prows.KEPT_SCOPE, user, user),
             )
             removed["adapter_state"] = cursor.rowcount
             await db.execute(

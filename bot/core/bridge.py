@@ -23,10 +23,11 @@ from bot.core.adapter_state import AdapterState, ScopedState
 from bot.core.admin import StudyDesk
 from bot.core.choosing import StudyGate
 from bot.core.clock import Clock, SystemClock
+from bot.core.consent import ConsentDesk
 from bot.core.context import CoreContext
 from bot.core.coordination import Coordination
 from bot.core.endings import EndReason
-from bot.core.events import Answer, InboundEvent, Outcome, OutcomeKind, Start, UserText
+from bot.core.events import Answer, ConsentReply, ForgetMe, InboundEvent, MyData, Outcome, OutcomeKind, Start, UserText
 from bot.core.handlers import EventHandlers
 from bot.core.handoff import HandoffHandle, Handoffs
 from bot.core.handoff_types import HandoffRequest
@@ -37,6 +38,7 @@ from bot.core.lifecycle import Lifecycle
 from bot.core.observe import Connections, Observer
 from bot.core.policy import BridgeConfig
 from bot.core.ports import Adapter, PendingQuestion, RespondentUnreachable
+from bot.core.privacy import PrivacyDesk
 from bot.core.results import AnalysisWatch
 from bot.core.sharing import SharedDuties
 from bot.core.store import InterviewRecord, RecordStatus, Store, StoredQuestion
@@ -95,7 +97,10 @@ class Bridge:
         self.desk = StudyDesk(self._ctx, self.gate)
         self._turns = TurnRunner(self._ctx, self._on_api_end)
         self._lifecycle = Lifecycle(self._ctx, self._turns)
-        self._events = EventHandlers(self._ctx, self._turns, self._lifecycle, self.gate)
+        consent = ConsentDesk(self._ctx, self._lifecycle)
+        #: consent before anything is sent; forget-me, my-data and retention
+        self.privacy = PrivacyDesk(self._ctx, self._lifecycle, consent)
+        self._events = EventHandlers(self._ctx, self._turns, self._lifecycle, self.gate, consent)
         self.results = AnalysisWatch(self._ctx)
         self._lifecycle.on_completed = self.results.watch
         self._sweeper: asyncio.Task[None] | None = None
@@ -319,12 +324,19 @@ class Bridge:
                 return await self._dispatch(event)
 
     async def _dispatch(self, event: InboundEvent) -> Outcome:
+        if isinstance(event, ConsentReply | ForgetMe | MyData | UserText):
+            active = await self._events.active(event.key) if isinstance(event, UserText) else None
+            answered = await self.privacy.intercept(event, active)
+            if answered is not None:
+                return answered
         if isinstance(event, UserText):
             return await self._events.on_text(event)
         if isinstance(event, Answer):
             return await self._events.on_answer(event)
         if isinstance(event, Start):
             return await self._events.on_start(event.key, event.respondent, event.study)
+        if isinstance(event, ConsentReply | ForgetMe | MyData):  # answered above
+            return Outcome(OutcomeKind.NO_INTERVIEW)
         return await self._events.control(event)
 
     async def end(self, key: ConversationKey, reason: EndReason = EndReason.MANUAL) -> Outcome:
@@ -377,6 +389,7 @@ class Bridge:
                 if now - last_prune >= HOUSEKEEPING_EVERY:
                     last_prune = now
                     await self._store.prune_events(now - EVENT_MEMORY)  # redeliveries come within minutes
+                    await self.privacy.purge_expired()  # RETENTION_DAYS
                     await self._retry_completions()
             except Exception:  # the sweep must survive a bad record or a storage hiccup
                 log.exception("inactivity sweep failed")

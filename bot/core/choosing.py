@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from bot.core.clock import Clock
 from bot.core.i18n import catalogue
 from bot.core.keys import ConversationKey
-from bot.core.store import Store
+from bot.core.store import ConsentDecision, Store
 from bot.core.studies import Study, StudyBook, StudyState
 
 __all__ = ["STATE_SCOPE", "Choice", "StudyGate"]
@@ -56,6 +56,11 @@ class StudyGate:
         records = await self._store.interviews_of_user(key.platform, key.user, limit=500)
         return any(record.study == study.id for record in records)
 
+    async def declined(self, study: Study, key: ConversationKey) -> bool:
+        """Whether this person said "No thanks" to ``study``'s consent text (they are not asked again)."""
+        records = await self._store.consents_of(key.platform, key.workspace, key.user)
+        return any(r.study == study.id and r.decision is ConsentDecision.DECLINED for r in records)
+
     async def refusal(
         self, study: Study, key: ConversationKey, groups: frozenset[str], locale: str | None
     ) -> str | None:
@@ -75,6 +80,10 @@ class StudyGate:
             )
         if not study.audience.admits(key.platform, key.workspace, groups):
             return tr.gettext("“{study}” isn't open to you — it is for a different group.").format(study=study.name)
+        if await self.declined(study, key):
+            return tr.gettext("You chose not to take part in “{study}”, so you won't be asked about it again.").format(
+                study=study.name
+            )
         if study.once_per_respondent and await self.taken(study, key):
             return tr.gettext(
                 "You've already taken part in “{study}” — thank you! Each person takes part once."

@@ -16,6 +16,7 @@ from bot.core.locks import KeyedLocks
 from bot.core.observe import Observer
 from bot.core.policy import BridgeConfig
 from bot.core.ports import Adapter, RespondentUnreachable
+from bot.core.pseudonyms import Pseudonyms
 from bot.core.store import InterviewRecord, Store, TurnLease
 from bot.core.studies import Study, StudyBook
 
@@ -42,6 +43,14 @@ class CoreContext:
     hooks: Hooks = field(default_factory=Hooks)
     #: The API client of each study by id (studies on one API key share one client); others use ``client``.
     clients: dict[str, InterviewClient] = field(default_factory=dict)
+    _pseudonyms: Pseudonyms | None = field(default=None, repr=False)
+
+    @property
+    def pseudonyms(self) -> Pseudonyms:
+        """Pseudonyms of respondents (anonymous studies, the erasure log) from the install's secret."""
+        if self._pseudonyms is None:
+            self._pseudonyms = Pseudonyms(self.store)
+        return self._pseudonyms
 
     def share(self, coordination: Coordination | None) -> None:
         """Work with the other instances through ``coordination`` (None: this is the only instance)."""

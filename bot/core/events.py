@@ -93,7 +93,40 @@ class CancelExit:
     locale: str | None = None  # the actor's, when the platform tells it (for the outcome's message)
 
 
-InboundEvent = Start | UserText | Answer | Exit | Retry | CancelExit
+@dataclass(frozen=True, slots=True)
+class ConsentReply:
+    """The person answered a consent text: **I agree** (``agreed``) or **No thanks**."""
+
+    key: ConversationKey
+    agreed: bool
+    actor: str | None = None
+    event_id: str | None = None
+    locale: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ForgetMe:
+    """``/interview forget-me`` or "delete my data": ``confirmed=False`` asks first; ``cancel`` keeps everything."""
+
+    key: ConversationKey
+    confirmed: bool = False
+    cancel: bool = False
+    actor: str | None = None
+    event_id: str | None = None
+    locale: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class MyData:
+    """``/interview my-data``: everything stored about the person, as a JSON file (``Outcome.file``)."""
+
+    key: ConversationKey
+    event_id: str | None = None
+    locale: str | None = None
+
+
+PrivacyEvent = ConsentReply | ForgetMe | MyData
+InboundEvent = Start | UserText | Answer | Exit | Retry | CancelExit | ConsentReply | ForgetMe | MyData
 
 
 class OutcomeKind(StrEnum):
@@ -111,12 +144,22 @@ class OutcomeKind(StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
+class DataFile:
+    """A file for the person alone (``/interview my-data``): the adapter delivers it privately."""
+
+    name: str
+    content: bytes
+    mime: str = "application/json"
+
+
+@dataclass(frozen=True, slots=True)
 class Outcome:
     """The core's answer to one inbound event."""
 
     kind: OutcomeKind
     message: str | None = None  # already in the reader's language
     interview_id: str | None = None
+    file: DataFile | None = None
 
     @property
     def ok(self) -> bool:

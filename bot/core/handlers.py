@@ -10,6 +10,7 @@ from bot.api.models import Question
 from bot.core import logfields, texts
 from bot.core.answer_hints import TypedReply, read_typed_reply
 from bot.core.choosing import StudyGate
+from bot.core.consent import ConsentDesk
 from bot.core.context import UNREACHABLE, CoreContext
 from bot.core.endings import EndReason
 from bot.core.events import Answer, CancelExit, Exit, Outcome, OutcomeKind, RespondentInfo, Retry, UserText
@@ -27,10 +28,13 @@ log = logging.getLogger("bot.core")
 class EventHandlers:
     """Start, text, answers, exit, retry: each turned into stored state, turns and notices."""
 
-    def __init__(self, ctx: CoreContext, turns: TurnRunner, lifecycle: Lifecycle, gate: StudyGate) -> None:
+    def __init__(
+        self, ctx: CoreContext, turns: TurnRunner, lifecycle: Lifecycle, gate: StudyGate, consent: ConsentDesk
+    ) -> None:
         self._ctx = ctx
         self._turns = turns
         self._lifecycle = lifecycle
+        self._consent = consent
         self._gate = gate
 
     async def active(self, key: ConversationKey) -> InterviewRecord | None:
@@ -60,7 +64,7 @@ class EventHandlers:
         locale = respondent.locale or self._ctx.config.locale
         choice = await self._gate.choose(key, requested, respondent.groups, locale)
         if choice.study is not None:
-            return await self._lifecycle.start(key, respondent, choice.study)
+            return await self._consent.ask(key, respondent, choice.study)  # the start call comes on "I agree"
         adapter = self._ctx.adapter(key)
         if choice.refusal is not None:
             await adapter.notify(key, Notice(NoticeKind.INFO, choice.refusal, locale=locale))

@@ -39,31 +39,23 @@ class Lifecycle:
                 log.exception("after-completion hook failed interview=%s", record.interview_id)
 
     async def start(self, key: ConversationKey, respondent: RespondentInfo, study: Study) -> Outcome:
-        """Start an interview of ``study`` for ``key`` (its consent text first) and show its opening message."""
+        """Start an interview of ``study`` for ``key`` and show its opening message (consent was given already)."""
         ctx = self._ctx
         adapter = ctx.adapter(key)
         locale = respondent.locale or study.locale or ctx.config.locale
         tr = catalogue(locale)
-        if study.consent:
-            await adapter.notify(key, Notice(NoticeKind.CONSENT, study.consent, locale=locale))
         stream = await adapter.begin_reply(key, locale)
         relay = ReplyRelay(stream, adapter.update_interval, tr)
-        metadata = {"platform": key.platform, "workspace": key.workspace or None, "locale": locale}
-        metadata.update(respondent.metadata)
         try:
             started = await ctx.client_for(study.id).start(
-                Respondent(
-                    external_id=respondent.external_id,
-                    display_name=respondent.display_name,
-                    metadata={k: v for k, v in metadata.items() if v is not None},
-                ),
+                await self._respondent(key, respondent, study, locale),
                 locale=locale,
                 study=study.project,
                 caller=key.as_str(),
                 on_queued=relay.queued,
             )
         except InterviewApiError as error:
-            log.warning("start failed key=%s: %s", key.as_str(), error)
+            log.warning("start failed platform=%s study=%s: %s", key.platform, study.id, error)
             message = texts.start_failed(tr, error)
             await relay.fail(Notice(NoticeKind.ERROR, message, (Action.NEW_INTERVIEW,), locale=locale))
             return Outcome(OutcomeKind.FAILED, message)
@@ -96,8 +88,32 @@ class Lifecycle:
                 StoredQuestion(record.interview_id, started.question.id, started.question.model_dump(mode="json"), now)
             )
         await ctx.reach(record, relay.finish(started.initial_message, pending))
-        log.info("interview started key=%s interview=%s", key.as_str(), record.interview_id)
+        log.info("interview started platform=%s interview=%s", key.platform, record.interview_id)
         return Outcome(OutcomeKind.ACCEPTED, interview_id=record.interview_id)
+
+    async def _respondent(
+        self, key: ConversationKey, respondent: RespondentInfo, study: Study, locale: str | None
+    ) -> Respondent:
+        """Who the API is told took part: an anonymous study gets a pseudonym alone (no name, no platform ids)."""
+        if study.anonymous:
+            pseudonym = await self._ctx.pseudonyms.external_id(key.platform, key.workspace, key.user)
+            anonymous = {"platform": key.platform, "locale": locale, "anonymous": True}
+            return Respondent(external_id=pseudonym, metadata={k: v for k, v in anonymous.items() if v is not None})
+        metadata = {"platform": key.platform, "workspace": key.workspace or None, "locale": locale}
+        metadata.update(respondent.metadata)
+        return Respondent(
+            external_id=respondent.external_id,
+            display_name=respondent.display_name,
+            metadata={k: v for k, v in metadata.items() if v is not None},
+        )
+
+    async def _ended_on_api(self, record: InterviewRecord) -> None:
+        """The API completed the interview: stored as completed, its session token wiped (never needed again)."""
+        record.status = RecordStatus.COMPLETED
+        record.completed_at = self._ctx.clock.now()
+        record.session_token = ""
+        await self._ctx.store.update_interview(record)
+        await self._completed(record)
 
     async def complete(self, record: InterviewRecord, reason: EndReason, *, notify: bool = True) -> None:
         """End the interview: stored first (resumable), then the API, then the closing message.
@@ -118,10 +134,7 @@ class Lifecycle:
                 await ctx.store.resolve_question(record.interview_id, pending.question_id)
             done = await self._complete_remote(record, reason)
             if done:
-                record.status = RecordStatus.COMPLETED
-                record.completed_at = ctx.clock.now()
-                await ctx.store.update_interview(record)
-                await self._completed(record)
+                await self._ended_on_api(record)
             log.info("interview completed interview=%s reason=%s api_done=%s", record.interview_id, reason, done)
             api_reason = reason.for_api()
             if notify and api_reason is not None and not ctx.unreachable(record):
@@ -154,10 +167,7 @@ class Lifecycle:
         """Retry the API's complete for an interview left in ``completing`` (crash or API down)."""
         reason = EndReason.parse(record.completion_reason) or EndReason.MANUAL
         if await self._complete_remote(record, reason):
-            record.status = RecordStatus.COMPLETED
-            record.completed_at = self._ctx.clock.now()
-            await self._ctx.store.update_interview(record)
-            await self._completed(record)
+            await self._ended_on_api(record)
 
     async def on_deadline(self, record: InterviewRecord) -> None:
         """A deadline of ``record`` is due (caller holds the lock and re-read the record)."""

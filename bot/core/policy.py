@@ -49,6 +49,8 @@ class BridgeConfig:
     sweep_interval: float = 5.0
     #: Seconds a turn in flight stays with the instance running it unless renewed (several instances only).
     turn_lease: float = 15.0
+    #: Days the local transcript and analysis of an ended interview are kept (``RETENTION_DAYS``).
+    retention_days: float = 180.0
 
     def nudge_lead(self) -> float | None:
         """Seconds before the timeout to send the reminder, or None for no reminder."""

@@ -19,6 +19,10 @@ class Action(StrEnum):
     CONFIRM_EXIT = "confirm_exit"
     CANCEL_EXIT = "cancel_exit"
     NEW_INTERVIEW = "new_interview"
+    AGREE = "agree"  # "I agree" under a consent text: the interview starts
+    DECLINE = "decline"  # "No thanks": nothing is sent, the study is not offered again
+    FORGET = "forget"  # confirms "erase everything about me"
+    KEEP = "keep"  # cancels it
 
 
 class NoticeKind(StrEnum):
@@ -32,7 +36,8 @@ class NoticeKind(StrEnum):
     OFFER_NEW = "offer_new"
     ERROR = "error"
     CHOOSE_STUDY = "choose_study"  # several studies are open: ``studies`` lists them to pick from
-    CONSENT = "consent"  # the study's consent text, shown before the interview opens
+    CONSENT = "consent"  # the study's consent text with I agree / No thanks: nothing is sent before agreeing
+    CONFIRM_FORGET = "confirm_forget"  # "erase everything about you?" with Erase / Keep
 
 
 @dataclass(frozen=True, slots=True)

@@ -387,12 +387,15 @@ class Store(InvitationStore, Protocol):
         """How many people are at each decision for ``study`` (the admin view counts the declined)."""
         ...
 
-    async def forget_user(self, platform: str, workspace: str, user: str, erasure: str, now: float) -> dict[str, int]:
+    async def forget_user(
+        self, platform: str, workspace: str | None, user: str, erasure: str, now: float
+    ) -> dict[str, int]:
         """Erase everything stored about one person in one transaction; returns rows removed per kind.
 
         Their interviews go with their turns, queued messages, pending questions, transcript and analyses; their
         consent records; adapter state whose key or value names them. What remains is one row of the erasure
-        log: ``erasure`` (a salted hash of the person, never the id itself) and ``now``.
+        log: ``erasure`` (a salted hash of the person, never the id itself) and ``now``. ``workspace`` None: the
+        person's rows in every workspace (Discord ids are global).
         """
         ...
 
