@@ -24,6 +24,7 @@ from bot.config import Settings
 from bot.core import (
     Answer,
     Bridge,
+    ConsentReply,
     ConversationKey,
     EndReason,
     Exit,
@@ -123,6 +124,9 @@ async def main() -> None:
             who = RespondentInfo(external_id="user-42", display_name="Sam", metadata={"plan": "pro"})
 
             await bridge.handle(Start(key, who))  # "Would you tell us about onboarding? Let me hand you over…"
+            # the study's consent text came as a CONSENT notice with "I agree" / "No thanks": nothing is sent to the
+            # interview API before the user agrees (your UI shows the two buttons; here Sam clicks "I agree")
+            await bridge.handle(ConsentReply(key, agreed=True, actor="user-42"))
             await bridge.wait_until_idle(key)
             for said in (
                 "The welcome channel was friendly, but there were too many channels.",

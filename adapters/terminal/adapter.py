@@ -18,7 +18,11 @@ from bot.core import (
     Notice,
     NoticeKind,
     PendingQuestion,
+    agree_label,
+    cancel_word,
     catalogue,
+    confirm_word,
+    decline_label,
     exit_word,
     printable,
     retry_word,
@@ -34,6 +38,14 @@ def action_hint(tr: Catalogue, action: Action) -> str | None:
         return tr.gettext("type “{word}” to end the interview").format(word=exit_word(tr))
     if action is Action.NEW_INTERVIEW:
         return tr.gettext("type “{word}” to start another interview").format(word=start_word(tr))
+    if action is Action.AGREE:
+        return tr.gettext("type “{words}” to begin").format(words=agree_label(tr))
+    if action is Action.DECLINE:
+        return tr.gettext("type “{words}” to decline").format(words=decline_label(tr))
+    if action is Action.FORGET:
+        return tr.gettext("type “{word}” to erase").format(word=confirm_word(tr))
+    if action is Action.KEEP:
+        return tr.gettext("type “{word}” to keep it").format(word=cancel_word(tr))
     return None
 
 
@@ -130,11 +142,11 @@ class TerminalAdapter:
         """Print the bot's own message and the words that act as its buttons."""
         self.last_actions = notice.actions
         self.last_notice = notice.kind
-        ending = notice.kind is NoticeKind.ENDED  # the terminal chat ends with the interview
+        ending = notice.kind in (NoticeKind.ENDED, NoticeKind.DECLINED)  # the chat ends with the interview
         tr = catalogue(notice.locale)
         hints = [hint for a in notice.actions if (hint := action_hint(tr, a)) and not ending]
         suffix = f" ({'; '.join(hints)})" if hints else ""
         self.write(f"\n— {notice.text}{suffix}\n")
-        if notice.kind is NoticeKind.ENDED:
+        if ending:
             self.pending = None
             self.ended.set()

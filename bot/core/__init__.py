@@ -13,8 +13,12 @@ from bot.core.endings import EndReason, ending_label
 from bot.core.events import (
     Answer,
     CancelExit,
+    ConsentReply,
+    DataFile,
     Exit,
+    ForgetMe,
     InboundEvent,
+    MyData,
     Outcome,
     OutcomeKind,
     RespondentInfo,
@@ -50,6 +54,7 @@ from bot.core.ports import (
     ResultsChannel,
     ResultsFile,
 )
+from bot.core.privacy_texts import agree_label, decline_label, forget_label, keep_label
 from bot.core.recruiting import Delivery, InvitationDesk, InvitationSender, RecruitingStore, SweepReport
 from bot.core.safe_text import printable
 from bot.core.scheduler import FairScheduler, Grant
@@ -76,7 +81,9 @@ __all__ = [
     "Clock",
     "Connection",
     "Connections",
+    "ConsentReply",
     "ConversationKey",
+    "DataFile",
     "Delivery",
     "Digest",
     "DirectMessages",
@@ -84,6 +91,7 @@ __all__ = [
     "EndedHook",
     "Exit",
     "FairScheduler",
+    "ForgetMe",
     "Grant",
     "HandoffCode",
     "HandoffError",
@@ -99,6 +107,7 @@ __all__ = [
     "Limit",
     "ManualClock",
     "MemoryState",
+    "MyData",
     "Notice",
     "NoticeKind",
     "Observer",
@@ -125,11 +134,15 @@ __all__ = [
     "SystemClock",
     "TokenBucket",
     "UserText",
+    "agree_label",
     "cancel_word",
     "catalogue",
     "confirm_word",
+    "decline_label",
     "ending_label",
     "exit_word",
+    "forget_label",
+    "keep_label",
     "language_of",
     "printable",
     "retry_word",

@@ -106,7 +106,7 @@ class ConsentDesk:
             return await self._lifecycle.start(key, respondent, study)
         said_locale = respondent.locale or study.locale or ctx.config.locale
         text = privacy_texts.declined(catalogue(said_locale), study)
-        await ctx.adapter(key).notify(key, Notice(NoticeKind.INFO, text, locale=said_locale))
+        await ctx.adapter(key).notify(key, Notice(NoticeKind.DECLINED, text, locale=said_locale))
         return Outcome(OutcomeKind.ACCEPTED, text)
 
     async def typed(self, event: UserText) -> Outcome | None:

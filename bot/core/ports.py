@@ -37,6 +37,7 @@ class NoticeKind(StrEnum):
     ERROR = "error"
     CHOOSE_STUDY = "choose_study"  # several studies are open: ``studies`` lists them to pick from
     CONSENT = "consent"  # the study's consent text with I agree / No thanks: nothing is sent before agreeing
+    DECLINED = "declined"  # "No thanks" was taken: nothing started (the terminal chat ends here)
     CONFIRM_FORGET = "confirm_forget"  # "erase everything about you?" with Erase / Keep
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bot.api.models import AnswerValue, Question, QuestionType
 from bot.core.bridge import Bridge
-from bot.core.events import Answer, RespondentInfo, Start, UserText
+from bot.core.events import Answer, ConsentReply, Outcome, RespondentInfo, Start, UserText
 from bot.core.keys import ConversationKey
 
 from .recording import RecordingAdapter
@@ -18,8 +18,23 @@ def respondent(user: str) -> RespondentInfo:
     return RespondentInfo(external_id=user, display_name=f"Member {user}", locale="en")
 
 
+async def start_consented(
+    bridge: Bridge, key: ConversationKey, who: RespondentInfo | None = None, study: str | None = None
+) -> Outcome:
+    """Ask to start, then answer the consent text with "I agree" (the start call happens then)."""
+    asked = await bridge.handle(Start(key, who or respondent(key.user), study))
+    if not asked.ok or asked.interview_id:  # refused, or no consent text came (already running)
+        return asked
+    return await bridge.handle(ConsentReply(key, agreed=True, actor=key.user))
+
+
+async def agree(bridge: Bridge, key: ConversationKey) -> Outcome:
+    """Click "I agree" under the consent text shown in ``key``'s conversation."""
+    return await bridge.handle(ConsentReply(key, agreed=True, actor=key.user))
+
+
 async def start(bridge: Bridge, key: ConversationKey) -> str:
-    outcome = await bridge.handle(Start(key, respondent(key.user)))
+    outcome = await start_consented(bridge, key)
     assert outcome.ok, outcome
     assert outcome.interview_id
     return outcome.interview_id

@@ -31,7 +31,7 @@ def _run(args: list[str], stdin: str, env: dict[str, str] | None = None) -> subp
 
 def test_demo_over_a_pipe_answers_every_question_type_to_the_natural_end(tmp_path: Path) -> None:
     env = {"DATABASE_PATH": str(tmp_path / "x.db"), "EMULATOR_BRIEF": str(BRIEF)}
-    result = _run(["demo", "--token-rate", "5000"], "\n".join(ANSWERS) + "\n", env)
+    result = _run(["demo", "--token-rate", "5000"], "I agree\n" + "\n".join(ANSWERS) + "\n", env)
     assert result.returncode == 0, result.stderr
     out = result.stdout
     assert "  2. Reddit" in out and "→ type the number of your choice, or type your own answer" in out
@@ -47,13 +47,13 @@ def test_demo_over_a_pipe_answers_every_question_type_to_the_natural_end(tmp_pat
 
 
 def test_end_of_piped_input_completes_as_respondent_left() -> None:
-    result = _run(["demo", "--token-rate", "5000"], "I joined last week because a friend invited me\n")
+    result = _run(["demo", "--token-rate", "5000"], "I agree\nI joined last week because a friend invited me\n")
     assert result.returncode == 0, result.stderr
     assert "The interview has ended. Thank you for your time" in result.stdout
 
 
 def test_demo_refuses_empty_and_asks_before_exit(tmp_path: Path) -> None:
-    result = _run(["demo", "--token-rate", "5000"], "\n   \nexit\nyes\n")
+    result = _run(["demo", "--token-rate", "5000"], "I agree\n\n   \nexit\nyes\n")
     assert result.returncode == 0, result.stderr
     assert "could you type your answer" in result.stdout
     assert "Do you want to end the interview now?" in result.stdout
@@ -84,7 +84,8 @@ def test_the_handover_example_runs() -> None:
     result = subprocess.run([sys.executable, str(example)], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     out = result.stdout
-    assert out.startswith("interviewer: Hi Sam!")
+    assert out.startswith("[bridge] Before we start"), "the consent text comes first"
+    assert "interviewer: Hi Sam!" in out
     assert "user: The welcome channel was friendly" in out  # the user's lines too
     assert "user: [clicks] A friend invited me" in out and "recorded: A friend invited me" in out  # a round trip
     assert "Did your friend help you get settled in" in out  # the interviewer read the structured answer

@@ -13,7 +13,7 @@ from bot.core.store import RecordStatus
 from bot.emulator import Emulator
 from storage.sqlite import SQLiteStore
 
-from .helpers import answer_for, click_answer, key_of, respondent, say, start
+from .helpers import agree, answer_for, click_answer, key_of, respondent, say, start
 from .recording import RecordingAdapter
 
 
@@ -115,11 +115,13 @@ async def test_two_quick_first_messages_open_one_interview(
     bridge: Bridge, adapter: RecordingAdapter, store: SQLiteStore
 ) -> None:
     key = key_of("u4")
-    outcomes = await asyncio.gather(
+    await asyncio.gather(
         bridge.handle(UserText(key, "hi", respondent("u4"))),
         bridge.handle(UserText(key, "hello?", respondent("u4"))),
         bridge.handle(Start(key, respondent("u4"))),
     )
+    assert not await store.interviews_of_user("test", "u4"), "nothing starts before I agree"
+    outcomes = await asyncio.gather(agree(bridge, key), agree(bridge, key))
     started = {o.interview_id for o in outcomes if o.interview_id}
     assert len(started) == 1
     assert len(await store.interviews_of_user("test", "u4")) == 1

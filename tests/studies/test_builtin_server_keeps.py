@@ -24,6 +24,9 @@ async def test_kill_9_mid_interview_then_restart_continues_with_no_gone(tmp_path
     )  # fmt: skip
     assert bot.stdin is not None and bot.stdout is not None
     seen = bytearray()
+    await _read_until(bot.stdout, b"I agree", seen)  # the consent text: nothing is sent before agreeing
+    bot.stdin.write(b"I agree\n")
+    await bot.stdin.drain()
     await _read_until(bot.stdout, b"Interviewer: ", seen)
     await _read_until(bot.stdout, b"\n", seen, seen.index(b"Interviewer: "))
     first = "I joined through a friend, and the welcome channel confused me."

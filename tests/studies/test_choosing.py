@@ -13,7 +13,7 @@ from bot.core.studies import StudyState
 from bot.emulator import Emulator
 from bot.studies_file import parse_studies
 from storage.sqlite import SQLiteStore
-from tests.core.helpers import key_of, respondent
+from tests.core.helpers import agree, key_of, respondent, start_consented
 from tests.core.recording import RecordingAdapter
 
 from .conftest import TWO_STUDIES, BridgeFactory
@@ -23,20 +23,25 @@ async def test_a_respondent_picks_a_study_and_it_is_recorded_with_the_interview(
     bridge: Bridge, adapter: RecordingAdapter, store: SQLiteStore, emulator: Emulator
 ) -> None:
     key = key_of("u1")
-    outcome = await bridge.handle(Start(key, respondent("u1"), "pulse"))
+    outcome = await start_consented(bridge, key, study="pulse")
     assert outcome.ok and outcome.interview_id
     record = await store.get_interview(outcome.interview_id)
     assert record is not None and record.study == "pulse"
-    assert emulator.interview(outcome.interview_id).respondent["display_name"] == "Member u1"
-    assert not adapter.notices_of(key, NoticeKind.CONSENT), "pulse has no consent text"
+    sent = emulator.interview(outcome.interview_id).respondent
+    assert "display_name" not in sent and sent["external_id"].startswith("anon-"), "pulse is anonymous"
+    assert "u1" not in str(sent)
+    [consent] = adapter.notices_of(key, NoticeKind.CONSENT)
+    assert "Team pulse" in consent.text and "without names" in consent.text, "the default consent text"
 
 
 async def test_the_consent_text_comes_before_the_opening_message(bridge: Bridge, adapter: RecordingAdapter) -> None:
     key = key_of("u2")
     assert (await bridge.handle(Start(key, respondent("u2"), "onboarding"))).ok
-    consent = adapter.notices_of(key, NoticeKind.CONSENT)
-    assert [n.text for n in consent] == ["Your answers go to the community team."]
-    assert adapter.notices.index((key, consent[0])) == 0 and adapter.replies_of(key)[0].final
+    [consent] = adapter.notices_of(key, NoticeKind.CONSENT)
+    assert "Your answers go to the community team." in consent.text, "the study's own words, then the facts"
+    assert not adapter.replies_of(key), "nothing is started before I agree"
+    assert (await agree(bridge, key)).interview_id
+    assert adapter.notices.index((key, consent)) == 0 and adapter.replies_of(key)[0].final
 
 
 async def test_several_open_studies_a_plain_dm_gets_a_choice_of_them(
@@ -54,14 +59,15 @@ async def test_once_per_respondent_holds_and_the_choice_shrinks(
     bridge: Bridge, adapter: RecordingAdapter, store: SQLiteStore
 ) -> None:
     key = key_of("u4")
-    first = await bridge.handle(Start(key, respondent("u4"), "onboarding"))
+    first = await start_consented(bridge, key, study="onboarding")
     assert first.ok
     assert (await bridge.handle(Exit(key, confirmed=True))).ok
     again = await bridge.handle(Start(key, respondent("u4"), "onboarding"))
     assert again.kind is OutcomeKind.REJECTED
     assert again.message is not None and "already taken part" in again.message
     # a plain "new" now starts the only study still open to them, without asking
-    outcome = await bridge.handle(UserText(key, "new", respondent("u4")))
+    assert (await bridge.handle(UserText(key, "new", respondent("u4")))).ok
+    outcome = await agree(bridge, key)
     assert outcome.ok and outcome.interview_id
     record = await store.get_interview(outcome.interview_id)
     assert record is not None and record.study == "pulse"
@@ -85,7 +91,7 @@ async def test_paused_takes_no_new_interviews_but_running_ones_go_on(
     bridge: Bridge, adapter: RecordingAdapter, store: SQLiteStore, clock: ManualClock
 ) -> None:
     running = key_of("u7")
-    started = await bridge.handle(Start(running, respondent("u7"), "pulse"))
+    started = await start_consented(bridge, running, study="pulse")
     assert started.ok
     pulse = bridge.studies.get("pulse")
     assert pulse is not None
