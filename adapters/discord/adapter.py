@@ -59,6 +59,8 @@ _NOTICE_PREFIX = {
     NoticeKind.ERROR: "⚠️ ",
     NoticeKind.NUDGE: "👋 ",
     NoticeKind.ENDED: "✅ ",
+    NoticeKind.CONSENT: "🔒 ",
+    NoticeKind.CONFIRM_FORGET: "🗑️ ",
 }
 
 

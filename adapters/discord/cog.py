@@ -13,7 +13,7 @@ from discord import app_commands
 from discord.app_commands import locale_str
 from discord.ext import commands
 
-from adapters.discord import catchup, components, ids, locales
+from adapters.discord import catchup, components, ids, locales, privacy
 from adapters.discord.adapter import DiscordAdapter, WriteBudget, dm_key, is_unreachable
 from adapters.discord.interactions import ComponentRouter, locale_of, respondent_of, unavailable
 from adapters.discord.results import add_study_commands, study_choices
@@ -86,6 +86,7 @@ class InterviewCog(commands.Cog, name=components.COG_NAME):
         #: Closed when the cog is unloaded (``setup`` puts the bridge it opened here).
         self.resources = AsyncExitStack()
         self.audiences = add_study_commands(self)  # /interview results|export|admin; DM writers' guilds/roles
+        privacy.add_privacy_commands(self)  # /interview forget-me|my-data
         self._eligible: dict[str, tuple[float, bool]] = {}
         self._told_ineligible: dict[str, float] = {}
 
@@ -316,7 +317,8 @@ class InterviewCog(commands.Cog, name=components.COG_NAME):
         """The open studies whose id or name contains what the member typed so far (closed/paused: not offered)."""
         return await study_choices(self.bridge, current, open_only=True)
 
-    async def _dm_key_of(self, interaction: discord.Interaction[Any]) -> Any:
+    async def dm_key_of(self, interaction: discord.Interaction[Any]) -> Any:
+        """The key of the member's DM with the bot (opened if need be)."""
         if interaction.guild_id is None and interaction.channel_id is not None:
             return dm_key(interaction.channel_id, interaction.user.id)
         channel = await interaction.user.create_dm()
@@ -326,7 +328,7 @@ class InterviewCog(commands.Cog, name=components.COG_NAME):
     async def stop(self, interaction: discord.Interaction[Any]) -> None:
         """``/interview stop``: ends the member's interview (what was shared so far is kept)."""
         await interaction.response.defer(ephemeral=True, thinking=True)
-        key = await self._dm_key_of(interaction)
+        key = await self.dm_key_of(interaction)
         outcome = await self.bridge.handle(
             Exit(
                 key,
@@ -347,7 +349,7 @@ class InterviewCog(commands.Cog, name=components.COG_NAME):
     async def status(self, interaction: discord.Interaction[Any]) -> None:
         """``/interview status``: an ephemeral summary."""
         await interaction.response.defer(ephemeral=True, thinking=True)
-        record = await self.bridge.status(await self._dm_key_of(interaction))
+        record = await self.bridge.status(await self.dm_key_of(interaction))
         tr = self.tr(interaction)
         if record is None:
             text = tr.gettext("You have no interview yet. Use `/interview start` to begin.")

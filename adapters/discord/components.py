@@ -27,7 +27,7 @@ from discord.ext import commands
 from adapters.discord import ids
 from adapters.discord.modals import CHECKBOX_MAX
 from bot.api.models import Question, QuestionType
-from bot.core import Action, Catalogue
+from bot.core import Action, Catalogue, agree_label, decline_label, forget_label, keep_label
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +45,10 @@ ACTION_STYLES: dict[Action, discord.ButtonStyle] = {
     Action.CONFIRM_EXIT: discord.ButtonStyle.danger,
     Action.CANCEL_EXIT: discord.ButtonStyle.primary,
     Action.NEW_INTERVIEW: discord.ButtonStyle.success,
+    Action.AGREE: discord.ButtonStyle.success,
+    Action.DECLINE: discord.ButtonStyle.secondary,
+    Action.FORGET: discord.ButtonStyle.danger,
+    Action.KEEP: discord.ButtonStyle.secondary,
 }
 
 
@@ -59,6 +63,14 @@ def action_label(tr: Catalogue, action: Action) -> str:
             return tr.gettext("Yes, end it")
         case Action.CANCEL_EXIT:
             return tr.gettext("No, continue")
+        case Action.AGREE:
+            return agree_label(tr)
+        case Action.DECLINE:
+            return decline_label(tr)
+        case Action.FORGET:
+            return forget_label(tr)
+        case Action.KEEP:
+            return keep_label(tr)
     return tr.gettext("Start a new interview")
 
 

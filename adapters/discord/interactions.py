@@ -24,8 +24,10 @@ from bot.core import (
     Bridge,
     CancelExit,
     Catalogue,
+    ConsentReply,
     ConversationKey,
     Exit,
+    ForgetMe,
     InboundEvent,
     Outcome,
     OutcomeKind,
@@ -318,6 +320,12 @@ class ComponentRouter:
             event = Exit(key, confirmed=True, actor=actor, event_id=event_id, locale=locale)
         elif action is Action.CANCEL_EXIT:
             event = CancelExit(key, actor, event_id, locale)
+        elif action in (Action.AGREE, Action.DECLINE):
+            event = ConsentReply(key, action is Action.AGREE, actor, event_id, locale)
+        elif action in (Action.FORGET, Action.KEEP):
+            event = ForgetMe(
+                key, confirmed=True, cancel=action is Action.KEEP, actor=actor, event_id=event_id, locale=locale
+            )
         else:
             event = Start(key, respondent_of(interaction), event_id=event_id)
 

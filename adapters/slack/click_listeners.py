@@ -31,8 +31,10 @@ from bot.core import (
     Answer,
     CancelExit,
     Catalogue,
+    ConsentReply,
     ConversationKey,
     Exit,
+    ForgetMe,
     InboundEvent,
     Outcome,
     OutcomeKind,
@@ -170,6 +172,11 @@ class ClickListeners:
             event = Exit(key, confirmed=True, actor=user, event_id=event_id, locale=locale)
         elif act is Action.CANCEL_EXIT:
             event = CancelExit(key, actor=user, event_id=event_id, locale=locale)
+        elif act in (Action.AGREE, Action.DECLINE):
+            event = ConsentReply(key, act is Action.AGREE, actor=user, event_id=event_id, locale=locale)
+        elif act in (Action.FORGET, Action.KEEP):
+            keep = act is Action.KEEP
+            event = ForgetMe(key, confirmed=True, cancel=keep, actor=user, event_id=event_id, locale=locale)
         else:
             return await self._start_from_click(key, None, event_id, message, act, locale)
         outcome = await self.deps.bridge.handle(event)

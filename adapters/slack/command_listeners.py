@@ -1,4 +1,4 @@
-"""Bolt listeners for ``/interview start|stop|status`` and the App Home tab (Start / Resume)."""
+"""Bolt listeners for ``/interview start|stop|status|my-data|forget-me`` and the App Home tab (Start / Resume)."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from adapters.slack.adapter import conversation_key
 from adapters.slack.admin import ADMIN_COMMANDS, run_admin_command
 from adapters.slack.home import HOME_RESUME, HOME_START, publish_home
 from adapters.slack.plumbing import app_of, team_of
+from adapters.slack.privacy import PRIVACY_COMMANDS, privacy_command
 from adapters.slack.shared import ListenerDeps
 from bot.core import Catalogue, ConversationKey, Exit, OutcomeKind, Start, catalogue, ending_label
 
@@ -26,7 +27,8 @@ def help_text(tr: Catalogue) -> str:
     """``/interview`` without a known subcommand."""
     return tr.gettext(
         "`/interview start [study]` starts an interview in our DM · `/interview stop` ends yours · "
-        "`/interview status` shows where it stands. Admins: `/interview results|export|admin <study>`."
+        "`/interview status` shows where it stands · `/interview my-data` sends you what I store about you · "
+        "`/interview forget-me` erases it. Admins: `/interview results|export|admin <study>`."
     )
 
 
@@ -57,6 +59,9 @@ class CommandListeners:
             return
         if sub == "opt-in":
             await respond(text=await self._opt_in(team, user, tr), response_type="ephemeral")
+            return
+        if sub in PRIVACY_COMMANDS:
+            await privacy_command(self.deps, sub, team, user, locale, respond)
             return
         if sub not in ("start", "stop", "status"):
             await respond(text=help_text(tr), response_type="ephemeral")

@@ -12,9 +12,12 @@ from adapters.slack.blocks import (
     option,
     text_sections,
 )
-from bot.core import Action, Catalogue, Notice, catalogue
+from bot.core import Action, Catalogue, Notice, agree_label, catalogue, decline_label, forget_label, keep_label
 
 __all__ = ["notice_blocks", "notice_label"]
+
+#: Notice buttons styled as the main choice.
+PRIMARY = (Action.NEW_INTERVIEW, Action.AGREE)
 
 
 def notice_label(tr: Catalogue, action: Action) -> str:
@@ -28,6 +31,14 @@ def notice_label(tr: Catalogue, action: Action) -> str:
             return tr.gettext("Yes, end it")
         case Action.CANCEL_EXIT:
             return tr.gettext("No, continue")
+        case Action.AGREE:
+            return agree_label(tr)
+        case Action.DECLINE:
+            return decline_label(tr)
+        case Action.FORGET:
+            return forget_label(tr)
+        case Action.KEEP:
+            return keep_label(tr)
     return tr.gettext("Start a new interview")
 
 
@@ -38,7 +49,7 @@ def notice_blocks(notice: Notice) -> list[Block]:
     if notice.actions:
         elements = []
         for act in notice.actions:
-            style = "danger" if act is Action.CONFIRM_EXIT else ("primary" if act is Action.NEW_INTERVIEW else None)
+            style = "danger" if act in (Action.CONFIRM_EXIT, Action.FORGET) else ("primary" if act in PRIMARY else None)
             elements.append(button(notice_label(tr, act), NOTICE_ACTION_PREFIX + act.value, act.value, style=style))
         blocks.append({"type": "actions", "block_id": "ibn|" + notice.kind.value, "elements": elements})
     if notice.studies:

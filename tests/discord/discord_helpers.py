@@ -139,6 +139,22 @@ class Stack:
         """Wait until a finished bot message in the DM contains ``fragment``."""
         await self.fake.wait_for(lambda: any(fragment in m["content"] for m in self.dm(user)), timeout=10.0)
 
+    async def consent(self, user: str) -> dict[str, Any]:
+        """Wait for the consent text in the member's DM (the message with I agree / No thanks)."""
+        agree = ids.action_id("agree")
+
+        def find() -> dict[str, Any] | None:
+            return next((m for m in reversed(self.dm(user)) if agree in custom_ids(m)), None)
+
+        await self.fake.wait_for(lambda: find() is not None, timeout=10.0)
+        found = find()
+        assert found is not None
+        return found
+
+    async def agree(self, user: str) -> Interaction:
+        """Click **I agree** under the consent text (the interview starts then)."""
+        return await self.click(user, await self.consent(user), ids.action_id("agree"))
+
     async def click(self, user: str, message: dict[str, Any], custom_id: str, **kw: Any) -> Interaction:
         interaction = await self.fake.click(user, message["id"], custom_id, **kw)
         await interaction.wait_responded(5.0)

@@ -25,9 +25,11 @@ async def stack(tmp_path: Path) -> AsyncIterator[Stack]:
 
 async def test_dm_interview_with_every_question_type(stack: Stack) -> None:
     await stack.fake.user_sends_dm(ADA, "hi")
+    await stack.agree(ADA)
     await stack.said(ADA, "What brought you to the server?")
     await stack.fake.wait_for(lambda: ids.action_id("end") in custom_ids(stack.dm(ADA)[-1]))
-    assert "Hi ada! GREETING" in stack.dm(ADA)[0]["content"]
+    assert "Before we start" in stack.dm(ADA)[0]["content"], "the consent text comes first"
+    assert "Hi ada! GREETING" in stack.dm(ADA)[1]["content"]
     await stack.fake.user_sends_dm(ADA, "My friends are here")
 
     yes_no = await stack.question(ADA, "yn")
@@ -94,6 +96,7 @@ async def test_dm_interview_with_every_question_type(stack: Stack) -> None:
 
 async def test_clicks_work_after_a_restart_and_stale_clicks_change_nothing(stack: Stack) -> None:
     await stack.fake.user_sends_dm(ADA, "hello")
+    await stack.agree(ADA)
     await stack.said(ADA, "What brought you")
     await stack.fake.user_sends_dm(ADA, "Curiosity")
     yes_no = await stack.question(ADA, "yn")
@@ -117,6 +120,7 @@ async def test_slash_commands_open_the_dm_with_the_interaction_locale(stack: Sta
     started = await stack.fake.slash_command(
         ADA, "interview", [{"type": 1, "name": "start", "options": []}], guild_id=GUILD, locale="de"
     )
+    await stack.agree(ADA)
     await stack.said(ADA, "What brought you")
     await stack.fake.wait_for(lambda: bool(started.followups), timeout=10.0)
     assert started.ephemeral and "DMs" in started.all_texts()[-1]
@@ -156,6 +160,7 @@ async def test_moderator_start_button_opens_a_dm(stack: Stack) -> None:
     assert button_message is not None and not posted.ephemeral
     start = first_id(button_message, "ib:go:")
     clicked = await stack.click(ADA, button_message, start)
+    await stack.agree(ADA)
     await stack.said(ADA, "What brought you")
     await stack.fake.wait_for(lambda: bool(clicked.followups))
     assert clicked.ephemeral
@@ -164,6 +169,7 @@ async def test_moderator_start_button_opens_a_dm(stack: Stack) -> None:
 
 async def test_end_button_confirm_cancel_and_a_new_interview(stack: Stack) -> None:
     await stack.fake.user_sends_dm(ADA, "hi")
+    await stack.agree(ADA)
     await stack.reply_done(ADA)
     reply = stack.dm(ADA)[-1]
     asked = await stack.click(ADA, reply, ids.action_id("end"))
@@ -195,6 +201,7 @@ async def test_end_button_confirm_cancel_and_a_new_interview(stack: Stack) -> No
     offer = stack.dm(ADA)[-1]
     count = len(stack.dm(ADA))
     await stack.click(ADA, offer, ids.action_id("new_interview"))
+    await stack.agree(ADA)
     await stack.fake.wait_for(lambda: any("GREETING" in m["content"] for m in stack.dm(ADA)[count:]), 10.0)
     fresh = await stack.core.status(stack.key(ADA))
     assert fresh is not None and fresh.status is RecordStatus.ACTIVE and fresh.interview_id != record.interview_id
@@ -204,6 +211,7 @@ async def test_end_button_confirm_cancel_and_a_new_interview(stack: Stack) -> No
 async def test_reply_that_breaks_offers_retry(stack: Stack) -> None:
     assert stack.emulator is not None
     await stack.fake.user_sends_dm(ADA, "hi")
+    await stack.agree(ADA)
     await stack.reply_done(ADA)
     stack.emulator.faults.error_event_after_chars = 4
     await stack.fake.user_sends_dm(ADA, "My friends are here")
@@ -220,6 +228,7 @@ async def test_reply_that_breaks_offers_retry(stack: Stack) -> None:
 
 async def test_clicks_on_unknown_or_outdated_buttons_get_an_answer(stack: Stack) -> None:
     await stack.fake.user_sends_dm(ADA, "hi")
+    await stack.agree(ADA)
     await stack.reply_done(ADA)
     reply = stack.dm(ADA)[-1]
     for custom_id in (ids.action_id("bogus"), "ib:zz:1", "ib:a:"):  # e.g. a button of an older/newer version
@@ -230,6 +239,7 @@ async def test_clicks_on_unknown_or_outdated_buttons_get_an_answer(stack: Stack)
 
 async def test_status_after_the_end_reads_well(stack: Stack) -> None:
     await stack.fake.user_sends_dm(ADA, "hi")
+    await stack.agree(ADA)
     await stack.reply_done(ADA)
     stop = await stack.fake.slash_command(ADA, "interview", [{"type": 1, "name": "stop", "options": []}])
     await stack.fake.wait_for(lambda: bool(stop.followups), timeout=10.0)
@@ -247,8 +257,11 @@ async def test_start_while_the_interview_service_is_down_says_so(stack: Stack) -
         ADA, "interview", [{"type": 1, "name": "start", "options": []}], guild_id=GUILD
     )
     await stack.fake.wait_for(lambda: bool(started.followups), timeout=20.0)  # not "thinking…" forever
-    text = started.all_texts()[-1]
-    assert started.ephemeral and "try again" in text.lower()
+    assert not stack.emulator.requests, "the consent text asks first: nothing was sent to the interview service"
+    agreed = await stack.agree(ADA)  # the start call happens now, and fails
+    await stack.fake.wait_for(lambda: bool(agreed.all_texts()), timeout=20.0)
+    text = agreed.all_texts()[-1]
+    assert agreed.ephemeral and "try again" in text.lower()
     assert "Traceback" not in text and "503" not in text, text
 
 
@@ -262,6 +275,7 @@ async def test_a_failing_command_still_answers_the_member(stack: Stack) -> None:
 
 async def test_an_other_answer_typed_across_a_restart_is_taken(stack: Stack) -> None:
     await stack.fake.user_sends_dm(ADA, "hello")
+    await stack.agree(ADA)
     await stack.said(ADA, "What brought you")
     await stack.fake.user_sends_dm(ADA, "Curiosity")
     yes_no = await stack.question(ADA, "yn")
@@ -289,6 +303,7 @@ async def test_a_dm_the_bot_fails_to_handle_gets_a_word_back(stack: Stack) -> No
 
 async def test_a_dm_sent_while_the_bot_was_down_is_taken_after_the_restart(stack: Stack) -> None:
     await stack.fake.user_sends_dm(ADA, "hello")
+    await stack.agree(ADA)
     await stack.said(ADA, "What brought you")
     await stack.core.wait_until_idle(stack.key(ADA))
     await stack.shut_down()
@@ -312,6 +327,7 @@ async def test_a_dm_lost_with_an_invalidated_session_is_caught_up(stack: Stack) 
     assert stack.bot is not None
     stack.bot.before_identify_hook = no_pause  # type: ignore[method-assign]
     await stack.fake.user_sends_dm(ADA, "hello")
+    await stack.agree(ADA)
     await stack.said(ADA, "What brought you")
     await stack.core.wait_until_idle(stack.key(ADA))
     identified = stack.fake.gateway.stats.identifies

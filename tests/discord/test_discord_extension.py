@@ -9,14 +9,25 @@ from typing import Any
 import discord
 import pytest
 from discord.ext import commands
+from discord_helpers import custom_ids
 from fake_discord import FakeDiscord, point_discord_py_at, running_client
 
+from adapters.discord import ids
 from adapters.discord.adapter import dm_key
 from adapters.discord.cog import not_eligible
 from bot.config import Settings
 from bot.core.i18n import catalogue
 
 GUILD, ADA, BOB, STRANGER = "700", "3001", "3002", "3003"
+
+
+async def agree(fake: FakeDiscord, user: str, dm: str) -> None:
+    """Click **I agree** under the consent text in the member's DM."""
+    button = ids.action_id("agree")
+    await fake.wait_for(lambda: any(button in custom_ids(m) for m in fake.bot_messages(dm)), 10.0)
+    consent = next(m for m in fake.bot_messages(dm) if button in custom_ids(m))
+    clicked = await fake.click(user, consent["id"], button)
+    await clicked.wait_responded(5.0)
 
 
 async def test_extension_in_a_host_bot_with_allowed_roles(tmp_path: Path) -> None:
@@ -50,6 +61,7 @@ async def test_extension_in_a_host_bot_with_allowed_roles(tmp_path: Path) -> Non
                 await fake.user_sends_dm(ADA, "hi")
                 ada_dm = fake.dm_channel_of(ADA)
                 assert ada_dm is not None
+                await agree(fake, ADA, ada_dm)
                 await fake.wait_for(lambda: any("To start" in m["content"] for m in fake.bot_messages(ada_dm)), 10.0)
 
                 for outsider in (BOB, STRANGER):  # no tester role / not in the allowed guild
@@ -104,6 +116,7 @@ async def test_runner_honours_the_configured_rest_base_and_gateway(tmp_path: Pat
                     await fake.user_sends_dm(ADA, "hi")
                     dm = fake.dm_channel_of(ADA)
                     assert dm is not None
+                    await agree(fake, ADA, dm)
                     await fake.wait_for(lambda: any("To start" in m["content"] for m in fake.bot_messages(dm)), 10.0)
                 finally:
                     runner.cancel()

@@ -25,6 +25,7 @@ async def test_long_reply_through_429s_and_a_gateway_outage(tmp_path: Path) -> N
         fake.force_429("PATCH", r"/channels/\d+/messages/\d+", count=3, retry_after=0.1)
         fake.force_429("POST", r"/channels/\d+/messages$", count=2, retry_after=0.1, global_=True)
         await fake.user_sends_dm(ADA, "hi")
+        await stack.agree(ADA)
         await stack.said(ADA, "What brought you to the server?")
         key = stack.key(ADA)
         await stack.core.wait_until_idle(key)
@@ -32,7 +33,7 @@ async def test_long_reply_through_429s_and_a_gateway_outage(tmp_path: Path) -> N
         assert record is not None
         opening = (await stack.api.get(record.interview_id)).transcript[0].content
         assert len(opening) > 2000
-        texts = [m["content"] for m in stack.dm(ADA)]
+        texts = [m["content"] for m in stack.dm(ADA)][1:]  # after the consent text
         assert "".join(texts) == opening  # split without losing or doubling a character, despite the 429s
         assert texts == split_message(opening)
         assert ids.action_id("end") in custom_ids(stack.dm(ADA)[-1])
@@ -56,6 +57,7 @@ async def test_long_reply_through_429s_and_a_gateway_outage(tmp_path: Path) -> N
 async def test_member_who_blocks_the_bot_completes_as_respondent_left(tmp_path: Path) -> None:
     async with discord_stack(tmp_path) as stack:
         await stack.fake.user_sends_dm(ADA, "hi")
+        await stack.agree(ADA)
         await stack.said(ADA, "What brought you")
         key = stack.key(ADA)
         await stack.core.wait_until_idle(key)
@@ -86,6 +88,7 @@ async def test_many_concurrent_dm_interviews_share_the_edit_budget(tmp_path: Pat
         for n, member in enumerate(members):
             stack.fake.add_user(member, f"member{n}")
         await asyncio.gather(*(stack.fake.user_sends_dm(m, "hello") for m in members))
+        await asyncio.gather(*(stack.agree(m) for m in members))
         await asyncio.gather(*(stack.reply_done(m) for m in members))  # openings come whole (not streamed)
         await asyncio.gather(*(stack.fake.user_sends_dm(m, "I like the people") for m in members))
         replies = await asyncio.gather(*(stack.question(m, "yn") for m in members))  # streamed, all at once

@@ -26,6 +26,7 @@ async def stack(tmp_path: Path) -> AsyncIterator[Stack]:
 async def reach(stack: Stack, question_id: str) -> dict[str, Any]:
     """Answer the interview up to ``question_id`` (the shared brief's order) and return its message."""
     await stack.fake.user_sends_dm(ADA, "hi")
+    await stack.agree(ADA)
     await stack.said(ADA, "What brought you to the server?")
     await stack.fake.user_sends_dm(ADA, "Friends")
     yes_no = await stack.question(ADA, "yn")
