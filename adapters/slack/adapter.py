@@ -36,7 +36,7 @@ from adapters.slack.handoff import DirectOpening
 from adapters.slack.notices import notice_blocks
 from adapters.slack.reply import SlackReply, thinking
 from adapters.slack.target import Target, blocks_fit
-from adapters.slack.wording import anchor_text, intro_block, intro_text
+from adapters.slack.wording import anchor_text
 from bot.api.models import AnswerValue, Question
 from bot.core import (
     AdapterState,
@@ -95,18 +95,18 @@ class SlackAdapter(DirectOpening):
         state = await self.threads.get(key.as_str())
         return str(state["thread_ts"]) if state and state.get("thread_ts") else None
 
-    async def set_thread(self, key: ConversationKey, thread_ts: str | None, *, introduced: bool = False) -> None:
+    async def set_thread(self, key: ConversationKey, thread_ts: str | None) -> None:
         """Set (None: clear, so the next reply opens a new thread) the conversation's interview thread.
 
-        ``introduced``: the thread shows the consent note (:func:`intro_text`) already.
+        The consent text (a notice with I agree / No thanks) comes from the core before an interview starts.
         """
-        state = {"thread_ts": thread_ts, "introduced": introduced} if thread_ts else None
+        state = {"thread_ts": thread_ts} if thread_ts else None
         await self.threads.put(key.as_str(), state)
 
     async def target(self, key: ConversationKey, *, open_thread: bool = True, locale: str | None = None) -> Target:
         """Where to post for ``key``; with ``open_thread`` a thread anchor is posted when there is none.
 
-        ``locale`` is the interview's: the anchor and the consent note are worded in it.
+        ``locale`` is the interview's: the anchor is worded in it.
         """
         thread_ts = await self.thread_of(key)
         if thread_ts is None and open_thread:
@@ -118,33 +118,18 @@ class SlackAdapter(DirectOpening):
                 conversation=key.as_str(),
                 channel=key.channel,
                 text=anchor_text(tr),
-                blocks=[{"type": "section", "text": {"type": "mrkdwn", "text": anchor_text(tr)}}, intro_block(tr)],
+                blocks=[{"type": "section", "text": {"type": "mrkdwn", "text": anchor_text(tr)}}],
             )
             thread_ts = str(response["ts"])
-            await self.set_thread(key, thread_ts, introduced=True)
+            await self.set_thread(key, thread_ts)
         return Target(key, key.channel, thread_ts)
-
-    async def introduce(self, target: Target, tr: Catalogue) -> None:
-        """Post the consent note in the interview's thread unless it shows there already (once per thread)."""
-        state = await self.threads.get(target.conversation)
-        if not target.thread_ts or not state or state.get("introduced", True):
-            return  # no thread, or one from before this note existed: say nothing mid-interview
-        try:
-            await self.post(target, intro_text(tr).replace("*", ""), [intro_block(tr)])
-        except SlackApiError as error:  # a courtesy: the interview goes on without it
-            log.info("slack consent note not posted (%s)", error_code(error))
-        await self.set_thread(target.key, target.thread_ts, introduced=True)
 
     # --- the Adapter protocol ---
 
     async def begin_reply(self, key: ConversationKey, locale: str | None = None) -> SlackReply:
-        """Show the thinking status in the interview's thread at once (a placeholder if statuses fail).
-
-        The first reply of an interview is preceded by the consent note (:meth:`introduce`).
-        """
+        """Show the thinking status in the interview's thread at once (a placeholder if statuses fail)."""
         tr = catalogue(locale)
         target = await self.target(key, locale=locale)
-        await self.introduce(target, tr)
         loading = [
             thinking(tr),
             tr.gettext("is reading your answer…"),

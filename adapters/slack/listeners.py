@@ -153,8 +153,8 @@ class DirectMessages:
             active = await bridge.current(key)
             current = await adapter.thread_of(key)
             elsewhere = active is not None and current is not None and current != root
-            if active is None or current is None:  # a new interview (its first reply brings the consent note)
-                await adapter.set_thread(key, root, introduced=active is not None)
+            if active is None or current is None:  # a new interview (its consent text comes first, in this thread)
+                await adapter.set_thread(key, root)
             outcome = await bridge.handle(
                 UserText(
                     key,

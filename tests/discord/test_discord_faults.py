@@ -15,7 +15,8 @@ from bot.core import EndReason
 from bot.core.store import RecordStatus
 
 LONG_GREETING = "Hi {name}! " + " ".join(f"Paragraph {i}: " + "lorem ipsum dolor sit amet " * 12 for i in range(9))
-CHATTY_BRIEF = BRIEF.replace("[Thanks.]", '["' + "Thanks, that is really helpful to hear. " * 5 + '"]')
+# long enough to stream past the first 5 s window of each DM (the consent text and its click spend part of it)
+CHATTY_BRIEF = BRIEF.replace("[Thanks.]", '["' + "Thanks, that is really helpful to hear. " * 10 + '"]')
 LONG_BRIEF = BRIEF.replace('"Hi {name}! GREETING"', '"' + LONG_GREETING + '"')
 
 

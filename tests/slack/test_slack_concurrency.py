@@ -9,7 +9,7 @@ from pathlib import Path
 
 from aiohttp import web
 from fake_slack import FakeSlack
-from test_slack_e2e import Harness, open_harness
+from test_slack_e2e import Harness, agree, open_harness
 
 from adapters.slack.budget import SlackBudget
 
@@ -56,6 +56,7 @@ async def test_many_concurrent_interviews_share_the_workspace_budget(
         sent = await asyncio.gather(*(fake_slack.user_sends_dm(u, "hi") for u in users))
         assert all(s["status"] == 200 for s in sent)
         threads = {u: s["ts"] for u, s in zip(users, sent, strict=True)}
+        await asyncio.gather(*(agree(h, u) for u in users))
         await fake_slack.wait_for(
             lambda: all(any("What is your role?" in m["text"] for m in h.bot_replies(u, threads[u])) for u in users),
             timeout=30,
@@ -87,6 +88,7 @@ async def test_stream_expiry_mid_reply_falls_back_to_update_end_to_end(
     fake_slack.stream_ttl = 0.0  # Slack's ~5 minutes, shortened: every stream expires right after it starts
     async with open_harness(fake_slack, serve_http, tmp_path, update_interval=0.02, token_rate=400.0) as h:
         sent = await fake_slack.user_sends_dm("U0ALICE01", "hi")
+        await agree(h)
         await fake_slack.wait_for(
             lambda: any("What is your role?" in m["text"] for m in h.bot_replies(thread=sent["ts"])), timeout=15
         )

@@ -25,7 +25,7 @@ from bot.core.bridge import Bridge
 from bot.core.clock import ManualClock
 from bot.core.keys import ConversationKey
 from bot.core.policy import BridgeConfig
-from bot.core.store import RecordStatus
+from bot.core.store import ConsentDecision, RecordStatus
 from bot.core.studies import StudyBook
 from bot.emulator import Emulator, EmulatorConfig, run_emulator
 from storage.sqlite import SQLiteStore
@@ -120,8 +120,8 @@ class Harness:
 
 
 def is_intro(message: dict[str, Any]) -> bool:
-    """True for the consent note that opens an interview's thread."""
-    return any(b.get("block_id") == INTRO_BLOCK for b in message.get("blocks") or [])
+    """True for the consent text shown before an interview starts (with I agree / No thanks, or their choice)."""
+    return "Before we start" in block_text(message)
 
 
 def action_ids(message: dict[str, Any]) -> list[str]:
@@ -196,10 +196,16 @@ async def harness(
         yield h
 
 
+async def agree(h: Harness, user: str = ALICE) -> None:
+    """Click **I agree** under the consent text in the user's DM."""
+    assert await h.click(await h.wait_for_action("ib:act:agree", user), "ib:act:agree", user) == 200
+
+
 async def start_interview(h: Harness, text: str = "hi") -> str:
-    """Alice DMs the app; returns the thread the interview lives in (her message)."""
+    """Alice DMs the app and agrees to the consent text; returns the thread the interview lives in (her message)."""
     sent = await h.fake.user_sends_dm(ALICE, text)
     assert sent["status"] == 200
+    await agree(h)
     await h.fake.wait_for(lambda: any("Thanks for joining" in m["text"] for m in h.bot_replies(thread=sent["ts"])))
     assert await h.thread() == sent["ts"]
     return str(sent["ts"])
@@ -270,22 +276,42 @@ async def test_dm_flow_end_to_end_through_every_question_type(harness: Harness) 
     assert "You chose *Yes*" in texts and "You chose *Research*" in texts and "You ranked:" in texts
 
 
-async def test_consent_note_comes_first_and_once_per_interview(harness: Harness) -> None:
+async def test_consent_text_comes_first_and_nothing_is_sent_before_i_agree(harness: Harness) -> None:
     h = harness
-    thread = await start_interview(h)
-    await h.fake.user_sends_dm(ALICE, "I am a designer", thread_ts=thread)
-    await h.wait_for_action("ib:yes")
-    await h.idle()
-    [intro] = h.intros(thread=thread)
-    first_reply = h.bot_replies(thread=thread)[0]
-    assert float(intro["ts"]) < float(first_reply["ts"])  # before the interviewer's first words
-    assert "not anonymous" in block_text(intro) and "/interview stop" in block_text(intro)
-    # an interview started by the command opens its own thread, whose anchor carries the note
-    await h.fake.user_sends_dm(ALICE, "stop", thread_ts=thread)
+    sent = await h.fake.user_sends_dm(ALICE, "hi")
+    consent = await h.wait_for_action("ib:act:agree")
+    assert consent["thread_ts"] == sent["ts"], "in the thread the interview will live in"
+    assert "I agree" in str(consent["blocks"]) and "No thanks" in str(consent["blocks"])
+    text = block_text(consent)
+    for fact in ("What is collected", "Who sees it", "not anonymous", "180 days", "/interview forget-me"):
+        assert fact in text, fact
+    assert not h.emulator.requests, "nothing reached the interview API before I agree"
+    await h.click(consent, "ib:act:agree")
+    await h.fake.wait_for(lambda: any("Thanks for joining" in m["text"] for m in h.bot_replies(thread=sent["ts"])))
+    assert h.emulator.requests[0].path.endswith("/interviews/start"), "the start call came on agreement"
+    assert float(consent["ts"]) < float(h.bot_replies(thread=sent["ts"])[0]["ts"])
+    assert "I agree" in block_text(h.message(consent["ts"])) and not action_ids(h.message(consent["ts"]))
+    # an interview started by the command asks again, before anything is sent
+    await h.fake.user_sends_dm(ALICE, "stop", thread_ts=sent["ts"])
     await h.click(await h.wait_for_action("ib:act:confirm_exit"), "ib:act:confirm_exit")
     await h.record_status(RecordStatus.COMPLETED)
+    count = len(h.emulator.requests)
     await h.fake.slash_command(ALICE, "/interview", "start")
+    await agree(h)
     await h.record_status(RecordStatus.ACTIVE)
-    new_thread = await h.thread()
-    await h.fake.wait_for(lambda: any("Thanks for joining" in m["text"] for m in h.bot_replies(thread=new_thread)))
-    assert "not anonymous" in block_text(h.message(new_thread)) and not h.intros(thread=new_thread)
+    assert h.emulator.requests[count].path.endswith("/interviews/start"), "nothing before the start call on agreement"
+
+
+async def test_no_thanks_starts_nothing_and_is_not_asked_again(harness: Harness) -> None:
+    h = harness
+    await h.fake.user_sends_dm(ALICE, "hi")
+    consent = await h.wait_for_action("ib:act:decline")
+    assert await h.click(consent, "ib:act:decline") == 200
+    channel = consent["channel"]
+    await h.fake.wait_for(lambda: any("won't be asked" in block_text(m) for m in h.fake.bot_messages(channel)))
+    await h.fake.user_sends_dm(ALICE, "hello again")
+    await h.fake.wait_for(lambda: any("chose not to take part" in block_text(m) for m in h.fake.bot_messages(channel)))
+    assert not h.emulator.requests, "No thanks starts nothing at the interview API"
+    assert await h.store.latest_interview(h.key()) is None
+    counts = await h.store.consent_counts("default")
+    assert counts.get(ConsentDecision.DECLINED) == 1

@@ -10,7 +10,7 @@ from pathlib import Path
 import test_slack_e2e as e2e
 from aiohttp import web
 from slack_bolt.async_app import AsyncApp
-from test_slack_e2e import ALICE, Harness, action_ids, block_text, start_interview
+from test_slack_e2e import ALICE, Harness, action_ids, agree, block_text, start_interview
 
 from adapters.slack.adapter import SlackAdapter
 from adapters.slack.budget import SlackBudget
@@ -40,6 +40,7 @@ async def test_redelivered_events_are_handled_once(harness: Harness) -> None:
     sent = await h.fake.user_sends_dm(ALICE, "hi")
     assert await h.fake.redeliver(sent["event_id"]) == 200
     assert await h.fake.redeliver(sent["event_id"]) == 200
+    await agree(h)
     await h.fake.wait_for(lambda: any("Thanks for joining" in m["text"] for m in h.bot_replies(thread=sent["ts"])))
     second = await h.fake.user_sends_dm(ALICE, "I am a designer", thread_ts=sent["ts"])
     assert await h.fake.redeliver(second["event_id"]) == 200
@@ -120,6 +121,7 @@ async def test_slash_command_start_status_stop(harness: Harness) -> None:
     await h.fake.wait_for(lambda: any("/interview start" in e["text"] for e in h.fake.ephemerals(ALICE)))
     started = await h.fake.slash_command(ALICE, "/interview", "start", channel_id="C0GENERAL")
     assert started["status"] == 200 and not started["delivery"].timed_out
+    await agree(h)
     await h.fake.wait_for(lambda: any("Thanks for joining" in m["text"] for m in h.bot_replies()))
     thread = await h.thread()
     anchor = h.message(thread)
@@ -147,7 +149,9 @@ async def test_app_home_lists_interviews_with_start_and_resume(harness: Harness)
     view = h.fake.home_view(ALICE)
     assert view is not None and "ib_home:start" in action_ids(view) and "No interviews yet" in block_text(view)
     await h.fake.click_in_view(ALICE, view["id"], "ib_home:start")
+    await agree(h)  # the consent text came to the DM; the interview starts on I agree
     await h.fake.wait_for(lambda: any("Thanks for joining" in m["text"] for m in h.bot_replies()))
+    assert await h.fake.open_app_home(ALICE) == 200  # the Home tab shows the new state when opened again
 
     def resumable() -> bool:
         current = h.fake.home_view(ALICE)
@@ -230,6 +234,7 @@ async def test_after_the_end_a_button_starts_a_new_interview_in_a_new_thread(har
 
     await h.fake.wait_for(offers)
     await h.click(offers()[0], "ib:act:new_interview")
+    await agree(h)
     await h.record_status(RecordStatus.ACTIVE)
     new_thread = await h.thread()
     assert new_thread not in (thread, later["ts"]) and h.message(new_thread)["bot"]  # the anchor message
@@ -273,12 +278,17 @@ async def test_buttons_and_threads_survive_a_restart(
 async def test_two_quick_first_messages_open_one_interview_and_neither_goes_unanswered(harness: Harness) -> None:
     h = harness
     first, second = await asyncio.gather(h.fake.user_sends_dm(ALICE, "hi"), h.fake.user_sends_dm(ALICE, "hello?"))
+    # the first gets the consent text, the second a reminder that nothing was sent yet (with the same buttons)
+    await h.fake.wait_for(
+        lambda: len([m for m in h.fake.bot_messages(first["channel"]) if "ib:act:agree" in action_ids(m)]) == 2
+    )
+    await agree(h)
     await h.fake.wait_for(lambda: any("Thanks for joining" in m["text"] for m in h.bot_replies()))
     await h.idle()
     thread = await h.thread()
     assert thread in (first["ts"], second["ts"])
     other = second["ts"] if thread == first["ts"] else first["ts"]
-    await h.fake.wait_for(lambda: any(m["text"] == POINTER_TEXT for m in h.bot_replies(thread=other)))
+    assert [m for m in h.fake.bot_messages(first["channel"], other)], "neither message goes unanswered"
     assert len(await h.store.interviews_of_user("slack", ALICE)) == 1
 
 

@@ -47,16 +47,7 @@ def settings(fake: FakeSlack, **extra: object) -> Settings:
 async def greeted(fake: FakeSlack, thread: str, count: int = 1) -> None:
     channel = fake.dm_channel_of(ALICE)
     await fake.wait_for(
-        lambda: (
-            len(
-                [
-                    m
-                    for m in fake.bot_messages(channel, thread)
-                    if m["ts"] != thread and not any(b.get("block_id") == INTRO_BLOCK for b in m["blocks"] or [])
-                ]
-            )
-            >= count
-        ),
+        lambda: len([m for m in fake.bot_messages(channel, thread) if m["ts"] != thread]) >= count,
         timeout=10,
     )
 

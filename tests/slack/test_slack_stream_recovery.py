@@ -47,11 +47,7 @@ def key(fake_slack: FakeSlack) -> ConversationKey:
 
 def replies(fake: FakeSlack, key: ConversationKey, thread: str) -> list[dict[str, Any]]:
     """The bot's replies in ``thread`` (the anchor and its consent note left out)."""
-    return [
-        m
-        for m in fake.messages(key.channel, thread)
-        if m["bot"] and m["ts"] != thread and not any(b.get("block_id") == INTRO_BLOCK for b in m["blocks"] or [])
-    ]
+    return [m for m in fake.messages(key.channel, thread) if m["bot"] and m["ts"] != thread]
 
 
 async def test_a_failed_stop_stops_the_stream_first_then_updates_the_same_message(
