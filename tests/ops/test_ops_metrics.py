@@ -62,6 +62,8 @@ async def test_counters_move_during_an_interview_and_labels_stay_bounded(tmp_pat
             assert before[("interview_bridge_platform_connected", (("link", "discord"),))] == 1.0
 
             await fake.user_sends_dm(ADA, "hi")
+            await said(fake, "Before we start")
+            await fake.user_sends_dm(ADA, "I agree")  # typed words answer the consent text too
             await said(fake, "Hi ada")
             fake.force_429("PATCH", r"/channels/\d+/messages/\d+", count=1, retry_after=0.1)  # discord.py waits
             await fake.user_sends_dm(ADA, "A friend invited me, and the channels confused me at first.")
