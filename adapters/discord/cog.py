@@ -83,8 +83,7 @@ class InterviewCog(commands.Cog, name=components.COG_NAME):
         self.locales = locales.MemberLocales(bridge.adapter_state(locales.SCOPE))
         self.router = ComponentRouter(bridge, self.adapter)
         self.router.on_start = self.start_in_dm
-        #: Closed when the cog is unloaded (``setup`` puts the bridge it opened here).
-        self.resources = AsyncExitStack()
+        self.resources = AsyncExitStack()  # closed when the cog is unloaded (with the bridge setup() opened)
         self.audiences = add_study_commands(self)  # /interview results|export|admin; DM writers' guilds/roles
         privacy.add_privacy_commands(self)  # /interview forget-me|my-data
         self._eligible: dict[str, tuple[float, bool]] = {}
@@ -318,7 +317,6 @@ class InterviewCog(commands.Cog, name=components.COG_NAME):
         return await study_choices(self.bridge, current, open_only=True)
 
     async def dm_key_of(self, interaction: discord.Interaction[Any]) -> Any:
-        """The key of the member's DM with the bot (opened if need be)."""
         if interaction.guild_id is None and interaction.channel_id is not None:
             return dm_key(interaction.channel_id, interaction.user.id)
         channel = await interaction.user.create_dm()
