@@ -19,7 +19,7 @@ from bot.core.export import export_csv
 from bot.core.i18n import Catalogue, catalogue
 from bot.core.invitations import CampaignCounts, InvitationState
 from bot.core.ports import ResultsCard, ResultsFile
-from bot.core.store import AnalysisStatus, RecordStatus
+from bot.core.store import AnalysisStatus, ConsentDecision, RecordStatus
 from bot.core.studies import Study, StudyState
 from bot.core.summaries import tally
 
@@ -50,6 +50,8 @@ class StudyCounts:
     median_duration: float | None
     state: StudyState
     invitations: CampaignCounts | None = None  # the study's invitees per state (None: nobody was invited)
+
+    said_no: int = 0  # answered the consent text with "No thanks" (nothing was started)
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,6 +115,7 @@ class StudyDesk:
             median_duration=median(durations) if durations else None,
             state=state,
             invitations=invited if invited.total else None,
+            said_no=(await self._ctx.store.consent_counts(study.id)).get(ConsentDecision.DECLINED, 0),
         )
 
     def counts_card(self, study: Study, counts: StudyCounts, tr: Catalogue) -> ResultsCard:
@@ -128,6 +131,7 @@ class StudyDesk:
             (tr.gettext("In progress"), str(counts.in_progress)),
             (tr.gettext("Completed"), str(counts.completed)),
             (tr.gettext("Declined"), str(counts.declined)),
+            (tr.gettext("Said no thanks to the consent text"), str(counts.said_no)),
             (tr.gettext("Analysed"), str(counts.analysed)),
         ]
         if counts.by_reason:

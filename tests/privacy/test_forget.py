@@ -1,0 +1,88 @@
+"""Forget me: confirm first, then nothing of the person is left but the erasure log's hash and date (issue 11)."""
+
+from __future__ import annotations
+
+from bot.core.bridge import Bridge
+from bot.core.events import ConsentReply, ForgetMe, OutcomeKind, Start, UserText
+from bot.core.ports import Action, NoticeKind
+from bot.core.store import Store
+from bot.emulator import Emulator
+from storage.locations import store_at
+from tests.core.helpers import key_of, respondent, say
+from tests.core.recording import RecordingAdapter
+
+from .tables import containing, every_row
+
+WORDS = "My manager Priscilla-Quartz never answers on Tuesdays"
+OTHER_WORDS = "The cafeteria coffee is fine"
+
+
+async def interview(bridge: Bridge, user: str, words: str, study: str = "named") -> str:
+    key = key_of(user)
+    await bridge.handle(Start(key, respondent(user), study))
+    outcome = await bridge.handle(ConsentReply(key, agreed=True, actor=user))
+    assert outcome.interview_id
+    await bridge.wait_until_idle(key)
+    await say(bridge, key, words)
+    return outcome.interview_id
+
+
+async def test_forget_me_asks_first_then_leaves_only_the_erasure_log(
+    bridge: Bridge, adapter: RecordingAdapter, store: Store, database: str, emulator: Emulator
+) -> None:
+    user, key = "U0FORGET7", key_of("U0FORGET7")
+    await interview(bridge, user, WORDS)
+    await interview(bridge, "U0KEEPME3", OTHER_WORDS)  # someone else's interview stays
+    await bridge.handle(Start(key, respondent(user), "pulse"))  # a consent text still waiting
+    assert containing(await every_row(database), user, WORDS)
+
+    asked = await bridge.handle(UserText(key, "delete my data", respondent(user)))
+    assert asked.ok
+    [confirm] = adapter.notices_of(key, NoticeKind.CONFIRM_FORGET)
+    assert confirm.actions == (Action.FORGET, Action.KEEP)
+    assert containing(await every_row(database), WORDS), "nothing is erased before the confirmation"
+
+    done = await bridge.handle(ForgetMe(key, confirmed=True, actor=user))
+    assert done.ok and "erased everything" in (done.message or "")
+    assert "keeps its own copy" in (done.message or "") and "team running the study" in (done.message or "")
+    left = containing(await every_row(database), user, WORDS, "Member U0FORGET7")
+    assert left == {}, left
+    rows = await every_row(database)
+    assert len(rows["erasures"]) == 1 and containing(rows, OTHER_WORDS), "only the erasure log; others untouched"
+
+    await bridge.stop()  # a restart brings nothing back
+    await store.close()
+    reopened = store_at(database)
+    await reopened.open()
+    try:
+        restarted = Bridge(bridge.client, reopened, bridge.config, studies=bridge.studies)
+        restarted.register(adapter)
+        await restarted.start()
+        assert containing(await every_row(database), user, WORDS) == {}
+        again = await restarted.handle(ForgetMe(key, actor=user))  # a second request, answered plainly
+        assert again.kind is OutcomeKind.NO_INTERVIEW and "already erased on" in (again.message or "")
+        await restarted.stop()
+    finally:
+        await reopened.close()
+        await store.open()  # the fixture closes it
+
+
+async def test_a_running_interview_ends_first_and_keep_it_erases_nothing(
+    bridge: Bridge, adapter: RecordingAdapter, store: Store, database: str, emulator: Emulator
+) -> None:
+    user, key = "U0RUNNING", key_of("U0RUNNING")
+    interview_id = await interview(bridge, user, WORDS)
+    await bridge.handle(ForgetMe(key, actor=user))
+    kept = await bridge.handle(ForgetMe(key, confirmed=True, cancel=True, actor=user))
+    assert kept.ok and kept.message == "Nothing was erased."
+    assert await store.get_interview(interview_id) is not None
+    await bridge.handle(ForgetMe(key, actor=user))
+    await bridge.handle(UserText(key, "yes", respondent(user)))  # typed confirmation
+    assert await store.get_interview(interview_id) is None
+    assert emulator.interview(interview_id).status == "completed", "ended on the API before it was erased"
+
+
+async def test_nothing_to_forget_is_answered_plainly(bridge: Bridge, adapter: RecordingAdapter) -> None:
+    outcome = await bridge.handle(ForgetMe(key_of("U0NOBODY1"), actor="U0NOBODY1"))
+    assert outcome.kind is OutcomeKind.NO_INTERVIEW
+    assert outcome.message == "This bot stores nothing about you — there is nothing to erase or send."
