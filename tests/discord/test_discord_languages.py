@@ -49,6 +49,7 @@ async def whole_interview(stack: Stack, user: str, other: str, locale: str) -> N
     """One member's interview through every path that makes the bot talk (waits on ids, never on words)."""
     start = [{"type": 1, "name": "start", "options": []}]
     started = await stack.fake.slash_command(user, "interview", start, locale=locale)
+    await stack.agree(user)  # the consent text, in the member's language
     await stack.said(user, "What brought you to the server?")
     await stack.reply_done(user)
     await stack.fake.wait_for(lambda: bool(started.followups), timeout=10.0)
@@ -206,6 +207,9 @@ async def test_an_interview_started_by_a_dm_uses_the_language_of_the_members_las
     await stack.shut_down()  # remembered across a restart
     await stack.boot()
     await stack.fake.user_sends_dm(PIA, "hi")  # a DM carries no locale
+    consent = await stack.consent(PIA)
+    assert "Bevor wir" in consent["content"], "the consent text in the member's language"
+    await stack.agree(PIA)
     await stack.reply_done(PIA)
     record = await stack.core.status(stack.key(PIA))
     assert record is not None and record.locale == "de"

@@ -60,6 +60,7 @@ async def test_a_plain_dm_gets_a_select_of_open_studies_and_the_pick_starts_it(s
     assert [o["label"] for o in select["options"]] == ["Joining Pixel Forge", "Team pulse"]
     picked = await stack.click(ADA, choice, select["custom_id"], values=["onboarding"])
     await stack.said(ADA, "Your answers go to the community team.")  # the consent text comes first
+    await stack.agree(ADA)
     await stack.said(ADA, "What brought you")
     assert picked.ephemeral
     record = await stack.core.status(stack.key(ADA))
@@ -69,6 +70,7 @@ async def test_a_plain_dm_gets_a_select_of_open_studies_and_the_pick_starts_it(s
 
 async def test_once_per_respondent_and_a_closed_study_refuse_politely(stack: Stack) -> None:
     started = await stack.fake.slash_command(ADA, "interview", _start("pulse"), guild_id=GUILD)
+    await stack.agree(ADA)
     await stack.said(ADA, "What brought you")
     await stack.fake.wait_for(lambda: bool(started.followups), timeout=10.0)
     stop = await stack.fake.slash_command(ADA, "interview", [{"type": 1, "name": "stop", "options": []}])
@@ -93,6 +95,7 @@ async def test_a_study_for_a_role_admits_members_with_it_in_dms(tmp_path: Path) 
         await stack.said(ADA, "isn't open to you")
         assert await stack.store.interviews_of_user("discord", ADA) == []
         await stack.fake.user_sends_dm(MOD, "hi")
+        await stack.agree(MOD)
         await stack.said(MOD, "What brought you")
         [record] = await stack.store.interviews_of_user("discord", MOD)
         assert record.study == "club"

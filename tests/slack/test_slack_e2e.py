@@ -290,7 +290,8 @@ async def test_consent_text_comes_first_and_nothing_is_sent_before_i_agree(harne
     await h.fake.wait_for(lambda: any("Thanks for joining" in m["text"] for m in h.bot_replies(thread=sent["ts"])))
     assert h.emulator.requests[0].path.endswith("/interviews/start"), "the start call came on agreement"
     assert float(consent["ts"]) < float(h.bot_replies(thread=sent["ts"])[0]["ts"])
-    assert "I agree" in block_text(h.message(consent["ts"])) and not action_ids(h.message(consent["ts"]))
+    await h.fake.wait_for(lambda: not action_ids(h.message(consent["ts"])))  # the buttons give way to the choice
+    assert "I agree" in block_text(h.message(consent["ts"]))
     # an interview started by the command asks again, before anything is sent
     await h.fake.user_sends_dm(ALICE, "stop", thread_ts=sent["ts"])
     await h.click(await h.wait_for_action("ib:act:confirm_exit"), "ib:act:confirm_exit")

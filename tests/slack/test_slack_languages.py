@@ -18,7 +18,7 @@ import pytest
 import yaml
 from aiohttp import web
 from fake_slack import FakeSlack
-from test_slack_e2e import BRIEF, Harness, action_ids, open_harness
+from test_slack_e2e import BRIEF, Harness, action_ids, agree, open_harness
 from test_slack_studies import STUDIES
 
 from adapters.slack.blocks import STUDY_SELECT_ACTION
@@ -66,6 +66,7 @@ async def whole_interview(h: Harness, user: str, other: str) -> None:
     channel = h.fake.dm_channel_of(user)
     sent = await h.fake.user_sends_dm(user, "hi")
     thread = str(sent["ts"])
+    await agree(h, user)  # the consent text, in the user's language
     await h.fake.wait_for(lambda: any("What is your role?" in m["text"] for m in h.bot_replies(user, thread)))
     await h.idle(user)
 

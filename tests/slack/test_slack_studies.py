@@ -13,7 +13,7 @@ from adapters.slack.blocks import STUDY_SELECT_ACTION
 from bot.core.events import Exit
 from bot.core.store import RecordStatus
 from bot.studies_file import parse_studies
-from tests.slack.test_slack_e2e import ALICE, Harness, action_ids, block_text, open_harness
+from tests.slack.test_slack_e2e import ALICE, Harness, action_ids, agree, block_text, open_harness
 
 STUDIES = """\
 studies:
@@ -57,6 +57,7 @@ async def test_a_plain_dm_gets_a_select_and_the_pick_starts_that_study(harness: 
     assert [o["value"] for o in select["options"]] == ["onboarding", "pulse"], "the closed study is not offered"
     status = await h.click(choice, STUDY_SELECT_ACTION, selected=["pulse"])
     assert status == 200
+    await agree(h)
     await h.fake.wait_for(lambda: said(h, "Thanks for joining"))
     record = await h.store.latest_interview(h.key())
     assert record is not None and record.study == "pulse" and record.status is RecordStatus.ACTIVE
@@ -66,6 +67,7 @@ async def test_a_plain_dm_gets_a_select_and_the_pick_starts_that_study(harness: 
 async def test_slash_start_by_id_or_its_start_once_per_person_and_closed_says_when(harness: Harness) -> None:
     h = harness
     await h.fake.slash_command(ALICE, "/interview", "start onb")
+    await agree(h)
     await h.fake.wait_for(lambda: said(h, "Thanks for joining"))
     record = await h.store.latest_interview(h.key())
     assert record is not None and record.study == "onboarding"
@@ -92,6 +94,7 @@ async def test_a_study_for_a_user_group_admits_its_members_only(
             lambda: any("isn't open to you" in block_text(m) for m in h.fake.messages(outsider, None)), timeout=10.0
         )
         await h.fake.slash_command(ALICE, "/interview", "start pulse")
+        await agree(h)
         await h.fake.wait_for(lambda: said(h, "Thanks for joining"), timeout=10.0)
         assert [r.study for r in await h.store.interviews_of_user("slack", ALICE)] == ["pulse"]
         assert await h.store.interviews_of_user("slack", "U0OUTSIDE") == []

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from bot.api.models import Question, QuestionType
 from bot.core.bridge import Bridge
-from bot.core.events import Answer, Start, UserText
+from bot.core.events import Answer, UserText
 from bot.core.keys import ConversationKey
 from bot.core.store import RecordStatus
-from tests.core.helpers import answer_for, respondent
+from tests.core.helpers import answer_for, respondent, start_consented
 
 
 #: What each respondent answers, by question id (``n`` varies the answers between respondents).
@@ -23,7 +23,7 @@ def answers(n: int) -> dict[str, object]:
 
 async def finish_interview(bridge: Bridge, adapter: object, key: ConversationKey, study: str, n: int) -> str:
     """Start ``study`` for ``key`` and answer every question until the interview ends naturally (any platform)."""
-    outcome = await bridge.handle(Start(key, respondent(key.user), study))
+    outcome = await start_consented(bridge, key, study=study)  # asked first, then "I agree"
     assert outcome.ok, outcome
     interview_id = outcome.interview_id
     assert interview_id
