@@ -53,6 +53,7 @@ def bridge_config(settings: Settings) -> BridgeConfig:
         after_completion=settings.after_completion,
         study=settings.koji_study,
         locale=settings.koji_locale,
+        retention_days=settings.retention_days,
     )
 
 
@@ -291,3 +292,16 @@ async def export_study(settings: Settings, study_id: str, file_format: str) -> s
 def invitation_desk(bridge: Bridge, clock: Clock | None = None) -> InvitationDesk:
     """The campaigns' desk on the bridge's store and studies (both storage backends hold the invitation tables)."""
     return InvitationDesk(bridge.store, bridge.studies, clock or SystemClock())
+
+
+async def forget_person(settings: Settings, platform: str, workspace: str, user: str) -> tuple[dict[str, int], bool]:
+    """Erase one person (an operator's answer to an emailed request); ``(rows removed per kind, was anything)``.
+
+    Their running interviews end first (on the API too); only the erasure log's hash and date remain.
+    """
+    async with open_bridge(settings) as bridge:
+        privacy = bridge.privacy
+        if not await privacy.stores_anything(platform, workspace, user):
+            return {}, False
+        erasure = await privacy.forget(platform, workspace, user)
+        return erasure.removed, True

@@ -112,6 +112,23 @@ def _export(settings: Settings, study: str, file_format: str, out: str | None) -
     return 0
 
 
+def _forget(settings: Settings, platform: str, workspace: str, user: str) -> int:
+    from bot.app import forget_person
+
+    if platform == "slack" and not workspace:
+        print("interview-bridge forget: --workspace is needed for Slack (the T… id)", file=sys.stderr)
+        return 2
+    removed, anything = asyncio.run(forget_person(settings, platform, workspace, user))
+    if not anything:
+        print(f"Nothing is stored about {platform} user {user}: nothing to erase.")
+        return 0
+    counts = ", ".join(f"{kind}: {count}" for kind, count in sorted(removed.items()) if count)
+    print(f"Erased everything stored about {platform} user {user} ({counts}).")
+    print("Kept: one erasure-log entry (a salted hash of the person and today's date), so a re-import can be refused.")
+    print("The interview service keeps its own copy (its API has no delete endpoint): ask its operator to remove it.")
+    return 0
+
+
 async def _emulator(args: argparse.Namespace) -> int:
     from bot.emulator import EmulatorConfig, serve_forever
 
@@ -193,6 +210,10 @@ def build_parser() -> argparse.ArgumentParser:
     status = campaign_commands.add_parser("status", help="per-state counts of a study's invitees")
     status.add_argument("--study", required=True, help="the study's id")
     status.add_argument("--json", action="store_true", help="print JSON")
+    forget = commands.add_parser("forget", help="erase everything stored about one person (an erasure request)")
+    forget.add_argument("--platform", required=True, choices=("slack", "discord", "terminal"))
+    forget.add_argument("--workspace", default="", help="the Slack workspace (team) id; Discord ids are global")
+    forget.add_argument("--user", required=True, help="the person's platform user id")
     doctor = commands.add_parser("doctor", help="check the configuration and say what is missing")
     doctor.add_argument("--generate-key", action="store_true", help="print a new TOKEN_ENCRYPTION_KEY")
     return parser
@@ -225,6 +246,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     if args.command in ("invite", "campaign"):
         return _campaigns(settings, args)
+    if args.command == "forget":
+        return _forget(settings, args.platform, args.workspace, args.user)
     if args.command == "doctor":
         from bot.doctor import doctor
 

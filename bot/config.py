@@ -85,10 +85,16 @@ class Settings(BaseSettings):
     )
     token_encryption_key: SecretStr | None = Field(
         None,
-        description="Fernet key to encrypt session tokens at rest (`interview-bridge doctor` makes one).",
+        description="Fernet key: session tokens and transcripts encrypted at rest (`doctor --generate-key`).",
         json_schema_extra=_allowed(
             "a Fernet key, 44 characters of url-safe base64 (`interview-bridge doctor --generate-key` makes one)"
         ),
+    )
+    retention_days: float = Field(
+        180.0,
+        gt=0,
+        description="Days the local transcript and analysis of an ended interview are kept (then purged).",
+        json_schema_extra=_allowed("a number of days above 0, e.g. 180"),
     )
 
     # --- conversation behaviour ---

@@ -15,6 +15,7 @@ from bot.config import Settings
 from bot.core.i18n import available_languages, language_of
 from bot.core.safe_text import printable
 from bot.names import claim
+from bot.studies_file import load_studies
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,14 +88,14 @@ def check_storage(settings: Settings) -> list[Finding]:
             Finding(
                 False,
                 "Encryption",
-                "session tokens are stored unencrypted; set TOKEN_ENCRYPTION_KEY "
+                "session tokens and transcripts are stored unencrypted; set TOKEN_ENCRYPTION_KEY "
                 "(make one with `interview-bridge doctor --generate-key`).",
             )
         )
     else:
         try:
             Fernet(key.encode())
-            findings.append(Finding(True, "Encryption", "session tokens are encrypted at rest."))
+            findings.append(Finding(True, "Encryption", "session tokens and transcripts are encrypted at rest."))
         except ValueError:
             findings.append(Finding(False, "Encryption", "TOKEN_ENCRYPTION_KEY is not a valid Fernet key.", True))
     return findings
@@ -188,6 +189,26 @@ def check_platforms(settings: Settings) -> list[Finding]:
     return findings
 
 
+def check_privacy(settings: Settings) -> list[Finding]:
+    """Retention, and anonymous studies whose transcripts would be stored unencrypted."""
+    days = f"{settings.retention_days:g}"
+    findings = [Finding(True, "Retention", f"transcripts of ended interviews are purged after {days} days.")]
+    if not settings.studies_file:
+        return findings
+    try:
+        book = load_studies(settings.studies_file)
+    except (OSError, ValueError):
+        return findings  # the studies check says what is wrong with the file
+    anonymous = [study.id for study in book.studies if study.anonymous]
+    if anonymous and not _secret(settings.token_encryption_key):
+        text = (
+            f"{', '.join(anonymous)} {'is' if len(anonymous) == 1 else 'are'} anonymous but encryption is off: "
+            "transcripts are stored in plain text; set TOKEN_ENCRYPTION_KEY."
+        )
+        findings.append(Finding(False, "Privacy", text))
+    return findings
+
+
 def check_language(settings: Settings) -> list[Finding]:
     """KOJI_LOCALE against the languages the text catalogue ships."""
     shipped = ", ".join(sorted(available_languages()))
@@ -206,7 +227,8 @@ def doctor(settings: Settings, *, generate_key: bool = False) -> int:
     if generate_key:
         print(Fernet.generate_key().decode())
         return 0
-    findings = check_api(settings) + check_storage(settings) + check_platforms(settings) + check_language(settings)
+    findings = check_api(settings) + check_storage(settings) + check_privacy(settings) + check_platforms(settings)
+    findings += check_language(settings)
     for finding in findings:
         mark = "✓" if finding.ok else ("✗" if finding.blocking else "!")
         print(printable(f"{mark} {finding.topic}: {finding.text}", keep_newlines=False))

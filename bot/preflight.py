@@ -13,7 +13,7 @@ from bot.core.safe_text import printable
 __all__ = ["DATABASE_COMMANDS", "preflight", "report"]
 
 #: The commands that open DATABASE_PATH (the demo keeps a database of its own; the emulator needs none).
-DATABASE_COMMANDS = ("run", "chat", "doctor", "invite", "campaign")
+DATABASE_COMMANDS = ("run", "chat", "doctor", "invite", "campaign", "forget")
 
 
 def _secret(value: object) -> str | None:
