@@ -117,8 +117,9 @@ class PgPrivacyTables:
             )
             removed["consents"] = _count(status)
             status = await conn.execute(
-                "DELETE FROM adapter_state WHERE scope <> $1 AND (strpos(key, $2) > 0 OR strpos(value, $2) > 0)",
-                prows.KEPT_SCOPE,
+                "DELETE FROM adapter_state WHERE scope <> ALL($1::text[]) "
+                "AND (strpos(key, $2) > 0 OR strpos(value, $2) > 0)",
+                list(prows.KEPT_SCOPES),
                 user,
             )
             removed["adapter_state"] = _count(status)

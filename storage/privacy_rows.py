@@ -9,10 +9,11 @@ from bot.core.store import ConsentDecision, ConsentRecord, TranscriptLine
 from storage import sqlite_rows as rows
 from storage.crypto import TokenCipher
 
-__all__ = ["CONSENT_COLUMNS", "KEPT_SCOPE", "consent_from_row", "consent_params", "line_from_row"]
+__all__ = ["CONSENT_COLUMNS", "KEPT_SCOPES", "consent_from_row", "consent_params", "line_from_row"]
 
-#: The adapter-state scope an erasure never touches: the per-install secret (``bot.core.pseudonyms``) names nobody.
-KEPT_SCOPE = "install"
+#: Adapter-state scopes an erasure never touches: the per-install secrets of pseudonyms (``bot.core.pseudonyms``,
+#: ``bot.core.export``) name nobody.
+KEPT_SCOPES = ("install", "export")
 
 CONSENT_COLUMNS = "platform, workspace, user_id, study, decision, at, request"
 

@@ -105,8 +105,8 @@ class PrivacyTables:
             )
             removed["consents"] = cursor.rowcount
             cursor = await db.execute(
-                "DELETE FROM adapter_state WHERE scope <> ? AND (instr(key, ?) > 0 OR instr(value, ?) > 0)",
-                (prows.KEPT_SCOPE, user, user),
+                "DELETE FROM adapter_state WHERE scope NOT IN (?, ?) AND (instr(key, ?) > 0 OR instr(value, ?) > 0)",
+                (*prows.KEPT_SCOPES, user, user),
             )
             removed["adapter_state"] = cursor.rowcount
             await db.execute(

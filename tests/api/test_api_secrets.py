@@ -6,6 +6,7 @@ import asyncio
 import json
 import logging
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
 from aiohttp import web
@@ -13,9 +14,16 @@ from aiohttp import web
 from bot.api.client import InterviewClient
 from bot.api.errors import InterviewApiError, Unauthorized
 from bot.api.models import Respondent, StatusEvent
+from bot.core.bridge import Bridge
+from bot.core.events import Exit, RespondentInfo, Start, UserText
+from bot.core.keys import ConversationKey
+from bot.core.policy import BridgeConfig
 from bot.core.request_budget import RequestBudget
+from bot.core.studies import Study, StudyBook
 from bot.emulator import EmulatorConfig, run_emulator
 from bot.ops.logs import JsonFormatter
+from storage.sqlite import SQLiteStore
+from tests.core.recording import RecordingAdapter
 from tests.serving import serving
 
 from .conftest import collect
@@ -132,3 +140,51 @@ async def test_secrets_echoed_by_the_server_are_redacted() -> None:
         text = f"{caught} {caught!r} {caught.message}"
         assert "rejected Bearer [redacted] / [redacted]" in text
         assert API_KEY not in text and "st_live_secret_session" not in text
+
+
+async def test_an_anonymous_interview_at_debug_logs_none_of_the_respondents_words_or_ids(
+    caplog: pytest.LogCaptureFixture, tmp_path: Path
+) -> None:
+    """Personal data too: the respondent's words, platform id and name appear in no log line of the bot.
+
+    (The built-in interview server runs in this process as the interview service; it is not the bot, so its own
+    log lines are left out.)
+    """
+    for name in LOGGERS:
+        caplog.set_level(logging.DEBUG, logger=name)
+    words = ["Quentin-from-payroll shouts at standups", "the Zeppelin room is always booked", "Yes"]
+    user, name = "U0SECRETID7", "Kimberly Quasar"
+    key = ConversationKey("slack", "T0WORKSPACE", "D0SECRETDM", user)
+    book = StudyBook((Study("pulse", "Team pulse", anonymous=True, min_responses=3),))
+    config = EmulatorConfig(token_rate=0, api_key=API_KEY, analysis_delay=0.01, rate_limit=1000)
+    async with (
+        run_emulator(config) as emu,
+        InterviewClient(emu.base_url, API_KEY, budget=RequestBudget(1000, 60.0), backoff_base=0.001) as client,
+    ):
+        store = SQLiteStore(tmp_path / "bot.db")
+        await store.open()
+        bridge = Bridge(client, store, BridgeConfig(), studies=book)
+        adapter = RecordingAdapter()
+        adapter.platform = "slack"
+        bridge.register(adapter)
+        await bridge.start()
+        try:
+            who = RespondentInfo(external_id=user, display_name=name, locale="en")
+            await bridge.handle(Start(key, who, "pulse"))
+            await bridge.handle(UserText(key, "I agree", who))
+            await bridge.wait_until_idle(key)
+            for said in words:
+                await bridge.handle(UserText(key, said, who))
+                await bridge.wait_until_idle(key)
+            await bridge.handle(Exit(key, confirmed=True, actor=user))
+            await bridge.wait_until_idle(key)
+            [record] = emu.book.interviews.values()
+            assert record.respondent["external_id"].startswith("anon-") and "display_name" not in record.respondent
+        finally:
+            await bridge.stop()
+            await store.close()
+    ours = [r for r in caplog.records if not r.name.startswith("bot.emulator")]
+    assert any(r.name.startswith("bot.core") for r in ours) and any(r.name.startswith("httpx") for r in ours)
+    logged = "\n".join([*(caplog.handler.format(r) for r in ours), *(JsonFormatter().format(r) for r in ours)])
+    for personal in (*words[:2], user, name, "D0SECRETDM"):
+        assert personal not in logged, personal
