@@ -19,7 +19,6 @@ from adapters.slack.adapter import SlackAdapter, conversation_key
 from adapters.slack.budget import DEFAULT_LIMITS, SlackBudget
 from adapters.slack.listeners import register_listeners
 from adapters.slack.runner import make_client
-from adapters.slack.wording import INTRO_BLOCK
 from bot.api.client import InterviewClient
 from bot.core.bridge import Bridge
 from bot.core.clock import ManualClock

@@ -13,7 +13,6 @@ from adapters.slack.adapter import SlackAdapter, conversation_key
 from adapters.slack.budget import SlackBudget
 from adapters.slack.runner import make_client
 from adapters.slack.text import MESSAGE_LIMIT
-from adapters.slack.wording import INTRO_BLOCK
 from bot.api.models import Question, QuestionType
 from bot.core.adapter_state import ScopedState
 from bot.core.keys import ConversationKey

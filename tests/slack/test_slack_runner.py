@@ -10,7 +10,6 @@ import pytest
 from fake_slack import FakeSlack
 
 from adapters.slack.runner import start_slack
-from adapters.slack.wording import INTRO_BLOCK
 from bot.api.client import InterviewClient
 from bot.config import Settings
 from bot.core.bridge import Bridge

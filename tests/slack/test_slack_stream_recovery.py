@@ -16,7 +16,6 @@ from fake_slack import FakeSlack
 from adapters.slack.adapter import SlackAdapter, conversation_key
 from adapters.slack.budget import SlackBudget
 from adapters.slack.runner import make_client
-from adapters.slack.wording import INTRO_BLOCK
 from bot.core.adapter_state import ScopedState
 from bot.core.keys import ConversationKey
 from storage.sqlite import SQLiteStore
