@@ -23,11 +23,10 @@ from bot.core.adapter_state import AdapterState, ScopedState
 from bot.core.admin import StudyDesk
 from bot.core.choosing import StudyGate
 from bot.core.clock import Clock, SystemClock
-from bot.core.consent import ConsentDesk
 from bot.core.context import CoreContext
 from bot.core.coordination import Coordination
 from bot.core.endings import EndReason
-from bot.core.events import Answer, ConsentReply, ForgetMe, InboundEvent, MyData, Outcome, OutcomeKind, Start, UserText
+from bot.core.events import Answer, CancelExit, Exit, InboundEvent, Outcome, OutcomeKind, Retry, Start, UserText
 from bot.core.handlers import EventHandlers
 from bot.core.handoff import HandoffHandle, Handoffs
 from bot.core.handoff_types import HandoffRequest
@@ -97,10 +96,8 @@ class Bridge:
         self.desk = StudyDesk(self._ctx, self.gate)
         self._turns = TurnRunner(self._ctx, self._on_api_end)
         self._lifecycle = Lifecycle(self._ctx, self._turns)
-        consent = ConsentDesk(self._ctx, self._lifecycle)
-        #: consent before anything is sent; forget-me, my-data and retention
-        self.privacy = PrivacyDesk(self._ctx, self._lifecycle, consent)
-        self._events = EventHandlers(self._ctx, self._turns, self._lifecycle, self.gate, consent)
+        self.privacy = PrivacyDesk(self._ctx, self._lifecycle)  # consent first; forget-me, my-data, retention
+        self._events = EventHandlers(self._ctx, self._turns, self._lifecycle, self.gate, self.privacy.consent)
         self.results = AnalysisWatch(self._ctx)
         self._lifecycle.on_completed = self.results.watch
         self._sweeper: asyncio.Task[None] | None = None
@@ -324,19 +321,16 @@ class Bridge:
                 return await self._dispatch(event)
 
     async def _dispatch(self, event: InboundEvent) -> Outcome:
-        if isinstance(event, ConsentReply | ForgetMe | MyData | UserText):
-            active = await self._events.active(event.key) if isinstance(event, UserText) else None
-            answered = await self.privacy.intercept(event, active)
-            if answered is not None:
-                return answered
+        answered = await self.privacy.intercept(event, self._events.active)  # consent, forget-me, my-data
+        if answered is not None:
+            return answered
         if isinstance(event, UserText):
             return await self._events.on_text(event)
         if isinstance(event, Answer):
             return await self._events.on_answer(event)
         if isinstance(event, Start):
             return await self._events.on_start(event.key, event.respondent, event.study)
-        if isinstance(event, ConsentReply | ForgetMe | MyData):  # answered above
-            return Outcome(OutcomeKind.NO_INTERVIEW)
+        assert isinstance(event, Exit | Retry | CancelExit)  # privacy events were answered above
         return await self._events.control(event)
 
     async def end(self, key: ConversationKey, reason: EndReason = EndReason.MANUAL) -> Outcome:

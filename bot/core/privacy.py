@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -70,17 +71,19 @@ class Erasure:
 class PrivacyDesk:
     """Consent answers, forget-me, my-data and retention. Callers of :meth:`intercept` hold the conversation's lock."""
 
-    def __init__(self, ctx: CoreContext, lifecycle: Lifecycle, consent: ConsentDesk) -> None:
+    def __init__(self, ctx: CoreContext, lifecycle: Lifecycle) -> None:
         self._ctx = ctx
         self._lifecycle = lifecycle
-        self.consent = consent
+        self.consent = ConsentDesk(ctx, lifecycle)
         self.pseudonyms = ctx.pseudonyms
 
     # --- events ---
 
-    async def intercept(self, event: InboundEvent, active: InterviewRecord | None) -> Outcome | None:
-        """Act on a privacy event, or a message that is one; None for everything else (``active``: the
-        conversation's running interview, if any)."""
+    async def intercept(
+        self, event: InboundEvent, active_of: Callable[[ConversationKey], Awaitable[InterviewRecord | None]]
+    ) -> Outcome | None:
+        """Act on a privacy event, or a message that is one; None for everything else (``active_of``: the
+        conversation's running interview, looked up for a message only)."""
         if isinstance(event, ConsentReply):
             return await self.consent.reply(event.key, event.agreed, event.locale)
         if isinstance(event, ForgetMe):
@@ -89,6 +92,7 @@ class PrivacyDesk:
             return await self.my_data(event.key, event.locale)
         if not isinstance(event, UserText):
             return None
+        active = await active_of(event.key)
         locale = event.respondent.locale or (active.locale if active is not None else None) or self._ctx.config.locale
         tr = catalogue(locale)
         word = typed_word(event.text)

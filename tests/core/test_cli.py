@@ -71,7 +71,7 @@ def test_doctor_says_what_is_missing(tmp_path: Path) -> None:
     key = _run(["doctor", "--generate-key"], "").stdout.strip()
     fine = _run(["doctor"], "", {"DATABASE_PATH": str(tmp_path / "bot.db"), "TOKEN_ENCRYPTION_KEY": key})
     assert fine.returncode == 0, fine.stdout
-    assert "session tokens are encrypted at rest" in fine.stdout
+    assert "session tokens and transcripts are encrypted at rest" in fine.stdout
     assert "each person's platform language where shipped (de, en)" in fine.stdout
     french = _run(["doctor"], "", {"DATABASE_PATH": str(tmp_path / "bot.db"), "KOJI_LOCALE": "fr-FR"})
     assert "KOJI_LOCALE=fr-FR has no text catalogue, so the bot speaks English" in french.stdout
