@@ -46,6 +46,8 @@ async def test_json_lines_name_the_interview_and_hold_no_secret(tmp_path: Path, 
         async with running(settings) as base:
             await until_status(f"{base}/readyz", 200)
             await fake.user_sends_dm(ADA, "hi")
+            await said(fake, "Before we start")
+            await fake.user_sends_dm(ADA, "I agree")
             await said(fake, "Hi ada")
             await fake.user_sends_dm(ADA, "My friend told me about it")
             await said(fake, "?", count=2)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
+from typing import Any
 
 from fake_discord import FakeDiscord
 from fake_discord import serving as discord_serving
@@ -68,6 +69,11 @@ async def test_counters_move_during_an_interview_and_labels_stay_bounded(tmp_pat
             fake.force_429("PATCH", r"/channels/\d+/messages/\d+", count=1, retry_after=0.1)  # discord.py waits
             await fake.user_sends_dm(ADA, "A friend invited me, and the channels confused me at first.")
             await said(fake, "?", count=2)  # the interviewer's next question
+            for _ in range(200):  # the turn is put away before the member leaves (the DM's write budget, 5 per 5 s,
+                turned, _ = await scrape(base)  # is partly spent on the consent text): 10 s at most
+                if total(turned, "interview_bridge_turns_total", platform="discord") >= 1:
+                    break
+                await asyncio.sleep(0.05)
             await fake.user_sends_dm(ADA, "exit")
             await said(fake, "end")
             await fake.user_sends_dm(ADA, "yes")
@@ -86,6 +92,7 @@ async def test_counters_move_during_an_interview_and_labels_stay_bounded(tmp_pat
         finally:
             await store.close()
 
+    print("TURNS", [(k, v) for k, v in after.items() if "turns_total" in k[0]])
     started = "interview_bridge_interviews_started_total"
     assert total(after, started, study="default", platform="discord") == 1
     assert total(after, ended, study="default", platform="discord", reason="respondent_left") == 1
@@ -159,6 +166,13 @@ async def test_slack_429s_and_write_waits_are_counted(tmp_path: Path) -> None:
                 fake.force_429("*", count=2, retry_after=0)  # slack_sdk waits Retry-After and tries again
                 sent = await fake.user_sends_dm("U0ALICE01", "hi")
                 key = ConversationKey("slack", fake.team_id, fake.dm_channel_of("U0ALICE01") or "", "U0ALICE01")
+
+                def consent() -> dict[str, Any] | None:  # the consent text, in the thread the interview will use
+                    found = [m for m in fake.bot_messages(key.channel, sent["ts"]) if "ib:act:agree" in str(m)]
+                    return found[0] if found else None
+
+                await fake.wait_for(lambda: consent() is not None, timeout=20)
+                await fake.click("U0ALICE01", key.channel, consent()["ts"], "ib:act:agree")  # type: ignore[index]
                 await fake.wait_for(lambda: len(fake.bot_messages(key.channel, sent["ts"])) >= 2, timeout=20)
                 await bridge.wait_until_idle(key)
             finally:

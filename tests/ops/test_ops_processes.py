@@ -78,6 +78,14 @@ class World:
         channel = self.fake.dm_channel_of(ADA)
         return self.fake.bot_messages(channel) if channel else []
 
+    async def agree(self) -> None:
+        """Click **I agree** once the consent text is in the DM (the interview starts then)."""
+        agree = ids.action_id("agree")
+        await self.fake.wait_for(lambda: any(agree in custom_ids(m) for m in self.dm()), timeout=30.0)
+        consent = next(m for m in self.dm() if agree in custom_ids(m))
+        clicked = await self.fake.click(ADA, consent["id"], agree)
+        await clicked.wait_responded(10.0)
+
     async def reply_done(self, count: int) -> None:
         """Wait until ``count`` finished replies (they carry "End interview") are in the DM."""
         end = ids.action_id("end")
@@ -100,7 +108,9 @@ class World:
 
 @pytest.fixture
 async def world(tmp_path: Path) -> AsyncIterator[World]:
-    config = EmulatorConfig(api_key=API_KEY, token_rate=15.0, rate_limit=1000)
+    # slow enough that a reply outlasts the DM's first 5 s of writes (Discord's 5 per 5 s: the consent text, the
+    # opening and the reply's first edits spend them) and is seen growing after that
+    config = EmulatorConfig(api_key=API_KEY, token_rate=5.0, rate_limit=1000)
     async with discord_serving() as fake, run_emulator(config) as emulator:
         fake.add_user(ADA, "ada")
         yield World(fake, emulator, tmp_path)
@@ -144,6 +154,7 @@ async def whole_reply_shown(world: World) -> tuple[list[str], list[str]]:
 async def test_sigterm_mid_turn_exits_0_in_grace_and_the_restart_shows_the_reply_whole(world: World) -> None:
     bot = await world.start_bot()
     await world.fake.user_sends_dm(ADA, "hi")
+    await world.agree()
     await world.reply_done(1)
     cut = await mid_reply(world)
 
@@ -171,6 +182,7 @@ async def test_a_backup_taken_during_a_running_interview_is_whole(world: World) 
     bot = await world.start_bot()
     try:
         await world.fake.user_sends_dm(ADA, "hi")
+        await world.agree()
         await world.reply_done(1)
         await mid_reply(world)  # the bot is writing: a turn in flight, a reply streaming
         target = world.folder / "backups" / "during-interview.db"

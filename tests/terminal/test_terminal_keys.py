@@ -32,6 +32,8 @@ def test_ctrl_c_at_the_prompt_pauses_and_the_next_demo_continues_with_the_questi
     first = _demo(consoles, tmp_path, "--token-rate", "5000")
     first.expect("What should the interviewer call you?")
     first.type("Ada\r")
+    assert "Before we start" in first.expect("You: "), "the consent text first"
+    first.type("I agree\r")
     opening = first.expect("You: ")
     assert "Hi Ada!" in opening and f"Hi {getpass.getuser()}" not in opening
     first.type("A friend told me about the jams\r")
@@ -57,6 +59,8 @@ def test_ctrl_c_mid_reply_stops_at_once_and_the_reply_is_shown_whole_next_time(
 ) -> None:
     slow = _demo(consoles, tmp_path, "--token-rate", "3", "--name", "Ada")
     slow.expect("You: ")
+    slow.type("I agree\r")
+    slow.expect("You: ")
     slow.type("A friend told me about the jams\r")
     slow.expect("Interviewer: ")  # the reply has begun streaming (three tokens a second)
     slow.type("\x03")
@@ -73,6 +77,8 @@ def test_ctrl_c_mid_reply_stops_at_once_and_the_reply_is_shown_whole_next_time(
 def test_ctrl_d_asks_before_ending_and_a_second_one_confirms(consoles: list[Console], tmp_path: Path) -> None:
     demo = _demo(consoles, tmp_path, "--token-rate", "5000", "--name", "Ada")
     demo.expect("You: ")
+    demo.type("I agree\r")
+    demo.expect("You: ")
     demo.type("\x04")  # Ctrl-D
     asked = demo.expect("You: ")
     assert "Do you want to end the interview now?" in asked and "“no”" in asked
@@ -88,6 +94,8 @@ def test_ctrl_d_asks_before_ending_and_a_second_one_confirms(consoles: list[Cons
 
 def test_a_line_the_terminal_cut_says_so_and_nothing_is_sent(consoles: list[Console], tmp_path: Path) -> None:
     demo = _demo(consoles, tmp_path, "--token-rate", "5000", "--name", "Ada")
+    demo.expect("You: ")
+    demo.type("I agree\r")
     demo.expect("You: ")
     demo.type("x" * 5000 + "\r")  # the line discipline keeps 4095 bytes of it
     said = demo.expect("You: ")

@@ -36,7 +36,7 @@ def _demo(lines: list[str], tmp_path: Path) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(prefixes)} | {"XDG_STATE_HOME": str(tmp_path)}
     return subprocess.run(
         [sys.executable, "-m", "bot", "demo", "--token-rate", "5000"],
-        input="\n".join(lines) + "\n",
+        input="\n".join(lines if lines[:1] == ["I agree"] else ["I agree", *lines]) + "\n",  # consent first
         capture_output=True,
         text=True,
         timeout=120,
