@@ -208,6 +208,7 @@ async def test_choosing_a_study_and_its_refusals_come_from_the_catalogue(
         await h.fake.user_sends_dm(PIA, "hi")  # several studies open: a select
         choice = await _wait_action(h, PIA, STUDY_SELECT_ACTION)
         await h.click(choice, STUDY_SELECT_ACTION, PIA, selected=["pulse"])
+        await agree(h, PIA)  # the study's consent text, in the user's language
         await h.record_status(RecordStatus.ACTIVE, PIA)
         await h.idle(PIA)
         record = await h.store.latest_interview(h.key(PIA))
