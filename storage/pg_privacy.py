@@ -16,6 +16,8 @@ __all__ = ["PgPrivacyTables"]
 
 #: Tables whose rows belong to an interview (by ``interview_id``), counted before the interviews are deleted.
 INTERVIEW_TABLES = ("transcript", "queued_messages", "turns", "pending_questions", "analyses")
+#: Tables with the person's platform, workspace and user id in every row (interviews last: the others name them).
+PERSON_TABLES = ("consents", "invitations", "invitation_opt_outs", "interviews")
 _OF_PERSON = (
     "SELECT interview_id FROM interviews WHERE platform = $1 AND user_id = $2 AND ($3::text IS NULL OR workspace = $3)"
 )
@@ -90,32 +92,25 @@ class PgPrivacyTables:
         """Erase everything stored about one person (``workspace`` None: in any workspace); see the Store port."""
         removed: dict[str, int] = {}
         async with self._transaction() as conn:
-            tables = {
-                row[0]
-                for row in await conn.fetch(
-                    "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()"
+            handoffs = f"SELECT handoff_id FROM handoffs WHERE interview_id IN ({_OF_PERSON})"
+            status = await conn.execute(
+                f"DELETE FROM handoff_callbacks WHERE handoff_id IN ({handoffs})", platform, user, workspace
+            )
+            removed["handoff_callbacks"] = _count(status)
+            for table in ("handoffs", *INTERVIEW_TABLES):  # their rows name the person's interviews
+                status = await conn.execute(
+                    f"DELETE FROM {table} WHERE interview_id IN ({_OF_PERSON})", platform, user, workspace
                 )
-            }
-            for table in INTERVIEW_TABLES:
-                if table in tables:
-                    status = await conn.execute(
-                        f"DELETE FROM {table} WHERE interview_id IN ({_OF_PERSON})", platform, user, workspace
-                    )
-                    removed[table] = _count(status)
-            status = await conn.execute(
-                "DELETE FROM interviews WHERE platform = $1 AND user_id = $2 AND ($3::text IS NULL OR workspace = $3)",
-                platform,
-                user,
-                workspace,
-            )
-            removed["interviews"] = _count(status)
-            status = await conn.execute(
-                "DELETE FROM consents WHERE platform = $1 AND user_id = $2 AND ($3::text IS NULL OR workspace = $3)",
-                platform,
-                user,
-                workspace,
-            )
-            removed["consents"] = _count(status)
+                removed[table] = _count(status)
+            for table in PERSON_TABLES:  # their rows name the person
+                status = await conn.execute(
+                    f"DELETE FROM {table} WHERE platform = $1 AND user_id = $2 "
+                    "AND ($3::text IS NULL OR workspace = $3)",
+                    platform,
+                    user,
+                    workspace,
+                )
+                removed[table] = _count(status)
             status = await conn.execute(
                 "DELETE FROM adapter_state WHERE scope <> ALL($1::text[]) "
                 "AND (strpos(key, $2) > 0 OR strpos(value, $2) > 0)",
@@ -145,7 +140,5 @@ class PgPrivacyTables:
                 f"SELECT count(DISTINCT interview_id) FROM transcript WHERE interview_id IN ({ended})", cutoff
             )
             await conn.execute(f"DELETE FROM transcript WHERE interview_id IN ({ended})", cutoff)
-            has_analyses = await conn.fetchval("SELECT to_regclass('analyses') IS NOT NULL")
-            if has_analyses:
-                await conn.execute(f"DELETE FROM analyses WHERE interview_id IN ({ended})", cutoff)
+            await conn.execute(f"DELETE FROM analyses WHERE interview_id IN ({ended})", cutoff)
         return int(purged or 0)

@@ -17,6 +17,8 @@ __all__ = ["PrivacyTables"]
 
 #: Tables whose rows belong to an interview (by ``interview_id``), counted before the interviews are deleted.
 INTERVIEW_TABLES = ("transcript", "queued_messages", "turns", "pending_questions", "analyses")
+#: Tables with the person's platform, workspace and user id in every row (interviews last: the others name them).
+PERSON_TABLES = ("consents", "invitations", "invitation_opt_outs", "interviews")
 _OF_PERSON = "SELECT interview_id FROM interviews WHERE platform = ? AND user_id = ? AND (? IS NULL OR workspace = ?)"
 
 
@@ -86,24 +88,17 @@ class PrivacyTables:
         person = (platform, user, workspace, workspace)
         removed: dict[str, int] = {}
         async with self._transaction() as db:
-            tables = {
-                row[0] for row in await db.execute_fetchall("SELECT name FROM sqlite_master WHERE type = 'table'")
-            }
-            for table in INTERVIEW_TABLES:
-                if table in tables:
-                    found = await db.execute_fetchall(
-                        f"SELECT count(*) FROM {table} WHERE interview_id IN ({_OF_PERSON})", person
-                    )
-                    removed[table] = int(next(iter(found))[0])
-                    await db.execute(f"DELETE FROM {table} WHERE interview_id IN ({_OF_PERSON})", person)
-            cursor = await db.execute(
-                "DELETE FROM interviews WHERE platform = ? AND user_id = ? AND (? IS NULL OR workspace = ?)", person
-            )
-            removed["interviews"] = cursor.rowcount
-            cursor = await db.execute(
-                "DELETE FROM consents WHERE platform = ? AND user_id = ? AND (? IS NULL OR workspace = ?)", person
-            )
-            removed["consents"] = cursor.rowcount
+            handoffs = f"SELECT handoff_id FROM handoffs WHERE interview_id IN ({_OF_PERSON})"
+            cursor = await db.execute(f"DELETE FROM handoff_callbacks WHERE handoff_id IN ({handoffs})", person)
+            removed["handoff_callbacks"] = cursor.rowcount
+            for table in ("handoffs", *INTERVIEW_TABLES):  # their rows name the person's interviews
+                cursor = await db.execute(f"DELETE FROM {table} WHERE interview_id IN ({_OF_PERSON})", person)
+                removed[table] = cursor.rowcount
+            for table in PERSON_TABLES:  # their rows name the person
+                cursor = await db.execute(
+                    f"DELETE FROM {table} WHERE platform = ? AND user_id = ? AND (? IS NULL OR workspace = ?)", person
+                )
+                removed[table] = cursor.rowcount
             cursor = await db.execute(
                 "DELETE FROM adapter_state WHERE scope NOT IN (?, ?) AND (instr(key, ?) > 0 OR instr(value, ?) > 0)",
                 (*prows.KEPT_SCOPES, user, user),
@@ -131,9 +126,5 @@ class PrivacyTables:
             )
             purged = int(next(iter(found))[0])
             await db.execute(f"DELETE FROM transcript WHERE interview_id IN ({ended})", (cutoff,))
-            tables = {
-                row[0] for row in await db.execute_fetchall("SELECT name FROM sqlite_master WHERE type = 'table'")
-            }
-            if "analyses" in tables:
-                await db.execute(f"DELETE FROM analyses WHERE interview_id IN ({ended})", (cutoff,))
+            await db.execute(f"DELETE FROM analyses WHERE interview_id IN ({ended})", (cutoff,))
         return purged
