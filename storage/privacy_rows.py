@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from bot.core.store import ConsentDecision, ConsentRecord, TranscriptLine
+from bot.core.privacy_store import ConsentDecision, ConsentRecord
+from bot.core.store import TranscriptLine
 from storage import sqlite_rows as rows
 from storage.crypto import TokenCipher
 

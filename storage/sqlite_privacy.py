@@ -9,7 +9,8 @@ from typing import TYPE_CHECKING, Any
 
 import aiosqlite
 
-from bot.core.store import ConsentDecision, ConsentRecord, TranscriptLine, UnknownInterview
+from bot.core.privacy_store import ConsentDecision, ConsentRecord
+from bot.core.store import TranscriptLine, UnknownInterview
 from storage import privacy_rows as prows
 from storage.crypto import TokenCipher
 

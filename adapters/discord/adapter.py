@@ -59,8 +59,6 @@ _NOTICE_PREFIX = {
     NoticeKind.ERROR: "⚠️ ",
     NoticeKind.NUDGE: "👋 ",
     NoticeKind.ENDED: "✅ ",
-    NoticeKind.CONSENT: "🔒 ",
-    NoticeKind.CONFIRM_FORGET: "🗑️ ",
 }
 
 

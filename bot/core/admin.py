@@ -19,7 +19,8 @@ from bot.core.export import export_csv
 from bot.core.i18n import Catalogue, catalogue
 from bot.core.invitations import CampaignCounts, InvitationState
 from bot.core.ports import ResultsCard, ResultsFile
-from bot.core.store import AnalysisStatus, ConsentDecision, RecordStatus
+from bot.core.privacy_store import ConsentDecision
+from bot.core.store import AnalysisStatus, RecordStatus
 from bot.core.studies import Study, StudyState
 from bot.core.summaries import tally
 

@@ -26,7 +26,7 @@ from bot.core.clock import Clock, SystemClock
 from bot.core.context import CoreContext
 from bot.core.coordination import Coordination
 from bot.core.endings import EndReason
-from bot.core.events import Answer, CancelExit, Exit, InboundEvent, Outcome, OutcomeKind, Retry, Start, UserText
+from bot.core.events import Answer, InboundEvent, Outcome, OutcomeKind, Start, UserText
 from bot.core.handlers import EventHandlers
 from bot.core.handoff import HandoffHandle, Handoffs
 from bot.core.handoff_types import HandoffRequest
@@ -97,7 +97,7 @@ class Bridge:
         self._turns = TurnRunner(self._ctx, self._on_api_end)
         self._lifecycle = Lifecycle(self._ctx, self._turns)
         self.privacy = PrivacyDesk(self._ctx, self._lifecycle)  # consent first; forget-me, my-data, retention
-        self._events = EventHandlers(self._ctx, self._turns, self._lifecycle, self.gate, self.privacy.consent)
+        self._events = EventHandlers(self._ctx, self._turns, self._lifecycle, self.gate, self.privacy)
         self.results = AnalysisWatch(self._ctx)
         self._lifecycle.on_completed = self.results.watch
         self._sweeper: asyncio.Task[None] | None = None
@@ -318,20 +318,7 @@ class Bridge:
             owner = record.key if record is not None else event.key
         async with self._ctx.locks.hold(owner.as_str()):
             with logfields.about(owner.platform):
-                return await self._dispatch(event)
-
-    async def _dispatch(self, event: InboundEvent) -> Outcome:
-        answered = await self.privacy.intercept(event, self._events.active)  # consent, forget-me, my-data
-        if answered is not None:
-            return answered
-        if isinstance(event, UserText):
-            return await self._events.on_text(event)
-        if isinstance(event, Answer):
-            return await self._events.on_answer(event)
-        if isinstance(event, Start):
-            return await self._events.on_start(event.key, event.respondent, event.study)
-        assert isinstance(event, Exit | Retry | CancelExit)  # privacy events were answered above
-        return await self._events.control(event)
+                return await self._events.dispatch(event)
 
     async def end(self, key: ConversationKey, reason: EndReason = EndReason.MANUAL) -> Outcome:
         """End the conversation's interview on the bot's behalf (e.g. a handover bot taking the user back)."""

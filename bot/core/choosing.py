@@ -12,7 +12,8 @@ from datetime import UTC, datetime
 from bot.core.clock import Clock
 from bot.core.i18n import catalogue
 from bot.core.keys import ConversationKey
-from bot.core.store import ConsentDecision, Store
+from bot.core.privacy_store import ConsentDecision
+from bot.core.store import Store
 from bot.core.studies import Study, StudyBook, StudyState
 
 __all__ = ["STATE_SCOPE", "Choice", "StudyGate"]

@@ -18,7 +18,7 @@ from bot.core.keys import ConversationKey
 from bot.core.lifecycle import Lifecycle
 from bot.core.policy import typed_word
 from bot.core.ports import Action, Notice, NoticeKind
-from bot.core.store import ConsentDecision, ConsentRecord
+from bot.core.privacy_store import ConsentDecision, ConsentRecord
 from bot.core.studies import Study
 
 __all__ = ["AGREE_WORDS", "DECLINE_WORDS", "ConsentDesk"]

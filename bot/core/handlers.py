@@ -10,15 +10,26 @@ from bot.api.models import Question
 from bot.core import logfields, texts
 from bot.core.answer_hints import TypedReply, read_typed_reply
 from bot.core.choosing import StudyGate
-from bot.core.consent import ConsentDesk
 from bot.core.context import UNREACHABLE, CoreContext
 from bot.core.endings import EndReason
-from bot.core.events import Answer, CancelExit, Exit, Outcome, OutcomeKind, RespondentInfo, Retry, UserText
+from bot.core.events import (
+    Answer,
+    CancelExit,
+    Exit,
+    InboundEvent,
+    Outcome,
+    OutcomeKind,
+    RespondentInfo,
+    Retry,
+    Start,
+    UserText,
+)
 from bot.core.i18n import Catalogue, catalogue
 from bot.core.keys import ConversationKey
 from bot.core.lifecycle import Lifecycle
 from bot.core.policy import AfterCompletion, typed_word
 from bot.core.ports import Action, Notice, NoticeKind
+from bot.core.privacy import PrivacyDesk
 from bot.core.store import InterviewRecord, RecordStatus, StoredQuestion
 from bot.core.turns import TurnRunner
 
@@ -29,13 +40,28 @@ class EventHandlers:
     """Start, text, answers, exit, retry: each turned into stored state, turns and notices."""
 
     def __init__(
-        self, ctx: CoreContext, turns: TurnRunner, lifecycle: Lifecycle, gate: StudyGate, consent: ConsentDesk
+        self, ctx: CoreContext, turns: TurnRunner, lifecycle: Lifecycle, gate: StudyGate, privacy: PrivacyDesk
     ) -> None:
         self._ctx = ctx
         self._turns = turns
         self._lifecycle = lifecycle
-        self._consent = consent
+        self._privacy = privacy
+        self._consent = privacy.consent
         self._gate = gate
+
+    async def dispatch(self, event: InboundEvent) -> Outcome:
+        """Route one event (the caller holds its conversation's lock): privacy first, then the interview."""
+        answered = await self._privacy.intercept(event, self.active)  # consent, forget-me, my-data
+        if answered is not None:
+            return answered
+        if isinstance(event, UserText):
+            return await self.on_text(event)
+        if isinstance(event, Answer):
+            return await self.on_answer(event)
+        if isinstance(event, Start):
+            return await self.on_start(event.key, event.respondent, event.study)
+        assert isinstance(event, Exit | Retry | CancelExit)  # privacy events were answered above
+        return await self.control(event)
 
     async def active(self, key: ConversationKey) -> InterviewRecord | None:
         """The conversation's interview that still takes messages.

@@ -13,6 +13,7 @@ from typing import Any, Protocol
 
 from bot.core.invitations import InvitationStore
 from bot.core.keys import ConversationKey
+from bot.core.privacy_store import PrivacyStore
 
 
 class RecordStatus(StrEnum):
@@ -170,29 +171,6 @@ class HandoffCallback:
     attempts: int = 0
 
 
-class ConsentDecision(StrEnum):
-    """Where a person stands with a study's consent text."""
-
-    ASKED = "asked"  # shown, no answer yet: nothing was sent to the interview API
-    AGREED = "agreed"
-    DECLINED = "declined"  # "No thanks": counted, and the study is not offered to them again
-
-
-@dataclass(frozen=True, slots=True)
-class ConsentRecord:
-    """A person's answer to one study's consent text (one row per platform, workspace, user and study)."""
-
-    platform: str
-    workspace: str
-    user: str
-    study: str
-    decision: ConsentDecision
-    at: float
-    #: while ASKED: what the start on agreement needs (the conversation's channel, the respondent as the platform
-    #: described them); emptied once answered
-    request: dict[str, Any] = field(default_factory=dict)
-
-
 class ActiveInterviewExists(Exception):
     """``create_interview`` found an active interview for the same conversation key."""
 
@@ -201,9 +179,9 @@ class UnknownInterview(LookupError):
     """A write names an interview that is not stored (``update_interview``, a message, question or line for it)."""
 
 
-class Store(InvitationStore, Protocol):
-    """Everything the core persists (the invitation tables' methods are in :class:`InvitationStore`). Each method
-    is atomic."""
+class Store(InvitationStore, PrivacyStore, Protocol):
+    """Everything the core persists (the invitation tables' methods are in :class:`InvitationStore`, consent and
+    erasure in :class:`PrivacyStore`). Each method is atomic."""
 
     async def open(self) -> None:
         """Connect and apply pending migrations."""
@@ -374,41 +352,6 @@ class Store(InvitationStore, Protocol):
 
     async def analyses_of_study(self, study: str) -> list[AnalysisRecord]:
         """Every analysis record of a study, oldest first."""
-
-    # --- consent, erasure and retention (issue 11) ---
-    async def save_consent(self, record: ConsentRecord) -> None:
-        """Insert or replace the person's consent record for ``record.study``."""
-
-    async def consents_of(self, platform: str, workspace: str, user: str) -> list[ConsentRecord]:
-        """Every consent record of one person, oldest first."""
-        ...
-
-    async def consent_counts(self, study: str) -> dict[ConsentDecision, int]:
-        """How many people are at each decision for ``study`` (the admin view counts the declined)."""
-        ...
-
-    async def forget_user(
-        self, platform: str, workspace: str | None, user: str, erasure: str, now: float
-    ) -> dict[str, int]:
-        """Erase everything stored about one person in one transaction; returns rows removed per kind.
-
-        Their interviews go with their turns, queued messages, pending questions, transcript and analyses; their
-        consent records; adapter state whose key or value names them. What remains is one row of the erasure
-        log: ``erasure`` (a salted hash of the person, never the id itself) and ``now``. ``workspace`` None: the
-        person's rows in every workspace (Discord ids are global).
-        """
-        ...
-
-    async def erased_at(self, erasure: str) -> float | None:
-        """When the person with this erasure hash was forgotten (None: never)."""
-        ...
-
-    async def purge_ended_before(self, cutoff: float) -> int:
-        """Retention: delete the transcript lines (and analyses) of interviews completed before ``cutoff``.
-
-        Returns how many interviews had something purged.
-        """
-        ...
 
     # --- handoffs (other bots hand users over) and their callbacks' outbox ---
     async def create_handoff(self, record: HandoffRecord) -> HandoffRecord:

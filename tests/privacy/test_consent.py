@@ -5,7 +5,8 @@ from __future__ import annotations
 from bot.core.bridge import Bridge
 from bot.core.events import ConsentReply, OutcomeKind, Start, UserText
 from bot.core.ports import Action, NoticeKind
-from bot.core.store import ConsentDecision, Store
+from bot.core.privacy_store import ConsentDecision
+from bot.core.store import Store
 from bot.emulator import Emulator
 from tests.core.helpers import key_of, respondent
 from tests.core.recording import RecordingAdapter

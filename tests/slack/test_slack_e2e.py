@@ -24,7 +24,8 @@ from bot.core.bridge import Bridge
 from bot.core.clock import ManualClock
 from bot.core.keys import ConversationKey
 from bot.core.policy import BridgeConfig
-from bot.core.store import ConsentDecision, RecordStatus
+from bot.core.privacy_store import ConsentDecision
+from bot.core.store import RecordStatus
 from bot.core.studies import StudyBook
 from bot.emulator import Emulator, EmulatorConfig, run_emulator
 from storage.sqlite import SQLiteStore
