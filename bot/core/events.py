@@ -30,6 +30,8 @@ class Start:
     respondent: RespondentInfo
     study: str | None = None
     event_id: str | None = None
+    #: the caller obtained the person's consent itself (a handoff from another bot): no consent text is shown
+    consented: bool = False
 
 
 @dataclass(frozen=True, slots=True)

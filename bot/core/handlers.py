@@ -59,7 +59,7 @@ class EventHandlers:
         if isinstance(event, Answer):
             return await self.on_answer(event)
         if isinstance(event, Start):
-            return await self.on_start(event.key, event.respondent, event.study)
+            return await self.on_start(event.key, event.respondent, event.study, event.consented)
         assert isinstance(event, Exit | Retry | CancelExit)  # privacy events were answered above
         return await self.control(event)
 
@@ -77,19 +77,25 @@ class EventHandlers:
             return None
         return record
 
-    async def on_start(self, key: ConversationKey, respondent: RespondentInfo, study: str | None) -> Outcome:
+    async def on_start(
+        self, key: ConversationKey, respondent: RespondentInfo, study: str | None, consented: bool = False
+    ) -> Outcome:
         record = await self.active(key)
         if record is not None:
             message = texts.already_running(catalogue(record.locale))
             await self.notify(record, Notice(NoticeKind.INFO, message, locale=record.locale))
             return Outcome(OutcomeKind.REJECTED, message, record.interview_id)
-        return await self._start_chosen(key, respondent, study)
+        return await self._start_chosen(key, respondent, study, consented)
 
-    async def _start_chosen(self, key: ConversationKey, respondent: RespondentInfo, requested: str | None) -> Outcome:
+    async def _start_chosen(
+        self, key: ConversationKey, respondent: RespondentInfo, requested: str | None, consented: bool = False
+    ) -> Outcome:
         """Start the study the person asked for or the only one open to them; else say why not or offer a choice."""
         locale = respondent.locale or self._ctx.config.locale
         choice = await self._gate.choose(key, requested, respondent.groups, locale)
         if choice.study is not None:
+            if consented:  # asked by whoever handed the person over
+                return await self._lifecycle.start(key, respondent, choice.study)
             return await self._consent.ask(key, respondent, choice.study)  # the start call comes on "I agree"
         adapter = self._ctx.adapter(key)
         if choice.refusal is not None:

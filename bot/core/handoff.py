@@ -123,7 +123,8 @@ class Handoffs:
         if refusal is not None:
             raise HandoffError(HandoffCode.STUDY_CLOSED, refusal)
         respondent = dataclasses.replace(respondent, metadata={**respondent.metadata, **request.context})
-        outcome = await self._handle(Start(key, respondent, study.id))
+        # the handing-over bot asks its user first (docs/privacy.md): the interview starts at once, as the API promises
+        outcome = await self._handle(Start(key, respondent, study.id, consented=True))
         if outcome.kind is not OutcomeKind.ACCEPTED or outcome.interview_id is None:
             raise await self._refused(key, outcome)
         now = ctx.clock.now()

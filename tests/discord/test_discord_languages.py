@@ -231,6 +231,7 @@ async def test_choosing_a_study_and_its_refusals_come_from_the_catalogue(tmp_pat
         [choice] = [m for m in stack.dm(PIA) if m.get("components")]
         [select] = [c for row in choice["components"] for c in row["components"]]
         picked = await stack.click(PIA, choice, select["custom_id"], values=["onboarding"])
+        await stack.agree(PIA)  # the study's consent text, in the member's language
         await stack.said(PIA, "What brought you to the server?")
         await stack.reply_done(PIA)
         await stack.fake.wait_for(lambda: bool(picked.followups), timeout=10.0)

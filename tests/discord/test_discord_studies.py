@@ -115,6 +115,7 @@ async def test_the_start_button_command_autocompletes_its_study(stack: Stack) ->
     button = posted.original_message()
     assert button is not None
     clicked = await stack.fake.click(ADA, button["id"], "ib:go:pulse")
+    await stack.agree(ADA)
     await stack.said(ADA, "What brought you")
     await clicked.wait_responded(5.0)
     record = await stack.core.status(stack.key(ADA))
