@@ -109,7 +109,9 @@ async def test_start_now_starts_the_interview_in_the_dm(harness: Harness) -> Non
     invitation = await invite_alice(h)
     channel = h.fake.dm_channel_of(ALICE)
     assert await h.fake.click(ALICE, channel, invitation["ts"], START) == 200
-    await h.fake.wait_for(lambda: len(h.dm()) > 1, timeout=10.0)
+    await h.fake.wait_for(lambda: any("ib:act:agree" in str(m) for m in h.dm()), timeout=10.0)
+    consent = next(m for m in h.dm() if "ib:act:agree" in str(m))  # the study's consent text comes first
+    assert await h.fake.click(ALICE, channel, consent["ts"], "ib:act:agree") == 200
 
     async def started() -> bool:
         return await state_of(h) is InvitationState.STARTED
