@@ -120,6 +120,7 @@ async def test_a_dm_sees_at_most_five_writes_in_any_five_seconds(tmp_path: Path)
 
         async def converse(member: str) -> None:
             await stack.fake.user_sends_dm(member, "hello")
+            await stack.agree(member)  # the consent text (a write of its own) comes first
             await stack.reply_done(member)
             await stack.fake.user_sends_dm(member, "I like the people")  # answered at once, streamed back
             yes_no = await stack.question(member, "yn")
