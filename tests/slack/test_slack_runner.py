@@ -118,9 +118,15 @@ async def test_http_mode_acknowledges_a_dm_only_once_it_is_stored(fake_slack: Fa
         fake_slack.set_events_url(f"http://127.0.0.1:{runner.port}/slack/events")
         sent = await fake_slack.user_sends_dm(ALICE, "hi")
         assert sent["status"] == 200
+        consents = await bridge.store.consents_of("slack", fake_slack.team_id, ALICE)
+        assert [c.decision.value for c in consents] == ["asked"], "acknowledged before the consent text was stored"
+        channel = fake_slack.dm_channel_of(ALICE)
+        await fake_slack.wait_for(lambda: any("ib:act:agree" in str(m) for m in fake_slack.bot_messages(channel)))
+        consent = next(m for m in fake_slack.bot_messages(channel) if "ib:act:agree" in str(m))
+        assert await fake_slack.click(ALICE, channel, consent["ts"], "ib:act:agree") == 200
+        await greeted(fake_slack, sent["ts"], count=2)  # the consent text, then the opening
         interviews = await bridge.store.interviews_of_user("slack", ALICE)
-        assert len(interviews) == 1, "acknowledged before the interview was stored"
-        await greeted(fake_slack, sent["ts"])
+        assert len(interviews) == 1, "the interview starts on I agree"
         for number in range(3):  # each answer is checked the moment its acknowledgement arrives
             answer = f"I run the support team, answer {number}"
             again = await fake_slack.user_sends_dm(ALICE, answer, thread_ts=sent["ts"])
