@@ -97,6 +97,21 @@ TABLES: tuple[Table, ...] = (  # parents before children (foreign keys)
         "id",
         identity=True,
     ),
+    Table(
+        "analyses",
+        (
+            ("interview_id", "text"),
+            ("study", "text"),
+            ("status", "text"),
+            ("analysis", "text"),
+            ("attempts", "int"),
+            ("next_poll_at", "float"),
+            ("created_at", "float"),
+            ("updated_at", "float"),
+            ("posted", "bool"),
+        ),
+        "interview_id",
+    ),
     Table("seen_events", (("platform", "text"), ("event_id", "text"), ("seen_at", "float")), "platform, event_id"),
     Table("adapter_state", (("scope", "text"), ("key", "text"), ("value", "text")), "scope, key"),
     Table(
