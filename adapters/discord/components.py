@@ -27,7 +27,7 @@ from discord.ext import commands
 from adapters.discord import ids
 from adapters.discord.modals import CHECKBOX_MAX
 from bot.api.models import Question, QuestionType
-from bot.core import Action, Catalogue, agree_label, decline_label, forget_label, keep_label
+from bot.core import Action, Catalogue, action_label
 
 log = logging.getLogger(__name__)
 
@@ -50,28 +50,6 @@ ACTION_STYLES: dict[Action, discord.ButtonStyle] = {
     Action.FORGET: discord.ButtonStyle.danger,
     Action.KEEP: discord.ButtonStyle.secondary,
 }
-
-
-def action_label(tr: Catalogue, action: Action) -> str:
-    """The label of an action's button, in the respondent's language."""
-    match action:
-        case Action.RETRY:
-            return tr.gettext("Retry")
-        case Action.END:
-            return tr.gettext("End interview")
-        case Action.CONFIRM_EXIT:
-            return tr.gettext("Yes, end it")
-        case Action.CANCEL_EXIT:
-            return tr.gettext("No, continue")
-        case Action.AGREE:
-            return agree_label(tr)
-        case Action.DECLINE:
-            return decline_label(tr)
-        case Action.FORGET:
-            return forget_label(tr)
-        case Action.KEEP:
-            return keep_label(tr)
-    return tr.gettext("Start a new interview")
 
 
 def clip(text: str, limit: int) -> str:

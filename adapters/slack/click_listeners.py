@@ -22,7 +22,6 @@ from adapters.slack.blocks import (
 )
 from adapters.slack.calls import error_code
 from adapters.slack.clicks import Chosen, Ignore, Invalid, OpenOther, Redraw, interpret_click
-from adapters.slack.notices import notice_label
 from adapters.slack.plumbing import team_of
 from adapters.slack.shared import ListenerDeps, stale_text
 from bot.api.models import Question
@@ -41,6 +40,7 @@ from bot.core import (
     RespondentUnreachable,
     Retry,
     Start,
+    action_label,
     catalogue,
 )
 
@@ -206,7 +206,7 @@ class ClickListeners:
         if outcome.kind is OutcomeKind.DUPLICATE:
             return None
         if message and message.get("ts") and outcome.kind is not OutcomeKind.NOT_YOURS:
-            await self._close_notice(key, message, notice_label(tr, act))
+            await self._close_notice(key, message, action_label(tr, act))
         if not outcome.ok and outcome.message and act is not Action.NEW_INTERVIEW:
             return outcome.message
         return None

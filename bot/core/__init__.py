@@ -5,6 +5,7 @@ import nothing else of the core (``make lint`` checks it). The store, the turn r
 behind :class:`Bridge`.
 """
 
+from bot.core.action_labels import action_label
 from bot.core.adapter_state import AdapterState, MemoryState
 from bot.core.admin import AdminActor, Digest, StudyCounts
 from bot.core.bridge import Bridge
@@ -134,6 +135,7 @@ __all__ = [
     "SystemClock",
     "TokenBucket",
     "UserText",
+    "action_label",
     "agree_label",
     "cancel_word",
     "catalogue",
