@@ -12,7 +12,8 @@ class RecordedRequest:
 
     ``path`` is the part after ``/api/v10`` (``/channels/123/messages``), ``route`` the spec path template it
     matched (``/channels/{channel_id}/messages``, ``None`` when no route matched), ``json`` the parsed JSON
-    body (for multipart requests: the ``payload_json`` part), ``files`` the number of attached files,
+    body (for multipart requests: the ``payload_json`` part), ``files`` the number of attached files (their bytes
+    in ``file_contents``),
     ``status`` the status the fake answered, ``spec_errors`` what the OpenAPI check found in the body
     (checked on first access, so validation costs nothing while the bot is being timed or streamed).
     """
@@ -23,6 +24,7 @@ class RecordedRequest:
     query: dict[str, str]
     json: Any
     files: int = 0
+    file_contents: list[bytes] = field(default_factory=list, repr=False)  # the attached files, as sent
     status: int = 0
     at: float = 0.0
     _spec_errors: list[str] | None = field(default=None, repr=False)

@@ -72,13 +72,14 @@ def _major_parameter(match: dict[str, str]) -> str:
     return ""
 
 
-async def _read_body(request: web.Request) -> tuple[Any, int]:
+async def _read_body(request: web.Request) -> tuple[Any, list[bytes]]:
+    """The JSON body (or ``payload_json`` of a multipart body) and the attached files' contents."""
     if not request.can_read_body:
-        return None, 0
+        return None, []
     content_type = request.content_type
     if content_type == "multipart/form-data":
         payload: Any = None
-        files = 0
+        files: list[bytes] = []
         reader = await request.multipart()
         async for part in reader:
             if not isinstance(part, aiohttp.BodyPartReader):
@@ -86,13 +87,12 @@ async def _read_body(request: web.Request) -> tuple[Any, int]:
             if part.name == "payload_json":
                 payload = json.loads(await part.text())
             else:
-                await part.read()
-                files += 1
+                files.append(bytes(await part.read()))
         return payload, files
     raw = await request.read()
     if not raw:
-        return None, 0
-    return json.loads(raw), 0
+        return None, []
+    return json.loads(raw), []
 
 
 @web.middleware
@@ -112,7 +112,8 @@ async def discord_middleware(request: web.Request, handler: Handler) -> web.Stre
     )
     fake.requests.append(record)
     try:
-        record.json, record.files = await _read_body(request)
+        record.json, record.file_contents = await _read_body(request)
+        record.files = len(record.file_contents)
     except ValueError:
         record.status = 400
         return json_response({"message": "400: Bad Request", "code": 50109}, 400)
