@@ -8,27 +8,12 @@ from typing import TYPE_CHECKING, Any
 import asyncpg
 
 from bot.core.store import AnalysisRecord, AnalysisStatus, InterviewRecord
-from storage import pg_rows
+from storage import analysis_rows, pg_rows
 from storage import sqlite_rows as rows
 
 __all__ = ["PgResultsTables"]
 
-_COLUMNS = "interview_id, study, status, analysis, attempts, next_poll_at, created_at, updated_at, posted"
-_SELECT = f"SELECT {_COLUMNS} FROM analyses"
-
-
-def _analysis(row: Any) -> AnalysisRecord:
-    return AnalysisRecord(
-        interview_id=row[0],
-        study=row[1],
-        status=AnalysisStatus(row[2]),
-        analysis=rows.load_json(row[3]),
-        attempts=int(row[4]),
-        next_poll_at=row[5],
-        created_at=float(row[6]),
-        updated_at=float(row[7]),
-        posted=bool(row[8]),
-    )
+_COLUMNS, _SELECT, _analysis = analysis_rows.COLUMNS, analysis_rows.SELECT, analysis_rows.analysis_record
 
 
 class PgResultsTables:
