@@ -26,6 +26,7 @@ from bot.core.request_budget import RequestBudget, shared_budget
 from bot.core.store import Store
 from bot.core.studies import StudyApi, StudyBook
 from bot.emulator import EmulatorConfig, run_emulator
+from bot.emulator.brief import load_brief
 from bot.names import claim
 from bot.ops.metrics import Metrics
 from bot.ops.readiness import Readiness
@@ -63,8 +64,19 @@ def study_book(settings: Settings) -> StudyBook:
         return load_studies(settings.studies_file)
     book = default_studies(bridge_config(settings))
     if settings.uses_builtin_server():
-        return book
+        return _named_after_brief(book, settings)
     return StudyBook((dataclasses.replace(book.default, api=StudyApi(settings.koji_api_url, "KOJI_API_KEY")),))
+
+
+def _named_after_brief(book: StudyBook, settings: Settings) -> StudyBook:
+    """The built-in server's study is named as its brief's title (what the consent text and the admins show)."""
+    if settings.koji_study:
+        return book
+    try:
+        title = load_brief(settings.emulator_brief).study.title
+    except ValueError:  # the server itself says what is wrong with the brief when it starts
+        return book
+    return StudyBook((dataclasses.replace(book.default, name=title),))
 
 
 def study_key(settings: Settings, api: StudyApi) -> str:

@@ -29,6 +29,9 @@ from bot.core import (
     start_word,
 )
 
+#: Notices after which the terminal chat is over: the interview ended, consent was declined, the person was erased.
+_ENDING = (NoticeKind.ENDED, NoticeKind.DECLINED, NoticeKind.ERASED)
+
 
 def action_hint(tr: Catalogue, action: Action) -> str | None:
     """The words that act as a notice's button on the terminal."""
@@ -142,7 +145,7 @@ class TerminalAdapter:
         """Print the bot's own message and the words that act as its buttons."""
         self.last_actions = notice.actions
         self.last_notice = notice.kind
-        ending = notice.kind in (NoticeKind.ENDED, NoticeKind.DECLINED)  # the chat ends with the interview
+        ending = notice.kind in _ENDING  # the chat ends with the interview
         tr = catalogue(notice.locale)
         hints = [hint for a in notice.actions if (hint := action_hint(tr, a)) and not ending]
         suffix = f" ({'; '.join(hints)})" if hints else ""

@@ -28,6 +28,8 @@ log = logging.getLogger("bot.core.consent")
 #: Typed answers to a consent text besides the labels themselves (in the reader's language).
 AGREE_WORDS = ("i agree", "agree", "yes", "y", "ok")
 DECLINE_WORDS = ("no thanks", "no thank you", "no", "n", "decline")
+#: The terminal chat's platform: no slash commands there, so its consent text names the typed words instead.
+TERMINAL = "terminal"
 
 
 def _request(key: ConversationKey, respondent: RespondentInfo) -> dict[str, Any]:
@@ -73,7 +75,7 @@ class ConsentDesk:
             _request(key, respondent),
         )
         await ctx.store.save_consent(record)
-        text = privacy_texts.consent_text(tr, study, ctx.config.retention_days)
+        text = privacy_texts.consent_text(tr, study, ctx.config.retention_days, terminal=key.platform == TERMINAL)
         notice = Notice(NoticeKind.CONSENT, text, (Action.AGREE, Action.DECLINE), locale=locale)
         await ctx.adapter(key).notify(key, notice)
         log.info("consent asked study=%s platform=%s", study.id, key.platform)

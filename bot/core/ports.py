@@ -39,6 +39,7 @@ class NoticeKind(StrEnum):
     CONSENT = "consent"  # the study's consent text with I agree / No thanks: nothing is sent before agreeing
     DECLINED = "declined"  # "No thanks" was taken: nothing started (the terminal chat ends here)
     CONFIRM_FORGET = "confirm_forget"  # "erase everything about you?" with Erase / Keep
+    ERASED = "erased"  # everything about the person was erased (the terminal chat ends here)
 
 
 @dataclass(frozen=True, slots=True)

@@ -128,10 +128,17 @@ class PrivacyDesk:
             return Outcome(OutcomeKind.ACCEPTED, text)
         erasure = await self.forget(key.platform, key.workspace, key.user, holding=key)
         text = privacy_texts.erased(tr, erasure.interviews, erasure.removed.get("transcript", 0))
-        return await self._say(key, text, event.locale, OutcomeKind.ACCEPTED)
+        return await self._say(key, text, event.locale, OutcomeKind.ACCEPTED, NoticeKind.ERASED)
 
-    async def _say(self, key: ConversationKey, text: str, locale: str | None, kind: OutcomeKind) -> Outcome:
-        await self._ctx.adapter(key).notify(key, Notice(NoticeKind.INFO, text, locale=locale))
+    async def _say(
+        self,
+        key: ConversationKey,
+        text: str,
+        locale: str | None,
+        kind: OutcomeKind,
+        notice: NoticeKind = NoticeKind.INFO,
+    ) -> Outcome:
+        await self._ctx.adapter(key).notify(key, Notice(notice, text, locale=locale))
         return Outcome(kind, text)
 
     # --- erasure ---

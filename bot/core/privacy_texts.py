@@ -55,7 +55,10 @@ def delete_phrases(tr: Catalogue) -> tuple[str, ...]:
 
 
 def consent_text(tr: Catalogue, study: Study, retention_days: float, *, terminal: bool = False) -> str:
-    """The study's consent text: what is collected, who sees it, how long it is kept, how to stop and delete."""
+    """The study's consent text: what is collected, who sees it, how long it is kept, how to stop and delete.
+
+    ``terminal``: worded for the terminal chat, which has no slash commands (its buttons are typed words, which the
+    terminal adapter names after the text)."""
     parts = [tr.gettext("Before we start “{study}”:").format(study=study.name)]
     if study.consent:
         parts.append(study.consent)
@@ -76,9 +79,15 @@ def consent_text(tr: Catalogue, study: Study, retention_days: float, *, terminal
             ).format(count=study.min_responses)
         )
     else:
-        parts.append(
-            tr.gettext("• What is collected: your answers in this conversation, with your name and account id.")
-        )
+        if terminal:  # the interview service gets a pseudonym of the login, and the name typed at the start
+            collected = tr.gettext(
+                "• What is collected: your answers in this conversation, and the name you gave, if any."
+            )
+        else:
+            collected = tr.gettext(
+                "• What is collected: your answers in this conversation, with your name and account id."
+            )
+        parts.append(collected)
         parts.append(tr.gettext("• Who sees it: the team running the study, with your name — this is not anonymous."))
     days = round(retention_days)
     parts.append(
@@ -90,17 +99,18 @@ def consent_text(tr: Catalogue, study: Study, retention_days: float, *, terminal
             days,
         ).format(count=days)
     )
-    parts.append(
-        tr.gettext(
-            "• Stop at any time by typing “{exit}”. “/interview forget-me” (or a message saying “delete my data”) "
-            "erases what this bot stores about you; “/interview my-data” sends you a copy."
-        ).format(exit=texts.exit_word(tr))
-    )
-    if terminal:
+    if terminal:  # no slash commands here: the typed words that work in this chat
         parts.append(
-            tr.gettext("Type “{agree}” to begin, or “{decline}”.").format(
-                agree=agree_label(tr), decline=decline_label(tr)
-            )
+            tr.gettext(
+                "• Stop at any time by typing “{exit}”. Typing “{delete}” erases what this bot stores about you."
+            ).format(exit=texts.exit_word(tr), delete=delete_phrases(tr)[-1])
+        )
+    else:
+        parts.append(
+            tr.gettext(
+                "• Stop at any time by typing “{exit}”. “/interview forget-me” (or a message saying “delete my "
+                "data”) erases what this bot stores about you; “/interview my-data” sends you a copy."
+            ).format(exit=texts.exit_word(tr))
         )
     return "\n".join(parts)
 
