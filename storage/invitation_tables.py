@@ -16,7 +16,7 @@ __all__ = ["INVITATION_QUERIES", "InvitationTables", "numbered"]
 
 _COLUMNS = (
     "id, campaign_id, study, platform, workspace, user_id, state, reminders_sent, next_at, created_at, updated_at, "
-    "opted_in"
+    "opted_in, sending"
 )
 _SELECT = f"SELECT {_COLUMNS} FROM invitations"
 _PENDING = "('queued', 'invited', 'reminded')"
@@ -60,20 +60,24 @@ _VOLUNTEER = (
 )
 _MOVE = (
     "UPDATE invitations SET state = ?, next_at = ?, updated_at = ?, "
-    "reminders_sent = coalesce(?, reminders_sent), opted_in = coalesce(?, opted_in) "
+    "reminders_sent = coalesce(?, reminders_sent), opted_in = coalesce(?, opted_in), sending = ? "
     "WHERE id = ? AND state IN ({states}) AND updated_at = coalesce(?, updated_at) RETURNING 1"
 )
+_CLAIM = (
+    "UPDATE invitations SET sending = ?, next_at = ?, updated_at = ? "
+    f"WHERE id = ? AND updated_at = ? AND state IN {_PENDING} AND NOT EXISTS ({_SAME_INTERVIEW}) RETURNING 1"
+)
 _SETTLE_COMPLETED = (
-    "UPDATE invitations SET state = 'completed', next_at = NULL, updated_at = ? "
+    "UPDATE invitations SET state = 'completed', next_at = NULL, sending = NULL, updated_at = ? "
     f"WHERE study = ? AND state IN {_OPEN} AND EXISTS ({_SAME_INTERVIEW} AND i.status = 'completed') RETURNING 1"
 )
 _SETTLE_STARTED = (
-    "UPDATE invitations SET state = 'started', next_at = NULL, updated_at = ? "
+    "UPDATE invitations SET state = 'started', next_at = NULL, sending = NULL, updated_at = ? "
     f"WHERE study = ? AND state IN ('queued', 'invited', 'reminded', 'declined') AND EXISTS ({_SAME_INTERVIEW}) "
     "RETURNING 1"
 )
 _EXPIRE = (
-    "UPDATE invitations SET state = 'expired', next_at = NULL, updated_at = ? "
+    "UPDATE invitations SET state = 'expired', next_at = NULL, sending = NULL, updated_at = ? "
     f"WHERE study = ? AND (state IN {_PENDING} OR (state = 'started' AND next_at IS NOT NULL)) RETURNING 1"
 )
 _OPT_OUT = (
@@ -81,7 +85,7 @@ _OPT_OUT = (
     "ON CONFLICT (platform, workspace, user_id) DO NOTHING"
 )
 _OPT_OUT_PENDING = (
-    "UPDATE invitations SET state = 'opted_out', next_at = NULL, updated_at = ? "
+    "UPDATE invitations SET state = 'opted_out', next_at = NULL, sending = NULL, updated_at = ? "
     f"WHERE platform = ? AND workspace = ? AND user_id = ? AND state IN {_OPEN}"
 )
 _OPT_IN = "DELETE FROM invitation_opt_outs WHERE platform = ? AND workspace = ? AND user_id = ? RETURNING 1"
@@ -108,6 +112,7 @@ def _invitation(row: Sequence[Any]) -> Invitation:
         created_at=float(row[9]),
         updated_at=float(row[10]),
         opted_in=bool(row[11]),
+        sending=None if row[12] is None else int(row[12]),
     )
 
 
@@ -180,12 +185,18 @@ class InvitationTables:
         reminders_sent: int | None = None,
         opted_in: bool | None = None,
         expected_updated_at: float | None = None,
+        sending: int | None = None,
     ) -> bool:
         states = ", ".join(f"'{InvitationState(s).value}'" for s in expected)  # enum values only: no injection
         sql = _MOVE.format(states=states)
         flag = None if opted_in is None else int(opted_in)
-        params = (state.value, next_at, now, reminders_sent, flag, invitation_id, expected_updated_at)
+        params = (state.value, next_at, now, reminders_sent, flag, sending, invitation_id, expected_updated_at)
         return bool(await self._rows(sql, params))
+
+    async def claim_message(
+        self, invitation_id: int, expected_updated_at: float, sending: int, until: float, now: float
+    ) -> bool:
+        return bool(await self._rows(_CLAIM, (sending, until, now, invitation_id, expected_updated_at)))
 
     async def volunteer(self, campaign: Campaign, user_id: str, next_at: float, now: float) -> Invitation:
         params = (campaign.campaign_id, campaign.study, campaign.platform, campaign.workspace, user_id)

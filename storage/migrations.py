@@ -298,6 +298,16 @@ _PRIVACY = Migration(
     ),
 )
 
+_INVITATION_SENDING = Migration(
+    8,
+    "the message being sent to an invitee (0: the invitation, n: reminder n), so a crash mid-send is checked, not lost",
+    (
+        "ALTER TABLE invitations ADD COLUMN sending INTEGER",
+        # an invitation claimed before this version (queued, due later than its creation) may have been sent
+        "UPDATE invitations SET sending = 0 WHERE state = 'queued' AND next_at > created_at",
+    ),
+)
+
 MIGRATIONS: tuple[Migration, ...] = (
     _INITIAL,
     _TURN_LEASES,
@@ -306,6 +316,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     _INVITATIONS,
     _HANDOFFS,
     _PRIVACY,
+    _INVITATION_SENDING,
 )
 """Every migration, oldest first; versions are 1, 2, 3, … without gaps."""
 

@@ -289,6 +289,16 @@ _PRIVACY = Migration(
     ),
 )
 
+_INVITATION_SENDING = Migration(
+    8,
+    "the message being sent to an invitee (0: the invitation, n: reminder n), so a crash mid-send is checked, not lost",
+    (
+        "ALTER TABLE invitations ADD COLUMN sending INTEGER",
+        # an invitation claimed before this version (queued, due later than its creation) may have been sent
+        "UPDATE invitations SET sending = 0 WHERE state = 'queued' AND next_at > created_at",
+    ),
+)
+
 MIGRATIONS: tuple[Migration, ...] = (
     _INITIAL,
     _TURN_LEASES,
@@ -297,6 +307,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     _INVITATIONS,
     _HANDOFFS,
     _PRIVACY,
+    _INVITATION_SENDING,
 )
 """Every PostgreSQL migration, oldest first; version N here is version N of :data:`storage.migrations.MIGRATIONS`."""
 

@@ -143,6 +143,7 @@ TABLES: tuple[Table, ...] = (  # parents before children (foreign keys)
             ("created_at", "float"),
             ("updated_at", "float"),
             ("opted_in", "int"),
+            ("sending", "int"),
         ),
         "id",
         identity=True,

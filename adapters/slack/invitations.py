@@ -11,8 +11,11 @@ import asyncio
 import logging
 from typing import Any
 
+import aiohttp
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry.builtin_async_handlers import AsyncConnectionErrorRetryHandler
+from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack.adapter import SlackAdapter, conversation_key
 from adapters.slack.audience import CAMPAIGN_CONVERSATION
@@ -38,8 +41,15 @@ def invitation_text(study: Study, tr: Catalogue, reminder: int) -> str:
     return tr.gettext("You're invited to a short interview: “{study}”.").format(study=study.name)
 
 
+def message_marker(reminder: int) -> str:
+    """The buttons' ``block_id``: which message of the campaign this is (``ib_invite`` the invitation, ``ib_invite:rN``
+    reminder N), so a restarted sender finds in the DM's history whether it went out already."""
+    return "ib_invite" if reminder == 0 else f"ib_invite:r{reminder}"
+
+
 def invitation_blocks(study: Study, tr: Catalogue, reminder: int) -> list[dict[str, Any]]:
-    """The invitation: what it is, the consent text, and the three buttons (their values carry the study)."""
+    """The invitation: what it is, the consent text, and the three buttons (their values carry the study, their
+    block the message's number)."""
     blocks: list[dict[str, Any]] = [
         {"type": "section", "text": {"type": "mrkdwn", "text": f"*{invitation_text(study, tr, reminder)}*"}},
     ]
@@ -61,7 +71,7 @@ def invitation_blocks(study: Study, tr: Catalogue, reminder: int) -> list[dict[s
         if style:
             button["style"] = style
         elements.append(button)
-    blocks.append({"type": "actions", "block_id": "ib_invite", "elements": elements})
+    blocks.append({"type": "actions", "block_id": message_marker(reminder), "elements": elements})
     return blocks
 
 
@@ -72,6 +82,7 @@ class SlackInvitations:
         self.desk = desk
         self._adapter = adapter
         self._task: asyncio.Task[None] | None = None
+        self._poster: AsyncWebClient | None = None
 
     @property
     def adapter(self) -> SlackAdapter:
@@ -79,6 +90,17 @@ class SlackInvitations:
         if self._adapter is None:
             raise RuntimeError("attach() the invitations to the app first")
         return self._adapter
+
+    def poster(self) -> AsyncWebClient:
+        """The adapter's client without its retry of broken connections, for the posts: a post whose answer was lost
+        may have reached the DM, so it is not sent again blindly (the desk checks the DM after the lease)."""
+        if self._poster is None:
+            client = self.adapter.client
+            handlers = [h for h in client.retry_handlers if not isinstance(h, AsyncConnectionErrorRetryHandler)]
+            self._poster = AsyncWebClient(
+                token=client.token, base_url=client.base_url, session=client.session, retry_handlers=handlers
+            )
+        return self._poster
 
     async def _turn(self, team: str, method: str) -> None:
         await self.adapter.calls.budget.acquire(team, method, CAMPAIGN_CONVERSATION)
@@ -96,8 +118,10 @@ class SlackInvitations:
             log.info("slack users.info for a reminder failed: %s", error_code(error))
             return None
 
-    async def already_sent(self, invitation: Invitation, study: Study) -> bool:
-        """Whether the DM's latest messages hold this study's invitation (``conversations.history``, Tier 3)."""
+    async def already_sent(self, invitation: Invitation, study: Study, *, reminder: int) -> bool:
+        """Whether the DM's latest messages hold this study's invitation or reminder number ``reminder``
+        (``conversations.history``, Tier 3). A DM that cannot be opened holds nothing; any other failure raises:
+        not knowing is no reason to send it twice."""
         team = invitation.workspace
         try:
             await self._turn(team, "conversations.open")
@@ -105,11 +129,14 @@ class SlackInvitations:
             await self._turn(team, "conversations.history")
             history = await self.adapter.client.conversations_history(channel=str(opened["channel"]["id"]), limit=20)
         except SlackApiError as error:
-            log.info("slack: cannot look for an earlier invitation (%s)", error_code(error))
-            return False
+            code = error_code(error)
+            if code in UNREACHABLE_ERRORS or code in ("cannot_dm_bot", "user_disabled"):
+                return False  # nothing can be in it: sending will find the DM undeliverable
+            log.info("slack: cannot look for an earlier invitation (%s)", code)
+            raise
         for message in history.get("messages") or []:
             for block in message.get("blocks") or []:
-                if block.get("block_id") == "ib_invite" and any(
+                if block.get("block_id") == message_marker(reminder) and any(
                     element.get("value") == study.id for element in block.get("elements") or []
                 ):
                     return True
@@ -127,7 +154,7 @@ class SlackInvitations:
             opened = await self.adapter.client.conversations_open(users=invitation.user_id)
             channel = str(opened["channel"]["id"])
             await self._turn(team, "chat.postMessage")
-            await self.adapter.client.chat_postMessage(
+            await self.poster().chat_postMessage(
                 channel=channel,
                 text=invitation_text(study, tr, reminder),
                 blocks=invitation_blocks(study, tr, reminder),
@@ -137,6 +164,9 @@ class SlackInvitations:
             if code in UNREACHABLE_ERRORS or code in ("cannot_dm_bot", "user_disabled"):
                 return Delivery.UNDELIVERABLE
             log.warning("slack invitation not sent: %s", code)
+            return Delivery.FAILED
+        except (aiohttp.ClientError, TimeoutError) as error:  # maybe sent: the desk looks in the DM after the lease
+            log.warning("slack invitation's answer lost: %s", type(error).__name__)
             return Delivery.FAILED
         return Delivery.SENT
 

@@ -2,9 +2,9 @@
 
 Every timer lives in storage (``next_at``), never in memory: the sender asks for the due invitations with an
 indexed query, like the inactivity sweep, so 10,000 queued invitees cost no timers and a restart loses nothing.
-An invitation is sent exactly once even across a ``kill -9``: it is claimed in storage for a lease before the
-platform sends it and confirmed after; an attempt after a lapsed claim first asks the platform whether the
-invitation is in the DM already. A reminder is counted before it is sent (at most once).
+Every message to an invitee (the invitation, then each reminder) is sent exactly once even across a ``kill -9``:
+its number is recorded in storage (``sending``) with a lease before the platform sends it, and confirmed after; an
+attempt after a lapsed lease first asks the platform whether that message is in the DM already.
 """
 
 from __future__ import annotations
@@ -75,6 +75,7 @@ class Invitation:
     created_at: float
     updated_at: float
     opted_in: bool = False  # asked to be reminded (Discord's "Remind me later"): the only way on Discord
+    sending: int | None = None  # the message being sent (0: the invitation, n: reminder n) until it is confirmed
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,9 +150,19 @@ class InvitationStore(Protocol):
         reminders_sent: int | None = None,
         opted_in: bool | None = None,
         expected_updated_at: float | None = None,
+        sending: int | None = None,
     ) -> bool:
         """Atomically move an invitation still in one of ``expected`` states (and, if given, last updated at
-        ``expected_updated_at``: nobody moved it since it was read); True for the one caller who did."""
+        ``expected_updated_at``: nobody moved it since it was read); True for the one caller who did. The move
+        sets ``sending`` (None: no message is in flight any more)."""
+        ...
+
+    async def claim_message(
+        self, invitation_id: int, expected_updated_at: float, sending: int, until: float, now: float
+    ) -> bool:
+        """Record that message ``sending`` is about to go to the invitee, leased until ``until``: only if nobody moved
+        the invitation since it was read, it is still pending, and the person has no interview of the study (who is
+        in an interview or done is never reminded). True for the one caller who claimed it."""
         ...
 
     async def volunteer(self, campaign: Campaign, user_id: str, next_at: float, now: float) -> Invitation:

@@ -1,11 +1,12 @@
 """The invitation desk: what is due for each invitee, decided from storage, sent through a platform's sender.
 
 Each sweep reads the due invitations (an indexed query), settles states from the interviews table, expires the
-invitations of closed studies and, for each of the rest, claims the next step in storage *before* the platform
-sends it (an invitation's claim is a lease, checked against the DM when it lapsed: exactly once; a reminder is
-counted first: at most once). Reminders go only to people who were invited or reminded and have not started: a person
-in an interview (``started``) or done (``completed``) is never reminded; they wait for the recipient's working
-hours (:func:`next_working_time`), never exceed the campaign's cap, and stop when the study closes.
+invitations of closed studies and, for each of the rest, records the next message in storage *before* the platform
+sends it ("reminding #n": a lease, checked against the DM when it lapsed), then confirms it: every invitation and
+every reminder goes exactly once, even across a ``kill -9``. Reminders go only to people who were invited or
+reminded and have no interview of the study: a person in an interview or done is never reminded (the claim itself
+checks the interviews table); they wait for the recipient's working hours (:func:`next_working_time`), never exceed
+the campaign's cap, and stop when the study closes.
 """
 
 from __future__ import annotations
@@ -51,7 +52,7 @@ class Delivery(StrEnum):
 
     SENT = "sent"
     UNDELIVERABLE = "undeliverable"  # the platform will never deliver it (DMs closed, deactivated, unknown)
-    FAILED = "failed"  # not sent this time (an outage): an invitation is tried again after its lease, a reminder not
+    FAILED = "failed"  # not sent this time (an outage): tried again after its lease, the DM checked first
 
 
 class InvitationSender(Protocol):
@@ -65,9 +66,9 @@ class InvitationSender(Protocol):
         """The recipient's IANA time zone, if the platform knows it."""
         ...
 
-    async def already_sent(self, invitation: Invitation, study: Study) -> bool:
-        """Whether the invitation is in the invitee's DM already (asked only after an attempt that may have sent
-        it before its instance died)."""
+    async def already_sent(self, invitation: Invitation, study: Study, *, reminder: int) -> bool:
+        """Whether the invitation (``reminder`` 0) or reminder number ``reminder`` is in the invitee's DM already
+        (asked only after an attempt that may have sent it before its instance died); raises when it cannot tell."""
         ...
 
 
@@ -109,7 +110,7 @@ def _after(campaign: Campaign, sent: int, now: float) -> float | None:
 
 
 class InvitationDesk:
-    """Sends what is due for every study's campaigns (each invitation once, each reminder at most once)."""
+    """Sends what is due for every study's campaigns (each invitation and each reminder exactly once)."""
 
     def __init__(
         self, store: RecruitingStore, book: StudyBook, clock: Clock, *, send_lease: float = SEND_LEASE
@@ -158,37 +159,48 @@ class InvitationDesk:
         state: InvitationState,
         next_at: float | None,
         now: float,
-        reminders_sent: int | None = None,
     ) -> bool:
-        """Move ``invitation`` as read: nobody (another instance) may have moved it since."""
+        """Postpone or stop ``invitation`` as read (nobody, e.g. another instance, moved it since); a message in
+        flight stays recorded."""
         return await self._store.move_invitation(
             invitation.id,
             [invitation.state],
             state,
             next_at,
             now,
-            reminders_sent=reminders_sent,
             expected_updated_at=invitation.updated_at,
+            sending=invitation.sending,
         )
 
-    async def _invite(
-        self, invitation: Invitation, campaign: Campaign, study: Study, sender: InvitationSender, now: float
+    async def _send_once(
+        self,
+        invitation: Invitation,
+        campaign: Campaign,
+        study: Study,
+        sender: InvitationSender,
+        number: int,
+        now: float,
     ) -> Delivery | None:
-        """Claim, check a possible earlier attempt, send, confirm. None: nothing was sent now."""
-        # queued rows are due from their creation; a later due time is a lapsed claim (or a pause): look first
-        attempted = invitation.next_at is not None and invitation.next_at > invitation.created_at
-        if not await self._move(invitation, S.QUEUED, now + self.send_lease, now):
-            return None  # another instance claimed it
-        confirmed_next = _after(campaign, 0, now)
-        if attempted and await sender.already_sent(invitation, study):
-            await self._store.move_invitation(invitation.id, [S.QUEUED], S.INVITED, confirmed_next, now)
-            return None
-        outcome = await sender.send_invitation(invitation, study, reminder=0)
+        """Message ``number`` (0: the invitation, n: reminder n) exactly once: record the intent, send (or find it in
+        the DM after a lapsed attempt), confirm. None: nothing was sent now."""
+        lapsed = invitation.sending == number  # an earlier attempt may have sent it before its instance died
+        until = now + self.send_lease
+        if not await self._store.claim_message(invitation.id, invitation.updated_at, number, until, now):
+            return None  # another instance claimed it, the person answered, or they are in an interview
+        try:
+            found = lapsed and await sender.already_sent(invitation, study, reminder=number)
+        except Exception as error:  # the platform cannot say: wait for the lease rather than risk sending twice
+            log.info("cannot tell whether message %s reached an invitee: %s", number, type(error).__name__)
+            return Delivery.FAILED
+        outcome = Delivery.SENT if found else await sender.send_invitation(invitation, study, reminder=number)
         if outcome is Delivery.SENT:
-            await self._store.move_invitation(invitation.id, [S.QUEUED], S.INVITED, confirmed_next, now)
+            state, sent = (S.INVITED, None) if number == 0 else (S.REMINDED, number)
+            due = _after(campaign, number, now)
+            await self._store.move_invitation(invitation.id, [invitation.state], state, due, now, reminders_sent=sent)
         elif outcome is Delivery.UNDELIVERABLE:
-            await self._store.move_invitation(invitation.id, [S.QUEUED], S.UNDELIVERABLE, None, now)
-        return outcome  # FAILED: still queued; after the lease another attempt checks the DM first
+            await self._store.move_invitation(invitation.id, [invitation.state], S.UNDELIVERABLE, None, now)
+        # FAILED: the intent stays; after the lease another attempt checks the DM first
+        return None if found else outcome
 
     async def _step(
         self,
@@ -200,29 +212,21 @@ class InvitationDesk:
         report: SweepReport,
     ) -> None:
         if invitation.state is S.QUEUED:
-            delivered = await self._invite(invitation, campaign, study, sender, now)
-            report.invited += delivered is Delivery.SENT
-            report.undeliverable += delivered is Delivery.UNDELIVERABLE
-            report.failed += delivered is Delivery.FAILED
-            return
-        if invitation.state in (S.INVITED, S.REMINDED) and invitation.reminders_sent < campaign.reminders:
+            number = 0
+        elif invitation.state in (S.INVITED, S.REMINDED) and invitation.reminders_sent < campaign.reminders:
+            number = invitation.reminders_sent + 1
             at = next_working_time(now, await sender.time_zone(invitation))
             if at > now:
                 report.postponed += await self._move(invitation, invitation.state, at, now)
                 return
-            sent = invitation.reminders_sent + 1
-            if not await self._move(invitation, S.REMINDED, _after(campaign, sent, now), now, reminders_sent=sent):
-                return
-            outcome = await sender.send_invitation(invitation, study, reminder=sent)  # at most once
-            report.reminded += outcome is Delivery.SENT
         else:  # nothing more to send: the timer stops
             await self._move(invitation, invitation.state, None, now)
             return
-        if outcome is Delivery.UNDELIVERABLE:
-            await self._store.move_invitation(invitation.id, [S.REMINDED], S.UNDELIVERABLE, None, now)
-            report.undeliverable += 1
-        elif outcome is Delivery.FAILED:
-            report.failed += 1
+        delivered = await self._send_once(invitation, campaign, study, sender, number, now)
+        report.invited += number == 0 and delivered is Delivery.SENT
+        report.reminded += number > 0 and delivered is Delivery.SENT
+        report.undeliverable += delivered is Delivery.UNDELIVERABLE
+        report.failed += delivered is Delivery.FAILED
 
     async def answer(
         self, study_id: str, platform: str, workspace: str, user_id: str, state: InvitationState

@@ -35,8 +35,8 @@ class Platform:
     async def time_zone(self, invitation: Invitation) -> str | None:
         return self.zones.get(invitation.user_id)
 
-    async def already_sent(self, invitation: Invitation, study: Study) -> bool:
-        return any(user == invitation.user_id and n == 0 for user, n, _ in self.sent)
+    async def already_sent(self, invitation: Invitation, study: Study, *, reminder: int) -> bool:
+        return any(user == invitation.user_id and n == reminder for user, n, _ in self.sent)
 
     def of(self, user: str) -> list[tuple[int, float]]:
         return [(n, at) for u, n, at in self.sent if u == user]
@@ -204,3 +204,27 @@ async def test_an_attempt_cut_short_is_never_sent_twice_and_an_outage_is_tried_a
     await desk.sweep(platform, "slack")
     assert [n for n, _ in platform.of("cut")] == [0] and [n for n, _ in platform.of("down")] == [0]
     assert (await store.invitation_counts("onboarding")).by_state == {S.INVITED: 2}
+
+
+async def test_a_reminder_cut_short_goes_once_and_one_that_failed_goes_after_all(
+    store: RecruitingStore, clock: ManualClock, book: StudyBook
+) -> None:
+    await queue(store, ["cut", "down"], clock.now(), reminders=1, reminder_after=(DAY,))
+    platform = Flaky(clock)
+    desk = InvitationDesk(store, book, clock, send_lease=60.0)
+    assert (await desk.sweep(platform, "slack")).invited == 2
+    clock.advance(DAY + 2 * HOUR)  # Tuesday 10:00 UTC: both reminders due, within working hours
+    platform.die_after_send, platform.outage = {"cut"}, {"down"}
+    for _ in range(3):
+        with contextlib.suppress(SystemExit):
+            await desk.sweep(platform, "slack")
+    assert [n for n, _ in platform.of("cut")] == [0, 1] and [n for n, _ in platform.of("down")] == [0]
+    reminding = await store.get_invitation("onboarding", "slack", "T1", "down")
+    assert reminding is not None and reminding.sending == 1 and reminding.reminders_sent == 0  # "reminding #1"
+    clock.advance(61.0)  # both leases lapse: "cut" is found in its DM, "down" is reminded now
+    await desk.sweep(platform, "slack")
+    assert [n for n, _ in platform.of("cut")] == [0, 1] and [n for n, _ in platform.of("down")] == [0, 1]
+    assert (await store.invitation_counts("onboarding")).by_state == {S.REMINDED: 2}
+    clock.advance(30 * DAY)
+    await desk.sweep(platform, "slack")
+    assert len(platform.sent) == 4  # the cap: nothing more

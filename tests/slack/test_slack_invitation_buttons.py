@@ -113,8 +113,9 @@ async def test_start_now_starts_the_interview_in_the_dm(harness: Harness) -> Non
     consent = next(m for m in h.dm() if "ib:act:agree" in str(m))  # the study's consent text comes first
     assert await h.fake.click(ALICE, channel, consent["ts"], "ib:act:agree") == 200
 
-    async def started() -> bool:
-        return await state_of(h) is InvitationState.STARTED
+    async def started() -> bool:  # the invitation is answered, and the agreement opened the interview
+        interviews = await h.store.interviews_of_user("slack", ALICE)
+        return await state_of(h) is InvitationState.STARTED and bool(interviews)
 
     await eventually(started)
     interviews = await h.store.interviews_of_user("slack", ALICE)

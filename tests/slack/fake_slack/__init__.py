@@ -27,9 +27,10 @@ views.open/push need a trigger_id issued by `click`/`slash_command`/`submit_view
 
 Knobs: `set_tier_limit(method, per_minute, window=60)` (per workspace; chat.postMessage per channel) answering 429
 with Retry-After; `force_429(method, count, retry_after)` ("*" = any method); `force_error(method, error, count)`;
-`force_http_error(method, status=503, count)`; `set_latency(method, seconds)` ("*" = all); `rate_stats(method)`
-(accepted, limited, peak per window); `rate.enabled = False` or `FakeSlack(rate_limits=False)` to switch tiers
-off; `remove_app(team_id, error)` (account_inactive | invalid_auth | token_revoked | channel_not_found) and
+`force_http_error(method, status=503, count)`; `lose_answers(method, count)` (the call takes effect, then the
+connection drops before the answer); `set_latency(method, seconds)` ("*" = all); `rate_stats(method)` (accepted,
+limited, peak per window); `rate.enabled = False` or `FakeSlack(rate_limits=False)` to switch tiers off;
+`remove_app(team_id, error)` (account_inactive | invalid_auth | token_revoked | channel_not_found) and
 `await uninstall(team_id)` (also delivers app_uninstalled and tokens_revoked); `expire_stream(channel, ts)`;
 `granted_scopes` (None = all; a set of bot scopes makes methods outside it answer `missing_scope`, see
 `scopes.py` for what each method and event needs); `ack_timeout` (3 s: the app must answer within it);

@@ -54,6 +54,7 @@ class FakeSlackBase:
         self.triggers: dict[str, tuple[str, str, float]] = {}  # trigger id -> (team, user, issued at)
         self.forced_errors: dict[str, list[str]] = {}
         self.forced_http: dict[str, list[int]] = {}
+        self.lost_answers: dict[str, int] = {}  # method -> calls whose answer is lost after Slack acted on them
         self.latency: dict[str, float] = {}
         self.events_url: str | None = None
         self.request_urls: dict[str, str] = {}  # kind ("interactive", "command") -> URL when not events_url
@@ -139,6 +140,11 @@ class FakeSlackBase:
     def force_http_error(self, method: str, status: int = 503, count: int = 1) -> None:
         """The next `count` calls of `method` answer HTTP `status` (5xx): service_unavailable or internal_error."""
         self.forced_http.setdefault(method, []).extend([status] * count)
+
+    def lose_answers(self, method: str, count: int = 1) -> None:
+        """The next `count` calls of `method` take effect (a post is in the channel), then the connection drops
+        before the answer, as when the network fails after Slack acted: the app cannot know whether it worked."""
+        self.lost_answers[method] = self.lost_answers.get(method, 0) + count
 
     def set_latency(self, method: str, seconds: float) -> None:
         """Delay every answer of `method` ("*" for all) by `seconds`."""

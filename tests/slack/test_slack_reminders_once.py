@@ -1,0 +1,82 @@
+"""Reminders exactly once on the fake Slack, with faults at the platform: a reminder whose answer is lost after Slack
+posted it (the connection drops) is found in the DM and never posted again; one Slack refused (HTTP 503) is sent
+after the lease. Nothing is skipped, nothing doubled, and the cap holds."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from fake_slack import FakeSlack
+
+from adapters.slack.adapter import SlackAdapter
+from adapters.slack.budget import DEFAULT_LIMITS, SlackBudget
+from adapters.slack.invitations import SlackInvitations
+from adapters.slack.runner import make_client
+from bot.core import InvitationDesk, ManualClock, MemoryState
+from bot.core.invitations import DAY, Campaign, InvitationState
+from bot.core.studies import Study, StudyBook
+from storage.sqlite import SQLiteStore
+
+PEOPLE = ("U0LOST0001", "U0DOWN0001")
+MONDAY_8_UTC = 1_799_049_600.0  # 09:00 in Berlin, the fake's default time zone
+LEASE = 60.0
+
+
+@pytest.fixture
+async def store(tmp_path: Path) -> AsyncIterator[SQLiteStore]:
+    async with SQLiteStore(tmp_path / "bridge.db") as opened:
+        yield opened
+
+
+def markers(fake: FakeSlack, user: str) -> list[str]:
+    """The campaign messages in the user's DM, by their buttons' block (ib_invite, ib_invite:r1, …)."""
+    found = []
+    for message in fake.bot_messages(fake.dm_channel_of(user)):
+        found += [b["block_id"] for b in message["blocks"] or [] if str(b.get("block_id", "")).startswith("ib_invite")]
+    return found
+
+
+async def test_a_lost_answer_or_a_refused_post_neither_doubles_nor_skips_a_reminder(
+    fake_slack: FakeSlack, store: SQLiteStore
+) -> None:
+    for user in PEOPLE:
+        fake_slack.add_user(user, user.lower())
+    campaign = Campaign("c1", "default", "slack", fake_slack.team_id, MONDAY_8_UTC, reminder_after=(DAY, DAY))
+    await store.create_campaign(campaign)
+    await store.add_invitees(campaign, PEOPLE, MONDAY_8_UTC)
+    clock = ManualClock(MONDAY_8_UTC)
+    desk = InvitationDesk(store, StudyBook((Study(id="default", name="Onboarding"),)), clock, send_lease=LEASE)
+    budget = SlackBudget({method: 6000.0 for method in DEFAULT_LIMITS})
+    client = make_client(fake_slack.bot_token, fake_slack.api_url)
+    sender = SlackInvitations(desk, SlackAdapter(client, lambda _: MemoryState(), budget=budget))
+    try:
+        assert (await desk.sweep(sender, "slack")).invited == 2
+        clock.advance(DAY + 2 * HOUR)  # Tuesday 11:00 in Berlin: reminder 1 is due
+        fake_slack.force_http_error("chat.postMessage", 503)  # the first reminder is refused, nothing posted
+        fake_slack.lose_answers("chat.postMessage")  # the second is posted, but its answer never arrives
+        report = await desk.sweep(sender, "slack")
+        assert report.reminded == 0 and report.failed == 2
+        assert sorted(len(markers(fake_slack, user)) for user in PEOPLE) == [1, 2]
+        for user in PEOPLE:  # "reminding #1" is in storage for both, not counted as sent
+            row = await store.get_invitation("default", "slack", fake_slack.team_id, user)
+            assert row is not None and (row.sending, row.reminders_sent) == (1, 0)
+        assert (await desk.sweep(sender, "slack")).reminded == 0  # within the lease: nobody is tried again
+        clock.advance(LEASE + 1)
+        assert (await desk.sweep(sender, "slack")).reminded == 1  # the refused one goes; the lost one is found
+        for user in PEOPLE:
+            assert markers(fake_slack, user) == ["ib_invite", "ib_invite:r1"], user
+        clock.advance(DAY)
+        assert (await desk.sweep(sender, "slack")).reminded == 2
+        clock.advance(30 * DAY)
+        await desk.sweep(sender, "slack")
+        for user in PEOPLE:  # the cap of two, each once
+            assert markers(fake_slack, user) == ["ib_invite", "ib_invite:r1", "ib_invite:r2"], user
+        counts = (await store.invitation_counts("default")).by_state
+        assert counts == {InvitationState.REMINDED: 2}
+    finally:
+        await budget.close()
+
+
+HOUR = 3600.0
