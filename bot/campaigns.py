@@ -1,8 +1,9 @@
 """``interview-bridge invite`` and ``interview-bridge campaign status``: record a Slack campaign, show progress.
 
 ``invite`` resolves the audience through Slack's Web API (within its tiers), leaves out bots, deactivated
-accounts, people who opted out in the workspace and people who already took the study, and records the rest in
-the database. The running bot sends the invitations. Running the same command twice queues nobody twice.
+accounts, people who opted out in the workspace, people who asked to be forgotten (the erasure log: an erasure is
+also a do-not-contact record) and people who already took the study, and records the rest in the database. The
+running bot sends the invitations. Running the same command twice queues nobody twice.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from typing import TYPE_CHECKING, TextIO
 from bot.app import store_for, study_book
 from bot.config import Settings
 from bot.core.invitations import DEFAULT_REMINDER_AFTER, DEFAULT_REMINDERS, Campaign, InvitationState
+from bot.core.pseudonyms import Pseudonyms
 from bot.core.recruiting import RecruitingStore
 
 if TYPE_CHECKING:
@@ -122,8 +124,9 @@ async def invite(
     try:
         recruiting: RecruitingStore = store
         opted = await recruiting.opted_out("slack", team, audience.users)
+        forgotten = await Pseudonyms(store).erased_among("slack", team, audience.users) - opted
         took = await recruiting.respondents_of_study(study.id, "slack")
-        invitees = [u for u in audience.users if u not in opted and u not in took]
+        invitees = [u for u in audience.users if u not in opted and u not in forgotten and u not in took]
         now = time.time()
         campaign = Campaign(
             campaign_id=_campaign_id(request, team, csv_text),
@@ -152,7 +155,8 @@ async def invite(
         f"  skipped, bots:                    {audience.bots}",
         f"  skipped, deactivated:             {audience.deactivated}",
         f"  skipped, opted out:               {len([u for u in audience.users if u in opted])}",
-        f"  skipped, already took the study:  {len([u for u in audience.users if u in took and u not in opted])}",
+        f"  skipped, asked to be forgotten:   {len(forgotten)}",
+        f"  skipped, already took the study:  {len(took.intersection(audience.users) - opted - forgotten)}",
     ]
     if audience.problems:
         lines.append(f"problems ({len(audience.problems)}); the rest still goes out:")

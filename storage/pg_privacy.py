@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import TYPE_CHECKING, Any
 
@@ -131,6 +132,11 @@ class PgPrivacyTables:
         """When the person with this erasure hash was forgotten (None: never)."""
         found = await self._fetch("SELECT erased_at FROM erasures WHERE erasure = $1", erasure)
         return float(found[0][0]) if found else None
+
+    async def erased_of(self, erasures: Sequence[str]) -> set[str]:
+        """Which of these erasure hashes are in the erasure log."""
+        found = await self._fetch("SELECT erasure FROM erasures WHERE erasure = ANY($1::text[])", list(erasures))
+        return {str(row[0]) for row in found}
 
     # --- retention ---
     async def purge_ended_before(self, cutoff: float) -> int:

@@ -117,6 +117,16 @@ class PrivacyTables:
         found = await self._fetch("SELECT erased_at FROM erasures WHERE erasure = ?", (erasure,))
         return float(found[0][0]) if found else None
 
+    async def erased_of(self, erasures: Sequence[str]) -> set[str]:
+        """Which of these erasure hashes are in the erasure log."""
+        found: set[str] = set()
+        for start in range(0, len(erasures), 500):  # within SQLite's limit of bound parameters
+            batch = erasures[start : start + 500]
+            marks = ", ".join("?" * len(batch))
+            rows = await self._fetch(f"SELECT erasure FROM erasures WHERE erasure IN ({marks})", batch)
+            found |= {str(row[0]) for row in rows}
+        return found
+
     # --- retention ---
     async def purge_ended_before(self, cutoff: float) -> int:
         """Delete the transcript lines (and analyses) of interviews completed before ``cutoff``."""

@@ -3,6 +3,7 @@ adds for them (kept here so the main port stays readable)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Protocol
@@ -61,6 +62,10 @@ class PrivacyStore(Protocol):
 
     async def erased_at(self, erasure: str) -> float | None:
         """When the person with this erasure hash was forgotten (None: never)."""
+        ...
+
+    async def erased_of(self, erasures: Sequence[str]) -> set[str]:
+        """Which of these erasure hashes are in the erasure log."""
         ...
 
     async def purge_ended_before(self, cutoff: float) -> int:

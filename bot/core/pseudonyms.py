@@ -10,19 +10,36 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from collections.abc import Iterable
 
 from bot.core.store import Store
 
-__all__ = ["SECRET_SCOPE", "Pseudonyms", "person_of"]
+__all__ = ["SECRET_KEY", "SECRET_SCOPE", "Pseudonyms", "erasure_hash", "person_of", "secret_of"]
 
 #: The storage scope of the per-install secret (never searched for, never erased: it names nobody).
 SECRET_SCOPE = "install"
-_SECRET_KEY = "privacy-secret"
+#: The key of the per-install secret in that scope; its value is ``{"secret": "<hex>"}``.
+SECRET_KEY = "privacy-secret"
 
 
 def person_of(platform: str, workspace: str, user: str) -> str:
     """Who a person is for pseudonyms: Discord and terminal ids are global, Slack ids belong to a workspace."""
     return f"{platform}:{workspace}:{user}" if platform == "slack" else f"{platform}::{user}"
+
+
+def _digest(secret: bytes, purpose: str, platform: str, workspace: str, user: str) -> str:
+    message = f"{purpose}|{person_of(platform, workspace, user)}".encode()
+    return hmac.new(secret, message, hashlib.sha256).hexdigest()
+
+
+def erasure_hash(secret: bytes, platform: str, workspace: str, user: str) -> str:
+    """The erasure log's salted hash of the person under the install's ``secret``."""
+    return _digest(secret, "erasure", platform, workspace, user)
+
+
+def secret_of(stored: dict[str, object]) -> bytes:
+    """The secret from its stored value (``{"secret": "<hex>"}``)."""
+    return bytes.fromhex(str(stored["secret"]))
 
 
 class Pseudonyms:
@@ -35,22 +52,27 @@ class Pseudonyms:
     async def secret(self) -> bytes:
         """The per-install secret (created and stored the first time)."""
         if self._secret is None:
-            stored = await self._store.get_state(SECRET_SCOPE, _SECRET_KEY)
+            stored = await self._store.get_state(SECRET_SCOPE, SECRET_KEY)
             if stored is None:
-                await self._store.put_state(SECRET_SCOPE, _SECRET_KEY, {"secret": secrets.token_hex(32)})
-                stored = await self._store.get_state(SECRET_SCOPE, _SECRET_KEY)
+                await self._store.put_state(SECRET_SCOPE, SECRET_KEY, {"secret": secrets.token_hex(32)})
+                stored = await self._store.get_state(SECRET_SCOPE, SECRET_KEY)
             assert stored is not None
-            self._secret = bytes.fromhex(str(stored["secret"]))
+            self._secret = secret_of(stored)
         return self._secret
-
-    async def _digest(self, purpose: str, platform: str, workspace: str, user: str) -> str:
-        message = f"{purpose}|{person_of(platform, workspace, user)}".encode()
-        return hmac.new(await self.secret(), message, hashlib.sha256).hexdigest()
 
     async def external_id(self, platform: str, workspace: str, user: str) -> str:
         """The respondent id an anonymous study's API gets: stable per person, meaningless without the secret."""
-        return "anon-" + (await self._digest("respondent", platform, workspace, user))[:32]
+        return "anon-" + _digest(await self.secret(), "respondent", platform, workspace, user)[:32]
 
     async def erasure(self, platform: str, workspace: str, user: str) -> str:
         """The erasure log's salted hash of the person."""
-        return await self._digest("erasure", platform, workspace, user)
+        return erasure_hash(await self.secret(), platform, workspace, user)
+
+    async def erased_among(self, platform: str, workspace: str, users: Iterable[str]) -> set[str]:
+        """Which of ``users`` are in the erasure log (forgotten people: never invited again)."""
+        wanted = list(dict.fromkeys(users))
+        if not wanted:
+            return set()
+        secret = await self.secret()
+        hashes = {erasure_hash(secret, platform, workspace, user): user for user in wanted}
+        return {hashes[found] for found in await self._store.erased_of(list(hashes))}

@@ -6,7 +6,8 @@ sends it ("reminding #n": a lease, checked against the DM when it lapsed), then 
 every reminder goes exactly once, even across a ``kill -9``. Reminders go only to people who were invited or
 reminded and have no interview of the study: a person in an interview or done is never reminded (the claim itself
 checks the interviews table); they wait for the recipient's working hours (:func:`next_working_time`), never exceed
-the campaign's cap, and stop when the study closes.
+the campaign's cap, and stop when the study closes. Nobody in the erasure log is invited (an erasure is also a
+do-not-contact record), whatever queued them.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from bot.core.choosing import StudyGate
 from bot.core.clock import Clock
 from bot.core.invitations import Campaign, Invitation, InvitationState, InvitationStore
+from bot.core.pseudonyms import Pseudonyms
 from bot.core.store import Store
 from bot.core.studies import Study, StudyBook, StudyState
 
@@ -82,6 +84,7 @@ class SweepReport:
     failed: int = 0
     expired: int = 0
     postponed: int = 0
+    forgotten: int = 0  # queued for someone in the erasure log: never sent
 
 
 def next_working_time(now: float, tz: str | None) -> float:
@@ -120,6 +123,7 @@ class InvitationDesk:
         self.book = book
         self.clock = clock
         self.gate = StudyGate(book, store, clock)
+        self.pseudonyms = Pseudonyms(store)
 
     async def sweep(self, sender: InvitationSender, platform: str, limit: int = 50) -> SweepReport:
         """One pass over the due invitations of ``platform`` (at most ``limit``)."""
@@ -150,8 +154,17 @@ class InvitationDesk:
             )
             if campaign is None or current is None or current.next_at is None or current.next_at > now:
                 continue  # settled meanwhile, or another instance moved it
+            if not current.opted_in and await self._forgotten(current):
+                report.forgotten += await self._move(current, S.OPTED_OUT, None, now)
+                continue
             await self._step(current, campaign, study, sender, now, report)
         return report
+
+    async def _forgotten(self, invitation: Invitation) -> bool:
+        """Whether the invitee asked to be forgotten: the erasure log is a do-not-contact record (only their own
+        "Remind me later" after it brings invitations to them again)."""
+        found = await self.pseudonyms.erased_among(invitation.platform, invitation.workspace, [invitation.user_id])
+        return bool(found)
 
     async def _move(
         self,
