@@ -86,3 +86,15 @@ async def test_nothing_to_forget_is_answered_plainly(bridge: Bridge, adapter: Re
     outcome = await bridge.handle(ForgetMe(key_of("U0NOBODY1"), actor="U0NOBODY1"))
     assert outcome.kind is OutcomeKind.NO_INTERVIEW
     assert outcome.message == "This bot stores nothing about you — there is nothing to erase or send."
+
+
+async def test_the_erasure_log_answers_who_was_forgotten_among_many(bridge: Bridge, store: Store) -> None:
+    """What campaigns ask before inviting anyone (both backends, more people than one SQLite statement binds)."""
+    user, key = "U0FORGOT1", key_of("U0FORGOT1")
+    await interview(bridge, user, WORDS)
+    await interview(bridge, "U0STAYS02", OTHER_WORDS)
+    await bridge.privacy.forget(key.platform, key.workspace, user)
+    crowd = [f"U0CROWD{n:04d}" for n in range(1200)]
+    found = await bridge.privacy.pseudonyms.erased_among(key.platform, key.workspace, [*crowd, user, "U0STAYS02"])
+    assert found == {user}
+    assert await bridge.privacy.pseudonyms.erased_among("slack", key.workspace, [user]) == set(), "per platform"

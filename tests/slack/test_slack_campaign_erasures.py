@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from fake_slack import FakeSlack
+from test_slack_campaigns import line, run_invite, scaled_budget, settings_for
 
 from adapters.slack.adapter import SlackAdapter
 from adapters.slack.invitations import SlackInvitations
@@ -21,8 +22,6 @@ from bot.core.invitations import Campaign, InvitationState
 from bot.core.store import InterviewRecord, RecordStatus
 from bot.core.studies import Study, StudyBook
 from storage.sqlite import SQLiteStore
-
-from test_slack_campaigns import line, run_invite, scaled_budget, settings_for
 
 PEOPLE = ("U0KEEN0001", "U0GONE0002", "U0NOPE0003", "U0KEEN0004")
 
