@@ -134,7 +134,7 @@ async def migrate_round_trip(dsn: str, total: int) -> list[dict[str, object]]:
         await copy_store(target, str(returned))
         back = time.perf_counter() - started
         identical = dump(original) == dump(returned)
-    rows = sum(to_pg.values())
+    rows = sum(to_pg.rows.values())
     return [
         {
             "metric": f"migrate-store {total:,} interviews SQLite → PostgreSQL",

@@ -190,6 +190,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--from", dest="source", required=True, help="sqlite:///file.db, a file path or postgresql://…"
     )
     migrate.add_argument("--to", dest="target", required=True, help="an empty database: postgresql://… or sqlite:///…")
+    migrate.add_argument(
+        "--erasures-from",
+        action="append",
+        default=[],
+        metavar="DATABASE",
+        help="also honour this database's erasure log (e.g. the live one, when restoring an older backup)",
+    )
     backup = commands.add_parser("backup", help="an online, consistent copy of the SQLite database")
     backup.add_argument("file", help="the new backup file")
     backup.add_argument("--force", action="store_true", help="overwrite FILE if it exists")
@@ -231,7 +238,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         from bot.migrate_store import migrate_store
 
         configure_logging("WARNING")
-        return migrate_store(args.source, args.target)
+        return migrate_store(args.source, args.target, erasures_from=args.erasures_from)
     if args.command == "doctor" and args.generate_key:
         from bot.doctor import doctor
 

@@ -3,13 +3,15 @@
 Rows are copied as stored: ids, times, flags, and the session tokens as they sit at rest (encrypted ones stay
 encrypted with the same key, so no key is needed to move them). The target is brought to the current schema
 first and must hold no data; the whole import is one transaction, so a failure leaves it empty. Rows are
-streamed in batches, so memory stays flat whatever the size.
+streamed in batches, so memory stays flat whatever the size. Rows of people in an erasure log, from before their
+erasure, are left out and counted (:mod:`storage.erasure_filter`).
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
+import json
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +20,8 @@ from typing import Any, Literal
 import aiosqlite
 import asyncpg
 
+from bot.core.pseudonyms import SECRET_KEY, SECRET_SCOPE
+from storage.erasure_filter import Copied, ErasureFilter, ErasureLog
 from storage.locations import is_postgres, sqlite_path, store_at
 from storage.pg_migrations import Connection
 
@@ -241,35 +245,66 @@ Reader = Callable[[Table], AsyncIterator[list[tuple[Any, ...]]]]
 Writer = Callable[[Table, list[tuple[Any, ...]]], Awaitable[None]]
 
 
-async def copy_store(source: str, target: str, *, progress: Callable[[str, int], None] | None = None) -> dict[str, int]:
-    """Copy every row from the store at ``source`` into the empty store at ``target``; returns rows per table.
+_BY_NAME = {table.name: table for table in TABLES}
+
+
+async def _erasure_log(read: Reader) -> ErasureLog:
+    state = [row async for batch in read(_BY_NAME["adapter_state"]) for row in batch]
+    return ErasureLog.of(state, [row async for batch in read(_BY_NAME["erasures"]) for row in batch])
+
+
+def _check_location(location: str) -> None:
+    if not is_postgres(location) and not Path(sqlite_path(location)).is_file():
+        raise ValueError(f"there is no SQLite file at {sqlite_path(location)}")
+
+
+async def copy_store(
+    source: str,
+    target: str,
+    *,
+    progress: Callable[[str, int], None] | None = None,
+    erasures_from: Sequence[str] = (),
+) -> Copied:
+    """Copy every row from the store at ``source`` into the empty store at ``target``, leaving out the rows of
+    people in the source's erasure log or in that of ``erasures_from`` from before their erasure
+    (:mod:`storage.erasure_filter`).
 
     Locations are ``postgresql://…`` URLs, ``sqlite:///…`` URLs or SQLite file paths. ``progress(table, rows)``
     is called after each batch.
     """
-    if source == target:
-        raise ValueError("--from and --to name the same database")
-    if not is_postgres(source) and not await asyncio.to_thread(Path(sqlite_path(source)).is_file):
-        raise ValueError(f"there is no SQLite file at {sqlite_path(source)}")
+    if source == target or target in erasures_from:
+        raise ValueError("--from (or --erasures-from) and --to name the same database")
+    for location in (source, *erasures_from):
+        await asyncio.to_thread(_check_location, location)
     for location in (source, target):  # bring both to the current schema (creating the target's)
         async with store_at(location):
             pass
     counts: dict[str, int] = {}
     async with AsyncExitStack() as stack:
         read = await _reader(stack, source)
+        own = await _erasure_log(read)
+        logs = [own, *[await _erasure_log(await _reader(stack, other)) for other in erasures_from]]
+        erasures = ErasureFilter(logs)
         write, check_empty = await _writer(stack, target)
         await check_empty()
-        for table in TABLES:
+        for table in sorted(TABLES, key=lambda t: t.name == "adapter_state"):  # last: it may name left-out people
             counts[table.name] = 0
             async for batch in read(table):
                 converted = [
-                    tuple(_convert(v, k) for v, (_, k) in zip(row, table.columns, strict=True)) for row in batch
+                    tuple(_convert(v, k) for v, (_, k) in zip(row, table.columns, strict=True))
+                    for row in batch
+                    if erasures.keep(table.name, table.names, row)
                 ]
                 await write(table, converted)
                 counts[table.name] += len(converted)
                 if progress is not None:
                     progress(table.name, counts[table.name])
-    return counts
+        carried, adopted = erasures.carried_over(own)
+        if adopted is not None:  # the source never made a secret: the carried hashes were made with this one
+            await write(_BY_NAME["adapter_state"], [(SECRET_SCOPE, SECRET_KEY, json.dumps({"secret": adopted.hex()}))])
+        if carried:
+            await write(_BY_NAME["erasures"], carried)
+    return Copied(counts, erasures.skipped, erasures.people, len(carried), erasures.unmatched(own))
 
 
 async def _reader(stack: AsyncExitStack, location: str) -> Reader:
