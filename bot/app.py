@@ -25,6 +25,7 @@ from bot.core.recruiting import InvitationDesk
 from bot.core.request_budget import RequestBudget, shared_budget
 from bot.core.store import Store
 from bot.core.studies import StudyApi, StudyBook
+from bot.core.volunteers import Volunteers
 from bot.emulator import EmulatorConfig, run_emulator
 from bot.emulator.brief import load_brief
 from bot.names import claim
@@ -304,6 +305,12 @@ async def export_study(settings: Settings, study_id: str, file_format: str) -> s
 def invitation_desk(bridge: Bridge, clock: Clock | None = None) -> InvitationDesk:
     """The campaigns' desk on the bridge's store and studies (both storage backends hold the invitation tables)."""
     return InvitationDesk(bridge.store, bridge.studies, clock or SystemClock())
+
+
+def volunteers(bridge: Bridge, platform: str) -> Volunteers:
+    """Opt-in recruiting on ``platform`` (Discord's panels): its reminders go through an invitation desk on the
+    bridge's store, studies and clock."""
+    return Volunteers(bridge.store, invitation_desk(bridge, bridge.clock), platform)
 
 
 async def forget_person(settings: Settings, platform: str, workspace: str, user: str) -> tuple[dict[str, int], bool]:

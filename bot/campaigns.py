@@ -181,6 +181,7 @@ async def campaign_status(settings: Settings, study_id: str, as_json: bool, out:
         return 0
     lines = [f"study {study_id}: {counts.total} invited"]
     lines += [f"  {state.value:<14} {counts.by_state.get(state, 0)}" for state in InvitationState]
+    lines.append(f"  volunteers     {counts.volunteers}")
     lines.append(f"  response rate  {counts.response_rate:.0%}")
     out.write("\n".join(lines) + "\n")
     return 0

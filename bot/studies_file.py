@@ -1,7 +1,8 @@
 """The studies file (``STUDIES_FILE``): YAML validated with pydantic; a mistake is reported with its field and line.
 
 The file's names are kept as documented in the README (``admins``, ``studies``, ``id``, ``name``, ``api``,
-``anonymous``, ``min_responses``, ``results``, ``closes_at``, ``once_per_respondent``, ``consent``, ``who``).
+``anonymous``, ``min_responses``, ``results``, ``closes_at``, ``once_per_respondent``, ``consent``, ``who``,
+``description``, ``minutes``).
 :func:`load_studies` returns the core's :class:`~bot.core.studies.StudyBook`.
 """
 
@@ -89,6 +90,8 @@ class StudyModel(_Strict):
     consent: str | None = None
     who: WhoModel = Field(default_factory=WhoModel)
     locale: str | None = None
+    description: str | None = Field(None, max_length=1000)
+    minutes: int | None = Field(None, ge=1, le=240)
 
     @field_validator("id")
     @classmethod
@@ -124,6 +127,8 @@ class StudyModel(_Strict):
                 tuple(self.who.slack_usergroups),
             ),
             locale=self.locale,
+            description=" ".join(self.description.split()) if self.description else None,
+            minutes=self.minutes,
         )
 
 

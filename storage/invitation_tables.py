@@ -35,6 +35,7 @@ INVITATION_QUERIES: dict[str, str] = {
     ),
     "get_invitation": f"{_SELECT} WHERE study = ? AND platform = ? AND workspace = ? AND user_id = ?",
     "invitation_counts": "SELECT state, count(*) FROM invitations WHERE study = ? GROUP BY state",
+    "volunteers": "SELECT count(*) FROM invitations WHERE study = ? AND opted_in = 1",
     "opted_out": ("SELECT user_id FROM invitation_opt_outs WHERE platform = ? AND workspace = ? AND user_id = ?"),
 }
 _INSERT_CAMPAIGN = (
@@ -55,8 +56,14 @@ _VOLUNTEER = (
     "created_at, updated_at, opted_in) VALUES (?, ?, ?, ?, ?, 'invited', 0, ?, ?, ?, 1) "
     "ON CONFLICT (study, platform, workspace, user_id) DO UPDATE SET opted_in = 1, next_at = excluded.next_at, "
     "updated_at = excluded.updated_at, "
-    "state = CASE WHEN invitations.state = 'declined' THEN 'invited' ELSE invitations.state END "
-    "WHERE invitations.state IN ('queued', 'invited', 'reminded', 'declined')"
+    "state = CASE WHEN invitations.state IN ('declined', 'undeliverable') THEN 'invited' ELSE invitations.state END "
+    "WHERE invitations.state IN ('queued', 'invited', 'reminded', 'declined', 'undeliverable')"
+)
+_UNDELIVERABLE = (
+    "INSERT INTO invitations (campaign_id, study, platform, workspace, user_id, state, reminders_sent, next_at, "
+    "created_at, updated_at, opted_in) VALUES (?, ?, ?, ?, ?, 'undeliverable', 0, NULL, ?, ?, 0) "
+    "ON CONFLICT (study, platform, workspace, user_id) DO UPDATE SET state = 'undeliverable', next_at = NULL, "
+    "updated_at = excluded.updated_at WHERE invitations.state IN ('queued', 'invited', 'reminded', 'declined')"
 )
 _MOVE = (
     "UPDATE invitations SET state = ?, next_at = ?, updated_at = ?, "
@@ -206,9 +213,15 @@ class InvitationTables:
             raise RuntimeError("the opt-in was not stored")
         return found
 
+    async def mark_undeliverable(self, campaign: Campaign, user_id: str, now: float) -> None:
+        params = (campaign.campaign_id, campaign.study, campaign.platform, campaign.workspace, user_id, now, now)
+        await self._rows(_UNDELIVERABLE, params)
+
     async def invitation_counts(self, study: str) -> CampaignCounts:
         found = await self._rows(INVITATION_QUERIES["invitation_counts"], (study,))
-        return CampaignCounts(study, {InvitationState(row[0]): int(row[1]) for row in found})
+        [(volunteers,)] = await self._rows(INVITATION_QUERIES["volunteers"], (study,))
+        by_state = {InvitationState(row[0]): int(row[1]) for row in found}
+        return CampaignCounts(study, by_state, volunteers=int(volunteers))
 
     async def settle_invitations(self, study: str, now: float) -> int:
         completed = await self._rows(_SETTLE_COMPLETED, (now, study))

@@ -15,7 +15,8 @@ from discord.ext import commands
 
 from adapters.discord import catchup, components, ids, locales, privacy
 from adapters.discord.adapter import DiscordAdapter, WriteBudget, dm_key, is_unreachable
-from adapters.discord.interactions import ComponentRouter, locale_of, respondent_of, unavailable
+from adapters.discord.interactions import ComponentRouter, locale_of, on_message_still, respondent_of, unavailable
+from adapters.discord.panel import Panels
 from adapters.discord.results import add_study_commands, study_choices
 from adapters.discord.translator import CatalogueTranslator
 from bot.config import Settings
@@ -30,6 +31,7 @@ from bot.core import (
     RespondentInfo,
     Start,
     UserText,
+    Volunteers,
     catalogue,
     ending_label,
 )
@@ -53,27 +55,15 @@ def not_eligible(tr: Catalogue) -> str:
     return tr.gettext("Sorry — interviews here are only open to members of the participating servers or roles.")
 
 
-def _on_message(interaction: discord.Interaction[Any], custom_id: str) -> bool:
-    """True if the interaction's message still carries a component with this custom id."""
-    message = interaction.message
-    if message is None:
-        return False
-    stack: list[Any] = list(message.components)
-    while stack:
-        component = stack.pop()
-        if getattr(component, "custom_id", None) == custom_id:
-            return True
-        stack.extend(getattr(component, "children", []) or [])
-    return False
-
-
 class InterviewCog(commands.Cog, name=components.COG_NAME):
     """Interviews in members' DMs: DM listener, slash commands, persistent Start buttons and components."""
 
     interview = app_commands.Group(name="interview", description=locale_str("Take part in an interview in your DMs."))
 
-    def __init__(self, bot: commands.Bot, bridge: Bridge, settings: Settings) -> None:
-        """Serve ``bridge``'s Discord conversations through ``bot``."""
+    def __init__(
+        self, bot: commands.Bot, bridge: Bridge, settings: Settings, volunteers: Volunteers | None = None
+    ) -> None:
+        """Serve ``bridge``'s Discord conversations through ``bot``; ``volunteers``: the panels' opt-ins."""
         self.bot = bot
         self.bridge = bridge
         self.settings = settings
@@ -86,6 +76,7 @@ class InterviewCog(commands.Cog, name=components.COG_NAME):
         self.resources = AsyncExitStack()  # closed when the cog is unloaded (with the bridge setup() opened)
         self.audiences = add_study_commands(self)  # /interview results|export|admin; DM writers' guilds/roles
         privacy.add_privacy_commands(self)  # /interview forget-me|my-data
+        self.panels = Panels(self, volunteers)  # /interview panel, its buttons, counts and volunteers' reminders
         self._eligible: dict[str, tuple[float, bool]] = {}
         self._told_ineligible: dict[str, float] = {}
 
@@ -95,6 +86,7 @@ class InterviewCog(commands.Cog, name=components.COG_NAME):
         if self.bot.tree.translator is None:  # a host bot's own translator stays
             await self.bot.tree.set_translator(CatalogueTranslator())
         self.bridge.register(self.adapter)
+        self.panels.start()
 
     async def cog_unload(self) -> None:
         """Stop routing clicks to this cog, stop the adapter's background edits, close what the cog owns."""
@@ -102,6 +94,7 @@ class InterviewCog(commands.Cog, name=components.COG_NAME):
             await self.bot.tree.set_translator(None)
         self.bot.remove_dynamic_items(components.InterviewComponent)
         self.bridge.unregister(self.adapter)  # a host's bridge outlives the extension
+        await self.panels.stop()
         await self.adapter.close()
         await self.resources.aclose()  # e.g. the bridge setup() opened for a host that passed none
 
@@ -229,40 +222,43 @@ class InterviewCog(commands.Cog, name=components.COG_NAME):
             return
         if interaction.type is discord.InteractionType.modal_submit:
             await self.router.on_modal(interaction, custom_id)
-        elif interaction.type is discord.InteractionType.component and not _on_message(interaction, custom_id):
+        elif interaction.type is discord.InteractionType.component and not on_message_still(interaction, custom_id):
             await self.router.on_component(interaction, custom_id)
 
     # --- starting from a server ---
 
-    async def start_in_dm(self, interaction: discord.Interaction[Any], study: str | None) -> None:
-        """Open the member's DM and start there; DMs closed → an ephemeral how-to and nothing half-started."""
+    async def start_in_dm(self, interaction: discord.Interaction[Any], study: str | None) -> OutcomeKind | None:
+        """Open the member's DM and start there; DMs closed → an ephemeral how-to and nothing half-started.
+
+        Returns how it went (``UNREACHABLE``: DMs closed; None: refused before the core was asked, or failed)."""
         try:
-            await self._start_in_dm(interaction, study)
+            return await self._start_in_dm(interaction, study)
         except Exception:
             log.exception("discord: start failed")
             await self._say_unavailable(interaction)
+            return None
 
     def tr(self, interaction: discord.Interaction[Any]) -> Catalogue:
         """The catalogue of the member behind ``interaction`` (KOJI_LOCALE if it tells none)."""
         return catalogue(locale_of(interaction) or self.bridge.config.locale)
 
-    async def _start_in_dm(self, interaction: discord.Interaction[Any], study: str | None) -> None:
+    async def _start_in_dm(self, interaction: discord.Interaction[Any], study: str | None) -> OutcomeKind | None:
         if not interaction.response.is_done():
             await interaction.response.defer(ephemeral=True, thinking=True)
         member_roles = [r.id for r in getattr(interaction.user, "roles", [])] if interaction.guild_id else None
         tr = self.tr(interaction)
         if not await self.is_eligible(interaction.user.id, member_roles, interaction.guild_id):
             await interaction.followup.send(not_eligible(tr), ephemeral=True)
-            return
+            return None
         try:
             channel = await interaction.user.create_dm()
         except discord.HTTPException as error:
             if is_unreachable(error):
-                text = dms_closed(tr)
-            else:
-                text = tr.gettext("I couldn't open a DM with you. Please try again later.")
+                await interaction.followup.send(dms_closed(tr), ephemeral=True)
+                return OutcomeKind.UNREACHABLE
+            text = tr.gettext("I couldn't open a DM with you. Please try again later.")
             await interaction.followup.send(text, ephemeral=True)
-            return
+            return None
         guild = interaction.guild
         respondent = respondent_of(
             interaction,
@@ -273,7 +269,7 @@ class InterviewCog(commands.Cog, name=components.COG_NAME):
         outcome = await self.bridge.handle(Start(key, respondent, study, event_id=str(interaction.id)))
         if outcome.kind is OutcomeKind.UNREACHABLE:
             await interaction.followup.send(dms_closed(tr), ephemeral=True)
-            return
+            return outcome.kind
         if outcome.kind is OutcomeKind.ACCEPTED:  # the DM's history after this is the member's
             await catchup.remember_seen(self.seen, key, interaction.id)
         if outcome.kind is OutcomeKind.ACCEPTED and interaction.guild_id is not None:
@@ -285,6 +281,7 @@ class InterviewCog(commands.Cog, name=components.COG_NAME):
             if interaction.guild_id is not None and outcome.kind is OutcomeKind.REJECTED:
                 text += f" ({channel.jump_url})"
         await interaction.followup.send(text, ephemeral=True)
+        return outcome.kind
 
     async def cog_app_command_error(
         self, interaction: discord.Interaction[Any], error: app_commands.AppCommandError

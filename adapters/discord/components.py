@@ -145,6 +145,20 @@ def start_view(study: str | None, label: str) -> discord.ui.View:
     return _view([_button(label, ids.start_id(study), 0, discord.ButtonStyle.success)])
 
 
+def panel_view(tr: Catalogue, study: str, role: str | None) -> discord.ui.View:
+    """A panel's persistent buttons: **Take the interview** and **Remind me later** (both carry study and role)."""
+    take = _button(tr.gettext("Take the interview"), ids.panel_id("pt", study, role), 0, discord.ButtonStyle.success)
+    later = _button(tr.gettext("Remind me later"), ids.panel_id("pl", study, role), 0, discord.ButtonStyle.secondary)
+    return _view([take, later])
+
+
+def take_view(tr: Catalogue, study: str) -> discord.ui.View:
+    """A reminder's **Take the interview** button (in a DM: the member asked to be reminded)."""
+    return _view(
+        [_button(tr.gettext("Take the interview"), ids.panel_id("pt", study, None), 0, discord.ButtonStyle.success)]
+    )
+
+
 def answered_view(answer_text: str) -> discord.ui.View:
     """Replaces a question's components once answered: a disabled button showing the answer (already worded)."""
     return _view([_button(f"✓ {answer_text}", ids.display_id(0), 0, discord.ButtonStyle.secondary, disabled=True)])

@@ -46,7 +46,12 @@ async def setup(bot: commands.Bot) -> None:
             from bot.app import open_bridge
 
             bridge = await stack.enter_async_context(open_bridge(settings))
-        cog = InterviewCog(bot, bridge, settings)
+        volunteers = getattr(bot, "interview_volunteers", None)
+        if volunteers is None:  # Discord's opt-in recruiting (panels, reminders) on the bridge's store and clock
+            from bot.app import volunteers as recruiting
+
+            volunteers = recruiting(bridge, "discord")
+        cog = InterviewCog(bot, bridge, settings, volunteers)
         await bot.add_cog(cog)
         await bot.add_cog(GatewayLink(bridge.connections))
         cog.resources.push_async_exit(stack.pop_all())

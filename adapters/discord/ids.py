@@ -10,6 +10,8 @@ a multi-page multiple choice). Grammar::
                                   r (ranking pick), rs (ranking submit), rr (ranking reset)
     ib:x:<action>                 a notice / reply action (Retry, End, confirm exit, ...)
     ib:go:<study>                 the moderator's persistent "Start interview" button
+    ib:pt:<study>:<role>          a panel's "Take the interview" (``role``: who may take it; empty: anyone)
+    ib:pl:<study>:<role>          a panel's "Remind me later"
     ib:d:<n>                      a disabled button that shows a given answer
 
 ``ref`` is ``<interview_id>|<question_id>`` when both are plain ids and fit, else ``~`` and a 12-character
@@ -105,11 +107,21 @@ def start_id(study: str | None) -> str:
     return custom_id
 
 
+def panel_id(kind: str, study: str, role: str | None) -> str:
+    """A custom id for a panel's button (``kind`` ``pt``: take the interview, ``pl``: remind me later)."""
+    custom_id = f"{PREFIX}:{kind}:{quote(study, safe='')}:{role or ''}"
+    if len(custom_id) > MAX_CUSTOM_ID:
+        raise ValueError("study name too long for a button")
+    return custom_id
+
+
 def display_id(n: int) -> str:
     """A custom id for a disabled button that only shows an answer."""
     return f"{PREFIX}:d:{n}"
 
 
+#: A panel's buttons: take the interview, remind me later.
+PANEL_KINDS = ("pt", "pl")
 _QUESTION_KINDS = {"a", "o", "om", "s", "m", "ms", "mo", "mm", "r", "rs", "rr"}
 
 
@@ -128,6 +140,9 @@ def parse(custom_id: str) -> ComponentId | None:
         return ComponentId(kind, parse_ref(ref_text), args)
     if kind == "go":
         return ComponentId(kind, None, (unquote(rest),))
+    if kind in PANEL_KINDS:
+        study, _, role = rest.partition(":")
+        return ComponentId(kind, None, (unquote(study), role)) if study else None
     if kind in {"x", "d"}:
         return ComponentId(kind, None, (rest,))
     return None

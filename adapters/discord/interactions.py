@@ -63,6 +63,20 @@ def locale_of(interaction: discord.Interaction[Any]) -> str | None:
     return interaction.locale.value if interaction.locale else None
 
 
+def on_message_still(interaction: discord.Interaction[Any], custom_id: str) -> bool:
+    """True if the interaction's message still carries a component with this custom id."""
+    message = interaction.message
+    if message is None:
+        return False
+    stack: list[Any] = list(message.components)
+    while stack:
+        component = stack.pop()
+        if getattr(component, "custom_id", None) == custom_id:
+            return True
+        stack.extend(getattr(component, "children", []) or [])
+    return False
+
+
 def respondent_of(interaction: discord.Interaction[Any], **metadata: Any) -> RespondentInfo:
     """The respondent behind an interaction; its locale becomes the interview locale."""
     user = interaction.user
@@ -89,7 +103,9 @@ class ComponentRouter:
         #: Seconds to wait for the core before deferring a click (tests shorten it; Discord allows 3 s).
         self.answer_within = ANSWER_WITHIN
         #: Called for a click on a moderator's "Start interview" button (set by the cog).
-        self.on_start: Callable[[discord.Interaction[Any], str | None], Awaitable[None]] | None = None
+        self.on_start: Callable[[discord.Interaction[Any], str | None], Awaitable[object]] | None = None
+        #: Called for a click on a panel's button (``ib:pt:…`` / ``ib:pl:…``; set by the panels).
+        self.on_panel: Callable[[discord.Interaction[Any], ids.ComponentId], Awaitable[None]] | None = None
         #: The language when an interaction does not tell one (KOJI_LOCALE).
         self.default_locale: str | None = bridge.config.locale
 
@@ -172,6 +188,10 @@ class ComponentRouter:
             picked = [str(v) for v in picked_data.get("values") or []]
             if self.on_start is not None:
                 await self.on_start(interaction, parsed.args[0] or (picked[0] if picked else None))
+            return
+        if parsed.kind in ids.PANEL_KINDS:
+            if self.on_panel is not None:
+                await self.on_panel(interaction, parsed)
             return
         if parsed.kind == "x":
             await self._action(interaction, key, parsed.args[0], actor, event_id)

@@ -21,12 +21,13 @@ if TYPE_CHECKING:
     from adapters.discord.cog import InterviewCog
     from bot.core import Bridge
 
-__all__ = ["add_study_commands", "admin_commands", "study_choices"]
+__all__ = ["add_study_commands", "admin_actor", "admin_commands", "study_choices"]
 
 _ACTIONS = {"pause": StudyState.PAUSED, "resume": StudyState.OPEN, "close": StudyState.CLOSED}
 
 
-def _actor(interaction: discord.Interaction[Any]) -> AdminActor:
+def admin_actor(interaction: discord.Interaction[Any]) -> AdminActor:
+    """Who runs an admin command: their roles and whether they may manage the server."""
     roles = frozenset(str(role.id) for role in getattr(interaction.user, "roles", []))
     permissions = interaction.permissions
     manages = interaction.guild_id is not None and bool(permissions and permissions.manage_guild)
@@ -64,7 +65,7 @@ def admin_commands(cog: InterviewCog) -> list[app_commands.Command[Any, Any, Any
 
     async def allowed(interaction: discord.Interaction[Any], study: str | None) -> tuple[AdminActor, Any] | None:
         await interaction.response.defer(ephemeral=True, thinking=True)
-        actor = _actor(interaction)
+        actor = admin_actor(interaction)
         tr = desk.translations(actor)
         if not desk.may_administer(actor):
             await interaction.followup.send(tr.gettext("Only the study's admins can do that."), ephemeral=True)

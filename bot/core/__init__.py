@@ -63,6 +63,7 @@ from bot.core.store import RecordStatus
 from bot.core.studies import DEFAULT_STUDY, Study, StudyBook, StudyState
 from bot.core.texts import cancel_word, confirm_word, exit_word, retry_word, start_word
 from bot.core.views import InterviewStatus
+from bot.core.volunteers import Volunteers
 
 __all__ = [
     "DEFAULT_STUDY",
@@ -135,6 +136,7 @@ __all__ = [
     "SystemClock",
     "TokenBucket",
     "UserText",
+    "Volunteers",
     "action_label",
     "agree_label",
     "cancel_word",

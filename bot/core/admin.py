@@ -200,4 +200,7 @@ def invitation_fields(counts: CampaignCounts, tr: Catalogue) -> list[tuple[str, 
         f"{names[state]}: {counts.by_state[state]}" for state in InvitationState if state in counts.by_state
     )
     rate = tr.gettext("{percent}%").format(percent=round(counts.response_rate * 100))
-    return [(tr.gettext("Invitations"), states), (tr.gettext("Response rate"), rate)]
+    fields = [(tr.gettext("Invitations"), states), (tr.gettext("Response rate"), rate)]
+    if counts.volunteers:
+        fields.append((tr.gettext("Asked to be reminded"), str(counts.volunteers)))
+    return fields

@@ -196,6 +196,11 @@ class Bridge:
         return self._store
 
     @property
+    def clock(self) -> Clock:
+        """The core's clock (injected in tests): deadlines, reminders and panels' edit spacing read it."""
+        return self._ctx.clock
+
+    @property
     def observer(self) -> Observer:
         """Where adapters report what the core cannot see (platform 429s, write waits)."""
         return self._ctx.observer

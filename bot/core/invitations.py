@@ -84,6 +84,7 @@ class CampaignCounts:
 
     study: str
     by_state: Mapping[InvitationState, int]
+    volunteers: int = 0  # asked to be reminded (Discord's "Remind me later"), whatever their state now
 
     @property
     def total(self) -> int:
@@ -110,6 +111,7 @@ class CampaignCounts:
             "study": self.study,
             "states": {state.value: self.by_state.get(state, 0) for state in InvitationState},
             "total": self.total,
+            "volunteers": self.volunteers,
             "response_rate": round(self.response_rate, 4),
         }
 
@@ -169,6 +171,10 @@ class InvitationStore(Protocol):
         """Store an opt-in to reminders (Discord's "Remind me later"): the invitation is created or, when pending,
         marked opted in with its next reminder at ``next_at``."""
         ...
+
+    async def mark_undeliverable(self, campaign: Campaign, user_id: str, now: float) -> None:
+        """The platform refused a DM the person asked for (Discord: DMs closed): their invitation is created or, when
+        pending, moved to ``undeliverable`` with nothing more due."""
 
     async def invitation_counts(self, study: str) -> CampaignCounts:
         """Per-state counts of a study's invitees."""

@@ -97,6 +97,8 @@ class Study:
     consent: str | None = None
     audience: Audience = field(default_factory=Audience)
     locale: str | None = None
+    description: str | None = None  # what the study is about, in a sentence or two (a Discord panel shows it)
+    minutes: int | None = None  # about how long an interview takes
 
     def closed_by_clock(self, now: float) -> bool:
         """True once ``closes_at`` has passed."""

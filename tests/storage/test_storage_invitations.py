@@ -108,6 +108,25 @@ async def test_remind_me_later_stores_an_opt_in(store: AnyStore) -> None:
     assert done.state is S.COMPLETED and done.next_at is None  # a finisher is never put back on a timer
 
 
+async def test_closed_dms_mark_the_person_undeliverable_and_a_later_opt_in_revives_them(store: AnyStore) -> None:
+    panel = campaign("panel-2", platform="discord", workspace="G1")
+    await store.create_campaign(panel)
+    await store.mark_undeliverable(panel, "D1", now=100.0)  # no invitation yet: one is recorded, with no timer
+    first = await store.get_invitation("onboarding", "discord", "G1", "D1")
+    assert first is not None and first.state is S.UNDELIVERABLE and first.next_at is None and not first.opted_in
+    assert await store.due_invitations(now=10_000.0) == []
+    revived = await store.volunteer(panel, "D1", next_at=500.0, now=200.0)  # opened DMs, asked to be reminded
+    assert revived.state is S.INVITED and revived.opted_in and revived.next_at == 500.0
+    await store.mark_undeliverable(panel, "D1", now=300.0)  # a reminder bounced: the timer stops
+    bounced = await store.get_invitation("onboarding", "discord", "G1", "D1")
+    assert bounced is not None and bounced.state is S.UNDELIVERABLE and bounced.next_at is None
+    await store.move_invitation(first.id, [S.UNDELIVERABLE], S.COMPLETED, None, now=400.0)
+    await store.mark_undeliverable(panel, "D1", now=500.0)  # a finisher stays a finisher
+    counts = await store.invitation_counts("onboarding")
+    assert counts.by_state == {S.COMPLETED: 1} and counts.volunteers == 1
+    assert counts.as_dict()["volunteers"] == 1
+
+
 async def test_invitations_survive_a_restart(new_store: NewStore) -> None:
     first = new_store()
     await first.open()

@@ -35,7 +35,8 @@ What users do (each dispatches a gateway event and returns at once; unknown user
     radio group (21), a list of option values for a checkbox group (22); what Discord's client would refuse —
     a required field left empty, too few or too many boxes checked, an unknown option — is a ``ValueError``);
     ``slash_command(user_id, name, options, *, guild_id=None, locale="en-US")`` (type 2, needs a synced
-    command; in the guild's channel, or in the DM when ``guild_id`` is None).
+    command; in the guild's channel, or in the DM when ``guild_id`` is None; a role option (type 8) comes with
+    the role object in ``data.resolved.roles``, as Discord sends it).
 
 What the bot did
     ``messages(channel_id, *, include_ephemeral=True)`` (snapshots with ``edits`` and ``ephemeral``),

@@ -177,6 +177,9 @@ class UserActions:
                 raise ValueError(f"user {user_id} is not a member of guild {guild_id}")
             channel = self.world.channels[self.guild_channel_of(guild_id)]
         data: dict[str, Any] = {"id": command["id"], "name": name, "type": 1, "options": options}
+        roles = _resolved_roles(self.world, guild_id, options)
+        if roles:  # Discord sends the objects that user, role and channel options name along
+            data["resolved"] = {"roles": roles}
         if "guild_id" in command:
             data["guild_id"] = command["guild_id"]
         if kind not in (APPLICATION_COMMAND, APPLICATION_COMMAND_AUTOCOMPLETE):
@@ -192,6 +195,21 @@ class UserActions:
         )
         await self.gateway.dispatch("INTERACTION_CREATE", interaction.payload)
         return interaction
+
+
+def _resolved_roles(world: World, guild_id: str | None, options: list[dict[str, Any]]) -> dict[str, Any]:
+    """The role objects that role options (type 8, also inside sub-commands) name, by id (``resolved.roles``)."""
+    if guild_id is None:
+        return {}
+    roles = {role["id"]: role for role in world.guild_payload(guild_id)["roles"]}
+    named: dict[str, Any] = {}
+    pending = list(options)
+    while pending:
+        option = pending.pop()
+        pending.extend(option.get("options") or [])
+        if option.get("type") == 8 and str(option.get("value")) in roles:
+            named[str(option["value"])] = roles[str(option["value"])]
+    return named
 
 
 def _check_select_values(component: dict[str, Any], values: list[str] | None) -> None:
