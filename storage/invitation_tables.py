@@ -63,7 +63,8 @@ _UNDELIVERABLE = (
     "INSERT INTO invitations (campaign_id, study, platform, workspace, user_id, state, reminders_sent, next_at, "
     "created_at, updated_at, opted_in) VALUES (?, ?, ?, ?, ?, 'undeliverable', 0, NULL, ?, ?, 0) "
     "ON CONFLICT (study, platform, workspace, user_id) DO UPDATE SET state = 'undeliverable', next_at = NULL, "
-    "updated_at = excluded.updated_at WHERE invitations.state IN ('queued', 'invited', 'reminded', 'declined')"
+    "sending = NULL, updated_at = excluded.updated_at "
+    "WHERE invitations.state IN ('queued', 'invited', 'reminded', 'declined')"
 )
 _MOVE = (
     "UPDATE invitations SET state = ?, next_at = ?, updated_at = ?, "

@@ -152,11 +152,10 @@ def panel_view(tr: Catalogue, study: str, role: str | None) -> discord.ui.View:
     return _view([take, later])
 
 
-def take_view(tr: Catalogue, study: str) -> discord.ui.View:
-    """A reminder's **Take the interview** button (in a DM: the member asked to be reminded)."""
-    return _view(
-        [_button(tr.gettext("Take the interview"), ids.panel_id("pt", study, None), 0, discord.ButtonStyle.success)]
-    )
+def take_view(tr: Catalogue, study: str, reminder: int) -> discord.ui.View:
+    """Reminder number ``reminder``'s **Take the interview** button (in a DM: the member asked to be reminded)."""
+    custom_id = ids.panel_id("pt", study, None, f"r{reminder}")
+    return _view([_button(tr.gettext("Take the interview"), custom_id, 0, discord.ButtonStyle.success)])
 
 
 def answered_view(answer_text: str) -> discord.ui.View:

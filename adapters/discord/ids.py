@@ -10,7 +10,8 @@ a multi-page multiple choice). Grammar::
                                   r (ranking pick), rs (ranking submit), rr (ranking reset)
     ib:x:<action>                 a notice / reply action (Retry, End, confirm exit, ...)
     ib:go:<study>                 the moderator's persistent "Start interview" button
-    ib:pt:<study>:<role>          a panel's "Take the interview" (``role``: who may take it; empty: anyone)
+    ib:pt:<study>:<role>[:<tag>]  a panel's "Take the interview" (``role``: who may take it; empty: anyone;
+                                  ``tag`` ``r<n>`` on reminder n's button, so a restarted sender finds it in the DM)
     ib:pl:<study>:<role>          a panel's "Remind me later"
     ib:d:<n>                      a disabled button that shows a given answer
 
@@ -107,9 +108,9 @@ def start_id(study: str | None) -> str:
     return custom_id
 
 
-def panel_id(kind: str, study: str, role: str | None) -> str:
+def panel_id(kind: str, study: str, role: str | None, tag: str = "") -> str:
     """A custom id for a panel's button (``kind`` ``pt``: take the interview, ``pl``: remind me later)."""
-    custom_id = f"{PREFIX}:{kind}:{quote(study, safe='')}:{role or ''}"
+    custom_id = f"{PREFIX}:{kind}:{quote(study, safe='')}:{role or ''}" + (f":{tag}" if tag else "")
     if len(custom_id) > MAX_CUSTOM_ID:
         raise ValueError("study name too long for a button")
     return custom_id
@@ -141,8 +142,9 @@ def parse(custom_id: str) -> ComponentId | None:
     if kind == "go":
         return ComponentId(kind, None, (unquote(rest),))
     if kind in PANEL_KINDS:
-        study, _, role = rest.partition(":")
-        return ComponentId(kind, None, (unquote(study), role)) if study else None
+        study, _, role_and_tag = rest.partition(":")
+        role, _, tag = role_and_tag.partition(":")
+        return ComponentId(kind, None, (unquote(study), role, tag)) if study else None
     if kind in {"x", "d"}:
         return ComponentId(kind, None, (rest,))
     return None

@@ -152,7 +152,7 @@ class Panels:
 
     async def on_click(self, interaction: discord.Interaction[Any], parsed: ids.ComponentId) -> None:
         """**Take the interview** or **Remind me later** (on a panel, or a reminder's button in a DM)."""
-        study_id, role = parsed.args
+        study_id, role, _ = parsed.args
         tr = self.cog.tr(interaction)
         study = self.cog.bridge.studies.get(study_id)
         roles = {str(r.id) for r in getattr(interaction.user, "roles", [])}

@@ -8,11 +8,11 @@ study is and carries **Take the interview**; DMs closed (50007) make the person 
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import discord
 
-from adapters.discord import components
+from adapters.discord import components, ids
 from adapters.discord.adapter import TRANSIENT, dm_key, is_unreachable
 from bot.core import Catalogue, Delivery, Invitation, RespondentUnreachable, Study, catalogue
 
@@ -22,6 +22,9 @@ if TYPE_CHECKING:
 __all__ = ["DiscordReminders", "reminder_text"]
 
 log = logging.getLogger(__name__)
+
+#: How many of the DM's latest messages are searched for a reminder that may have gone out before a crash.
+HISTORY = 20
 
 
 def reminder_text(study: Study, tr: Catalogue) -> str:
@@ -52,7 +55,7 @@ class DiscordReminders:
         try:
             channel = await adapter.client.create_dm(discord.Object(id=int(invitation.user_id)))
             key = dm_key(channel.id, invitation.user_id)
-            await adapter.send(key, reminder_text(study, tr), components.take_view(tr, study.id))
+            await adapter.send(key, reminder_text(study, tr), components.take_view(tr, study.id, reminder))
         except RespondentUnreachable:
             return Delivery.UNDELIVERABLE
         except discord.HTTPException as error:  # opening the DM failed
@@ -70,6 +73,30 @@ class DiscordReminders:
         """Discord tells no member's time zone: the desk's default (UTC working hours) applies."""
         return None
 
-    async def already_sent(self, invitation: Invitation, study: Study) -> bool:
-        """Discord volunteers are never sent an invitation (only reminders), so never."""
+    async def already_sent(self, invitation: Invitation, study: Study, *, reminder: int) -> bool:
+        """Whether reminder number ``reminder`` is among the DM's latest messages (its button's custom id says so).
+        A DM that cannot be opened holds nothing; any other failure raises: not knowing is no reason to send twice."""
+        marker = ids.panel_id("pt", study.id, None, f"r{reminder}")
+        client = self.cog.adapter.client
+        try:
+            channel = await client.create_dm(discord.Object(id=int(invitation.user_id)))
+        except discord.HTTPException as error:
+            if is_unreachable(error):
+                return False
+            raise
+        bot = str(getattr(client.user, "id", ""))
+        for message in await client.http.logs_from(channel.id, HISTORY):
+            mine = str(message.get("author", {}).get("id")) == bot
+            if mine and marker in _custom_ids(message.get("components") or []):
+                return True
         return False
+
+
+def _custom_ids(components: list[Any]) -> list[str]:
+    """Every custom id in a message's raw components."""
+    found: list[str] = []
+    for component in components:
+        if "custom_id" in component:
+            found.append(str(component["custom_id"]))
+        found.extend(_custom_ids(component.get("components") or []))
+    return found

@@ -16,6 +16,7 @@ from discord_helpers import ADA, BOB, GUILD, MOD, Stack, custom_ids, discord_sta
 from adapters.discord.adapter import dm_key
 from bot.core import StudyState, catalogue
 from bot.core.invitations import DAY, InvitationState
+from bot.core.recruiting import next_working_time
 from bot.studies_file import parse_studies
 from tests.studies.steps import finish_interview
 
@@ -186,8 +187,8 @@ async def test_remind_me_later_gets_the_capped_reminders_and_nobody_else_any(sta
 
 async def test_no_reminder_after_the_study_closes_nor_to_someone_in_an_interview(stack: Stack) -> None:
     panel = await post_panel(stack)
-    await click(stack, ADA, panel, "Remind me later")
-    await click(stack, MOD, panel, "Remind me later")
+    for user in (ADA, MOD):
+        await answer_of(stack, await click(stack, user, panel, "Remind me later"))
     await click(stack, MOD, panel, "Take the interview")
     await stack.agree(MOD)  # in an interview now
     await stack.said(MOD, "What brought you")
@@ -235,3 +236,29 @@ async def test_the_panel_works_after_the_bot_restarts(stack: Stack) -> None:
     await finish_interview(stack.core, None, dm_key(int(channel.id), int(MOD)), "onboarding", 1)
     stack.clock.advance(DAY)
     assert await panels(stack).refresh() == 1, "the panel is remembered across the restart"
+
+
+async def due_at_working_hours(stack: Stack, user: str) -> Any:
+    """Move the clock until the member's next reminder is due within working hours; their invitation then."""
+    invitation = await stack.store.get_invitation("onboarding", "discord", GUILD, user)
+    assert invitation is not None and invitation.next_at is not None
+    while stack.clock.now() < invitation.next_at or next_working_time(stack.clock.now(), None) > stack.clock.now():
+        stack.clock.advance(3600.0)
+    return invitation
+
+
+@pytest.mark.parametrize("went_out", [True, False])
+async def test_a_reminder_interrupted_by_a_crash_goes_exactly_once(stack: Stack, went_out: bool) -> None:
+    panel = await post_panel(stack)
+    await answer_of(stack, await click(stack, ADA, panel, "Remind me later"))
+    invitation = await due_at_working_hours(stack, ADA)
+    now = stack.clock.now()  # an instance claims reminder 1, perhaps posts it, and dies before confirming
+    assert await stack.store.claim_message(invitation.id, invitation.updated_at, 1, now + 120.0, now)
+    onboarding = stack.core.studies.get("onboarding")
+    if went_out:
+        assert await panels(stack).reminders.send_invitation(invitation, onboarding, reminder=1) == "sent"
+    stack.clock.advance(600.0)  # the claim lapsed: the next sweep looks in the DM before sending
+    await panels(stack).volunteers.desk.sweep(panels(stack).reminders, "discord")
+    assert len(reminders_to(stack, ADA)) == 1
+    after = await stack.store.get_invitation("onboarding", "discord", GUILD, ADA)
+    assert after is not None and after.reminders_sent == 1 and after.state is InvitationState.REMINDED
