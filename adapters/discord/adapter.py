@@ -212,7 +212,9 @@ class DiscordAdapter(DirectOpening):
         chunks = split_message(text)
         for chunk in chunks[:-1]:
             await self.send(key, chunk)
-        view = components.actions_view(catalogue(notice.locale), notice.actions) if notice.actions else None
+        view = (
+            components.actions_view(catalogue(notice.locale), notice.actions, notice.study) if notice.actions else None
+        )
         if notice.studies:
             view = components.study_select_view(notice.studies, notice.text)
         await self.send(key, visible(chunks[-1]), view)
@@ -388,7 +390,9 @@ class DiscordReplyStream:
 
     async def fail(self, text_so_far: str, notice: Notice) -> None:
         """End the message with a short note and the notice's buttons (Retry / End)."""
-        view = components.actions_view(catalogue(notice.locale), notice.actions) if notice.actions else None
+        view = (
+            components.actions_view(catalogue(notice.locale), notice.actions, notice.study) if notice.actions else None
+        )
         await self._land(with_note(text_so_far, notice.text), view)
 
 

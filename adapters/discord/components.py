@@ -118,9 +118,14 @@ def end_button(tr: Catalogue, row: int) -> InterviewComponent:
     return _button(action_label(tr, Action.END), ids.action_id(Action.END.value), row, ACTION_STYLES[Action.END])
 
 
-def actions_view(tr: Catalogue, actions: Sequence[Action]) -> discord.ui.View:
-    """Buttons for a notice's or a failed reply's actions, in one row."""
-    return _view([_button(action_label(tr, a), ids.action_id(a.value), 0, ACTION_STYLES[a]) for a in actions])
+def actions_view(tr: Catalogue, actions: Sequence[Action], study: str | None = None) -> discord.ui.View:
+    """Buttons for a notice's or a failed reply's actions, in one row; a consent text (*I agree*, *No thanks*) of
+    ``study`` also gets **Remind me later** (not now, but remind me)."""
+    buttons = [_button(action_label(tr, a), ids.action_id(a.value), 0, ACTION_STYLES[a]) for a in actions]
+    if study is not None and Action.DECLINE in actions:
+        later = tr.gettext("Remind me later")
+        buttons.append(_button(later, ids.panel_id("pl", study, None), 0, discord.ButtonStyle.secondary))
+    return _view(buttons)
 
 
 def reply_view(tr: Catalogue) -> discord.ui.View:

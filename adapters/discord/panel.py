@@ -2,8 +2,9 @@
 
 Discord forbids unsolicited mass DMs, so the bot never writes first: an admin (Manage Server, or a role the studies
 file names) posts a panel, and members choose. **Take the interview** opens their DM with the study's consent
-text (nothing reaches the interview API before they agree); **Remind me later** stores an opt-in, and only those
-volunteers get DM reminders, capped and spaced by the invitation desk as on Slack. Both buttons carry the study and
+text (nothing reaches the interview API before they agree); **Remind me later** (on the panel, and under the
+consent text in the DM) stores an opt-in, and only those volunteers get DM reminders, capped and spaced by the
+invitation desk as on Slack. Both buttons carry the study and
 the role in their custom id, so they work after a restart. The panels themselves are kept in the bridge's adapter
 state, so the completed count on each is edited (at most once a minute, through the write budget) when it changes.
 """
@@ -121,7 +122,8 @@ class Panels:
             )
             await interaction.followup.send(text, ephemeral=True)
             return
-        await self.volunteers.open_panel(str(message.id), found, str(interaction.guild_id))
+        where = {"guild": str(interaction.guild_id), "channel": channel, "role": role_id}
+        await self.volunteers.open_campaign(f"panel-{message.id}", found, where)
         panel = {"channel": channel, "study": found.id, "role": role_id, "locale": locale}
         await self._remember(str(message.id), {**panel, "shown": count, "edited_at": self._now()})
         text = tr.gettext(
@@ -163,27 +165,29 @@ class Panels:
             await self.cog.router.tell(interaction, text)
         elif parsed.kind == "pt":
             outcome = await self.cog.start_in_dm(interaction, study.id)
-            panel = self._panel_of(interaction)
-            if outcome is OutcomeKind.UNREACHABLE and self.volunteers is not None and panel is not None:
-                await self.volunteers.undeliverable(panel, study, str(interaction.guild_id), str(interaction.user.id))
+            if outcome is OutcomeKind.UNREACHABLE and self.volunteers is not None:
+                await self.volunteers.undeliverable(
+                    self._campaign_of(interaction, study), study, str(interaction.user.id)
+                )
         else:
             await interaction.response.defer(ephemeral=True, thinking=True)
             await interaction.followup.send(await self._remind_later(interaction, study, tr), ephemeral=True)
 
     @staticmethod
-    def _panel_of(interaction: discord.Interaction[Any]) -> str | None:
-        """The panel clicked (None: a button in a DM)."""
+    def _campaign_of(interaction: discord.Interaction[Any], study: Study) -> str:
+        """The campaign a click belongs to: the panel's, or (a button in a DM) the study's DM campaign."""
         message = interaction.message
-        return str(message.id) if message is not None and interaction.guild_id is not None else None
+        if message is not None and interaction.guild_id is not None:
+            return f"panel-{message.id}"
+        return f"dm-{study.id}"
 
     async def _remind_later(self, interaction: discord.Interaction[Any], study: Study, tr: Catalogue) -> str:
-        panel = self._panel_of(interaction)
-        if self.volunteers is None or panel is None:
+        if self.volunteers is None:
             return tr.gettext("Nothing to do.")
         if await self.volunteers.state(study) is StudyState.CLOSED:
             return tr.gettext("“{study}” is closed: there is nothing to remind you of.").format(study=study.name)
         user = str(interaction.user.id)
-        invitation, left = await self.volunteers.remind_later(panel, study, str(interaction.guild_id), user)
+        invitation, left = await self.volunteers.remind_later(self._campaign_of(interaction, study), study, user)
         if invitation.state is S.STARTED:
             return tr.gettext("You've already started this interview: carry on in our DMs.")
         if invitation.state is S.COMPLETED:

@@ -76,7 +76,7 @@ class ConsentDesk:
         )
         await ctx.store.save_consent(record)
         text = privacy_texts.consent_text(tr, study, ctx.config.retention_days, terminal=key.platform == TERMINAL)
-        notice = Notice(NoticeKind.CONSENT, text, (Action.AGREE, Action.DECLINE), locale=locale)
+        notice = Notice(NoticeKind.CONSENT, text, (Action.AGREE, Action.DECLINE), locale=locale, study=study.id)
         await ctx.adapter(key).notify(key, notice)
         log.info("consent asked study=%s platform=%s", study.id, key.platform)
         return Outcome(OutcomeKind.ACCEPTED)
@@ -127,6 +127,6 @@ class ConsentDesk:
         if word in (*DECLINE_WORDS, privacy_texts.decline_label(tr).lower()):
             return await self.reply(event.key, False, locale)
         reminder = privacy_texts.consent_reminder(tr)
-        notice = Notice(NoticeKind.CONSENT, reminder, (Action.AGREE, Action.DECLINE), locale=locale)
+        notice = Notice(NoticeKind.CONSENT, reminder, (Action.AGREE, Action.DECLINE), locale=locale, study=record.study)
         await self._ctx.adapter(event.key).notify(event.key, notice)
         return Outcome(OutcomeKind.REJECTED, reminder)

@@ -52,6 +52,8 @@ class Notice:
     studies: tuple[tuple[str, str], ...] = ()  # (study id, study name) to choose from (CHOOSE_STUDY)
     #: the respondent's locale: the adapter words its buttons in it (``catalogue(notice.locale)``)
     locale: str | None = None
+    #: the study a consent text is about (Discord adds **Remind me later** for it)
+    study: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -120,7 +120,7 @@ async def test_a_role_limited_panel_refuses_others_privately(stack: Stack) -> No
         refused = await click(stack, ADA, panel, label)
         assert f"members with the <@&{ROLE}> role" in await answer_of(stack, refused)
     assert stack.fake.dm_channel_of(ADA) is None, "no DM was opened"
-    assert await stack.store.get_invitation("onboarding", "discord", GUILD, ADA) is None
+    assert await stack.store.get_invitation("onboarding", "discord", "", ADA) is None
     taken = await click(stack, MOD, panel, "Take the interview")
     assert "started in our DMs" in await answer_of(stack, taken)
     await stack.consent(MOD)
@@ -148,7 +148,7 @@ async def test_closed_dms_make_the_member_undeliverable_with_nothing_half_starte
 async def settled(stack: Stack, user: str, state: InvitationState) -> Any:
     """The member's invitation to onboarding once it is in ``state`` (it is stored right after the answer)."""
     for _ in range(100):
-        invitation = await stack.store.get_invitation("onboarding", "discord", GUILD, user)
+        invitation = await stack.store.get_invitation("onboarding", "discord", "", user)
         if invitation is not None and invitation.state is state:
             return invitation
         await asyncio.sleep(0.05)
@@ -177,7 +177,7 @@ async def test_remind_me_later_gets_the_capped_reminders_and_nobody_else_any(sta
     assert len(sent) == 2, [m["content"] for m in stack.dm(ADA)]
     assert "Joining Pixel Forge" in sent[0]["content"] and labels(sent[0]) == ["Take the interview"]
     assert reminders_to(stack, MOD) == [] and reminders_to(stack, BOB) == []
-    invitation = await stack.store.get_invitation("onboarding", "discord", GUILD, ADA)
+    invitation = await stack.store.get_invitation("onboarding", "discord", "", ADA)
     assert invitation is not None and invitation.reminders_sent == 2 and invitation.next_at is None
     taken = await stack.click(ADA, sent[-1], custom_ids(sent[-1])[0])  # the reminder's button starts it in the DM
     await stack.consent(ADA)
@@ -240,7 +240,7 @@ async def test_the_panel_works_after_the_bot_restarts(stack: Stack) -> None:
 
 async def due_at_working_hours(stack: Stack, user: str) -> Any:
     """Move the clock until the member's next reminder is due within working hours; their invitation then."""
-    invitation = await stack.store.get_invitation("onboarding", "discord", GUILD, user)
+    invitation = await stack.store.get_invitation("onboarding", "discord", "", user)
     assert invitation is not None and invitation.next_at is not None
     while stack.clock.now() < invitation.next_at or next_working_time(stack.clock.now(), None) > stack.clock.now():
         stack.clock.advance(3600.0)
@@ -260,5 +260,18 @@ async def test_a_reminder_interrupted_by_a_crash_goes_exactly_once(stack: Stack,
     stack.clock.advance(600.0)  # the claim lapsed: the next sweep looks in the DM before sending
     await panels(stack).volunteers.desk.sweep(panels(stack).reminders, "discord")
     assert len(reminders_to(stack, ADA)) == 1
-    after = await stack.store.get_invitation("onboarding", "discord", GUILD, ADA)
+    after = await stack.store.get_invitation("onboarding", "discord", "", ADA)
     assert after is not None and after.reminders_sent == 1 and after.state is InvitationState.REMINDED
+
+
+async def test_remind_me_later_under_the_consent_text_in_the_dm(stack: Stack) -> None:
+    start = [{"type": 1, "name": "start", "options": [{"type": 3, "name": "study", "value": "onboarding"}]}]
+    await stack.fake.slash_command(ADA, "interview", start, guild_id=GUILD)
+    consent = await stack.consent(ADA)
+    assert labels(consent) == ["I agree", "No thanks", "Remind me later"]
+    later = await stack.click(ADA, consent, custom_ids(consent)[2])
+    assert "2 times at most" in await answer_of(stack, later)
+    await sweep_days(stack, 12)
+    assert len(reminders_to(stack, ADA)) == 2
+    assert await stack.store.interviews_of_user("discord", ADA) == [], "nothing started"
+    stack.fake.assert_no_spec_errors()
