@@ -134,15 +134,15 @@ async def test_closed_dms_make_the_member_undeliverable_with_nothing_half_starte
     assert invitation.next_at is None and not invitation.opted_in
     assert await stack.store.interviews_of_user("discord", BOB) == []
     assert stack.emulator is not None and stack.emulator.book.interviews == {}, "no API call"
-    counts = await stack.fake.slash_command(
-        MOD,
-        "interview",
-        [{"type": 1, "name": "admin", "options": [{"type": 3, "name": "study", "value": "onb"}]}],
-        guild_id=GUILD,
-    )
+    assert (await admin_fields(stack))["Invitations"] == "undeliverable: 1"
+
+
+async def admin_fields(stack: Stack) -> dict[str, str]:
+    """What ``/interview admin onboarding`` shows an admin."""
+    study = [{"type": 1, "name": "admin", "options": [{"type": 3, "name": "study", "value": "onb"}]}]
+    counts = await stack.fake.slash_command(MOD, "interview", study, guild_id=GUILD)
     await stack.fake.wait_for(lambda: bool(counts.followups), timeout=10.0)
-    fields = {f["name"]: f["value"] for f in counts.followups[0]["embeds"][0]["fields"]}
-    assert fields["Invitations"] == "undeliverable: 1"
+    return {f["name"]: f["value"] for f in counts.followups[0]["embeds"][0]["fields"]}
 
 
 async def settled(stack: Stack, user: str, state: InvitationState) -> Any:
@@ -171,6 +171,8 @@ async def test_remind_me_later_gets_the_capped_reminders_and_nobody_else_any(sta
     later = await click(stack, ADA, panel, "Remind me later")
     assert "2 times at most" in await answer_of(stack, later)
     assert stack.dm(ADA) == [], "nothing is sent at once"
+    shown = await admin_fields(stack)
+    assert shown["Invitations"] == "invited: 1" and shown["Asked to be reminded"] == "1"
     await click(stack, MOD, panel, "Take the interview")  # MOD takes it, never asked to be reminded
     await sweep_days(stack, 12)
     sent = reminders_to(stack, ADA)
@@ -200,8 +202,9 @@ async def test_no_reminder_after_the_study_closes_nor_to_someone_in_an_interview
     await sweep_days(stack, 10)
     assert len(reminders_to(stack, ADA)) == 1, "none after the study closed"
     assert reminders_to(stack, MOD) == []
-    closed = await click(stack, BOB, panel, "Remind me later")
-    assert "closed" in await answer_of(stack, closed)
+    for label in ("Remind me later", "Take the interview"):
+        closed = await click(stack, ADA, panel, label)
+        assert "closed" in await answer_of(stack, closed)
 
 
 async def test_the_completed_count_is_edited_at_most_once_a_minute(stack: Stack) -> None:
@@ -221,6 +224,15 @@ async def test_the_completed_count_is_edited_at_most_once_a_minute(stack: Stack)
     assert await panels(stack).refresh() == 0, "the number did not change: no edit"
     shown = stack.fake.message(panel["id"])
     assert shown is not None and shown["edits"] == 2
+    again = await click(stack, ADA, panel, "Take the interview")
+    assert "already taken part" in await answer_of(stack, again)
+    await stack.fake.delete_message(panel["id"])  # a moderator deletes the panel: it is forgotten
+    stack.fake.set_dms_open(BOB, True)
+    channel, _ = stack.fake.world.open_dm(BOB)
+    await finish_interview(stack.core, None, dm_key(int(channel.id), int(BOB)), "onboarding", 3)
+    stack.clock.advance(600.0)
+    assert await panels(stack).refresh() == 0
+    assert await panels(stack).state.get("index") == {"panels": []}
     stack.fake.assert_no_spec_errors()
 
 
@@ -275,3 +287,12 @@ async def test_remind_me_later_under_the_consent_text_in_the_dm(stack: Stack) ->
     assert len(reminders_to(stack, ADA)) == 2
     assert await stack.store.interviews_of_user("discord", ADA) == [], "nothing started"
     stack.fake.assert_no_spec_errors()
+
+
+async def test_a_channel_the_bot_cannot_post_in_gets_a_clear_answer_and_no_panel(stack: Stack) -> None:
+    stack.fake.force_error("POST", r"^/channels/\d+/messages$", 403, 50013, "Missing Permissions")
+    posted = await stack.fake.slash_command(MOD, "interview", _panel("onboarding"), guild_id=GUILD)
+    await stack.fake.wait_for(lambda: bool(posted.followups), timeout=10.0)
+    assert posted.ephemeral and "Send Messages and Embed Links" in posted.all_texts()[-1]
+    assert in_channel(stack) == []
+    assert await panels(stack).state.get("index") is None

@@ -295,6 +295,28 @@ async def test_slash_command_reaches_the_tree(fake_discord: FakeDiscord) -> None
     fake_discord.assert_no_spec_errors()
 
 
+async def test_a_role_option_comes_with_the_role_resolved(fake_discord: FakeDiscord) -> None:
+    fake_discord.add_user(ADA, "ada")
+    fake_discord.add_guild(GUILD, "Makers", [ADA], roles={"77": [ADA]})
+    seen: list[tuple[str, str]] = []
+    client = make_client()
+    tree = discord.app_commands.CommandTree(client)
+
+    @tree.command(name="pick", description="Pick a role")
+    async def pick(interaction: discord.Interaction, role: discord.Role) -> None:
+        seen.append((type(role).__name__, role.name))
+        await interaction.response.send_message("ok", ephemeral=True)
+
+    async with running_client(client, fake_discord):
+        await tree.sync()
+        command = await fake_discord.slash_command(
+            ADA, "pick", [{"type": 8, "name": "role", "value": "77"}], guild_id=GUILD
+        )
+        await command.wait_responded()
+        assert command.data["resolved"]["roles"]["77"]["name"] == "role-77"  # as Discord sends it
+    assert seen == [("Role", "role-77")]
+
+
 # --- rate limits --------------------------------------------------------------------------------------------
 async def test_forced_429_is_retried_by_discord_py(fake_discord: FakeDiscord) -> None:
     fake_discord.add_user(ADA, "ada")
