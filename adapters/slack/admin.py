@@ -17,7 +17,7 @@ from adapters.slack.people import People
 from adapters.slack.results import card_blocks, card_text
 from bot.core import AdminActor, Bridge, StudyState
 
-__all__ = ["ADMIN_COMMANDS", "run_admin_command"]
+__all__ = ["ADMIN_COMMANDS", "admin_actor", "run_admin_command"]
 
 log = logging.getLogger("adapters.slack")
 
@@ -39,14 +39,19 @@ async def _groups(adapter: SlackAdapter, bridge: Bridge, user: str) -> frozenset
     return frozenset(found)
 
 
+async def admin_actor(adapter: SlackAdapter, bridge: Bridge, people: People, team: str, user: str) -> AdminActor:
+    """Who runs an admin command: the user, the admins' user groups they are in, their language."""
+    locale = (await people.respondent(team, user)).locale
+    return AdminActor("slack", user, await _groups(adapter, bridge, user), locale=locale)
+
+
 async def run_admin_command(
     words: list[str], body: dict[str, Any], respond: AsyncRespond, bridge: Bridge, adapter: SlackAdapter, people: People
 ) -> None:
     """Run ``/interview results|export|admin …`` (``words`` as typed after the command)."""
     team, user = str(body.get("team_id") or ""), str(body.get("user_id") or "")
     sub = words[0].lower()
-    locale = (await people.respondent(team, user)).locale
-    actor = AdminActor("slack", user, await _groups(adapter, bridge, user), locale=locale)
+    actor = await admin_actor(adapter, bridge, people, team, user)
     desk = bridge.desk
     tr = desk.translations(actor)
     if not desk.may_administer(actor):

@@ -1,4 +1,5 @@
-"""Bolt listeners for ``/interview start|stop|status|my-data|forget-me`` and the App Home tab (Start / Resume)."""
+"""Bolt listeners for ``/interview start|stop|status|my-data|forget-me|opt-in`` (and the admins' commands) and the
+App Home tab (Start / Resume)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from slack_bolt.async_app import AsyncAck, AsyncBoltContext, AsyncRespond
 
 from adapters.slack.adapter import conversation_key
 from adapters.slack.admin import ADMIN_COMMANDS, run_admin_command
+from adapters.slack.campaign import run_invite_command
 from adapters.slack.home import HOME_RESUME, HOME_START, publish_home
 from adapters.slack.plumbing import app_of, team_of
 from adapters.slack.privacy import PRIVACY_COMMANDS, privacy_command
@@ -28,7 +30,7 @@ def help_text(tr: Catalogue) -> str:
     return tr.gettext(
         "`/interview start [study]` starts an interview in our DM · `/interview stop` ends yours · "
         "`/interview status` shows where it stands · `/interview my-data` sends you what I store about you · "
-        "`/interview forget-me` erases it. Admins: `/interview results|export|admin <study>`."
+        "`/interview forget-me` erases it. Admins: `/interview results|export|admin|invite <study>`."
     )
 
 
@@ -41,7 +43,7 @@ class CommandListeners:
     async def on_command(
         self, ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond, context: AsyncBoltContext
     ) -> None:
-        """``/interview start [study] | stop | status``; for admins ``results|export|admin <study>``."""
+        """``/interview start [study] | stop | status``; for admins ``results|export|admin|invite <study>``."""
         await ack()
         try:
             await self._on_command(body, respond, context)
@@ -56,6 +58,9 @@ class CommandListeners:
         tr = catalogue(locale)
         if sub in ADMIN_COMMANDS:
             await run_admin_command(words, body, respond, self.deps.bridge, self.deps.adapter, self.deps.people)
+            return
+        if sub == "invite":
+            await run_invite_command(words[1:], body, respond, self.deps)
             return
         if sub == "opt-in":
             await respond(text=await self._opt_in(team, user, tr), response_type="ephemeral")

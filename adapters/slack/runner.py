@@ -42,6 +42,8 @@ EVENTS_PATH = "/slack/events"
 SCOPES: dict[str, str] = {
     "assistant:write": "the agent thread: its title and suggested prompts (assistant.threads.setTitle / "
     "setSuggestedPrompts) and the assistant_thread_started event",
+    "channels:read": "the members of a public channel an admin invites (conversations.members, for "
+    "/interview invite #channel and interview-bridge invite --channel)",
     "chat:write": "post, stream (chat.startStream/appendStream/stopStream) and update replies; ephemeral notes; "
     "the “is thinking…” status (assistant.threads.setStatus, which Slack moves from assistant:write to chat:write)",
     "commands": "the /interview slash command",
@@ -49,8 +51,11 @@ SCOPES: dict[str, str] = {
     "files:write": "upload result charts and hand an admin the CSV export (files.getUploadURLExternal + "
     "files.completeUploadExternal)",
     "im:write": "open the DM with someone who starts an interview from /interview or the Home tab",
-    "usergroups:read": "who is in the admins' and the studies' user groups (usergroups.users.list)",
-    "users:read": "the respondent's display name, locale and time zone (users.info), passed to the interview",
+    "usergroups:read": "who is in the admins', the studies' and the invited user groups (usergroups.users.list)",
+    "users:read": "the respondent's display name, locale and time zone (users.info), passed to the interview; "
+    "the workspace's members when a campaign names people (users.list)",
+    "users:read.email": "find invitees by email address (users.lookupByEmail, for interview-bridge invite --csv and "
+    "/interview invite emails:…)",
 }
 
 

@@ -9,6 +9,15 @@ from bot.core.action_labels import action_label
 from bot.core.adapter_state import AdapterState, MemoryState
 from bot.core.admin import AdminActor, Digest, StudyCounts
 from bot.core.bridge import Bridge
+from bot.core.campaign_record import (
+    MAX_REMINDERS,
+    CampaignReport,
+    FoundPeople,
+    campaign_id,
+    parse_offsets,
+    problem_lines,
+    report_lines,
+)
 from bot.core.clock import Clock, ManualClock, SystemClock
 from bot.core.endings import EndReason, ending_label
 from bot.core.events import (
@@ -38,7 +47,14 @@ from bot.core.handoff_types import (
 )
 from bot.core.hooks import EndedHook, StartedHook
 from bot.core.i18n import Catalogue, catalogue, language_of
-from bot.core.invitations import Campaign, CampaignCounts, Invitation, InvitationState
+from bot.core.invitations import (
+    DEFAULT_REMINDER_AFTER,
+    DEFAULT_REMINDERS,
+    Campaign,
+    CampaignCounts,
+    Invitation,
+    InvitationState,
+)
 from bot.core.keys import ConversationKey
 from bot.core.limits import Limit, SlidingWindow, TokenBucket
 from bot.core.observe import Connection, Connections, Observer
@@ -66,8 +82,11 @@ from bot.core.views import InterviewStatus
 from bot.core.volunteers import Volunteers
 
 __all__ = [
+    "DEFAULT_REMINDERS",
+    "DEFAULT_REMINDER_AFTER",
     "DEFAULT_STUDY",
     "MAX_CONTEXT_BYTES",
+    "MAX_REMINDERS",
     "Action",
     "Adapter",
     "AdapterState",
@@ -78,6 +97,7 @@ __all__ = [
     "BridgeConfig",
     "Campaign",
     "CampaignCounts",
+    "CampaignReport",
     "CancelExit",
     "Catalogue",
     "Clock",
@@ -94,6 +114,7 @@ __all__ = [
     "Exit",
     "FairScheduler",
     "ForgetMe",
+    "FoundPeople",
     "Grant",
     "HandoffCode",
     "HandoffError",
@@ -139,6 +160,7 @@ __all__ = [
     "Volunteers",
     "action_label",
     "agree_label",
+    "campaign_id",
     "cancel_word",
     "catalogue",
     "confirm_word",
@@ -148,7 +170,10 @@ __all__ = [
     "forget_label",
     "keep_label",
     "language_of",
+    "parse_offsets",
     "printable",
+    "problem_lines",
+    "report_lines",
     "retry_word",
     "start_word",
 ]

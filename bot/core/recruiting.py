@@ -20,6 +20,7 @@ from enum import StrEnum
 from typing import Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from bot.core.campaign_record import CampaignReport, FoundPeople, record_campaign
 from bot.core.choosing import StudyGate
 from bot.core.clock import Clock
 from bot.core.invitations import Campaign, Invitation, InvitationState, InvitationStore
@@ -260,6 +261,16 @@ class InvitationDesk:
     async def opt_in(self, platform: str, workspace: str, user_id: str) -> bool:
         """``/interview opt-in``: later campaigns may invite the person again; False if they had not opted out."""
         return await self._store.opt_in(platform, workspace, user_id)
+
+    async def is_closed(self, study: Study) -> bool:
+        """Whether the study is closed (by an admin or its ``closes_at``): no campaign may start then."""
+        return (await self.gate.state(study))[0] is StudyState.CLOSED
+
+    async def record_campaign(self, campaign: Campaign, people: FoundPeople) -> CampaignReport:
+        """Queue everyone ``people`` holds but the opted out, the forgotten and those who took the study (see
+        :func:`~bot.core.campaign_record.record_campaign`); the running bot's sweep sends the invitations."""
+        forgotten = await self.pseudonyms.erased_among(campaign.platform, campaign.workspace, people.users)
+        return await record_campaign(self._store, campaign, people, self.clock.now(), forgotten)
 
     async def close_study(self, study_id: str) -> int:
         """The study closed: pending invitations expire and reminders stop; returns how many expired."""

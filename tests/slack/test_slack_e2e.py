@@ -17,6 +17,7 @@ from slack_bolt.async_app import AsyncApp
 
 from adapters.slack.adapter import SlackAdapter, conversation_key
 from adapters.slack.budget import DEFAULT_LIMITS, SlackBudget
+from adapters.slack.invitations import SlackInvitations
 from adapters.slack.listeners import register_listeners
 from adapters.slack.runner import make_client
 from bot.api.client import InterviewClient
@@ -25,6 +26,7 @@ from bot.core.clock import ManualClock
 from bot.core.keys import ConversationKey
 from bot.core.policy import BridgeConfig
 from bot.core.privacy_store import ConsentDecision
+from bot.core.recruiting import InvitationDesk
 from bot.core.store import RecordStatus
 from bot.core.studies import StudyBook
 from bot.emulator import Emulator, EmulatorConfig, run_emulator
@@ -64,6 +66,7 @@ class Harness:
     app: AsyncApp
     adapter: SlackAdapter
     clock: ManualClock
+    invitations: SlackInvitations  # campaigns: the sender (swept by the test) and its desk
 
     def key(self, user: str = ALICE) -> ConversationKey:
         return conversation_key(self.fake.team_id, self.fake.dm_channel_of(user), user)
@@ -171,14 +174,18 @@ async def open_harness(
         # one interview stays far below Slack's tiers; a roomy budget keeps these tests quick (the budget's own
         # behaviour is tested in test_slack_budget.py and test_slack_concurrency.py)
         budget = budget or SlackBudget({method: 600.0 for method in DEFAULT_LIMITS})
+        invitations = SlackInvitations(InvitationDesk(store, bridge.studies, clock))
         adapter = register_listeners(
-            app, bridge, SlackAdapter(client, bridge.adapter_state, budget=budget, update_interval=update_interval)
+            app,
+            bridge,
+            SlackAdapter(client, bridge.adapter_state, budget=budget, update_interval=update_interval),
+            invitations=invitations,
         )
         await bridge.start()
         url = await serve_http(app.web_app())
         fake.set_events_url(url + "/slack/events")
         try:
-            yield Harness(fake, emulator, store, bridge, app, adapter, clock)
+            yield Harness(fake, emulator, store, bridge, app, adapter, clock, invitations)
             late = [d for d in fake.deliveries if d.timed_out]
             assert not late, f"{len(late)} deliveries were not acknowledged within Slack's 3 s"
         finally:

@@ -49,6 +49,11 @@ def test_missing_scope_is_reported_like_slack() -> None:
     assert missing_scope("users.info", {"users:read"}) is None
     assert missing_scope("views.publish", set()) is None
     assert missing_scope("chat.postMessage", None) is None
+    # a conversation's members: the scope of its kind (Slack lists one per kind), not any of them
+    assert missing_scope("conversations.members", {"im:read"}, "channels") == "channels:read"
+    assert missing_scope("conversations.members", {"channels:read"}, "groups") == "groups:read"
+    assert missing_scope("conversations.members", {"channels:read"}, "channels") is None
+    assert missing_scope("users.lookupByEmail", {"users:read"}) == "users:read.email"
 
 
 async def test_the_manifest_scopes_are_exactly_what_the_adapter_needs(harness: Harness) -> None:
@@ -74,6 +79,13 @@ async def test_the_manifest_scopes_are_exactly_what_the_adapter_needs(harness: H
     # an admin (a member of the admins' user group) takes the export: usergroups.users.list, the file upload
     await h.fake.slash_command(ALICE, "/interview", "export survey")
     await h.fake.wait_for(lambda: bool(h.fake.shared_files(h.fake.dm_channel_of(ALICE))))
+    # and invites a channel's members and a colleague by email: conversations.members, users.lookupByEmail
+    h.fake.add_user("U0BOB0001", "bob", email="bob@example.org")
+    h.fake.add_user("U0CAROL01", "carol")
+    h.fake.add_channel("C0TEAM", members=["U0CAROL01"])
+    await h.fake.slash_command(ALICE, "/interview", "invite survey <#C0TEAM|team> emails:bob@example.org")
+    await h.fake.wait_for(lambda: any("queued for an invitation now" in e["text"] for e in h.fake.ephemerals(ALICE)))
+    assert (await h.invitations.desk.sweep(h.invitations, "slack")).invited == 2
 
     refused = [c for c in h.fake.calls if c.response.get("error") == "missing_scope"]
     assert not refused, [(c.method, c.response.get("needed")) for c in refused]

@@ -1,7 +1,10 @@
 """Which bot scope each Web API method and each event needs, as Slack's method and event reference pages say.
 
 With `FakeSlack.granted_scopes` set (None: every scope granted), a method called without one of its scopes
-answers `{"ok": false, "error": "missing_scope", "needed": …, "provided": …}` like Slack.
+answers `{"ok": false, "error": "missing_scope", "needed": …, "provided": …}` like Slack. The `conversations.*`
+methods list one scope per kind of conversation (e.g. `conversations.members`: channels:read, groups:read, im:read,
+mpim:read): Slack wants the one of the conversation named, so a public channel's members need `channels:read`, a
+private channel's `groups:read`, a DM's `im:read`.
 """
 
 from __future__ import annotations
@@ -53,11 +56,25 @@ EVENT_SCOPES: dict[str, frozenset[str]] = {
 COMMANDS_SCOPE = "commands"
 
 
-def missing_scope(method: str, granted: set[str] | frozenset[str] | None) -> str | None:
-    """The scope to report as needed when ``granted`` lacks every scope ``method`` accepts, else None."""
+#: Methods whose scope follows the kind of conversation named (``channels``, ``groups``, ``im``): its action.
+BY_CONVERSATION: dict[str, str] = {
+    "conversations.members": "read",
+    "conversations.info": "read",
+    "conversations.history": "history",
+    "conversations.replies": "history",
+}
+
+
+def missing_scope(
+    method: str, granted: set[str] | frozenset[str] | None, conversation: str | None = None
+) -> str | None:
+    """The scope to report as needed when ``granted`` lacks every scope ``method`` accepts (for a ``conversation`` of
+    that kind: channels, groups or im, when the method's scope follows it), else None."""
     if granted is None:
         return None
     needed = METHOD_SCOPES.get(method, frozenset())
+    if conversation is not None and method in BY_CONVERSATION:
+        needed = frozenset({f"{conversation}:{BY_CONVERSATION[method]}"})
     if not needed or needed & granted:
         return None
     return sorted(needed)[0]

@@ -70,10 +70,16 @@ class FakeSlack(ViewActions):
     async def _upload(self, request: web.Request) -> web.Response:
         return await methods_files.receive_upload(self, request)
 
-    def add_channel(self, channel_id: str, team_id: str | None = None, members: list[str] | None = None) -> None:
-        """A channel the app is a member of (a results channel); ``conversations.members`` answers ``members``."""
-        self.workspace(team_id).messages.setdefault(channel_id, [])
-        self.workspace(team_id).channel_members[channel_id] = list(members or [])
+    def add_channel(
+        self, channel_id: str, team_id: str | None = None, members: list[str] | None = None, *, private: bool = False
+    ) -> None:
+        """A channel the app is a member of (a results channel); ``conversations.members`` answers ``members``.
+        A ``private`` channel needs the ``groups:*`` scopes where a public one needs ``channels:*``."""
+        ws = self.workspace(team_id)
+        ws.messages.setdefault(channel_id, [])
+        ws.channel_members[channel_id] = list(members or [])
+        if private:
+            ws.private_channels.add(channel_id)
 
     def add_usergroup(self, group_id: str, users: list[str]) -> None:
         """A user group (``usergroups.users.list`` answers its members)."""

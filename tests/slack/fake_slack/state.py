@@ -182,6 +182,7 @@ class Workspace:
     users: dict[str, FakeUser] = field(default_factory=dict)
     dm_channels: dict[str, str] = field(default_factory=dict)  # user id -> D channel
     channel_members: dict[str, list[str]] = field(default_factory=dict)  # channel id -> member ids
+    private_channels: set[str] = field(default_factory=set)  # channels that are private (groups:* scopes)
     messages: dict[str, list[FakeMessage]] = field(default_factory=dict)  # channel -> messages
     ephemerals: dict[str, list[JSON]] = field(default_factory=dict)  # user id -> ephemeral messages
     home_views: dict[str, FakeView] = field(default_factory=dict)  # user id -> home view

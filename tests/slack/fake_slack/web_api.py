@@ -105,6 +105,16 @@ def _rate_channel(fake: FakeSlackBase, ws: Workspace, args: JSON) -> str | None:
     return str(value)
 
 
+def _conversation_kind(ws: Workspace, args: JSON) -> str | None:
+    """The kind of conversation a call names, as its scopes go: im (a DM), groups (private) or channels."""
+    channel = str(args.get("channel") or "")
+    if not channel:
+        return None
+    if channel.startswith("D"):
+        return "im"
+    return "groups" if channel in ws.private_channels or channel.startswith("G") else "channels"
+
+
 async def handle(fake: FakeSlackBase, request: web.Request) -> web.Response:
     """Answer one Web API call."""
     name = request.match_info["method"]
@@ -116,7 +126,7 @@ async def handle(fake: FakeSlackBase, request: web.Request) -> web.Response:
         token = _token(request, args)
         ws = _authenticate(fake, name, token)
         team_id = ws.team_id
-        needed = missing_scope(name, fake.granted_scopes)
+        needed = missing_scope(name, fake.granted_scopes, _conversation_kind(ws, args))
         if needed is not None:
             raise ApiError("missing_scope", needed=needed, provided=",".join(sorted(fake.granted_scopes or ())))
         delay = fake.latency.get(name, fake.latency.get("*", 0.0))
