@@ -82,15 +82,18 @@ class CampaignReport:
     opted_out: int
     already_took: int
     problems: tuple[str, ...]
+    forgotten: int = 0  # in the erasure log
 
 
 async def record_campaign(
-    store: InvitationStore, campaign: Campaign, people: FoundPeople, now: float
+    store: InvitationStore, campaign: Campaign, people: FoundPeople, now: float, forgotten: Iterable[str] = ()
 ) -> CampaignReport:
-    """Queue everyone found but the opted out and those who took the study; the campaign is recorded once."""
+    """Queue everyone found but the opted out, the ``forgotten`` (erased) and those who took the study; the campaign
+    is recorded once."""
     opted = await store.opted_out(campaign.platform, campaign.workspace, people.users)
-    took = await store.respondents_of_study(campaign.study, campaign.platform) - opted
-    invitees = [user for user in people.users if user not in opted and user not in took]
+    erased = set(forgotten) - opted
+    took = await store.respondents_of_study(campaign.study, campaign.platform) - opted - erased
+    invitees = [user for user in people.users if user not in opted and user not in erased and user not in took]
     await store.create_campaign(campaign)
     added = await store.add_invitees(campaign, invitees, now)
     return CampaignReport(
