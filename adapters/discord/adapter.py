@@ -212,12 +212,7 @@ class DiscordAdapter(DirectOpening):
         chunks = split_message(text)
         for chunk in chunks[:-1]:
             await self.send(key, chunk)
-        view = (
-            components.actions_view(catalogue(notice.locale), notice.actions, notice.study) if notice.actions else None
-        )
-        if notice.studies:
-            view = components.study_select_view(notice.studies, notice.text)
-        await self.send(key, visible(chunks[-1]), view)
+        await self.send(key, visible(chunks[-1]), components.notice_view(notice))
 
 
 class DiscordReplyStream:

@@ -27,7 +27,7 @@ from discord.ext import commands
 from adapters.discord import ids
 from adapters.discord.modals import CHECKBOX_MAX
 from bot.api.models import Question, QuestionType
-from bot.core import Action, Catalogue, action_label
+from bot.core import Action, Catalogue, Notice, action_label, catalogue
 
 log = logging.getLogger(__name__)
 
@@ -126,6 +126,13 @@ def actions_view(tr: Catalogue, actions: Sequence[Action], study: str | None = N
         later = tr.gettext("Remind me later")
         buttons.append(_button(later, ids.panel_id("pl", study, None), 0, discord.ButtonStyle.secondary))
     return _view(buttons)
+
+
+def notice_view(notice: Notice) -> discord.ui.View | None:
+    """What sits under a notice: the studies to choose from, else its action buttons (None: nothing)."""
+    if notice.studies:
+        return study_select_view(notice.studies, notice.text)
+    return actions_view(catalogue(notice.locale), notice.actions, notice.study) if notice.actions else None
 
 
 def reply_view(tr: Catalogue) -> discord.ui.View:

@@ -134,10 +134,10 @@ class Panels:
 
     async def _refusal(self, interaction: discord.Interaction[Any], found: Study | str, tr: Catalogue) -> str | None:
         """Why the panel is not posted (None: it is)."""
-        if not self.cog.bridge.desk.may_administer(admin_actor(interaction)):
-            return tr.gettext("Only the study's admins can do that.")
         if interaction.guild_id is None or interaction.channel_id is None:
             return tr.gettext("Post a panel from a channel of your server.")
+        if not self.cog.bridge.desk.may_administer(admin_actor(interaction)):
+            return tr.gettext("Only the study's admins can do that.")
         if isinstance(found, str):
             return found
         if self.volunteers is not None and await self.volunteers.state(found) is StudyState.CLOSED:
