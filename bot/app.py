@@ -241,6 +241,7 @@ async def open_bridge(
             coordination=coordination,
         )
         bridge.handoffs.rate_limit = settings.handoff_rate_limit
+        bridge.handoffs.consent_timeout = settings.handoff_consent_timeout
         if isinstance(observer, Metrics):
             budgets = (c.budget for c in (client, *clients.values()) if isinstance(c.budget, RequestBudget))
             for budget in {id(b): b for b in budgets}.values():

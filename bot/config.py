@@ -66,6 +66,12 @@ class Settings(BaseSettings):
     handoff_rate_limit: int = Field(
         30, ge=1, le=10_000, description="Handoffs a minute (all instances together); more get 429 rate_limited."
     )
+    handoff_consent_timeout: float = Field(
+        86_400.0,
+        ge=10.0,
+        le=30 * 86_400.0,
+        description="Seconds a handed-over person has to answer the consent text; then the handoff is expired.",
+    )
     handoff_secret: SecretStr | None = Field(
         None, description="Key of the HMAC-SHA256 signature on handoff callbacks (X-Interview-Bridge-Signature)."
     )

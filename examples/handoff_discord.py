@@ -2,8 +2,10 @@
 
 Your bot loads the interview extension (it serves the interview in the member's DMs) and gives it the bridge it
 opened. A click on "Tell our researchers" calls ``bridge.hand_over(...)`` with the member, the study and a little
-context (it becomes the respondent's metadata at the interview service); ``handle.wait_ended()`` resolves when
-the interview is over, however it ended, and the bot welcomes the member back in the channel::
+context (it becomes the respondent's metadata at the interview service). The bridge first posts the study's
+consent text (I agree / No thanks) in the member's DMs: nothing reaches the interview service before they agree.
+``handle.wait_ended()`` resolves when the interview is over, however it ended (or with ``end_reason``
+``declined`` / ``expired`` when the member said no or never answered), and the bot welcomes the member back::
 
     DISCORD_TOKEN=... HANDOFF_STUDY=default .venv/bin/python examples/handoff_discord.py
 
@@ -45,10 +47,13 @@ class Offer(discord.ui.View):
                 self.bot.study,
                 context={"came_from": "support-bot", "channel": str(interaction.channel_id)},
             )
-        except HandoffError as error:  # error.code: user_unreachable, already_in_interview, study_closed, …
+        except HandoffError as error:  # error.code: user_unreachable, already_in_interview, declined, study_closed, …
             await interaction.followup.send(f"Not right now: {error.message}", ephemeral=True)
             return
-        await interaction.followup.send("Thank you! The interview is waiting in your DMs.", ephemeral=True)
+        # handle.status: consent_pending (the consent text is in the DMs), or accepted (they agreed to it before)
+        await interaction.followup.send(
+            "Thank you! Have a look at your DMs: the interview starts once you agree.", ephemeral=True
+        )
         channel = interaction.channel
         task = asyncio.create_task(self.bot.take_back(handle.wait_ended(), channel, interaction.user.id))
         self.bot.tasks.add(task)
@@ -79,6 +84,9 @@ class SupportBot(commands.Bot):
         """The interview is over: the member is yours again."""
         summary: HandoffSummary = await ended
         self.taken_back.append(summary)
+        if not summary.interviewed:  # declined or expired: no interview took place, and that is fine
+            await channel.send(f"No problem <@{user_id}>, I'm still here if you need me.")
+            return
         await channel.send(f"Welcome back <@{user_id}> — thanks for the {summary.turns} answers!")
 
 

@@ -4,7 +4,9 @@ back when it ends.
 Your app registers the interview listeners (``register_listeners``: the interview runs in a thread of the
 user's DM with the app) next to its own. A click on "Tell our researchers" calls ``bridge.hand_over(...)`` with
 the workspace, the user, the study and a little context (it becomes the respondent's metadata at the interview
-service); ``handle.wait_ended()`` resolves when the interview is over, however it ended::
+service). The bridge first posts the study's consent text (I agree / No thanks) in the user's DM: nothing reaches
+the interview service before they agree. ``handle.wait_ended()`` resolves when the interview is over, however it
+ended, or with ``end_reason`` ``declined`` / ``expired`` when the user said no or never answered::
 
     SLACK_BOT_TOKEN=xoxb-... SLACK_APP_TOKEN=xapp-... .venv/bin/python examples/handoff_slack.py
 
@@ -60,10 +62,13 @@ class SupportApp:
             handle = await self.bridge.hand_over(
                 "slack", team, user, self.study, context={"came_from": "support-bot", "channel": channel}
             )
-        except HandoffError as error:  # error.code: user_unreachable, already_in_interview, study_closed, …
+        except HandoffError as error:  # error.code: user_unreachable, already_in_interview, declined, study_closed, …
             await respond(text=f"Not right now: {error.message}", response_type="ephemeral", replace_original=False)
             return
-        await respond(text="Thank you! The interview is waiting in a thread below.", replace_original=True)
+        # handle.status: consent_pending (the consent text is in the DM), or accepted (they agreed to it before)
+        await respond(
+            text="Thank you! Have a look at the note below: the interview starts once you agree.", replace_original=True
+        )
         task = asyncio.create_task(self.take_back(handle.wait_ended(), channel, user))
         self.tasks.add(task)
         task.add_done_callback(self.tasks.discard)
@@ -72,6 +77,9 @@ class SupportApp:
         """The interview is over: the user is yours again."""
         summary: HandoffSummary = await ended
         self.taken_back.append(summary)
+        if not summary.interviewed:  # declined or expired: no interview took place, and that is fine
+            await self.app.client.chat_postMessage(channel=channel, text=f"No problem <@{user}>, I'm still here.")
+            return
         await self.app.client.chat_postMessage(channel=channel, text=f"Welcome back <@{user}> — thanks for the chat!")
 
 

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 
 import aiosqlite
 
+from storage import handoff_migration
+
 
 @dataclass(frozen=True, slots=True)
 class Migration:
@@ -308,6 +310,8 @@ _INVITATION_SENDING = Migration(
     ),
 )
 
+_HANDOFF_CONSENT = Migration(9, handoff_migration.DESCRIPTION, handoff_migration.SQLITE)
+
 MIGRATIONS: tuple[Migration, ...] = (
     _INITIAL,
     _TURN_LEASES,
@@ -317,6 +321,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     _HANDOFFS,
     _PRIVACY,
     _INVITATION_SENDING,
+    _HANDOFF_CONSENT,
 )
 """Every migration, oldest first; versions are 1, 2, 3, … without gaps."""
 

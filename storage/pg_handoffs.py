@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 import asyncpg
 
+from bot.core.keys import ConversationKey
 from bot.core.store import HandoffCallback, HandoffRecord
 from storage import handoff_rows as h
 
@@ -50,9 +51,24 @@ class PgHandoffTables:
         return h.handoff(found[0]) if found else None
 
     async def update_handoff(self, record: HandoffRecord) -> None:
-        """Write its status, end reason and update time."""
-        sql = "UPDATE handoffs SET status = $1, end_reason = $2, updated_at = $3 WHERE handoff_id = $4"
-        await self._fetch(sql, record.status.value, record.end_reason, record.updated_at, record.handoff_id)
+        """Write its status, interview id, end reason, expiry and update time."""
+        await self._fetch(
+            h.UPDATE.format("$1", "$2", "$3", "$4", "$5") + "WHERE handoff_id = $6", *h.update_params(record)
+        )
+
+    async def delete_handoff(self, handoff_id: str) -> None:
+        """Remove a handoff that never got anywhere (its start was refused) with its callbacks."""
+        await self._fetch("DELETE FROM handoff_callbacks WHERE handoff_id = $1", handoff_id)
+        await self._fetch("DELETE FROM handoffs WHERE handoff_id = $1", handoff_id)
+
+    async def waiting_handoffs(self, key: ConversationKey | None = None, limit: int = 100) -> list[HandoffRecord]:
+        """Handoffs still waiting (``consent_pending``, ``starting``), of ``key`` alone if given; soonest to expire
+        first."""
+        if key is None:
+            found = await self._fetch(h.WAITING.format(where="", limit="$1"), limit)
+        else:
+            found = await self._fetch(h.WAITING.format(where=" AND conversation = $1", limit="$2"), key.as_str(), limit)
+        return [h.handoff(row) for row in found]
 
     async def handoffs_with_news(self, limit: int = 100) -> list[HandoffRecord]:
         """Handoffs with news to reconcile: an accepted one whose interview ended, a completed one whose analysis is

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 import asyncpg
 from asyncpg.pool import PoolConnectionProxy
 
+from storage import handoff_migration
 from storage.migrations import Migration, SchemaTooNew, check_order
 from storage.pg_locks import MIGRATION_LOCK, LockSpace
 
@@ -298,6 +299,8 @@ _INVITATION_SENDING = Migration(
         "UPDATE invitations SET sending = 0 WHERE state = 'queued' AND next_at > created_at",
     ),
 )
+_HANDOFF_CONSENT = Migration(9, handoff_migration.DESCRIPTION, handoff_migration.POSTGRES)
+
 
 MIGRATIONS: tuple[Migration, ...] = (
     _INITIAL,
@@ -308,6 +311,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     _HANDOFFS,
     _PRIVACY,
     _INVITATION_SENDING,
+    _HANDOFF_CONSENT,
 )
 """Every PostgreSQL migration, oldest first; version N here is version N of :data:`storage.migrations.MIGRATIONS`."""
 

@@ -23,6 +23,7 @@ PERSON_TABLES = ("consents", "invitations", "invitation_opt_outs", "interviews")
 _OF_PERSON = (
     "SELECT interview_id FROM interviews WHERE platform = $1 AND user_id = $2 AND ($3::text IS NULL OR workspace = $3)"
 )
+_CONVERSATION = "(conversation LIKE $4 AND conversation LIKE $5)"  # platform:workspace:…, …:user
 
 
 def _count(status: str) -> int:
@@ -94,12 +95,16 @@ class PgPrivacyTables:
         """Erase everything stored about one person (``workspace`` None: in any workspace); see the Store port."""
         removed: dict[str, int] = {}
         async with self._transaction() as conn:
-            handoffs = f"SELECT handoff_id FROM handoffs WHERE interview_id IN ({_OF_PERSON})"
+            # handoffs name the person's interviews, or (still waiting, declined, expired) their conversation
+            conversation = (platform, user, workspace, prows.conversation_prefix(platform, workspace), f"%:{user}")
+            handoffs = f"SELECT handoff_id FROM handoffs WHERE interview_id IN ({_OF_PERSON}) OR {_CONVERSATION}"
             status = await conn.execute(
-                f"DELETE FROM handoff_callbacks WHERE handoff_id IN ({handoffs})", platform, user, workspace
+                f"DELETE FROM handoff_callbacks WHERE handoff_id IN ({handoffs})", *conversation
             )
             removed["handoff_callbacks"] = _count(status)
-            for table in ("handoffs", *INTERVIEW_TABLES):  # their rows name the person's interviews
+            status = await conn.execute(f"DELETE FROM handoffs WHERE handoff_id IN ({handoffs})", *conversation)
+            removed["handoffs"] = _count(status)
+            for table in INTERVIEW_TABLES:  # their rows name the person's interviews
                 status = await conn.execute(
                     f"DELETE FROM {table} WHERE interview_id IN ({_OF_PERSON})", platform, user, workspace
                 )

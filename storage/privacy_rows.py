@@ -10,7 +10,14 @@ from bot.core.store import TranscriptLine
 from storage import sqlite_rows as rows
 from storage.crypto import TokenCipher
 
-__all__ = ["CONSENT_COLUMNS", "KEPT_SCOPES", "consent_from_row", "consent_params", "line_from_row"]
+__all__ = [
+    "CONSENT_COLUMNS",
+    "KEPT_SCOPES",
+    "consent_from_row",
+    "consent_params",
+    "conversation_prefix",
+    "line_from_row",
+]
 
 #: Adapter-state scopes an erasure never touches: the per-install secrets of pseudonyms (``bot.core.pseudonyms``,
 #: ``bot.core.export``) name nobody.
@@ -49,3 +56,9 @@ def line_from_row(cipher: TokenCipher, row: Sequence[Any] | Any) -> TranscriptLi
     """A transcript line from ``interview_id, role, content, at, content_encrypted`` (decrypted)."""
     content = cipher.open(row[2], bool(row[4]), row[0], "a transcript line")
     return TranscriptLine(interview_id=row[0], role=row[1], content=content, at=row[3])
+
+
+def conversation_prefix(platform: str, workspace: str | None) -> str:
+    """A LIKE pattern for the stored conversation keys (``platform:workspace:channel:user``) of one platform and,
+    unless None, one workspace."""
+    return f"{platform}:%" if workspace is None else f"{platform}:{workspace}:%"

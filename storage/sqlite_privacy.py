@@ -21,6 +21,7 @@ INTERVIEW_TABLES = ("transcript", "queued_messages", "turns", "pending_questions
 #: Tables with the person's platform, workspace and user id in every row (interviews last: the others name them).
 PERSON_TABLES = ("consents", "invitations", "invitation_opt_outs", "interviews")
 _OF_PERSON = "SELECT interview_id FROM interviews WHERE platform = ? AND user_id = ? AND (? IS NULL OR workspace = ?)"
+_CONVERSATION = "(conversation LIKE ? AND conversation LIKE ?)"  # platform:workspace:…, …:user
 
 
 class PrivacyTables:
@@ -89,10 +90,14 @@ class PrivacyTables:
         person = (platform, user, workspace, workspace)
         removed: dict[str, int] = {}
         async with self._transaction() as db:
-            handoffs = f"SELECT handoff_id FROM handoffs WHERE interview_id IN ({_OF_PERSON})"
-            cursor = await db.execute(f"DELETE FROM handoff_callbacks WHERE handoff_id IN ({handoffs})", person)
+            # handoffs name the person's interviews, or (still waiting, declined, expired) their conversation
+            conversation = (*person, prows.conversation_prefix(platform, workspace), f"%:{user}")
+            handoffs = f"SELECT handoff_id FROM handoffs WHERE interview_id IN ({_OF_PERSON}) OR {_CONVERSATION}"
+            cursor = await db.execute(f"DELETE FROM handoff_callbacks WHERE handoff_id IN ({handoffs})", conversation)
             removed["handoff_callbacks"] = cursor.rowcount
-            for table in ("handoffs", *INTERVIEW_TABLES):  # their rows name the person's interviews
+            cursor = await db.execute(f"DELETE FROM handoffs WHERE handoff_id IN ({handoffs})", conversation)
+            removed["handoffs"] = cursor.rowcount
+            for table in INTERVIEW_TABLES:  # their rows name the person's interviews
                 cursor = await db.execute(f"DELETE FROM {table} WHERE interview_id IN ({_OF_PERSON})", person)
                 removed[table] = cursor.rowcount
             for table in PERSON_TABLES:  # their rows name the person

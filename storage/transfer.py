@@ -171,6 +171,8 @@ TABLES: tuple[Table, ...] = (  # parents before children (foreign keys)
             ("end_reason", "text"),
             ("created_at", "float"),
             ("updated_at", "float"),
+            ("request_hash", "text"),
+            ("expires_at", "float"),
         ),
         "handoff_id",
     ),

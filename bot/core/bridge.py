@@ -338,7 +338,8 @@ class Bridge:
         self, platform: str, workspace: str, user: str, study: str, context: dict[str, Any] | None = None,
         callback_url: str | None = None, idempotency_key: str | None = None,
     ) -> HandoffHandle:  # fmt: skip
-        """Start ``study`` in the user's DM with ``context`` as their metadata (raises ``HandoffError``)."""
+        """Ask for consent in the user's DM, then start ``study`` with ``context`` as their metadata (raises
+        ``HandoffError``)."""
         request = HandoffRequest(platform, workspace, user, study, context or {}, callback_url, idempotency_key)
         return await self.handoffs.hand_over(request)
 
@@ -371,6 +372,7 @@ class Bridge:
                 await self.check_deadlines()
                 await self.instances.take_over_lapsed_turns()
                 await self.results.poll_due()
+                await self.handoffs.reconcile()  # consent answered, expired, interviews ended (callbacks queued)
                 now = self._ctx.clock.now()
                 if now - last_prune >= HOUSEKEEPING_EVERY:
                     last_prune = now

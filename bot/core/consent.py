@@ -106,6 +106,7 @@ class ConsentDesk:
         log.info("consent %s study=%s platform=%s", decision.value, study.id, key.platform)
         if agreed:
             return await self._lifecycle.start(key, respondent, study)
+        ctx.hooks.fire_declined(key, study.id)  # e.g. a handoff waiting for this answer
         said_locale = respondent.locale or study.locale or ctx.config.locale
         text = privacy_texts.declined(catalogue(said_locale), study)
         await ctx.adapter(key).notify(key, Notice(NoticeKind.DECLINED, text, locale=said_locale))

@@ -30,7 +30,7 @@ class Start:
     respondent: RespondentInfo
     study: str | None = None
     event_id: str | None = None
-    #: the caller obtained the person's consent itself (a handoff from another bot): no consent text is shown
+    #: the person agreed to this study's consent text before (the store says so): no consent text is shown again
     consented: bool = False
 
 

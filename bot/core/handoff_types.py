@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -18,6 +19,7 @@ __all__ = [
     "HandoffRequest",
     "HandoffSummary",
     "context_problem",
+    "request_hash",
 ]
 
 #: The context becomes the respondent's metadata at the interview service: at most 4 KB of JSON, as Zendesk's
@@ -36,6 +38,7 @@ class HandoffCode(StrEnum):
     RATE_LIMITED = "rate_limited"
     UNAVAILABLE = "unavailable"
     NOT_FOUND = "not_found"
+    IDEMPOTENCY_KEY_REUSED = "idempotency_key_reused"  # the same Idempotency-Key with a different request
 
 
 class HandoffError(Exception):
@@ -71,13 +74,22 @@ class HandoffRequest:
 
 @dataclass(frozen=True, slots=True)
 class HandoffSummary:
-    """How a handed-over interview ended: what ``wait_ended()`` gives and the ``completed`` callback says."""
+    """How a handoff ended: what ``wait_ended()`` gives and the ``completed`` callback says.
+
+    A handoff whose interview never started ends too: ``end_reason`` is then ``declined`` ("No thanks"),
+    ``expired`` (no answer to the consent text in time) or ``cancelled``, with no ``interview_id`` and no turns.
+    """
 
     handoff_id: str
-    interview_id: str
+    interview_id: str | None
     end_reason: str
     turns: int
     duration_seconds: float
+
+    @property
+    def interviewed(self) -> bool:
+        """Whether an interview took place (the person agreed), however it ended."""
+        return self.interview_id is not None
 
 
 @runtime_checkable
@@ -106,3 +118,9 @@ def context_problem(context: object) -> str | None:
     if size > MAX_CONTEXT_BYTES:
         return f"context is {size} bytes of JSON; at most {MAX_CONTEXT_BYTES} are allowed"
     return None
+
+
+def request_hash(request: HandoffRequest) -> str:
+    """SHA-256 of what a request asks for (not its ``Idempotency-Key``): a retry has the same, another request not."""
+    asked = [request.platform, request.workspace, request.user, request.study, request.context, request.callback_url]
+    return hashlib.sha256(json.dumps(asked, sort_keys=True, ensure_ascii=False).encode()).hexdigest()

@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable
 from bot.core.endings import EndReason
 from bot.core.keys import ConversationKey
 
-__all__ = ["EndedHook", "Hooks", "StartedHook"]
+__all__ = ["DeclinedHook", "EndedHook", "Hooks", "StartedHook"]
 
 log = logging.getLogger("bot.core.hooks")
 
@@ -21,6 +21,8 @@ log = logging.getLogger("bot.core.hooks")
 StartedHook = Callable[[ConversationKey, str], Awaitable[None]]
 #: ``on_ended(key, interview_id, reason)``
 EndedHook = Callable[[ConversationKey, str, EndReason], Awaitable[None]]
+#: ``on_declined(key, study)``: the person answered a study's consent text with "No thanks"
+DeclinedHook = Callable[[ConversationKey, str], Awaitable[None]]
 
 
 class Hooks:
@@ -29,12 +31,14 @@ class Hooks:
     def __init__(self) -> None:
         self.started: list[StartedHook] = []
         self.ended: list[EndedHook] = []
+        self.declined: list[DeclinedHook] = []
         self._running: set[asyncio.Task[None]] = set()
 
-    def remove(self, hook: StartedHook | EndedHook) -> None:
-        """Unsubscribe ``hook`` (from both lists; unknown hooks are ignored)."""
+    def remove(self, hook: StartedHook | EndedHook | DeclinedHook) -> None:
+        """Unsubscribe ``hook`` (from every list; unknown hooks are ignored)."""
         self.started = [h for h in self.started if h is not hook]
         self.ended = [h for h in self.ended if h is not hook]
+        self.declined = [h for h in self.declined if h is not hook]
 
     def fire_started(self, key: ConversationKey, interview_id: str) -> None:
         """Tell every ``on_started`` subscriber (in the background)."""
@@ -45,6 +49,11 @@ class Hooks:
         """Tell every ``on_ended`` subscriber (in the background)."""
         for hook in list(self.ended):
             self._spawn(hook(key, interview_id, reason), "on_ended", interview_id)
+
+    def fire_declined(self, key: ConversationKey, study: str) -> None:
+        """Tell every ``on_declined`` subscriber (in the background)."""
+        for hook in list(self.declined):
+            self._spawn(hook(key, study), "on_declined", study)
 
     def _spawn(self, call: Awaitable[None], name: str, interview_id: str) -> None:
         async def run() -> None:

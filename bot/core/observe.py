@@ -44,6 +44,13 @@ class Observer:
     def webhook_delivered(self, *, kind: str, outcome: str) -> None:
         """A webhook was delivered or received (``kind``: e.g. ``handoff``, ``koji``; ``outcome``: e.g. ``ok``)."""
 
+    def handoff_changed(self, *, platform: str, outcome: str) -> None:
+        """A handoff was refused (``outcome``: its error code, e.g. ``user_unreachable``) or moved on
+        (``consent_pending``, ``accepted``, ``declined``, ``expired``, ``cancelled``, ``completed``)."""
+
+    def handoff_callback(self, *, event: str, outcome: str) -> None:
+        """A handoff callback was ``delivered``, will be ``retried``, or was given up (``failed``)."""
+
 
 @dataclass
 class Connection:

@@ -11,6 +11,10 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Protocol
 
+from bot.core.handoff_store import HandoffCallback as HandoffCallback  # re-exported: the port's records
+from bot.core.handoff_store import HandoffRecord as HandoffRecord
+from bot.core.handoff_store import HandoffStatus as HandoffStatus
+from bot.core.handoff_store import HandoffStore
 from bot.core.invitations import InvitationStore
 from bot.core.keys import ConversationKey
 from bot.core.privacy_store import PrivacyStore
@@ -134,43 +138,6 @@ class AnalysisRecord:
     posted: bool = False
 
 
-class HandoffStatus(StrEnum):
-    """Where a handoff stands: the interview runs, it ended, its analysis was sent (or it never will be)."""
-
-    ACCEPTED = "accepted"
-    COMPLETED = "completed"
-    ANALYSED = "analysed"
-
-
-@dataclass(slots=True)
-class HandoffRecord:
-    """A user another bot handed over into an interview (the HTTP API or ``Bridge.hand_over``)."""
-
-    handoff_id: str
-    key: ConversationKey
-    study: str
-    interview_id: str
-    context: dict[str, Any] = field(default_factory=dict)
-    callback_url: str | None = None
-    idempotency_key: str | None = None
-    status: HandoffStatus = HandoffStatus.ACCEPTED
-    end_reason: str | None = None
-    created_at: float = 0.0
-    updated_at: float = 0.0
-
-
-@dataclass(frozen=True, slots=True)
-class HandoffCallback:
-    """One callback to a handoff's ``callback_url``, kept until it is delivered (the outbox)."""
-
-    handoff_id: str
-    event: str  # "accepted" | "completed" | "analysed"
-    seq: int  # delivered in this order within one handoff
-    body: str  # the exact JSON that is signed and sent
-    url: str
-    attempts: int = 0
-
-
 class ActiveInterviewExists(Exception):
     """``create_interview`` found an active interview for the same conversation key."""
 
@@ -179,9 +146,9 @@ class UnknownInterview(LookupError):
     """A write names an interview that is not stored (``update_interview``, a message, question or line for it)."""
 
 
-class Store(InvitationStore, PrivacyStore, Protocol):
+class Store(InvitationStore, PrivacyStore, HandoffStore, Protocol):
     """Everything the core persists (the invitation tables' methods are in :class:`InvitationStore`, consent and
-    erasure in :class:`PrivacyStore`). Each method is atomic."""
+    erasure in :class:`PrivacyStore`, handoffs in :class:`HandoffStore`). Each method is atomic."""
 
     async def open(self) -> None:
         """Connect and apply pending migrations."""
@@ -352,42 +319,3 @@ class Store(InvitationStore, PrivacyStore, Protocol):
 
     async def analyses_of_study(self, study: str) -> list[AnalysisRecord]:
         """Every analysis record of a study, oldest first."""
-
-    # --- handoffs (other bots hand users over) and their callbacks' outbox ---
-    async def create_handoff(self, record: HandoffRecord) -> HandoffRecord:
-        """Insert; with an ``idempotency_key`` already stored, nothing is written and that handoff is returned."""
-        ...
-
-    async def get_handoff(self, handoff_id: str) -> HandoffRecord | None:
-        """One handoff by its id."""
-        ...
-
-    async def handoff_by_idempotency_key(self, idempotency_key: str) -> HandoffRecord | None:
-        """The handoff a request with this ``Idempotency-Key`` made, if any."""
-        ...
-
-    async def update_handoff(self, record: HandoffRecord) -> None:
-        """Write its status, end reason and update time."""
-
-    async def handoffs_with_news(self, limit: int = 100) -> list[HandoffRecord]:
-        """Handoffs with news to reconcile: an accepted one whose interview ended, a completed one whose analysis is
-        no longer waiting (or has no record), least recently looked at first."""
-        ...
-
-    async def handoffs_since(self, since: float) -> list[float]:
-        """The creation times of handoffs made since ``since``, oldest first (the rate limit's window)."""
-        ...
-
-    async def add_callback(self, handoff_id: str, event: str, seq: int, body: str, now: float) -> bool:
-        """Queue a callback (once per handoff and event: False if it was already queued)."""
-        ...
-
-    async def claim_callbacks(self, now: float, lease: float, limit: int = 20) -> list[HandoffCallback]:
-        """Due callbacks whose earlier ones are delivered, each held for ``lease`` seconds (another sweep skips it)."""
-        ...
-
-    async def callback_done(self, handoff_id: str, event: str, now: float, *, delivered: bool) -> None:
-        """Delivered (or given up on): never tried again."""
-
-    async def callback_retry(self, handoff_id: str, event: str, attempts: int, next_attempt_at: float) -> None:
-        """Try again at ``next_attempt_at``."""

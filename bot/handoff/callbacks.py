@@ -110,17 +110,21 @@ class Outbox:
         except httpx.HTTPError as error:
             ok, why = False, type(error).__name__
         now = self._bridge.handoffs.now()
+        observer = self._bridge.observer
         if ok:
             await store.callback_done(callback.handoff_id, callback.event, now, delivered=True)
+            observer.handoff_callback(event=callback.event, outcome="delivered")
             log.info("handoff callback delivered handoff=%s event=%s", callback.handoff_id, callback.event)
             return True
         attempts = callback.attempts + 1
         if attempts >= MAX_ATTEMPTS:
             await store.callback_done(callback.handoff_id, callback.event, now, delivered=False)
+            observer.handoff_callback(event=callback.event, outcome="failed")
             log.warning("handoff callback given up handoff=%s event=%s: %s", callback.handoff_id, callback.event, why)
             return False
         wait = min(MAX_BACKOFF, 2.0 ** (attempts - 1))
         await store.callback_retry(callback.handoff_id, callback.event, attempts, now + wait)
+        observer.handoff_callback(event=callback.event, outcome="retried")
         log.info(
             "handoff callback failed handoff=%s event=%s (%s): again in %gs",
             callback.handoff_id,

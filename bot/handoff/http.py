@@ -32,6 +32,7 @@ _STATUS = {
     HandoffCode.ALREADY_IN_INTERVIEW: 409,
     HandoffCode.STUDY_CLOSED: 409,
     HandoffCode.USER_UNREACHABLE: 422,
+    HandoffCode.IDEMPOTENCY_KEY_REUSED: 422,
     HandoffCode.RATE_LIMITED: 429,
     HandoffCode.UNAVAILABLE: 503,
 }
@@ -86,6 +87,7 @@ def _view(record: HandoffRecord) -> dict[str, Any]:
         "study": record.study,
         "end_reason": record.end_reason,
         "created_at": record.created_at,
+        "expires_at": record.expires_at,
     }
 
 
@@ -142,7 +144,8 @@ class HandoffApi:
                 key,
             )
         )
-        answer = {"handoff_id": handle.handoff_id, "status": "accepted", "interview_id": handle.interview_id}
+        # consent_pending: the consent text is in the DM; accepted (the person agreed to the study before): started
+        answer = {"handoff_id": handle.handoff_id, "status": handle.status.value, "interview_id": handle.interview_id}
         return web.json_response(answer, status=202)
 
     async def read(self, request: web.Request) -> web.Response:

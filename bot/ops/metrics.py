@@ -103,6 +103,17 @@ class Metrics(Observer):
             f"{PREFIX}_webhook_deliveries_total", "Webhooks delivered or received, by kind and outcome.",
             ["kind", "outcome"], registry=r,
         )  # fmt: skip
+        self.handoffs = Counter(
+            f"{PREFIX}_handoffs_total",
+            "Handoffs from other bots, by outcome: refused (its error code) or moved on (consent_pending, accepted, "
+            "declined, expired, cancelled, completed).",
+            ["platform", "outcome"], registry=r,
+        )  # fmt: skip
+        self.handoff_callbacks = Counter(
+            f"{PREFIX}_handoff_callbacks_total",
+            "Handoff callbacks sent, by event and outcome (delivered, retried, failed: given up).",
+            ["event", "outcome"], registry=r,
+        )  # fmt: skip
         self.platform_connected = Gauge(
             f"{PREFIX}_platform_connected", "1 while the platform link is connected, else 0.", ["link"], registry=r
         )
@@ -178,6 +189,12 @@ class Metrics(Observer):
 
     def webhook_delivered(self, *, kind: str, outcome: str) -> None:
         self.webhook_deliveries.labels(self._value(kind), self._value(outcome)).inc()
+
+    def handoff_changed(self, *, platform: str, outcome: str) -> None:
+        self.handoffs.labels(self._value(platform), self._value(outcome)).inc()
+
+    def handoff_callback(self, *, event: str, outcome: str) -> None:
+        self.handoff_callbacks.labels(self._value(event), self._value(outcome)).inc()
 
 
 class _BudgetCounter:

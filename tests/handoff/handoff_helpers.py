@@ -155,6 +155,29 @@ class HandoffWorld:
         channel = self.fake.dm_channel_of(user)
         return self.fake.bot_messages(channel) if channel else []
 
+    async def consent(self, user: str = ADA, count: int = 1) -> dict[str, Any]:
+        """Wait until ``count`` consent texts (with I agree / No thanks) are in the DM; the latest."""
+        agree = ids.action_id("agree")
+        await self.fake.wait_for(lambda: sum(agree in custom_ids(m) for m in self.dm(user)) >= count, timeout=30.0)
+        return [m for m in self.dm(user) if agree in custom_ids(m)][-1]
+
+    async def answer_consent(self, user: str = ADA, action: str = "agree") -> None:
+        """Click **I agree** (``agree``) or **No thanks** (``decline``) under the latest consent text."""
+        consent = await self.consent(user)
+        clicked = await self.fake.click(user, consent["id"], ids.action_id(action))
+        await clicked.wait_responded(10.0)
+
+    async def status_becomes(self, handoff_id: str, status: str) -> dict[str, Any]:
+        """Poll ``GET /v1/handoffs/{id}`` until the handoff has ``status``; its view."""
+        deadline = time.monotonic() + 30.0
+        while True:
+            code, view, _ = await self.call("GET", f"/v1/handoffs/{handoff_id}")
+            if code == 200 and view["status"] == status:
+                found: dict[str, Any] = view
+                return found
+            assert time.monotonic() < deadline, view
+            await asyncio.sleep(0.1)
+
     async def reply_done(self, count: int) -> None:
         """Wait until ``count`` finished replies (they carry "End interview") are in Ada's DM."""
         end = ids.action_id("end")

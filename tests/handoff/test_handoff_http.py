@@ -1,8 +1,9 @@
 """The handoff API of a real ``interview-bridge run`` process, against the fake Discord and the built-in server.
 
-A handoff starts the interview in the member's DM with the context as the respondent's metadata; the callback
-receiver hears ``accepted``, ``completed`` and ``analysed``, signed and in order, even when the bot is killed
-with SIGKILL between the completion and its callback.
+A handoff posts the study's consent text in the member's DM; nothing reaches the interview service before they
+click I agree, which starts the interview with the context as the respondent's metadata. The callback receiver
+hears ``accepted``, ``completed`` and ``analysed``, signed and in order, even when the bot is killed with SIGKILL
+between the completion and its callback. No thanks is ``declined`` (and a later handoff is refused at once).
 """
 
 from __future__ import annotations
@@ -44,8 +45,12 @@ async def test_a_handoff_over_http_reaches_the_dm_and_every_callback_arrives_sig
         try:
             status, answer, _ = await world.hand_over(ADA, context=CONTEXT, callback_url=receiver.url)
             assert status == 202, answer
-            assert answer["status"] == "accepted" and answer["handoff_id"] and answer["interview_id"]
-            handoff_id, interview_id = answer["handoff_id"], answer["interview_id"]
+            assert answer["status"] == "consent_pending" and answer["handoff_id"] and answer["interview_id"] is None
+            handoff_id = answer["handoff_id"]
+            await world.consent(ADA)  # the study's consent text is in Ada's DM ...
+            assert sent_to_api(world) == [], "... and nothing reached the interview service"
+            await world.answer_consent(ADA, "agree")
+            interview_id = (await world.status_becomes(handoff_id, "accepted"))["interview_id"]
             await world.reply_done(1)  # the interviewer's opening is in Ada's DM
             respondent = world.emulator.interview(interview_id).respondent
             assert {k: respondent["metadata"][k] for k in CONTEXT} == CONTEXT
@@ -108,11 +113,21 @@ async def test_refusals_are_clear_and_leave_nothing_behind(world: HandoffWorld) 
         first = await world.hand_over(ADA, context=CONTEXT, headers=key)
         again = await world.hand_over(ADA, context=CONTEXT, headers=key)
         assert first[0] == again[0] == 202 and first[1] == again[1], "the same key gives the same handoff"
+        assert first[1]["status"] == "consent_pending"
+        status, answer, _ = await world.hand_over(ADA, context={"plan": "other"}, headers=key)
+        assert status == 422 and answer["error"] == "idempotency_key_reused", answer
+        assert first[1]["handoff_id"] in answer["message"]
+        await world.consent(ADA)
+        assert len(world.dm(ADA)) == 1, "one consent text for the request and its retry"
+        await world.answer_consent(ADA, "agree")
+        await world.status_becomes(first[1]["handoff_id"], "accepted")
         assert len(world.emulator.book.interviews) == 1, "one interview"
+        status, answer, _ = await world.hand_over(ADA, context=CONTEXT, headers=key)
+        assert (status, answer["status"]) == (202, "accepted") and answer["handoff_id"] == first[1]["handoff_id"]
 
         status, answer, _ = await world.hand_over(ADA)
         assert status == 409 and answer["error"] == "already_in_interview"
-        assert answer["interview_id"] == first[1]["interview_id"]
+        assert answer["interview_id"] == next(iter(world.emulator.book.interviews))
         status, answer, _ = await world.hand_over(ADA, study="no-such-study")
         assert status == 400 and answer["error"] == "invalid_request"
         status, answer, _ = await world.call("GET", "/v1/handoffs/ho_unknown")
@@ -124,6 +139,42 @@ async def test_refusals_are_clear_and_leave_nothing_behind(world: HandoffWorld) 
     assert "unauthorized" not in err.lower(), "a refused token leaves no trace in the logs"
 
 
+async def test_no_thanks_is_declined_and_a_later_handoff_to_that_study_is_refused_at_once(world: HandoffWorld) -> None:
+    async with receiving() as receiver:
+        bot = await world.start_bot()
+        try:
+            status, answer, _ = await world.hand_over(ADA, callback_url=receiver.url)
+            assert (status, answer["status"]) == (202, "consent_pending")
+            await world.answer_consent(ADA, "decline")
+            view = await world.status_becomes(answer["handoff_id"], "declined")
+            assert view["interview_id"] is None and view["expires_at"] is None
+            await until(receiver, lambda: [e["event"] for e in receiver.delivered()] == ["declined"])
+
+            status, again, _ = await world.hand_over(ADA, callback_url=receiver.url)
+            assert status == 403 and again["error"] == "declined", again
+            status, view, _ = await world.call("DELETE", f"/v1/handoffs/{answer['handoff_id']}")
+            assert status == 200 and view["status"] == "declined", "a declined handoff stays declined"
+        finally:
+            code, err = await stop(bot)
+    assert code == 0, err[-2000:]
+    assert sent_to_api(world) == [], "No thanks starts nothing at the interview service"
+    assert receiver.delivered()[0] == {"handoff_id": answer["handoff_id"], "event": "declined", "interview_id": None}
+    assert all(r.signed_right for r in receiver.received)
+
+
+async def test_a_handoff_still_waiting_for_consent_is_cancelled_by_delete(world: HandoffWorld) -> None:
+    bot = await world.start_bot()
+    try:
+        status, answer, _ = await world.hand_over(ADA)
+        assert (status, answer["status"]) == (202, "consent_pending")
+        status, view, _ = await world.call("DELETE", f"/v1/handoffs/{answer['handoff_id']}")
+        assert (status, view["status"], view["interview_id"]) == (200, "cancelled", None)
+    finally:
+        code, err = await stop(bot)
+    assert code == 0, err[-2000:]
+    assert sent_to_api(world) == []
+
+
 async def test_the_curl_example_runs_against_the_bot(world: HandoffWorld) -> None:
     script = CURL_EXAMPLE
     bot = await world.start_bot()
@@ -133,6 +184,7 @@ async def test_the_curl_example_runs_against_the_bot(world: HandoffWorld) -> Non
         run = await asyncio.create_subprocess_exec(
             "sh", str(script), env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
         )
+        await world.answer_consent(ADA, "agree")  # the person reads the consent text and agrees
         out, err = await run.communicate()
     finally:
         code, bot_err = await stop(bot)
@@ -142,7 +194,13 @@ async def test_the_curl_example_runs_against_the_bot(world: HandoffWorld) -> Non
     assert statuses == ["202", "202", "200", "200"], out.decode()
     assert out.decode().count('"handoff_id"') == 4 and len(world.emulator.book.interviews) == 1
     assert '"end_reason": "manual"' in out.decode() or '"end_reason":"manual"' in out.decode()
+    assert '"status": "accepted"' in out.decode() or '"status":"accepted"' in out.decode()
     assert code == 0, bot_err[-2000:]
+
+
+def sent_to_api(world: HandoffWorld) -> list[str]:
+    """The requests that changed something at the built-in server (a start, a message, a completion)."""
+    return [f"{r.method} {r.path}" for r in world.emulator.requests if r.method != "GET"]
 
 
 async def test_more_handoffs_a_minute_than_allowed_get_429_with_retry_after(world: HandoffWorld) -> None:

@@ -1,5 +1,6 @@
 """``await bridge.hand_over(...)`` in a bot that embeds the bridge (here a discord.py bot with the extension):
-the same refusals as the HTTP API, and a handle whose ``wait_ended()`` gives the summary however it ends."""
+the same refusals and states as the HTTP API (the consent text first), and a handle whose ``wait_ended()`` gives
+the summary however it ends: after the interview, or at once when the person says no or never answers."""
 
 from __future__ import annotations
 
@@ -11,12 +12,13 @@ from typing import Any
 import pytest
 from fake_discord import FakeDiscord, point_discord_py_at, running_client
 from fake_slack import FakeSlack
-from test_handoff_examples import example, settings
+from test_handoff_examples import answer_in_discord, example, settings
 
 from adapters.slack.runner import make_client
 from bot.app import open_bridge
 from bot.core import ConversationKey, HandoffCode, HandoffError, StudyState
-from bot.core.store import AnalysisStatus, HandoffRecord, InterviewRecord, RecordStatus
+from bot.core.clock import ManualClock
+from bot.core.store import AnalysisStatus, HandoffRecord, HandoffStatus, InterviewRecord, RecordStatus
 
 GUILD, ADA, OUTSIDER = "7200", "7201", "7299"
 
@@ -50,16 +52,100 @@ async def test_hand_over_refuses_clearly_and_wait_ended_gives_the_summary(tmp_pa
                     await bridge.gate.set_state(study, StudyState.OPEN)
 
                     handle = await bridge.hand_over("discord", GUILD, ADA, "default", context={"plan": "team"})
+                    assert (handle.status, handle.interview_id) == (HandoffStatus.CONSENT_PENDING, None)
+                    assert await bridge.active_conversations("discord") == [], "nothing starts before I agree"
+                    await answer_in_discord(fake, ADA, "agree")
+                    record = await wait_for_status(bridge, handle.handoff_id, HandoffStatus.ACCEPTED)
                     with pytest.raises(HandoffError) as refused:
                         await bridge.hand_over("discord", GUILD, ADA, "default")
                     assert refused.value.code is HandoffCode.ALREADY_IN_INTERVIEW
-                    assert refused.value.interview_id == handle.interview_id
+                    assert refused.value.interview_id == record.interview_id is not None
 
                     await bridge.end(handle.key)
                     summary = await asyncio.wait_for(handle.wait_ended(), 10)
-                    assert (summary.handoff_id, summary.interview_id) == (handle.handoff_id, handle.interview_id)
+                    assert (summary.handoff_id, summary.interview_id) == (handle.handoff_id, record.interview_id)
                     assert summary.end_reason == "manual" and summary.turns == 0 and summary.duration_seconds >= 0
                     assert await handle.wait_ended() == summary, "an ended handoff answers at once"
+
+
+async def wait_for_status(bridge: Any, handoff_id: str, status: HandoffStatus) -> HandoffRecord:
+    """The handoff once it has ``status`` (the click's effects run in the background)."""
+    for _ in range(200):
+        record = await bridge.handoffs.get(handoff_id)
+        if record.status is status:
+            return record  # type: ignore[no-any-return]
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"{handoff_id} is {record.status}, not {status}")
+
+
+async def test_consent_given_before_starts_at_once_and_no_thanks_before_is_refused_at_once(tmp_path: Path) -> None:
+    studies = tmp_path / "studies.yaml"
+    studies.write_text(
+        "studies:\n  - id: again\n    name: Again\n    once_per_respondent: false\n  - id: pulse\n    name: Pulse\n",
+        encoding="utf-8",
+    )
+    code = example("handoff_discord")
+    async with FakeDiscord() as fake:
+        with point_discord_py_at(fake):
+            fake.add_user(ADA, "ada")
+            fake.add_guild(GUILD, "Pixel Forge", [ADA])
+            options = {"studies_file": str(studies)}
+            async with open_bridge(settings(tmp_path).model_copy(update=options)) as bridge:
+                bot = code.SupportBot(bridge, "again")
+                async with running_client(bot, fake):
+                    first = await bridge.hand_over("discord", GUILD, ADA, "again")
+                    await answer_in_discord(fake, ADA, "agree")
+                    await wait_for_status(bridge, first.handoff_id, HandoffStatus.ACCEPTED)
+                    await bridge.end(first.key)
+                    assert (await asyncio.wait_for(first.wait_ended(), 10)).interviewed
+
+                    second = await bridge.hand_over("discord", GUILD, ADA, "again")
+                    assert second.status is HandoffStatus.ACCEPTED and second.interview_id is not None
+                    (key,) = await bridge.active_conversations("discord")
+                    assert (await bridge.current(key)).interview_id == second.interview_id  # type: ignore[union-attr]
+                    await bridge.end(key)
+
+                    pulse = await bridge.hand_over("discord", GUILD, ADA, "pulse")
+                    await bridge.wait_until_idle(key)
+                    await answer_in_discord(fake, ADA, "decline")
+                    summary = await asyncio.wait_for(pulse.wait_ended(), 10)
+                    assert (summary.end_reason, summary.interview_id, summary.turns) == ("declined", None, 0)
+                    said = len(fake.bot_messages(fake.dm_channel_of(ADA) or ""))
+                    with pytest.raises(HandoffError) as refused:
+                        await bridge.hand_over("discord", GUILD, ADA, "pulse")
+                    assert refused.value.code is HandoffCode.DECLINED
+                    after = len(fake.bot_messages(fake.dm_channel_of(ADA) or ""))
+                    assert after == said, "a person who said no is not asked again"
+
+
+async def test_an_unanswered_consent_text_expires_and_the_handle_says_so(tmp_path: Path) -> None:
+    clock = ManualClock()
+    code = example("handoff_discord")
+    async with FakeDiscord() as fake:
+        with point_discord_py_at(fake):
+            fake.add_user(ADA, "ada")
+            fake.add_guild(GUILD, "Pixel Forge", [ADA])
+            async with open_bridge(settings(tmp_path), clock=clock) as bridge:
+                bot = code.SupportBot(bridge, "default")
+                async with running_client(bot, fake):
+                    bridge.handoffs.consent_timeout = 3600.0
+                    handle = await bridge.hand_over(
+                        "discord", GUILD, ADA, "default", callback_url="http://127.0.0.1:9/"
+                    )
+                    clock.advance(3599.0)
+                    assert await bridge.handoffs.reconcile() == 0, "still waiting"
+                    clock.advance(2.0)
+                    assert await bridge.handoffs.reconcile() == 1
+                    summary = await asyncio.wait_for(handle.wait_ended(), 10)
+                    assert (summary.end_reason, summary.interview_id) == ("expired", None)
+                    (callback,) = await bridge.store.claim_callbacks(clock.now(), 60.0)
+                    assert json.loads(callback.body) == {
+                        "handoff_id": handle.handoff_id, "event": "expired", "interview_id": None,
+                    }  # fmt: skip
+                    await answer_in_discord(fake, ADA, "agree")  # too late for the handoff: the person still may
+                    await bridge.wait_until_idle(handle.key)
+                    record = await bridge.handoffs.get(handle.handoff_id)
+                    assert record.status is HandoffStatus.EXPIRED and record.interview_id is None
 
 
 async def test_the_analysed_callback_of_an_anonymous_study_says_nothing_of_the_person(tmp_path: Path) -> None:

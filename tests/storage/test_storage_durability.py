@@ -169,3 +169,24 @@ async def test_kill_9_loses_no_committed_write(db_path: Path) -> None:
         turn = await store.turn_in_flight("killed-iv")
         assert turn is not None and turn.content == "typed just before the crash"
         assert await store.mark_event("slack", "Ev-last", 4.0) is False
+
+
+async def test_handoffs_and_their_callbacks_survive_the_migration_to_consent_first(db_path: Path) -> None:
+    async with SQLiteStore(db_path, migrations=MIGRATIONS[:8]):  # the version before handoffs wait for consent
+        pass
+    with sqlite3.connect(db_path) as conn:
+        conn.execute(
+            "INSERT INTO handoffs VALUES ('ho_1', 'k-1', 'discord::dm1:1001', 'default', 'iv-1', '{}', "
+            "'http://127.0.0.1:9/cb', 'accepted', NULL, 1.0, 2.0)"
+        )
+        conn.execute(
+            "INSERT INTO handoff_callbacks (handoff_id, event, seq, body, next_attempt_at, created_at) "
+            "VALUES ('ho_1', 'accepted', 1, '{}', 1.0, 1.0)"
+        )
+    async with SQLiteStore(db_path) as store:
+        found = await store.get_handoff("ho_1")
+        assert found is not None and found.interview_id == "iv-1" and found.request_hash is None
+        (callback,) = await store.claim_callbacks(5.0, 60.0)
+        assert (callback.handoff_id, callback.url) == ("ho_1", "http://127.0.0.1:9/cb")
+    assert raw(db_path, "PRAGMA foreign_key_check") == []
+    assert raw(db_path, "SELECT count(*) FROM sqlite_master WHERE name LIKE '%_next'") == [(0,)]

@@ -112,3 +112,50 @@ async def test_two_sweeps_at_once_never_claim_the_same_callback(new_store: NewSt
     finally:
         for s in stores:
             await s.close()
+
+
+async def test_a_handoff_waits_without_an_interview_then_is_accepted_or_removed(store: AnyStore) -> None:
+    other = ConversationKey("discord", "", "dm8", "1002")
+    waiting = handoff(4, idempotency_key="k-4")
+    waiting.interview_id, waiting.status, waiting.expires_at = None, HandoffStatus.CONSENT_PENDING, 500.0
+    waiting.request_hash = "ab" * 32
+    starting = handoff(5)
+    starting.key, starting.interview_id, starting.status, starting.expires_at = (
+        other,
+        None,
+        HandoffStatus.STARTING,
+        300.0,
+    )
+    for record in (waiting, starting, handoff(6)):
+        await store.create_handoff(record)
+    assert await store.get_handoff("ho_4") == waiting, "no interview id, the hash and the expiry read back"
+    assert [h.handoff_id for h in await store.waiting_handoffs()] == ["ho_5", "ho_4"], "soonest to expire first"
+    assert [h.handoff_id for h in await store.waiting_handoffs(KEY)] == ["ho_4"]
+
+    waiting.status, waiting.interview_id, waiting.expires_at, waiting.updated_at = (
+        HandoffStatus.ACCEPTED,
+        "iv-4",
+        None,
+        9.0,
+    )
+    await store.update_handoff(waiting)
+    assert await store.get_handoff("ho_4") == waiting, "the interview id is written once the person agrees"
+    assert await store.add_callback("ho_5", "expired", 1, "{}", 1.0)
+    await store.delete_handoff("ho_5")
+    assert await store.get_handoff("ho_5") is None and await store.waiting_handoffs() == []
+    assert await store.claim_callbacks(10.0, 60.0) == [], "its callbacks went with it"
+
+
+async def test_forgetting_a_person_erases_their_handoffs_that_never_started(store: AnyStore) -> None:
+    declined = handoff(7)
+    declined.interview_id, declined.status = None, HandoffStatus.DECLINED
+    await store.create_handoff(declined)
+    await store.add_callback("ho_7", "declined", 1, '{"event":"declined"}', 1.0)
+    elsewhere = handoff(8)
+    elsewhere.key = ConversationKey("discord", "", "dm7", "1009")
+    elsewhere.interview_id, elsewhere.status = None, HandoffStatus.EXPIRED
+    await store.create_handoff(elsewhere)
+    removed = await store.forget_user("discord", None, KEY.user, "erasure-hash", 50.0)
+    assert removed["handoffs"] == 1 and removed["handoff_callbacks"] == 1
+    assert await store.get_handoff("ho_7") is None
+    assert await store.get_handoff("ho_8") is not None, "someone else's stays"
