@@ -4,7 +4,7 @@ statuses, the hash of the request, an expiry). ``storage.migrations`` and ``stor
 
 from __future__ import annotations
 
-__all__ = ["DESCRIPTION", "HANDOFF_STATUSES", "POSTGRES", "SQLITE"]
+__all__ = ["DESCRIPTION", "HANDOFF_STATUSES", "POSTGRES", "sqlite"]
 
 DESCRIPTION = (
     "handoffs wait for the person's consent: no interview id until they agree, more statuses, the request's hash"
@@ -16,51 +16,48 @@ HANDOFF_STATUSES = (
     "'consent_pending', 'starting', 'accepted', 'completed', 'analysed', 'declined', 'expired', 'cancelled'"
 )
 
-SQLITE: tuple[str, ...] = (
-    # SQLite cannot change a column or a CHECK in place: both tables are built anew and renamed (the callbacks
-    # refer to the new handoffs table, so no foreign key is broken at any point)
-    f"""
-    CREATE TABLE handoffs_next (
-        handoff_id TEXT PRIMARY KEY,
-        idempotency_key TEXT UNIQUE,
-        conversation TEXT NOT NULL,
-        study TEXT NOT NULL,
-        interview_id TEXT,
-        context TEXT NOT NULL,
-        callback_url TEXT,
-        status TEXT NOT NULL CHECK (status IN ({HANDOFF_STATUSES})),
-        end_reason TEXT,
-        created_at REAL NOT NULL,
-        updated_at REAL NOT NULL,
-        request_hash TEXT,
-        expires_at REAL
+
+def sqlite(callbacks_table: str) -> tuple[str, ...]:
+    """The SQLite statements; ``callbacks_table`` is version 6's ``CREATE TABLE handoff_callbacks`` (built anew as
+    it was, pointing at the new handoffs table)."""
+    callbacks_next = callbacks_table.replace("TABLE handoff_callbacks", "TABLE handoff_callbacks_next").replace(
+        "REFERENCES handoffs (", "REFERENCES handoffs_next ("
     )
-    """,
-    "INSERT INTO handoffs_next SELECT *, NULL, NULL FROM handoffs",
-    """
-    CREATE TABLE handoff_callbacks_next (
-        handoff_id TEXT NOT NULL REFERENCES handoffs_next (handoff_id),
-        event TEXT NOT NULL,
-        seq INTEGER NOT NULL,
-        body TEXT NOT NULL,
-        attempts INTEGER NOT NULL DEFAULT 0,
-        next_attempt_at REAL NOT NULL,
-        done_at REAL,
-        delivered INTEGER NOT NULL DEFAULT 0,
-        created_at REAL NOT NULL,
-        PRIMARY KEY (handoff_id, event)
+    if "handoffs_next" not in callbacks_next:
+        raise ValueError("version 6's handoff_callbacks table no longer refers to handoffs")
+    return (
+        # SQLite cannot change a column or a CHECK in place: both tables are built anew and renamed (the callbacks
+        # refer to the new handoffs table, so no foreign key is broken at any point)
+        f"""
+        CREATE TABLE handoffs_next (
+            handoff_id TEXT PRIMARY KEY,
+            idempotency_key TEXT UNIQUE,
+            conversation TEXT NOT NULL,
+            study TEXT NOT NULL,
+            interview_id TEXT,
+            context TEXT NOT NULL,
+            callback_url TEXT,
+            status TEXT NOT NULL CHECK (status IN ({HANDOFF_STATUSES})),
+            end_reason TEXT,
+            created_at REAL NOT NULL,
+            updated_at REAL NOT NULL,
+            request_hash TEXT,
+            expires_at REAL
+        )
+        """,
+        "INSERT INTO handoffs_next SELECT *, NULL, NULL FROM handoffs",
+        callbacks_next,
+        "INSERT INTO handoff_callbacks_next SELECT * FROM handoff_callbacks",
+        "DROP TABLE handoff_callbacks",
+        "DROP TABLE handoffs",
+        "ALTER TABLE handoffs_next RENAME TO handoffs",
+        "ALTER TABLE handoff_callbacks_next RENAME TO handoff_callbacks",
+        "CREATE INDEX handoffs_open ON handoffs (created_at) WHERE status <> 'analysed'",
+        "CREATE INDEX handoffs_by_interview ON handoffs (interview_id)",
+        "CREATE INDEX handoffs_waiting ON handoffs (expires_at) WHERE status IN ('consent_pending', 'starting')",
+        "CREATE INDEX handoff_callbacks_due ON handoff_callbacks (next_attempt_at) WHERE done_at IS NULL",
     )
-    """,
-    "INSERT INTO handoff_callbacks_next SELECT * FROM handoff_callbacks",
-    "DROP TABLE handoff_callbacks",
-    "DROP TABLE handoffs",
-    "ALTER TABLE handoffs_next RENAME TO handoffs",
-    "ALTER TABLE handoff_callbacks_next RENAME TO handoff_callbacks",
-    "CREATE INDEX handoffs_open ON handoffs (created_at) WHERE status <> 'analysed'",
-    "CREATE INDEX handoffs_by_interview ON handoffs (interview_id)",
-    "CREATE INDEX handoffs_waiting ON handoffs (expires_at) WHERE status IN ('consent_pending', 'starting')",
-    "CREATE INDEX handoff_callbacks_due ON handoff_callbacks (next_attempt_at) WHERE done_at IS NULL",
-)
+
 
 POSTGRES: tuple[str, ...] = (
     "ALTER TABLE handoffs ALTER COLUMN interview_id DROP NOT NULL",

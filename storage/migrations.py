@@ -310,7 +310,11 @@ _INVITATION_SENDING = Migration(
     ),
 )
 
-_HANDOFF_CONSENT = Migration(9, handoff_migration.DESCRIPTION, handoff_migration.SQLITE)
+_HANDOFF_CONSENT = Migration(
+    9,
+    handoff_migration.DESCRIPTION,
+    handoff_migration.sqlite(next(s for s in _HANDOFFS.statements if "handoff_callbacks (" in s)),
+)
 
 MIGRATIONS: tuple[Migration, ...] = (
     _INITIAL,

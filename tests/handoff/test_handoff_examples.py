@@ -8,6 +8,8 @@ import asyncio
 import importlib.util
 import sys
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -20,10 +22,12 @@ from adapters.discord import ids
 from adapters.slack.runner import make_client
 from bot.app import open_bridge
 from bot.config import Settings
+from bot.core import Bridge
 from tests.serving import serving
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 GUILD, ADA = "7100", "7101"
+ALICE = "U0ALICE01"
 
 
 def example(name: str) -> ModuleType:
@@ -106,29 +110,35 @@ async def test_the_discord_example_hands_a_member_over_with_a_button_and_welcome
             fake.assert_no_spec_errors()
 
 
-async def test_the_bolt_example_hands_a_user_over_with_a_button_and_welcomes_them_back(tmp_path: Path) -> None:
+@asynccontextmanager
+async def bolt_offer_clicked(tmp_path: Path) -> AsyncIterator[tuple[FakeSlack, Bridge, Any, str]]:
+    """The Bolt example serving the fake Slack; Alice has clicked its offer in her DM (which is yielded)."""
     code = example("handoff_slack")
-    alice = "U0ALICE01"
     async with FakeSlack(signing_secret="example-signing-secret") as fake, open_bridge(settings(tmp_path)) as bridge:
-        fake.add_user(alice, "alice")
+        fake.add_user(ALICE, "alice")
         support = code.SupportApp(bridge, make_client(fake.bot_token, fake.api_url), fake.signing_secret, "default")
         async with serving(support.app.web_app()) as url:
             fake.set_events_url(url + "/slack/events")
-            dm = fake.dm_channel_of(alice)
+            dm = fake.dm_channel_of(ALICE)
             offer = await support.post_offer(dm)
-            assert await fake.click(alice, dm, offer, code.OFFER) == 200
-            await fake.wait_for(lambda: any("once you agree" in m.get("text", "") for m in fake.messages(dm)))
-            assert await bridge.active_conversations("slack") == [], "nothing starts before I agree"
-            await answer_in_slack(fake, alice, "ib:act:agree")
-            (key,) = await started(bridge, "slack")
-            status = await bridge.current(key)
-            assert status is not None and key.user == alice and key.channel == dm
-            await bridge.wait_until_idle(key)
+            assert await fake.click(ALICE, dm, offer, code.OFFER) == 200
+            yield fake, bridge, support, dm
 
-            await bridge.end(key)  # the interview ends (here: the research team ends it)
-            await fake.wait_for(lambda: any("Welcome back" in m.get("text", "") for m in fake.messages(dm)))
-            (summary,) = support.taken_back
-            assert summary.interview_id == status.interview_id and summary.end_reason == "manual"
+
+async def test_the_bolt_example_hands_a_user_over_with_a_button_and_welcomes_them_back(tmp_path: Path) -> None:
+    async with bolt_offer_clicked(tmp_path) as (fake, bridge, support, dm):
+        await fake.wait_for(lambda: any("once you agree" in m.get("text", "") for m in fake.messages(dm)))
+        assert await bridge.active_conversations("slack") == [], "nothing starts before I agree"
+        await answer_in_slack(fake, ALICE, "ib:act:agree")
+        (key,) = await started(bridge, "slack")
+        status = await bridge.current(key)
+        assert status is not None and key.user == ALICE and key.channel == dm
+        await bridge.wait_until_idle(key)
+
+        await bridge.end(key)  # the interview ends (here: the research team ends it)
+        await fake.wait_for(lambda: any("Welcome back" in m.get("text", "") for m in fake.messages(dm)))
+        (summary,) = support.taken_back
+        assert summary.interview_id == status.interview_id and summary.end_reason == "manual"
 
 
 async def test_the_discord_example_takes_a_member_back_who_says_no_thanks(tmp_path: Path) -> None:
@@ -152,18 +162,9 @@ async def test_the_discord_example_takes_a_member_back_who_says_no_thanks(tmp_pa
 
 
 async def test_the_bolt_example_takes_a_user_back_who_says_no_thanks(tmp_path: Path) -> None:
-    code = example("handoff_slack")
-    alice = "U0ALICE01"
-    async with FakeSlack(signing_secret="example-signing-secret") as fake, open_bridge(settings(tmp_path)) as bridge:
-        fake.add_user(alice, "alice")
-        support = code.SupportApp(bridge, make_client(fake.bot_token, fake.api_url), fake.signing_secret, "default")
-        async with serving(support.app.web_app()) as url:
-            fake.set_events_url(url + "/slack/events")
-            dm = fake.dm_channel_of(alice)
-            offer = await support.post_offer(dm)
-            assert await fake.click(alice, dm, offer, code.OFFER) == 200
-            await answer_in_slack(fake, alice, "ib:act:decline")
-            await fake.wait_for(lambda: any("still here" in m.get("text", "") for m in fake.messages(dm)))
-            (summary,) = support.taken_back
-            assert summary.end_reason == "declined" and summary.interview_id is None
-            assert await bridge.interviews_of("slack", alice) == []
+    async with bolt_offer_clicked(tmp_path) as (fake, bridge, support, dm):
+        await answer_in_slack(fake, ALICE, "ib:act:decline")
+        await fake.wait_for(lambda: any("still here" in m.get("text", "") for m in fake.messages(dm)))
+        (summary,) = support.taken_back
+        assert summary.end_reason == "declined" and summary.interview_id is None
+        assert await bridge.interviews_of("slack", ALICE) == []
