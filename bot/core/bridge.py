@@ -338,8 +338,7 @@ class Bridge:
         self, platform: str, workspace: str, user: str, study: str, context: dict[str, Any] | None = None,
         callback_url: str | None = None, idempotency_key: str | None = None,
     ) -> HandoffHandle:  # fmt: skip
-        """Ask for consent in the user's DM, then start ``study`` with ``context`` as their metadata (raises
-        ``HandoffError``)."""
+        """Consent asked in the DM; ``study`` starts on I agree with ``context`` as metadata (or ``HandoffError``)."""
         request = HandoffRequest(platform, workspace, user, study, context or {}, callback_url, idempotency_key)
         return await self.handoffs.hand_over(request)
 
@@ -372,7 +371,7 @@ class Bridge:
                 await self.check_deadlines()
                 await self.instances.take_over_lapsed_turns()
                 await self.results.poll_due()
-                await self.handoffs.reconcile()  # consent answered, expired, interviews ended (callbacks queued)
+                await self.handoffs.reconcile()  # consent answered or expired, interviews ended: callbacks queued
                 now = self._ctx.clock.now()
                 if now - last_prune >= HOUSEKEEPING_EVERY:
                     last_prune = now

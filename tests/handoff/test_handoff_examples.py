@@ -10,6 +10,7 @@ import sys
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -80,7 +81,20 @@ def settings(tmp_path: Path) -> Settings:
     )
 
 
-async def test_the_discord_example_hands_a_member_over_with_a_button_and_welcomes_them_back(tmp_path: Path) -> None:
+@dataclass
+class DiscordOffer:
+    """The discord.py example running against the fake Discord, its offer clicked by Ada."""
+
+    fake: FakeDiscord
+    bridge: Bridge
+    bot: Any
+    channel: str  # where the offer was posted
+    clicked: Any  # Ada's click on it
+
+
+@asynccontextmanager
+async def discord_offer_clicked(tmp_path: Path) -> AsyncIterator[DiscordOffer]:
+    """The discord.py example serving the fake Discord; Ada has clicked its offer in the guild's channel."""
     code = example("handoff_discord")
     async with FakeDiscord() as fake:
         with point_discord_py_at(fake):
@@ -92,22 +106,26 @@ async def test_the_discord_example_hands_a_member_over_with_a_button_and_welcome
                 async with running_client(bot, fake):
                     offer = await bot.post_offer(int(channel))
                     clicked = await fake.click(ADA, str(offer.id), code.OFFER)
-                    await fake.wait_for(lambda: bool(clicked.followups), 10.0)
-                    assert "the interview starts once you agree" in clicked.all_texts()[-1] and clicked.ephemeral
-                    assert await bridge.active_conversations("discord") == [], "nothing starts before I agree"
-                    await answer_in_discord(fake, ADA, "agree")
-                    dm = fake.dm_channel_of(ADA)
-                    assert dm is not None
-                    (key,) = await started(bridge, "discord")
-                    status = await bridge.current(key)
-                    assert status is not None and key.user == ADA
-
-                    await bridge.end(key)  # the interview ends (here: the research team ends it)
-                    welcome = f"Welcome back <@{ADA}>"
-                    await fake.wait_for(lambda: any(welcome in m["content"] for m in fake.bot_messages(channel)), 10.0)
-                    (summary,) = bot.taken_back
-                    assert summary.interview_id == status.interview_id and summary.end_reason == "manual"
+                    yield DiscordOffer(fake, bridge, bot, channel, clicked)
             fake.assert_no_spec_errors()
+
+
+async def test_the_discord_example_hands_a_member_over_with_a_button_and_welcomes_them_back(tmp_path: Path) -> None:
+    async with discord_offer_clicked(tmp_path) as world:
+        fake, bridge, channel, clicked = world.fake, world.bridge, world.channel, world.clicked
+        await fake.wait_for(lambda: bool(clicked.followups), 10.0)
+        assert "the interview starts once you agree" in clicked.all_texts()[-1] and clicked.ephemeral
+        assert await bridge.active_conversations("discord") == [], "nothing starts before I agree"
+        await answer_in_discord(fake, ADA, "agree")
+        (key,) = await started(bridge, "discord")
+        status = await bridge.current(key)
+        assert status is not None and key.user == ADA
+
+        await bridge.end(key)  # the interview ends (here: the research team ends it)
+        welcome = f"Welcome back <@{ADA}>"
+        await fake.wait_for(lambda: any(welcome in m["content"] for m in fake.bot_messages(channel)), 10.0)
+        (summary,) = world.bot.taken_back
+        assert summary.interview_id == status.interview_id and summary.end_reason == "manual"
 
 
 @asynccontextmanager
@@ -142,23 +160,14 @@ async def test_the_bolt_example_hands_a_user_over_with_a_button_and_welcomes_the
 
 
 async def test_the_discord_example_takes_a_member_back_who_says_no_thanks(tmp_path: Path) -> None:
-    code = example("handoff_discord")
-    async with FakeDiscord() as fake:
-        with point_discord_py_at(fake):
-            fake.add_user(ADA, "ada")
-            fake.add_guild(GUILD, "Pixel Forge", [ADA])
-            channel = fake.guild_channel_of(GUILD)
-            async with open_bridge(settings(tmp_path)) as bridge:
-                bot = code.SupportBot(bridge, "default")
-                async with running_client(bot, fake):
-                    offer = await bot.post_offer(int(channel))
-                    await fake.click(ADA, str(offer.id), code.OFFER)
-                    await answer_in_discord(fake, ADA, "decline")
-                    await fake.wait_for(lambda: any("still here" in m["content"] for m in fake.bot_messages(channel)))
-                    (summary,) = bot.taken_back
-                    assert summary.end_reason == "declined" and not summary.interviewed
-                    assert await bridge.interviews_of("discord", ADA) == [], "nothing was started"
-            fake.assert_no_spec_errors()
+    async with discord_offer_clicked(tmp_path) as world:
+        await answer_in_discord(world.fake, ADA, "decline")
+        await world.fake.wait_for(
+            lambda: any("still here" in m["content"] for m in world.fake.bot_messages(world.channel))
+        )
+        (summary,) = world.bot.taken_back
+        assert summary.end_reason == "declined" and not summary.interviewed
+        assert await world.bridge.interviews_of("discord", ADA) == [], "nothing was started"
 
 
 async def test_the_bolt_example_takes_a_user_back_who_says_no_thanks(tmp_path: Path) -> None:
