@@ -21,6 +21,8 @@ _COLUMNS = (
 _SELECT = f"SELECT {_COLUMNS} FROM invitations"
 _PENDING = "('queued', 'invited', 'reminded')"
 _OPEN = "('queued', 'invited', 'reminded', 'started', 'declined')"
+# a person whose DM once bounced may still take the study later (they opened their DMs and came back)
+_SETTLES = "('queued', 'invited', 'reminded', 'started', 'declined', 'undeliverable')"
 _SAME_INTERVIEW = (
     "SELECT 1 FROM interviews i WHERE i.study = invitations.study AND i.platform = invitations.platform "
     "AND i.user_id = invitations.user_id"
@@ -77,11 +79,12 @@ _CLAIM = (
 )
 _SETTLE_COMPLETED = (
     "UPDATE invitations SET state = 'completed', next_at = NULL, sending = NULL, updated_at = ? "
-    f"WHERE study = ? AND state IN {_OPEN} AND EXISTS ({_SAME_INTERVIEW} AND i.status = 'completed') RETURNING 1"
+    f"WHERE study = ? AND state IN {_SETTLES} AND EXISTS ({_SAME_INTERVIEW} AND i.status = 'completed') RETURNING 1"
 )
 _SETTLE_STARTED = (
     "UPDATE invitations SET state = 'started', next_at = NULL, sending = NULL, updated_at = ? "
-    f"WHERE study = ? AND state IN ('queued', 'invited', 'reminded', 'declined') AND EXISTS ({_SAME_INTERVIEW}) "
+    f"WHERE study = ? AND state IN ('queued', 'invited', 'reminded', 'declined', 'undeliverable') "
+    f"AND EXISTS ({_SAME_INTERVIEW}) "
     "RETURNING 1"
 )
 _EXPIRE = (

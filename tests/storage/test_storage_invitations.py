@@ -108,7 +108,9 @@ async def test_remind_me_later_stores_an_opt_in(store: AnyStore) -> None:
     assert done.state is S.COMPLETED and done.next_at is None  # a finisher is never put back on a timer
 
 
-async def test_closed_dms_mark_the_person_undeliverable_and_a_later_opt_in_revives_them(store: AnyStore) -> None:
+async def test_closed_dms_mark_the_person_undeliverable_and_a_later_opt_in_revives_them(
+    store: AnyStore, make_record: MakeRecord
+) -> None:
     panel = campaign("panel-2", platform="discord", workspace="G1")
     await store.create_campaign(panel)
     await store.mark_undeliverable(panel, "D1", now=100.0)  # no invitation yet: one is recorded, with no timer
@@ -120,7 +122,10 @@ async def test_closed_dms_mark_the_person_undeliverable_and_a_later_opt_in_reviv
     await store.mark_undeliverable(panel, "D1", now=300.0)  # a reminder bounced: the timer stops
     bounced = await store.get_invitation("onboarding", "discord", "G1", "D1")
     assert bounced is not None and bounced.state is S.UNDELIVERABLE and bounced.next_at is None
-    await store.move_invitation(first.id, [S.UNDELIVERABLE], S.COMPLETED, None, now=400.0)
+    done = make_record(user="D1", channel="dm-D1", platform="discord", study="onboarding")
+    done.status = RecordStatus.COMPLETED  # they opened their DMs and took the study after all
+    await store.create_interview(done)
+    assert await store.settle_invitations("onboarding", now=400.0) == 1
     await store.mark_undeliverable(panel, "D1", now=500.0)  # a finisher stays a finisher
     counts = await store.invitation_counts("onboarding")
     assert counts.by_state == {S.COMPLETED: 1} and counts.volunteers == 1
