@@ -22,7 +22,9 @@ from tests.studies.steps import finish_interview
 
 MANAGE_GUILD = 1 << 5
 ROLE = "888"
+ADMINS = "999"  # the studies file's admin role (Bob holds it)
 STUDIES = """\
+admins: {discord_roles: ["999"]}
 studies:
   - id: onboarding
     name: Joining Pixel Forge
@@ -41,6 +43,8 @@ async def stack(tmp_path: Path) -> AsyncIterator[Stack]:
         guild = built.fake.world.guilds[GUILD]
         guild["_role_members"][ROLE] = {MOD, BOB}
         guild["_role_names"][ROLE] = "regulars"
+        guild["_role_members"][ADMINS] = {BOB}
+        guild["_role_names"][ADMINS] = "researchers"
         await built.shut_down()  # the bot learns the guild's roles when it connects
         await built.boot()
         yield built
@@ -58,10 +62,12 @@ def in_channel(stack: Stack) -> list[dict[str, Any]]:
     return stack.fake.messages(stack.fake.guild_channel_of(GUILD), include_ephemeral=False)
 
 
-async def post_panel(stack: Stack, study: str = "onboarding", role: str | None = None) -> dict[str, Any]:
-    """An admin posts a panel; returns the panel message."""
+async def post_panel(
+    stack: Stack, study: str = "onboarding", role: str | None = None, admin: str = MOD
+) -> dict[str, Any]:
+    """An admin (by default one with Manage Server) posts a panel; returns the panel message."""
     before = len(in_channel(stack))
-    posted = await stack.fake.slash_command(MOD, "interview", _panel(study, role), guild_id=GUILD)
+    posted = await stack.fake.slash_command(admin, "interview", _panel(study, role), guild_id=GUILD)
     await stack.fake.wait_for(lambda: bool(posted.followups), timeout=10.0)
     assert posted.ephemeral and "Panel posted" in posted.all_texts()[-1], posted.all_texts()
     [panel] = in_channel(stack)[before:]
@@ -96,6 +102,9 @@ async def test_an_admin_posts_the_panel_and_others_are_refused_privately(stack: 
     [embed] = panel["embeds"]
     assert embed["title"] == "Joining Pixel Forge" and embed["description"] == "How your first week on the server went."
     assert {f["name"]: f["value"] for f in embed["fields"]} == {"How long": "About 5 minutes", "Completed so far": "0"}
+    by_role = await post_panel(stack, "pulse", admin=BOB)  # the admin role of the studies file may too
+    assert by_role["embeds"][0]["title"] == "Team pulse"
+    assert {f["name"]: f["value"] for f in by_role["embeds"][0]["fields"]}["How long"] == "A few minutes"
     stack.fake.assert_no_spec_errors()
 
 
