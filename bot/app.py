@@ -21,6 +21,7 @@ from bot.core.clock import Clock, SystemClock
 from bot.core.coordination import Coordination
 from bot.core.observe import Observer
 from bot.core.policy import BridgeConfig
+from bot.core.privacy import Erasure
 from bot.core.recruiting import InvitationDesk
 from bot.core.request_budget import RequestBudget, shared_budget
 from bot.core.store import Store
@@ -314,14 +315,14 @@ def volunteers(bridge: Bridge, platform: str) -> Volunteers:
     return Volunteers(bridge.store, invitation_desk(bridge, bridge.clock), platform)
 
 
-async def forget_person(settings: Settings, platform: str, workspace: str, user: str) -> tuple[dict[str, int], bool]:
-    """Erase one person (an operator's answer to an emailed request); ``(rows removed per kind, was anything)``.
+async def forget_person(settings: Settings, platform: str, workspace: str, user: str) -> Erasure | None:
+    """Erase one person (an operator's answer to an emailed request); None: nothing was stored about them.
 
-    Their running interviews end first (on the API too); only the erasure log's hash and date remain.
+    Their running interviews end first (on the API too); only the erasure log's hash and date remain. Their results
+    cards wait for the running bot to delete them (no platform is connected here).
     """
     async with open_bridge(settings) as bridge:
         privacy = bridge.privacy
         if not await privacy.stores_anything(platform, workspace, user):
-            return {}, False
-        erasure = await privacy.forget(platform, workspace, user)
-        return erasure.removed, True
+            return None
+        return await privacy.forget(platform, workspace, user)

@@ -118,12 +118,17 @@ def _forget(settings: Settings, platform: str, workspace: str, user: str) -> int
     if platform == "slack" and not workspace:
         print("interview-bridge forget: --workspace is needed for Slack (the T… id)", file=sys.stderr)
         return 2
-    removed, anything = asyncio.run(forget_person(settings, platform, workspace, user))
-    if not anything:
+    erasure = asyncio.run(forget_person(settings, platform, workspace, user))
+    if erasure is None:
         print(f"Nothing is stored about {platform} user {user}: nothing to erase.")
         return 0
-    counts = ", ".join(f"{kind}: {count}" for kind, count in sorted(removed.items()) if count)
+    counts = ", ".join(f"{kind}: {count}" for kind, count in sorted(erasure.removed.items()) if count)
     print(f"Erased everything stored about {platform} user {user} ({counts}).")
+    if erasure.cards.waiting:
+        print(
+            f"{erasure.cards.waiting} results card(s) naming them wait for the running bot (interview-bridge run) to "
+            "delete them from the results channel at its next housekeeping sweep."
+        )
     print("Kept: one erasure-log entry (a salted hash of the person and today's date), so a re-import can be refused.")
     print("The interview service keeps its own copy (its API has no delete endpoint): ask its operator to remove it.")
     return 0

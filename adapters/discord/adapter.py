@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Any
 
 import aiohttp
@@ -17,6 +17,7 @@ import discord
 
 from adapters.discord import cards, components
 from adapters.discord.handoff import DirectOpening
+from adapters.discord.results_channel import ResultsPosting
 from adapters.discord.text import PLACEHOLDER, split_message, visible, with_note, without_blank_parts
 from adapters.discord.writes import WriteBudget as WriteBudget  # re-exported for the cog
 from bot.core import (
@@ -26,7 +27,6 @@ from bot.core import (
     NoticeKind,
     PendingQuestion,
     RespondentUnreachable,
-    ResultsCard,
     ResultsFile,
     catalogue,
 )
@@ -72,7 +72,7 @@ def is_unreachable(error: BaseException) -> bool:
     return isinstance(error, discord.HTTPException) and error.code in UNREACHABLE_CODES
 
 
-class DiscordAdapter(DirectOpening):
+class DiscordAdapter(DirectOpening, ResultsPosting):
     """Renders the core's replies, questions and notices in Discord DMs (implements ``bot.core.ports.Adapter``)."""
 
     platform = PLATFORM
@@ -120,14 +120,6 @@ class DiscordAdapter(DirectOpening):
                 raise await self._unreachable(key, error) from None
             raise
         return message.id
-
-    async def post_results(self, channel: str, card: ResultsCard, files: Sequence[ResultsFile] = ()) -> None:
-        """A results card as an embed in a team's channel, its files (charts) attached, 10 per message."""
-        await self.budget.acquire_urgent(channel)
-        target = self.client.get_partial_messageable(int(channel))
-        await target.send(embed=cards.card_embed(card), files=cards.discord_files(files[: cards.MAX_FILES]))
-        for start in range(cards.MAX_FILES, len(files), cards.MAX_FILES):
-            await target.send(files=cards.discord_files(files[start : start + cards.MAX_FILES]))
 
     async def send_file_privately(self, key: ConversationKey, file: ResultsFile, text: str) -> None:
         """A file in the person's DM with the bot."""

@@ -348,10 +348,15 @@ class SlackAdapter(DirectOpening):
 
     # --- results (bot.core.ports.ResultsChannel) ---
 
-    async def post_results(self, channel: str, card: ResultsCard, files: Sequence[ResultsFile] = ()) -> None:
-        """A results card in Block Kit, then its files (charts) uploaded to the same channel."""
-        await results.post_card(self.calls, "", channel, card)
+    async def post_results(self, channel: str, card: ResultsCard, files: Sequence[ResultsFile] = ()) -> str | None:
+        """A results card in Block Kit, then its files (charts) uploaded to the same channel; returns its ts."""
+        ts = await results.post_card(self.calls, "", channel, card)
         await results.upload_files(self.calls, "", channel, files, card.title)
+        return ts
+
+    async def delete_results(self, channel: str, message: str) -> bool:
+        """Delete a results card the app posted (an erasure of the respondent it names)."""
+        return await results.delete_card(self.calls, "", channel, message)
 
     async def send_file_privately(self, key: ConversationKey, file: ResultsFile, text: str) -> None:
         """Upload ``file`` into the person's DM with the app."""

@@ -4,14 +4,19 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from typing import Any
 
-from adapters.slack.blocks import escape
-from adapters.slack.calls import SlackCalls
-from bot.core import ResultsCard, ResultsFile
+from slack_sdk.errors import SlackApiError
 
-__all__ = ["card_blocks", "card_text", "post_card", "upload_files"]
+from adapters.slack.blocks import escape
+from adapters.slack.calls import SlackCalls, error_code
+from bot.core import RespondentUnreachable, ResultsCard, ResultsFile
+
+__all__ = ["card_blocks", "card_text", "delete_card", "post_card", "upload_files"]
+
+log = logging.getLogger(__name__)
 
 #: Slack: a header is at most 150 characters, a section holds at most 10 fields of 2,000 characters.
 _HEADER_LIMIT, _FIELDS_PER_SECTION, _FIELD_LIMIT = 150, 10, 2000
@@ -47,17 +52,48 @@ def card_blocks(card: ResultsCard) -> list[dict[str, Any]]:
     return blocks
 
 
-async def post_card(calls: SlackCalls, team: str, channel: str, card: ResultsCard) -> None:
-    """Post ``card`` to ``channel``."""
-    await calls.call(
+#: The client method of each Web API method called here (``files_upload_v2`` does the upload's three steps).
+_METHODS = {
+    "chat.postMessage": "chat_postMessage",
+    "chat.delete": "chat_delete",
+    "files.completeUploadExternal": "files_upload_v2",
+}
+
+
+async def _call(calls: SlackCalls, method: str, team: str, **kwargs: Any) -> Any:
+    """``method`` within the budget, as one conversation apart from the respondents' (:data:`RESULTS_CONVERSATION`)."""
+    fn = getattr(calls.client, _METHODS[method])
+    return await calls.call(method, fn, team=team, conversation=RESULTS_CONVERSATION, **kwargs)
+
+
+async def post_card(calls: SlackCalls, team: str, channel: str, card: ResultsCard) -> str | None:
+    """Post ``card`` to ``channel``; returns its ``ts`` (the message's id in the channel)."""
+    posted = await _call(
+        calls,
         "chat.postMessage",
-        calls.client.chat_postMessage,
-        team=team,
-        conversation=RESULTS_CONVERSATION,
+        team,
         channel=channel,
         text=_cut(card_text(card), 3000),
         blocks=card_blocks(card),
     )
+    ts = posted.get("ts") if posted is not None else None
+    return str(ts) if ts else None
+
+
+async def delete_card(calls: SlackCalls, team: str, channel: str, ts: str) -> bool:
+    """Delete a card the app posted (``chat.delete``); gone already: True; refused or failed: False."""
+    try:
+        await _call(calls, "chat.delete", team, channel=channel, ts=ts)
+    except SlackApiError as error:
+        code = error_code(error)
+        if code == "message_not_found":
+            return True  # someone deleted it before
+        log.info("slack: a results card could not be deleted (%s)", code)
+        return False
+    except RespondentUnreachable as gone:  # the channel is gone, or the app is no longer in it
+        log.info("slack: a results card could not be deleted (%s)", gone)
+        return False
+    return True
 
 
 async def upload_files(calls: SlackCalls, team: str, channel: str, files: Sequence[ResultsFile], comment: str) -> None:
@@ -65,11 +101,10 @@ async def upload_files(calls: SlackCalls, team: str, channel: str, files: Sequen
     if not files:
         return
     uploads = [{"content": f.content, "filename": f.filename, "title": f.title} for f in files]
-    await calls.call(
+    await _call(
+        calls,
         "files.completeUploadExternal",
-        calls.client.files_upload_v2,
-        team=team,
-        conversation=RESULTS_CONVERSATION,
+        team,
         file_uploads=uploads,
         channel=channel,
         initial_comment=comment,

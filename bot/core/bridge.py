@@ -376,7 +376,7 @@ class Bridge:
                 if now - last_prune >= HOUSEKEEPING_EVERY:
                     last_prune = now
                     await self._store.prune_events(now - EVENT_MEMORY)  # redeliveries come within minutes
-                    await self.privacy.purge_expired()  # RETENTION_DAYS
+                    await self.privacy.housekeeping()  # RETENTION_DAYS; cards of erased people left to delete
                     await self._retry_completions()
             except Exception:  # the sweep must survive a bad record or a storage hiccup
                 log.exception("inactivity sweep failed")

@@ -145,8 +145,20 @@ class ResultsCard:
 class ResultsChannel(Protocol):
     """An adapter that can post results into a team's channel (not a respondent's conversation)."""
 
-    async def post_results(self, channel: str, card: ResultsCard, files: Sequence[ResultsFile] = ()) -> None:
-        """Post ``card`` (and ``files``) to ``channel``; files are uploaded as the platform does it."""
+    async def post_results(self, channel: str, card: ResultsCard, files: Sequence[ResultsFile] = ()) -> str | None:
+        """Post ``card`` (and ``files``) to ``channel``; files are uploaded as the platform does it. Returns the
+        card's message id in the channel (what :meth:`ResultsEraser.delete_results` takes), if the platform gave
+        one."""
 
     async def send_file_privately(self, key: ConversationKey, file: ResultsFile, text: str) -> None:
         """Hand ``file`` to the person of ``key`` only (their DM), with ``text``."""
+
+
+@runtime_checkable
+class ResultsEraser(Protocol):
+    """An adapter that can delete a results card it posted (an erasure takes the respondent's cards with it)."""
+
+    async def delete_results(self, channel: str, message: str) -> bool:
+        """Delete the card ``message`` in ``channel``: True when it is gone (now, or deleted by someone before),
+        False when it could not be deleted now (the platform refused, or failed: worth another try later)."""
+        ...

@@ -33,6 +33,7 @@ from bot.core.keys import ConversationKey
 from bot.core.lifecycle import Lifecycle
 from bot.core.policy import typed_word
 from bot.core.ports import Action, Notice, NoticeKind
+from bot.core.posted_cards import CardsErased, PostedCards
 from bot.core.store import InterviewRecord, RecordStatus
 
 __all__ = ["DAY", "Erasure", "PrivacyDesk"]
@@ -56,6 +57,7 @@ class Erasure:
 
     removed: dict[str, int]
     at: float
+    cards: CardsErased
 
     @property
     def interviews(self) -> int:
@@ -76,6 +78,7 @@ class PrivacyDesk:
         self._lifecycle = lifecycle
         self.consent = ConsentDesk(ctx, lifecycle)
         self.pseudonyms = ctx.pseudonyms
+        self.cards = PostedCards(ctx)
 
     # --- events ---
 
@@ -127,7 +130,7 @@ class PrivacyDesk:
             await self._ctx.adapter(key).notify(key, notice)
             return Outcome(OutcomeKind.ACCEPTED, text)
         erasure = await self.forget(key.platform, key.workspace, key.user, holding=key)
-        text = privacy_texts.erased(tr, erasure.interviews, erasure.removed.get("transcript", 0))
+        text = privacy_texts.erased(tr, erasure.interviews, erasure.removed.get("transcript", 0), erasure.cards)
         return await self._say(key, text, event.locale, OutcomeKind.ACCEPTED, NoticeKind.ERASED)
 
     async def _say(
@@ -180,11 +183,12 @@ class PrivacyDesk:
                 current = await ctx.store.get_interview(record.interview_id)
                 if current is not None and current.status is not RecordStatus.COMPLETED:
                     await self._lifecycle.complete(current, EndReason.RESPONDENT_LEFT, notify=False)
+        cards = await self.cards.erase([r.interview_id for r in await self._records(platform, workspace, user)])
         now = ctx.clock.now()
         erasure = await self.pseudonyms.erasure(platform, workspace, user)
         removed = await ctx.store.forget_user(platform, self._scope(platform, workspace), user, erasure, now)
-        log.info("erased a person platform=%s removed=%s", platform, removed)
-        return Erasure(removed, now)
+        log.info("erased a person platform=%s removed=%s cards=%s", platform, removed, cards)
+        return Erasure(removed, now, cards)
 
     # --- access ---
 
@@ -233,6 +237,11 @@ class PrivacyDesk:
         }
 
     # --- retention ---
+
+    async def housekeeping(self) -> None:
+        """The sweep's periodic part: the retention purge, and the results cards of erased people still to delete."""
+        await self.purge_expired()
+        await self.cards.retry()
 
     async def purge_expired(self) -> int:
         """Delete the local transcripts and analyses of interviews that ended more than ``retention_days`` ago."""

@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 
 from bot.core import texts
 from bot.core.i18n import Catalogue
+from bot.core.posted_cards import CardsErased
 from bot.core.studies import Study
 
 __all__ = [
@@ -142,19 +143,43 @@ def forget_cancelled(tr: Catalogue) -> str:
     return tr.gettext("Nothing was erased.")
 
 
-def erased(tr: Catalogue, interviews: int, lines: int) -> str:
-    """What was erased, and what stays at the interview service."""
+def erased(tr: Catalogue, interviews: int, lines: int, cards: CardsErased) -> str:
+    """What was erased (with the results cards that named the person), and what stays at the interview service."""
     head = tr.ngettext(
         "Done: this bot erased everything it stored about you — {count} interview",
         "Done: this bot erased everything it stored about you — {count} interviews",
         interviews,
     ).format(count=interviews)
     lines_text = tr.ngettext("{count} transcript line", "{count} transcript lines", lines).format(count=lines)
-    return tr.gettext(
-        "{head}, {lines}, your consent answers and anything queued. Only a note that an erasure happened (a "
-        "scrambled code, not your id) and its date remain. The interview service that ran the interview keeps its "
-        "own copy, which this bot cannot delete: to have it removed, write to the team running the study."
-    ).format(head=head, lines=lines_text)
+    said = [
+        tr.gettext(
+            "{head}, {lines}, your consent answers and anything queued. Only a note that an erasure happened (a "
+            "scrambled code, not your id) and its date remain."
+        ).format(head=head, lines=lines_text)
+    ]
+    if cards.deleted:
+        said.append(
+            tr.ngettext(
+                "The summary card of your interview that the team had been shown was deleted too.",
+                "The {count} summary cards of your interviews that the team had been shown were deleted too.",
+                cards.deleted,
+            ).format(count=cards.deleted)
+        )
+    if cards.waiting:
+        said.append(
+            tr.ngettext(
+                "{count} summary card the team had been shown could not be deleted just now: the bot keeps trying.",
+                "{count} summary cards the team had been shown could not be deleted just now: the bot keeps trying.",
+                cards.waiting,
+            ).format(count=cards.waiting)
+        )
+    said.append(
+        tr.gettext(
+            "The interview service that ran the interview keeps its own copy, which this bot cannot delete: to have "
+            "it removed, write to the team running the study."
+        )
+    )
+    return " ".join(said)
 
 
 def nothing_stored(tr: Catalogue, erased_at: float | None) -> str:

@@ -25,6 +25,7 @@ from bot.core.cards import aggregate_card, summary_card
 from bot.core.context import CoreContext
 from bot.core.i18n import catalogue
 from bot.core.ports import ResultsCard, ResultsChannel
+from bot.core.posted_cards import Card, PostedCards
 from bot.core.request_budget import RequestBudget
 from bot.core.store import AnalysisRecord, AnalysisStatus, InterviewRecord
 from bot.core.studies import Study
@@ -137,8 +138,9 @@ class AnalysisWatch:
     async def _publish(self, record: AnalysisRecord, interview: InterviewRecord) -> None:
         study = self._ctx.studies.of_record(record.study)
         tr = catalogue(study.locale or self._ctx.config.locale)
-        if not study.anonymous:
-            await self.post(study, summary_card(study, interview, record.analysis, tr))
+        if not study.anonymous:  # the card names the respondent: noted, so that erasing them deletes it
+            posted = await self.post(study, summary_card(study, interview, record.analysis, tr))
+            await PostedCards(self._ctx).remember(interview.interview_id, posted)
         else:
             analysed = [
                 a.analysis
@@ -150,17 +152,19 @@ class AnalysisWatch:
         record.posted = True
         await self._ctx.store.save_analysis(record)
 
-    async def post(self, study: Study, card: ResultsCard, files: tuple[Any, ...] = ()) -> int:
-        """Post ``card`` to each of the study's results channels whose platform runs here; returns how many."""
-        posted = 0
+    async def post(self, study: Study, card: ResultsCard, files: tuple[Any, ...] = ()) -> list[Card]:
+        """Post ``card`` to each of the study's results channels whose platform runs here; returns where it went
+        (platform, channel, message id) for the platforms that say."""
+        posted: list[Card] = []
         for platform, channel in study.results.channels():
             adapter = self._ctx.adapters.get(platform)
             if not isinstance(adapter, ResultsChannel):
                 log.info("results of study=%s: no %s adapter running to post them", study.id, platform)
                 continue
             try:
-                await adapter.post_results(channel, card, files)
-                posted += 1
+                message = await adapter.post_results(channel, card, files)
+                if message is not None:
+                    posted.append((platform, channel, message))
             except Exception:  # one channel failing must not stop the other, nor the sweep
                 log.exception("results of study=%s could not be posted to %s", study.id, platform)
         return posted

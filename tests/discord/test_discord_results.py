@@ -12,6 +12,7 @@ import pytest
 from discord_helpers import ADA, BOB, GUILD, MOD, Stack, discord_stack
 
 from adapters.discord.adapter import dm_key
+from bot.core.events import ForgetMe
 from bot.studies_file import parse_studies
 from tests.studies.steps import finish_interview
 from tests.waiting import wait_until
@@ -103,3 +104,27 @@ async def test_a_configured_role_may_pause_a_study(stack: Stack) -> None:
     pulse = stack.core.studies.get("pulse")
     assert pulse is not None and (await stack.core.gate.state(pulse))[0].value == "paused"
     stack.fake.assert_no_spec_errors()
+
+
+async def test_forget_me_deletes_the_card_that_names_the_member_and_says_so(stack: Stack) -> None:
+    await _analysed(stack, "onboarding", [ADA, MOD])
+    channel = stack.fake.guild_channel_of(GUILD)
+    await stack.fake.wait_for(lambda: len(stack.fake.bot_messages(channel)) == 2)
+    ada_card, mod_card = stack.fake.bot_messages(channel)
+    dm, _ = stack.fake.world.open_dm(ADA)
+    done = await stack.core.handle(ForgetMe(dm_key(int(dm.id), int(ADA)), confirmed=True, actor=ADA))
+    assert "The summary card of your interview that the team had been shown was deleted too." in (done.message or "")
+    assert [m["id"] for m in stack.fake.bot_messages(channel)] == [mod_card["id"]], "only Ada's card goes"
+    assert ada_card["id"] in [m["id"] for m in stack.fake.deleted_messages]
+    stack.fake.assert_no_spec_errors()
+
+
+async def test_a_card_a_moderator_deleted_first_counts_as_gone(stack: Stack) -> None:
+    await _analysed(stack, "onboarding", [ADA])
+    channel = stack.fake.guild_channel_of(GUILD)
+    await stack.fake.wait_for(lambda: bool(stack.fake.bot_messages(channel)))
+    [card] = stack.fake.bot_messages(channel)
+    await stack.fake.delete_message(card["id"])
+    dm, _ = stack.fake.world.open_dm(ADA)
+    done = await stack.core.handle(ForgetMe(dm_key(int(dm.id), int(ADA)), confirmed=True, actor=ADA))
+    assert "was deleted too" in (done.message or "") and await stack.core.privacy.cards.waiting() == 0

@@ -692,5 +692,8 @@ async def test_history_fetch_and_delete(fake_discord: FakeDiscord) -> None:
         )
         with pytest.raises(discord.Forbidden):  # the bot cannot edit the user's message
             await client.http.request(route, json={"content": "hacked"})
+        with pytest.raises(discord.Forbidden) as refused:  # nor delete it: nobody deletes another's DM message
+            await first.delete()
+        assert refused.value.code == 50003
     assert [m["content"] for m in fake_discord.messages(str(channel.id))] == ["one", "three"]
     assert [m["content"] for m in fake_discord.deleted_messages] == ["two"]

@@ -42,8 +42,8 @@ async def test_invite_and_the_sweep_leave_forgotten_people_alone(fake_slack: Fak
         await store.create_interview(gone)
         await store.opt_out("slack", team, "U0GONE0002", now=1.0)
         await store.opt_out("slack", team, "U0NOPE0003", now=1.0)
-    removed, anything = await forget_person(settings, "slack", team, "U0GONE0002")
-    assert anything and removed["invitation_opt_outs"] == 1, "the opt-out row goes with the rest"
+    erasure = await forget_person(settings, "slack", team, "U0GONE0002")
+    assert erasure is not None and erasure.removed["invitation_opt_outs"] == 1, "the opt-out row goes with the rest"
 
     code, out, err = await run_invite(settings, InviteRequest(study="default", users=PEOPLE))
     assert (code, err) == (0, ""), out

@@ -14,6 +14,9 @@ from aiohttp import web
 from fake_slack import FakeSlack
 
 from adapters.slack.adapter import conversation_key
+from bot.app import forget_person
+from bot.config import Settings
+from bot.core.events import ForgetMe
 from bot.studies_file import parse_studies
 from tests.slack.test_slack_e2e import ALICE, Harness, open_harness
 from tests.studies.steps import finish_interview
@@ -123,3 +126,38 @@ async def test_export_hands_the_admin_a_csv_in_their_dm_and_admin_pauses(harness
     )
     pulse = h.bridge.studies.get("pulse")
     assert pulse is not None and (await h.bridge.gate.state(pulse))[0].value == "paused"
+
+
+async def test_forget_me_deletes_the_card_that_names_the_respondent_and_says_so(harness: Harness) -> None:
+    h = harness
+    await _analysed(h, "onboarding", [ALICE, BOB])
+    assert len(h.fake.messages("C0RESULTS", None)) == 2
+    done = await h.bridge.handle(ForgetMe(_key(h, ALICE), confirmed=True, actor=ALICE))  # type: ignore[arg-type]
+    assert "The summary card of your interview that the team had been shown was deleted too." in (done.message or "")
+    [left] = h.fake.messages("C0RESULTS", None)
+    assert ALICE not in str(left) and BOB in left["blocks"][0]["text"]["text"], "only Alice's card goes"
+    [deleted] = h.fake.calls_of("chat.delete")
+    assert deleted.args["channel"] == "C0RESULTS"
+
+
+async def test_a_card_slack_would_not_delete_at_once_is_deleted_by_the_next_sweep(harness: Harness) -> None:
+    h = harness
+    await _analysed(h, "onboarding", [ALICE])
+    h.fake.force_error("chat.delete", "fatal_error")
+    done = await h.bridge.handle(ForgetMe(_key(h, ALICE), confirmed=True, actor=ALICE))  # type: ignore[arg-type]
+    assert "1 summary card the team had been shown could not be deleted just now" in (done.message or "")
+    assert len(h.fake.messages("C0RESULTS", None)) == 1 and await h.bridge.privacy.cards.waiting() == 1
+    assert await h.bridge.privacy.cards.retry() == 1
+    assert h.fake.messages("C0RESULTS", None) == [] and await h.bridge.privacy.cards.waiting() == 0
+
+
+async def test_the_operators_forget_leaves_the_card_to_the_running_bot(harness: Harness, tmp_path: Path) -> None:
+    """``interview-bridge forget`` connects to no platform: the running bot deletes the card at its next sweep."""
+    h = harness
+    await _analysed(h, "onboarding", [ALICE])
+    settings = Settings(_env_file=None, database_path=str(tmp_path / "bridge.db"))  # type: ignore[call-arg]
+    erasure = await forget_person(settings, "slack", h.fake.team_id, ALICE)
+    assert erasure is not None and (erasure.cards.deleted, erasure.cards.waiting) == (0, 1)
+    assert len(h.fake.messages("C0RESULTS", None)) == 1
+    assert await h.bridge.privacy.cards.retry() == 1
+    assert h.fake.messages("C0RESULTS", None) == []

@@ -79,6 +79,8 @@ ALREADY_ACKNOWLEDGED = (400, 40060, "Interaction has already been acknowledged."
 CANNOT_DM = (403, 50007, "Cannot send messages to this user")
 EMPTY_MESSAGE = (400, 50006, "Cannot send an empty message")
 NOT_AUTHOR = (403, 50005, "Cannot edit a message authored by another user")
+CANNOT_IN_DM = (403, 50003, "Cannot execute action on a DM channel")
+MISSING_PERMISSIONS = (403, 50013, "Missing Permissions")
 
 
 def error(spec: tuple[int, int, str]) -> DiscordError:

@@ -21,7 +21,9 @@ from .faults import first_fault
 from .old_edits import TOO_MANY_OLD_EDITS
 from .recording import (
     CANNOT_DM,
+    CANNOT_IN_DM,
     EMPTY_MESSAGE,
+    MISSING_PERMISSIONS,
     NOT_AUTHOR,
     UNKNOWN_CHANNEL,
     UNKNOWN_MESSAGE,
@@ -303,10 +305,13 @@ async def edit_message(request: web.Request) -> web.Response:
 
 
 async def delete_message(request: web.Request) -> web.Response:
-    """DELETE /channels/{channel_id}/messages/{message_id}."""
+    """DELETE /channels/{channel_id}/messages/{message_id} — the bot's own messages; another's needs Manage
+    Messages in a guild channel (the fake's bot has none) and is never possible in a DM."""
     fake = fake_of(request)
     channel = channel_of(request)
     message = message_of(request, channel)
+    if message["author"]["id"] != fake.bot_user_id:
+        raise error(CANNOT_IN_DM if channel.type == DM else MISSING_PERMISSIONS)
     del channel.messages[message["id"]]
     fake.deleted_messages.append(message)
     await fake.dispatch_message_event("MESSAGE_DELETE", channel, message)
