@@ -187,15 +187,21 @@ class Handoffs:
         raise await self._refused(key, outcome)
 
     async def _resume(self, record: HandoffRecord, request: HandoffRequest) -> HandoffRecord:
-        """A retry of a stored request: its handoff, finishing what a crash may have cut short."""
+        """A retry of a stored request: its handoff, finishing what a crash may have cut short — the consent text
+        never posted, or the start (after I agree, or for a person who agreed before) never done."""
         record = await self.settle(record)
-        if record.status is HandoffStatus.STARTING or (
-            record.status is HandoffStatus.CONSENT_PENDING and await self._consent_since(record) is None
-        ):  # the start, or the consent text, never happened
-            if (running := await self._ctx.store.active_interview(record.key)) is not None:
-                raise _already(running.interview_id)
-            return await self._ask_or_start(record, request)
-        return record
+        if record.status is HandoffStatus.CONSENT_PENDING:
+            consent = await self._consent_since(record)
+            if consent is not None and consent.decision is not ConsentDecision.AGREED:
+                return record  # the consent text waits for an answer
+            if consent is not None:  # agreed, but no interview came of it: start it now
+                record.status, record.expires_at = HandoffStatus.STARTING, self._ctx.clock.now() + START_PATIENCE
+                await self._ctx.store.update_handoff(record)
+        elif record.status is not HandoffStatus.STARTING:
+            return record
+        if (running := await self._ctx.store.active_interview(record.key)) is not None:
+            raise _already(running.interview_id)
+        return await self._ask_or_start(record, request)
 
     async def _open(self, request: HandoffRequest) -> tuple[ConversationKey, RespondentInfo]:
         adapter = self._ctx.adapters.get(request.platform)

@@ -65,6 +65,11 @@ async def test_a_handoff_over_http_reaches_the_dm_and_every_callback_arrives_sig
             await until(
                 receiver, lambda: any(r.event["event"] == "completed" for r in receiver.received)
             )  # refused once
+            metrics = await scrape(world)
+            assert 'interview_bridge_handoffs_total{outcome="consent_pending",platform="discord"} 1.0' in metrics
+            assert 'interview_bridge_handoffs_total{outcome="accepted",platform="discord"} 1.0' in metrics
+            assert 'interview_bridge_handoff_callbacks_total{event="accepted",outcome="delivered"} 1.0' in metrics
+            await scraped(world, 'interview_bridge_handoff_callbacks_total{event="completed",outcome="retried"}')
         finally:
             os.kill(bot.pid, signal.SIGKILL)
             await bot.wait()
@@ -154,6 +159,13 @@ async def test_no_thanks_is_declined_and_a_later_handoff_to_that_study_is_refuse
             assert status == 403 and again["error"] == "declined", again
             status, view, _ = await world.call("DELETE", f"/v1/handoffs/{answer['handoff_id']}")
             assert status == 200 and view["status"] == "declined", "a declined handoff stays declined"
+            status, _, _ = await world.hand_over("1999")  # not in the guild
+            metrics = await scrape(world)
+            assert (
+                'interview_bridge_handoffs_total{outcome="declined",platform="discord"} 2.0' in metrics
+            )  # then at once
+            assert 'interview_bridge_handoffs_total{outcome="user_unreachable",platform="discord"} 1.0' in metrics
+            assert 'interview_bridge_handoff_callbacks_total{event="declined",outcome="delivered"} 1.0' in metrics
         finally:
             code, err = await stop(bot)
     assert code == 0, err[-2000:]
@@ -196,6 +208,22 @@ async def test_the_curl_example_runs_against_the_bot(world: HandoffWorld) -> Non
     assert '"end_reason": "manual"' in out.decode() or '"end_reason":"manual"' in out.decode()
     assert '"status": "accepted"' in out.decode() or '"status":"accepted"' in out.decode()
     assert code == 0, bot_err[-2000:]
+
+
+async def scrape(world: HandoffWorld) -> str:
+    """The bot's ``/metrics`` (Prometheus' text format)."""
+    status, text, _ = await world.call("GET", "/metrics")
+    assert status == 200
+    return str(text)
+
+
+async def scraped(world: HandoffWorld, fragment: str) -> None:
+    """Wait until ``/metrics`` shows ``fragment``."""
+    for _ in range(100):
+        if fragment in await scrape(world):
+            return
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"{fragment} not in /metrics")
 
 
 def sent_to_api(world: HandoffWorld) -> list[str]:
