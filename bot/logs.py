@@ -12,9 +12,11 @@ from pathlib import Path
 
 from bot.core.safe_text import printable
 
-__all__ = ["OneLineFormatter", "log_to_file"]
+__all__ = ["PAYLOAD_LOGGERS", "OneLineFormatter", "keep_payloads_out", "log_to_file"]
 
 FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+#: Libraries whose DEBUG lines print whole platform payloads — what respondents wrote, their user ids and names.
+PAYLOAD_LOGGERS = ("slack_sdk", "slack_bolt", "discord")
 
 
 class OneLineFormatter(logging.Formatter):
@@ -45,9 +47,19 @@ def _level(name: str) -> int:
     return level if isinstance(level, int) else logging.INFO
 
 
+def keep_payloads_out(level: str) -> None:
+    """Personal data stays out of the log even at ``LOG_LEVEL=DEBUG``: the platform libraries log from INFO up.
+
+    (Their DEBUG output is every request and event body. To see it while debugging the wire, set those loggers'
+    level yourself, knowing the log then holds respondents' words and ids.)"""
+    for name in PAYLOAD_LOGGERS:
+        logging.getLogger(name).setLevel(max(_level(level), logging.INFO))
+
+
 def log_to_file(level: str, path: Path) -> None:
     """Log at ``level`` to the file ``path`` (the terminal chat: nothing lands in the middle of the chat)."""
     handler = logging.FileHandler(path, encoding="utf-8")
     handler.setFormatter(OneLineFormatter(tracebacks=_level(level) <= logging.DEBUG))
     logging.basicConfig(level=_level(level), handlers=[handler], force=True)
+    keep_payloads_out(level)
     logging.captureWarnings(True)  # Python's own warnings too: they would print to the terminal otherwise

@@ -101,7 +101,7 @@ class DiscordAdapter(DirectOpening, ResultsPosting):
         return self.client.get_partial_messageable(int(key.channel), type=discord.ChannelType.private)
 
     async def _unreachable(self, key: ConversationKey, error: discord.HTTPException) -> RespondentUnreachable:
-        log.info("discord: member unreachable", extra={"conversation": key.as_str(), "code": error.code})
+        log.info("discord: member unreachable", extra={"code": error.code})  # no ids: anonymous studies too
         if self.unreachable_members is not None:
             await self.unreachable_members.put(key.user, {"code": error.code, "at": time.time()})
         if self.replies is not None:

@@ -6,7 +6,8 @@ follows only at ``LOG_LEVEL=DEBUG`` (:class:`bot.logs.OneLineFormatter`).
 A JSON line has ``time``, ``level``, ``logger``, ``message``, the interview's ``interview_id``, ``study`` and
 ``platform`` when the line is about one (:mod:`bot.core.logfields`), simple ``extra=`` fields, and ``error``
 (the traceback) when there is one. Fields whose names speak of secrets are never written; the messages
-themselves are as safe as the text format's (the code never logs a secret).
+themselves are as safe as the text format's (the code never logs a secret). At every level, the platform
+libraries log from INFO up (:func:`bot.logs.keep_payloads_out`): their DEBUG lines are whole payloads.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from datetime import UTC, datetime
 from typing import IO, Any
 
 from bot.core import logfields
-from bot.logs import OneLineFormatter
+from bot.logs import OneLineFormatter, keep_payloads_out
 
 __all__ = ["JsonFormatter", "configure_logging"]
 
@@ -65,4 +66,5 @@ def configure_logging(level: str, log_format: str = "text", stream: IO[str] | No
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(getattr(logging, level.upper(), logging.INFO))
+    keep_payloads_out(level)
     return handler
