@@ -24,7 +24,7 @@ gone AS (DELETE FROM api_budget b USING now WHERE b.key = $1 AND b.expires_at <=
 live AS (SELECT count(*) AS n, min(b.expires_at) AS soonest FROM api_budget b, now
          WHERE b.key = $1 AND b.expires_at > now.t),
 booked AS (INSERT INTO api_budget (key, expires_at)
-           SELECT $1, now.t + $3 FROM live, now, generate_series(1, LEAST($4, $2 - live.n))
+           SELECT $1, now.t + $3 FROM live, now, generate_series(1, LEAST($4::int, $2::int - $5::int - live.n::int))
            RETURNING id)
 SELECT ARRAY(SELECT id FROM booked), live.soonest - now.t FROM live, now
 """
@@ -42,12 +42,14 @@ class PostgresRequestWindow:
     def __repr__(self) -> str:
         return f"PostgresRequestWindow({self.key!r}, limit={self.limit}, window={self.window})"
 
-    async def take(self, count: int = 1) -> tuple[list[object], float]:
-        """Book up to ``count`` requests as the window has room: ``(booking ids, 0.0)``; none: ``([], wait)``."""
+    async def take(self, count: int = 1, reserve: int = 0) -> tuple[list[object], float]:
+        """Book up to ``count`` requests as the window has room: ``(booking ids, 0.0)``; none: ``([], wait)``.
+
+        ``reserve``: leave that many requests of the window free (for calls that must happen)."""
         async with self._pool.acquire() as conn, conn.transaction():
             await conn.execute("SELECT pg_advisory_xact_lock($1, $2)", LockSpace.BUDGET, name_key(self.key))
             # a new statement, so a new snapshot: it sees every booking committed before the lock was ours
-            row = await conn.fetchrow(_TAKE, self.key, self.limit, self.window + MARGIN, count)
+            row = await conn.fetchrow(_TAKE, self.key, self.limit, self.window + MARGIN, count, reserve)
         assert row is not None
         bookings, wait = row
         if bookings:

@@ -27,6 +27,7 @@ from bot.core.keys import ConversationKey
 from bot.core.store import (
     InterviewRecord,
     QueuedMessage,
+    Seen,
     Store,
     StoredQuestion,
     Turn,
@@ -45,6 +46,7 @@ from storage.pg_privacy import PgPrivacyTables
 from storage.pg_results import PgResultsTables
 
 _log = logging.getLogger(__name__)
+_MARK_EVENT = "INSERT INTO seen_events (platform, event_id, seen_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING"
 
 POOL_SIZE = 10
 """Connections per instance: enough for the turns running at once (each statement holds one only briefly)."""
@@ -195,19 +197,22 @@ class PostgresStore(PgPrivacyTables, PgInvitations, PgResultsTables, PgHandoffTa
 
     # --- messages and turns ---
     async def enqueue_message(
-        self, interview_id: str, content: str, now: float, answer: dict[str, Any] | None = None
+        self, interview_id: str, content: str, now: float, answer: dict[str, Any] | None = None, *, event: Seen = None
     ) -> QueuedMessage:
-        """Keep a respondent message until it is sent."""
+        """Keep a respondent message until it is sent; ``event`` is marked seen in the same transaction."""
         sql = (
             "INSERT INTO queued_messages (interview_id, content, answer, created_at) "
             "VALUES ($1, $2, $3, $4) RETURNING id"
         )
         stored_answer = None if answer is None else rows.dump_json(answer)
         try:
-            found = await self._fetch(sql, interview_id, content, stored_answer, now)
+            async with self._transaction() as conn:
+                message_id = await conn.fetchval(sql, interview_id, content, stored_answer, now)
+                if event is not None:
+                    await conn.execute(_MARK_EVENT, *event, now)
         except asyncpg.ForeignKeyViolationError:
             raise UnknownInterview(f"no interview {interview_id!r} is stored") from None
-        return QueuedMessage(id=found[0][0], interview_id=interview_id, content=content, created_at=now, answer=answer)
+        return QueuedMessage(id=message_id, interview_id=interview_id, content=content, created_at=now, answer=answer)
 
     async def queued_messages(self, interview_id: str) -> list[QueuedMessage]:
         """Messages not yet sent (nor in flight), oldest first."""
@@ -345,11 +350,12 @@ class PostgresStore(PgPrivacyTables, PgInvitations, PgResultsTables, PgHandoffTa
     # --- platform events ---
     async def mark_event(self, platform: str, event_id: str, now: float) -> bool:
         """Remember a platform event id; False if it was seen before (a redelivery), by any instance."""
-        sql = (
-            "INSERT INTO seen_events (platform, event_id, seen_at) VALUES ($1, $2, $3) "
-            "ON CONFLICT DO NOTHING RETURNING 1"
-        )
-        return bool(await self._fetch(sql, platform, event_id, now))
+        return bool(await self._fetch(_MARK_EVENT + " RETURNING 1", platform, event_id, now))
+
+    async def event_seen(self, platform: str, event_id: str) -> bool:
+        """True if the event id was marked (by ``mark_event`` or ``enqueue_message``), by any instance."""
+        sql = "SELECT 1 FROM seen_events WHERE platform = $1 AND event_id = $2"
+        return bool(await self._fetch(sql, platform, event_id))
 
     async def prune_events(self, before: float) -> int:
         """Forget event ids older than ``before``; returns how many were removed."""

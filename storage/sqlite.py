@@ -33,6 +33,7 @@ from bot.core.keys import ConversationKey
 from bot.core.store import (
     InterviewRecord,
     QueuedMessage,
+    Seen,
     Store,
     StoredQuestion,
     Turn,
@@ -48,6 +49,7 @@ from storage.sqlite_privacy import PrivacyTables
 from storage.sqlite_results import ResultsTables
 
 _log = logging.getLogger(__name__)
+_MARK_EVENT = "INSERT INTO seen_events (platform, event_id, seen_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING"
 # aiosqlite logs every call with its parameters at DEBUG level, session tokens included: never let that through.
 logging.getLogger("aiosqlite").setLevel(logging.INFO)
 
@@ -218,13 +220,16 @@ class SQLiteStore(PrivacyTables, SQLiteInvitations, ResultsTables, HandoffTables
 
     # --- messages and turns ---
     async def enqueue_message(
-        self, interview_id: str, content: str, now: float, answer: dict[str, Any] | None = None
+        self, interview_id: str, content: str, now: float, answer: dict[str, Any] | None = None, *, event: Seen = None
     ) -> QueuedMessage:
-        """Keep a respondent message until it is sent."""
+        """Keep a respondent message until it is sent; ``event`` is marked seen in the same transaction."""
         sql = "INSERT INTO queued_messages (interview_id, content, answer, created_at) VALUES (?, ?, ?, ?) RETURNING id"
         stored_answer = None if answer is None else rows.dump_json(answer)
         try:
-            found = await self._fetch(sql, (interview_id, content, stored_answer, now))
+            async with self._transaction() as db:
+                found = list(await db.execute_fetchall(sql, (interview_id, content, stored_answer, now)))
+                if event is not None:
+                    await db.execute(_MARK_EVENT, (*event, now))
         except sqlite3.IntegrityError:
             raise UnknownInterview(f"no interview {interview_id!r} is stored") from None
         return QueuedMessage(id=found[0][0], interview_id=interview_id, content=content, created_at=now, answer=answer)
@@ -351,10 +356,12 @@ class SQLiteStore(PrivacyTables, SQLiteInvitations, ResultsTables, HandoffTables
     # --- platform events ---
     async def mark_event(self, platform: str, event_id: str, now: float) -> bool:
         """Remember a platform event id; False if it was seen before (a redelivery)."""
-        sql = (
-            "INSERT INTO seen_events (platform, event_id, seen_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING RETURNING 1"
-        )
-        return bool(await self._fetch(sql, (platform, event_id, now)))
+        return bool(await self._fetch(_MARK_EVENT + " RETURNING 1", (platform, event_id, now)))
+
+    async def event_seen(self, platform: str, event_id: str) -> bool:
+        """True if the event id was marked (by ``mark_event`` or ``enqueue_message``)."""
+        sql = "SELECT 1 FROM seen_events WHERE platform = ? AND event_id = ?"
+        return bool(await self._fetch(sql, (platform, event_id)))
 
     async def prune_events(self, before: float) -> int:
         """Forget event ids older than ``before``; returns how many were removed."""

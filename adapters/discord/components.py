@@ -72,7 +72,8 @@ class ComponentHandler(Protocol):
 
 def handler_of(client: discord.Client) -> ComponentHandler | None:
     """The component handler of the interview cog loaded into ``client`` (None: not loaded, e.g. unloaded)."""
-    cog = client.get_cog(COG_NAME) if isinstance(client, commands.Bot) else None
+    # AutoShardedBot is no subclass of Bot (both derive from BotBase): a sharded host bot has the cog too
+    cog = client.get_cog(COG_NAME) if isinstance(client, commands.Bot | commands.AutoShardedBot) else None
     router = getattr(cog, "router", None)
     return router if isinstance(router, ComponentHandler) else None
 

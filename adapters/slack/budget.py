@@ -15,7 +15,10 @@ bucket for that method:
 Several instances on one PostgreSQL database share each workspace's tiers: with :attr:`SlackBudget.shared`
 set, a call the process's own bucket lets through is also booked in a window every instance books in
 (:meth:`SlackBudget.shared_room`; a required call waits for room, an optional one gives up), so all the
-instances together stay within the workspace's tier.
+instances together stay within the workspace's tier. Optional calls leave the last :data:`REQUIRED_RESERVE` of
+the shared tier to required ones: a required call in one instance polls for room, while an optional one in
+another books the moment a slot frees, so without the reserve a busy fleet's intermediate updates starve the
+final texts of its replies (the instance's own fair queue cannot see the other instances' calls).
 """
 
 from __future__ import annotations
@@ -58,6 +61,8 @@ PER_CONVERSATION = frozenset({"assistant.threads.setStatus"})
 CONVERSATION_BUCKETS_KEPT = 10_000
 #: The window of Slack's tiers (calls per minute), as booked across instances.
 TIER_WINDOW = 60.0
+#: The share of a shared tier optional calls leave to required ones (at least one call).
+REQUIRED_RESERVE = 0.2
 #: While a shared tier is full, the longest a required call waits before it looks for room again.
 SHARED_POLL = 0.5
 
@@ -67,8 +72,9 @@ log = logging.getLogger("adapters.slack")
 class SharedTier(Protocol):
     """One workspace method's window shared by every instance (``storage.pg_budget.PostgresRequestWindow``)."""
 
-    async def take(self, count: int = 1) -> tuple[list[object], float]:
-        """Book up to ``count`` calls as the window has room: ``(bookings, 0.0)``; none: ``([], seconds to wait)``."""
+    async def take(self, count: int = 1, reserve: int = 0) -> tuple[list[object], float]:
+        """Book up to ``count`` calls as the window has room, leaving ``reserve`` free: ``(bookings, 0.0)``; none:
+        ``([], seconds to wait)``."""
         ...
 
 
@@ -190,10 +196,11 @@ class SlackBudget:
             await bucket.acquire(conversation)
         await self.shared_room(team, method, wait=True)
 
-    async def shared_room(self, team: str, method: str, *, wait: bool) -> bool:
+    async def shared_room(self, team: str, method: str, *, wait: bool, spare: bool = False) -> bool:
         """Book a call of ``method`` in workspace ``team`` in the tier every instance shares: True when booked
         (or nothing is shared: one instance, a method limited per conversation or not at all). ``wait``: wait
-        for room, else give up at once. A database that cannot be reached leaves the process's own budget."""
+        for room, else give up at once; ``spare`` (an optional call): only if that leaves the reserve of required
+        calls free. A database that cannot be reached leaves the process's own budget."""
         limit = self.limits.get(method)
         if self.shared is None or limit is None or method in PER_CONVERSATION:
             return True
@@ -201,9 +208,10 @@ class SlackBudget:
         if tier is None:
             tier = self.shared(f"slack {team} {method}", max(1, int(limit)), self.tier_window)
             self._shared[(team, method)] = tier
+        reserve = max(1, int(limit * REQUIRED_RESERVE)) if spare else 0
         while True:
             try:
-                booked, room_in = await tier.take(1)
+                booked, room_in = await tier.take(1, reserve)
             except Exception as error:  # the database is away: do not stop the replies for it
                 log.warning("slack: the shared %s tier cannot be reached (%s)", method, type(error).__name__)
                 return True

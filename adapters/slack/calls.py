@@ -69,6 +69,10 @@ STREAMING_CONFLICT = "streaming_state_conflict"
 BLOCK_ERRORS = frozenset({"invalid_blocks", "invalid_blocks_format", "msg_blocks_too_long", "msg_blocks_too_many"})
 
 
+#: A required call that waited longer than this for its rate tier is logged (the tier is oversubscribed).
+SLOW_WAIT = 5.0
+
+
 def error_code(error: SlackApiError) -> str:
     """Slack's error code (``"ratelimited"`` for a 429 the retry handler gave up on)."""
     response = error.response
@@ -88,6 +92,12 @@ class SlackCalls:
         self.budget = budget
         #: told how long required calls waited for the budget (metrics); set by ``register_listeners``
         self.observer = Observer()
+
+    async def spare(self, team: str, method: str, conversation: str) -> bool:
+        """Take a call of ``method`` from spare capacity (never from what waiting or required calls need)."""
+        if not self.budget.try_acquire(team, method, conversation):
+            return False
+        return await self.budget.shared_room(team, method, wait=False, spare=True)
 
     async def call(
         self,
@@ -118,10 +128,11 @@ class SlackCalls:
         elif required:
             asked = time.monotonic()
             await self.budget.acquire(team, method, conversation)  # the shared tier's room included
-            self.observer.platform_write_waited(platform="slack", seconds=time.monotonic() - asked)
-        elif not self.budget.try_acquire(team, method, conversation) or not await self.budget.shared_room(
-            team, method, wait=False
-        ):
+            waited = time.monotonic() - asked
+            self.observer.platform_write_waited(platform="slack", seconds=waited)
+            if waited > SLOW_WAIT:
+                log.info("slack %s waited %.1f s for the workspace's rate tier", method, waited)
+        elif not await self.spare(team, method, conversation):
             return None
         try:
             return await fn(**kwargs)

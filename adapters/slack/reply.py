@@ -7,6 +7,9 @@ How no character is lost:
 * while streaming, each ``append`` sends what was not confirmed yet through ``chat.appendStream`` (the
   first one ``chat.startStream``); intermediate updates only use spare budget and are simply skipped
   otherwise — the next one (or the final one) carries the skipped text;
+* without a stream, a reply's first text is posted early only if ``chat.update`` (workspace-wide Tier 3) has
+  spare budget, since a posted message needs it to be finished; otherwise the thread shows the thinking status
+  and the whole reply is posted at once (``chat.postMessage`` is limited per channel, not per workspace);
 * when the stream is gone (expired after ~5 min: ``message_not_in_streaming_state``) or streaming is not
   available (``unknown_method``, ``channel_type_not_supported``, missing scope…) the reply switches to
   ``chat.update`` of the same message (``chat.postMessage`` if none exists yet) with the *whole* text of the
@@ -136,6 +139,10 @@ class SlackReply:
 
     # --- internals ---
 
+    def _scope(self, method: str) -> tuple[str, str, str]:
+        """(workspace, method, conversation): where a call of ``method`` for this reply is budgeted."""
+        return self._target.team, method, self._target.conversation
+
     async def _close_full_messages(self) -> None:
         while len(self._text) - self._start > MESSAGE_LIMIT:
             segment = self._text[self._start :]
@@ -160,14 +167,18 @@ class SlackReply:
         self._buffered = len(segment) - self._shown
         return segment[start:]
 
-    def _may_start_stream(self) -> bool:
-        """True if a stream runs already, or the workspace's chat.startStream budget allows one now.
+    async def _may_start_stream(self) -> bool:
+        """True if a stream runs already, or the workspace's chat.startStream budget allows one now (in every
+        instance's tier when several share the workspace: the call is booked there too).
 
         A reply never waits for the startStream tier: without room it is posted and updated instead.
         """
         if self._stream is not None and self._stream.ts:
             return True
-        return self._calls.budget.try_now(self._target.team, "chat.startStream", self._target.conversation)
+        team, conversation = self._target.team, self._target.conversation
+        if not self._calls.budget.try_now(team, "chat.startStream", conversation):
+            return False
+        return await self._calls.budget.shared_room(team, "chat.startStream", wait=False)
 
     def _adopt(self, ts: str) -> None:
         """``ts`` (a message Slack created for this reply) becomes the current message."""
@@ -211,7 +222,7 @@ class SlackReply:
         segment = self._text[self._start :]
         if len(segment) == self._shown:
             return
-        if self._streaming and self._target.thread_ts and not self._may_start_stream():
+        if self._streaming and self._target.thread_ts and not await self._may_start_stream():
             self._streaming = False  # the workspace's chat.startStream tier is spent: post and update
         if self._streaming and self._target.thread_ts:
             stream = await self._open_stream()
@@ -243,6 +254,8 @@ class SlackReply:
                 if self._ts is None and stream.ts:
                     self._adopt(stream.ts)
             return
+        if self._ts is None and not required and not await self._calls.spare(*self._scope("chat.update")):
+            return  # a posted message needs chat.update to finish, and that tier is busy: post it whole at the end
         try:
             await self._update(segment, required=required)
         except SlackApiError:
@@ -305,7 +318,7 @@ class SlackReply:
         """Finish the current message with exactly ``segment`` (+ ``blocks``). True if the blocks rode on it."""
         attached = bool(blocks)
         end = self._start + len(segment)  # where the next message begins (a stuck stream may move _start)
-        if self._streaming and self._target.thread_ts and not self._may_start_stream():
+        if self._streaming and self._target.thread_ts and not await self._may_start_stream():
             self._streaming = False
         if self._streaming and self._target.thread_ts:
             stream = await self._open_stream()

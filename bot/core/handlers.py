@@ -129,7 +129,7 @@ class EventHandlers:
             return Outcome(OutcomeKind.REJECTED, typed.hint, record.interview_id)
         if pending is not None:  # a typed reply answers the question (read, or as a comment): buttons go stale
             await self._ctx.store.resolve_question(record.interview_id, pending.question_id)
-        await self._enqueue(record, event.text, typed.answer)
+        await self._enqueue(record, event.text, typed.answer, event)
         return Outcome(OutcomeKind.ACCEPTED, interview_id=record.interview_id)
 
     async def _on_exit_reply(self, record: InterviewRecord, word: str) -> Outcome:
@@ -211,12 +211,15 @@ class EventHandlers:
             return Outcome(OutcomeKind.STALE, texts.stale_question(tr), record.interview_id)
         record.exit_requested = False
         payload = {"question_id": question.id, "value": value, "question": pending.question}
-        await self._enqueue(record, answer_text(question, value), payload)
+        await self._enqueue(record, answer_text(question, value), payload, event)
         return Outcome(OutcomeKind.ACCEPTED, texts.answer_label(tr, question, value), record.interview_id)
 
-    async def _enqueue(self, record: InterviewRecord, text: str, answer: dict[str, Any] | None) -> None:
+    async def _enqueue(
+        self, record: InterviewRecord, text: str, answer: dict[str, Any] | None, event: UserText | Answer
+    ) -> None:
         now = self._ctx.clock.now()
-        await self._ctx.store.enqueue_message(record.interview_id, text, now, answer)
+        seen = (event.key.platform, event.event_id) if event.event_id else None
+        await self._ctx.store.enqueue_message(record.interview_id, text, now, answer, event=seen)
         self._ctx.clear_deadlines(record)
         record.last_activity_at = now
         record.updated_at = now

@@ -19,6 +19,8 @@ from bot.core.invitations import InvitationStore
 from bot.core.keys import ConversationKey
 from bot.core.privacy_store import PrivacyStore
 
+Seen = tuple[str, str] | None  # a platform event as the seen-events memory keys it: (platform, event id)
+
 
 class RecordStatus(StrEnum):
     """Where an interview stands in the bridge (not only in the API)."""
@@ -202,9 +204,9 @@ class Store(InvitationStore, PrivacyStore, HandoffStore, Protocol):
 
     # --- messages and turns ---
     async def enqueue_message(
-        self, interview_id: str, content: str, now: float, answer: dict[str, Any] | None = None
+        self, interview_id: str, content: str, now: float, answer: dict[str, Any] | None = None, *, event: Seen = None
     ) -> QueuedMessage:
-        """Keep a respondent message until it is sent."""
+        """Keep a respondent message until it is sent; ``event`` (platform, event id) is marked seen with it."""
         ...
 
     async def queued_messages(self, interview_id: str) -> list[QueuedMessage]:
@@ -264,6 +266,10 @@ class Store(InvitationStore, PrivacyStore, HandoffStore, Protocol):
     # --- platform events ---
     async def mark_event(self, platform: str, event_id: str, now: float) -> bool:
         """Remember a platform event id; False if it was seen before (a redelivery)."""
+        ...
+
+    async def event_seen(self, platform: str, event_id: str) -> bool:
+        """True if the event id was marked (by ``mark_event`` or ``enqueue_message``)."""
         ...
 
     async def prune_events(self, before: float) -> int:

@@ -45,6 +45,7 @@ async def budgets(pg_dsn: str) -> AsyncIterator[list[SlackBudget]]:
 async def test_optional_calls_of_all_instances_stay_within_the_tier(budgets: list[SlackBudget]) -> None:
     granted = [await budget.shared_room(TEAM, "chat.update", wait=False) for _ in range(TIER) for budget in budgets]
     assert granted.count(True) == TIER  # not TIER per instance
+    assert not await budgets[0].shared_room(TEAM, "chat.update", wait=False)
     # another workspace, and a method limited per conversation, have tiers of their own
     assert await budgets[0].shared_room("T0OTHER", "chat.update", wait=False)
     assert await budgets[0].shared_room(TEAM, "assistant.threads.setStatus", wait=False)
@@ -74,3 +75,12 @@ async def test_required_calls_wait_for_room_in_the_shared_tier(budgets: list[Sla
         for call in calls:
             call.cancel()
         await asyncio.gather(*calls, return_exceptions=True)
+
+
+async def test_optional_calls_leave_room_for_required_ones(budgets: list[SlackBudget]) -> None:
+    """Intermediate updates of every instance never take the last of the tier: a reply's final text, in any
+    instance, goes at once instead of polling for a slot that the next intermediate update grabs first."""
+    spare = [await b.shared_room(TEAM, "chat.update", wait=False, spare=True) for _ in range(TIER) for b in budgets]
+    assert spare.count(True) == TIER - 1  # a fifth of the tier (at least one call) is left to required calls
+    await asyncio.wait_for(budgets[2].shared_room(TEAM, "chat.update", wait=True), 2.0)  # no wait for a minute
+    assert not await budgets[1].shared_room(TEAM, "chat.update", wait=False)  # now the tier is full

@@ -78,6 +78,18 @@ async def test_mark_event_drops_redeliveries(store: AnyStore) -> None:
     assert results.count(True) == 1
 
 
+async def test_a_message_and_its_event_are_stored_together(store: AnyStore, make_record: MakeRecord) -> None:
+    record = make_record()
+    await store.create_interview(record)
+    assert await store.event_seen("slack", "Ev7") is False
+    await store.enqueue_message(record.interview_id, "hello", 1.0, event=("slack", "Ev7"))
+    assert await store.event_seen("slack", "Ev7") is True
+    assert await store.mark_event("slack", "Ev7", 2.0) is False  # a redelivery of it is dropped
+    with pytest.raises(UnknownInterview):  # the message is refused: its event stays unseen (one transaction)
+        await store.enqueue_message("no-such-interview", "lost?", 3.0, event=("slack", "Ev8"))
+    assert await store.event_seen("slack", "Ev8") is False
+
+
 async def test_prune_events_forgets_old_ids(store: AnyStore) -> None:
     for n in range(5):
         await store.mark_event("slack", f"old{n}", 10.0 + n)
