@@ -312,22 +312,13 @@ class Bridge:
         return event.locale or self.config.locale
 
     async def _handle(self, event: InboundEvent) -> Outcome:
-        owner, platform = event.key, event.key.platform
+        owner = event.key
         if isinstance(event, Answer):  # the question's conversation decides, not the clicker's
             record = await self._store.get_interview(event.interview_id)
             owner = record.key if record is not None else event.key
         async with self._ctx.locks.hold(owner.as_str()):
-            # seen-check under the conversation's lock (every instance's), remembered once acted on (a message in
-            # the same transaction that stores it): a redelivery after a crash in between is acted on, not lost
-            if event.event_id and await self._store.event_seen(platform, event.event_id):
-                log.info("duplicate event dropped platform=%s event=%s", platform, event.event_id)
-                self._ctx.observer.duplicate_dropped(platform=platform)
-                return Outcome(OutcomeKind.DUPLICATE)
             with logfields.about(owner.platform):
-                outcome = await self._events.dispatch(event)
-            if event.event_id:
-                await self._store.mark_event(platform, event.event_id, self._ctx.clock.now())
-            return outcome
+                return await self._events.dispatch_once(event)
 
     async def end(self, key: ConversationKey, reason: EndReason = EndReason.MANUAL) -> Outcome:
         """End the conversation's interview on the bot's behalf (e.g. a handover bot taking the user back)."""

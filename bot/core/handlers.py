@@ -49,6 +49,22 @@ class EventHandlers:
         self._consent = privacy.consent
         self._gate = gate
 
+    async def dispatch_once(self, event: InboundEvent) -> Outcome:
+        """:meth:`dispatch` an event not seen before (the caller holds its conversation's lock, every instance's).
+
+        The event is remembered as seen once acted on, a message's in the transaction that stores it: a redelivery
+        after a crash in between is acted on, not lost, and one after that is dropped.
+        """
+        store, platform = self._ctx.store, event.key.platform
+        if event.event_id and await store.event_seen(platform, event.event_id):
+            log.info("duplicate event dropped platform=%s event=%s", platform, event.event_id)
+            self._ctx.observer.duplicate_dropped(platform=platform)
+            return Outcome(OutcomeKind.DUPLICATE)
+        outcome = await self.dispatch(event)
+        if event.event_id:
+            await store.mark_event(platform, event.event_id, self._ctx.clock.now())
+        return outcome
+
     async def dispatch(self, event: InboundEvent) -> Outcome:
         """Route one event (the caller holds its conversation's lock): privacy first, then the interview."""
         answered = await self._privacy.intercept(event, self.active)  # consent, forget-me, my-data

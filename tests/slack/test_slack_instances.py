@@ -5,20 +5,13 @@ instance leading the sweeps is killed with SIGKILL while turns stream. Then: eve
 no respondent message is lost or sent twice (checked in the built-in server's transcripts), the API answers
 no 429, and another instance leads the sweeps within 10 s.
 
-Opt-in (``SCALE_E2E=1``), not part of ``make test``: it takes one to two minutes of both CPUs, and it FAILS in
-most runs (2 passes in 7 runs so far). Respondents click Retry when a reply fails, and write again after
-``PATIENCE`` seconds of silence; that is needed when the killed instance had acknowledged their event without
-storing it (Slack's HTTP mode acknowledges first). The failing runs all show one respondent whose first answer
-was handled around the kill: the next question does not show in their thread within 60 s although the API
-took the answer, so they write it again and the API gets it twice. One cause was found and fixed (a Slack
-``ratelimited`` error while a taken-over turn showed its reply killed the worker, since each instance keeps its
-own Slack budget against one workspace tier); the rest is not diagnosed yet. Since then DMs are acknowledged
-only once stored, and the Slack tiers are shared across instances. One run after that (08:06 UTC, 1 Dec) still
-failed the same way: the 11 turns of the killed leader were taken over 15 s after the kill, with no warning or
-error in the surviving instances' logs, yet those interviews completed only right after their respondents
-wrote again at +60 s, and one respondent's answer reached the API twice. So the taken-over turns are resumed,
-but their recovered replies do not show the next question in the thread: look there next (what the resumed
-turn's relay posts or updates in Slack).
+Opt-in (``SCALE_E2E=1``), not part of ``make test`` yet: it takes about a minute of both CPUs. Respondents agree to
+the consent text, click Retry when a reply fails, and write again after ``PATIENCE`` seconds of silence (needed
+only when an instance dies holding an event it acknowledged without storing it). It used to fail in most runs: the
+replies of the turns taken over from the killed instance showed their first words only, since their final
+``chat.update`` waited up to a minute for the workspace's shared Tier 3 while the other instances' intermediate
+updates took each slot as it freed. Optional calls now leave a fifth of each shared tier to required ones, and a
+reply that cannot stream is posted whole when ``chat.update`` is busy.
 """
 
 from __future__ import annotations
