@@ -78,15 +78,21 @@ async def handled_by_a_killed_process(database: str, emulator: Emulator, crash_a
     assert out == b"ready\n"
 
 
-async def redelivered(database: str, client: InterviewClient) -> tuple[OutcomeKind, Bridge]:
-    """A bridge started after the kill (another instance, or the restarted one) receives the event again."""
+async def crash_then_redeliver(
+    bridge: Bridge, database: str, emulator: Emulator, client: InterviewClient, crash_at: str
+) -> tuple[str, OutcomeKind, Bridge]:
+    """Alice's interview runs; a child process handling her message is killed at ``crash_at``; then a bridge
+    started after the kill (another instance, or the restarted one) receives the event again."""
+    interview_id = await start(bridge, key_of("alice"))
+    await bridge.stop()
+    await handled_by_a_killed_process(database, emulator, crash_at)
     store = store_at(database)
     await store.open()
-    bridge = Bridge(client, store, CONFIG)
-    bridge.register(RecordingAdapter())
-    await bridge.start()
-    outcome = await bridge.handle(UserText(key_of("alice"), TEXT, respondent("alice"), event_id=EVENT))
-    return outcome.kind, bridge
+    again = Bridge(client, store, CONFIG)
+    again.register(RecordingAdapter())
+    await again.start()
+    outcome = await again.handle(UserText(key_of("alice"), TEXT, respondent("alice"), event_id=EVENT))
+    return interview_id, outcome.kind, again
 
 
 def said(emulator: Emulator, interview_id: str) -> list[str]:
@@ -98,11 +104,7 @@ def said(emulator: Emulator, interview_id: str) -> list[str]:
 async def test_killed_before_the_message_is_stored_the_redelivery_is_handled(
     bridge: Bridge, database: str, emulator: Emulator, client: InterviewClient
 ) -> None:
-    interview_id = await start(bridge, key_of("alice"))
-    await bridge.stop()
-    await handled_by_a_killed_process(database, emulator, crash_at="Store.enqueue_message")
-
-    kind, again = await redelivered(database, client)
+    interview_id, kind, again = await crash_then_redeliver(bridge, database, emulator, client, "Store.enqueue_message")
     try:
         assert kind is OutcomeKind.ACCEPTED  # not dropped as a duplicate: the event was never acted on
         await again.wait_until_idle(key_of("alice"))
@@ -116,11 +118,8 @@ async def test_killed_before_the_message_is_stored_the_redelivery_is_handled(
 async def test_killed_once_the_message_is_stored_the_redelivery_is_dropped(
     bridge: Bridge, database: str, emulator: Emulator, client: InterviewClient
 ) -> None:
-    interview_id = await start(bridge, key_of("alice"))
-    await bridge.stop()
-    await handled_by_a_killed_process(database, emulator, crash_at="CoreContext.clear_deadlines")  # stored
-
-    kind, again = await redelivered(database, client)
+    stored = "CoreContext.clear_deadlines"  # called right after the message was stored
+    interview_id, kind, again = await crash_then_redeliver(bridge, database, emulator, client, stored)
     try:
         assert kind is OutcomeKind.DUPLICATE
         await again.wait_until_idle(key_of("alice"))

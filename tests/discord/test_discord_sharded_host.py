@@ -14,10 +14,9 @@ from pathlib import Path
 import discord
 from discord.ext import commands
 from fake_discord import FakeDiscord, point_discord_py_at, running_client
-from test_discord_extension import agree
+from test_discord_extension import _settings, agree
 
 from adapters.discord.cog import not_eligible
-from bot.config import Settings
 from bot.core.i18n import catalogue
 
 GUILD = str(1 << 22)  # (id >> 22) % 2 == 1: the guild's events go to shard 1
@@ -38,13 +37,9 @@ async def test_extension_in_an_auto_sharded_host(tmp_path: Path) -> None:
             host = ShardedHost(
                 command_prefix="!", intents=discord.Intents.default(), shard_count=2, guild_ready_timeout=0.05
             )
-            host.interview_settings = Settings(  # type: ignore[attr-defined]
-                _env_file=None,  # type: ignore[call-arg]
-                database_path=str(tmp_path / "bridge.db"),
-                emulator_token_rate=4000.0,
-                discord_edit_interval=0.05,
-                discord_allowed_guilds=GUILD,  # type: ignore[arg-type]
-                discord_allowed_roles=fake.role_id(GUILD, "testers"),  # type: ignore[arg-type]
+            roles = fake.role_id(GUILD, "testers")
+            host.interview_settings = _settings(  # type: ignore[attr-defined]
+                tmp_path, discord_allowed_guilds=GUILD, discord_allowed_roles=roles
             )
             async with running_client(host, fake):
                 await host.load_extension("adapters.discord")
