@@ -14,7 +14,7 @@ from importlib import resources
 from typing import Annotated, Any, Literal
 
 from aiohttp import web
-from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, StringConstraints, ValidationError, field_validator
 
 from bot.core import Bridge, HandoffCode, HandoffError, HandoffRequest
 from bot.core.store import HandoffRecord
@@ -52,6 +52,14 @@ class HandoffBody(BaseModel):
     study: Id
     context: dict[str, Any] = Field(default_factory=dict)
     callback_url: AnyHttpUrl | None = None
+
+    @field_validator("callback_url", mode="before")
+    @classmethod
+    def _ascii_uri(cls, value: object) -> object:
+        """A URI as RFC 3986 (and the description) has it: ASCII only (an international host name in punycode)."""
+        if isinstance(value, str) and not value.isascii():
+            raise ValueError("must be a URI of ASCII characters (write an international host name in punycode)")
+        return value
 
 
 def openapi_document() -> dict[str, Any]:
