@@ -189,7 +189,8 @@ class Handoffs:
     async def _resume(self, record: HandoffRecord, request: HandoffRequest) -> HandoffRecord:
         """A retry of a stored request: its handoff, finishing what a crash may have cut short — the consent text
         never posted, or the start (after I agree, or for a person who agreed before) never done."""
-        record = await self.settle(record)
+        async with self._ctx.locks.hold(record.key.as_str()):  # a start in flight (here or elsewhere) ends first
+            record = await self.settle(record)
         if record.status is HandoffStatus.CONSENT_PENDING:
             consent = await self._consent_since(record)
             if consent is not None and consent.decision is not ConsentDecision.AGREED:
