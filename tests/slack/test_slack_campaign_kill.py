@@ -19,9 +19,10 @@ PEOPLE = 485
 LEASE = 1.0
 
 
-async def start_worker(database: Path, fake: FakeSlack) -> asyncio.subprocess.Process:
+async def start_worker(database: Path, fake: FakeSlack, *extra: str) -> asyncio.subprocess.Process:
+    """The sending worker on ``database`` (``extra``: its clock's start, see campaign_worker.py), once it is ready."""
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    args = [str(WORKER), str(database), fake.api_url, fake.bot_token, str(LEASE)]
+    args = [str(WORKER), str(database), fake.api_url, fake.bot_token, str(LEASE), *extra]
     process = await asyncio.create_subprocess_exec(
         sys.executable, *args, cwd=ROOT, env=env, stdout=asyncio.subprocess.PIPE
     )

@@ -22,6 +22,7 @@ from storage.sqlite import SQLiteStore
 PEOPLE = ("U0LOST0001", "U0DOWN0001")
 MONDAY_8_UTC = 1_799_049_600.0  # 09:00 in Berlin, the fake's default time zone
 LEASE = 60.0
+HOUR = 3600.0
 
 
 @pytest.fixture
@@ -79,4 +80,31 @@ async def test_a_lost_answer_or_a_refused_post_neither_doubles_nor_skips_a_remin
         await budget.close()
 
 
-HOUR = 3600.0
+async def test_a_reminder_waits_for_working_hours_in_the_time_zone_users_info_gives(
+    fake_slack: FakeSlack, store: SQLiteStore
+) -> None:
+    fake_slack.add_user("U0BERLIN01", "berlin", tz="Europe/Berlin")
+    fake_slack.add_user("U0LA000001", "la", tz="America/Los_Angeles")
+    people = ["U0BERLIN01", "U0LA000001"]
+    campaign = Campaign("c1", "default", "slack", fake_slack.team_id, MONDAY_8_UTC, reminders=1, reminder_after=(DAY,))
+    await store.create_campaign(campaign)
+    await store.add_invitees(campaign, people, MONDAY_8_UTC)
+    clock = ManualClock(MONDAY_8_UTC)
+    desk = InvitationDesk(store, StudyBook((Study(id="default", name="Onboarding"),)), clock)
+    budget = SlackBudget({method: 6000.0 for method in DEFAULT_LIMITS})
+    client = make_client(fake_slack.bot_token, fake_slack.api_url)
+    sender = SlackInvitations(desk, SlackAdapter(client, lambda _: MemoryState(), budget=budget))
+    try:
+        assert (await desk.sweep(sender, "slack")).invited == 2
+        clock.advance(DAY + 2 * HOUR)  # Tuesday 10:00 UTC: 11:00 in Berlin, 02:00 in Los Angeles
+        report = await desk.sweep(sender, "slack")
+        assert (report.reminded, report.postponed) == (1, 1)
+        assert markers(fake_slack, "U0LA000001") == ["ib_invite"]
+        clock.advance(7 * HOUR)  # 17:00 UTC: 09:00 in Los Angeles, still too early there
+        assert (await desk.sweep(sender, "slack")).reminded == 0
+        clock.advance(HOUR)  # 10:00 in Los Angeles
+        assert (await desk.sweep(sender, "slack")).reminded == 1
+        for user in people:
+            assert markers(fake_slack, user) == ["ib_invite", "ib_invite:r1"], user
+    finally:
+        await budget.close()
