@@ -31,15 +31,35 @@ async def start_worker(database: Path, fake: FakeSlack, *extra: str) -> asyncio.
     return process
 
 
+def people_in(fake: FakeSlack, count: int) -> list[str]:
+    """``count`` people in the workspace, and the tiers of the methods sending uses per second instead of per minute."""
+    users = [f"U{n:04d}" for n in range(count)]
+    for user in users:
+        fake.add_user(user, user)
+    for method, calls in (("users.info", 100), ("conversations.open", 50), ("conversations.history", 50)):
+        fake.set_tier_limit(method, calls, window=1.0)
+    return users
+
+
+async def finish_with(worker: asyncio.subprocess.Process, database: Path, state: InvitationState, people: int) -> None:
+    """Wait until all ``people`` invitees are in ``state`` (the worker's doing), then kill the worker."""
+    try:
+        async with SQLiteStore(database) as store:
+            for _ in range(6000):
+                counts = (await store.invitation_counts("default")).by_state
+                if counts.get(state) == people:
+                    break
+                await asyncio.sleep(0.05)
+            assert counts == {state: people}
+    finally:
+        worker.send_signal(signal.SIGKILL)
+        await worker.wait()
+
+
 async def test_kill_9_mid_campaign_and_a_restart_invite_everyone_exactly_once(
     fake_slack: FakeSlack, tmp_path: Path
 ) -> None:
-    users = [f"U{n:04d}" for n in range(PEOPLE)]
-    for user in users:
-        fake_slack.add_user(user, user)
-    fake_slack.set_tier_limit("conversations.open", 50, window=1.0)
-    fake_slack.set_tier_limit("users.info", 100, window=1.0)
-    fake_slack.set_tier_limit("conversations.history", 50, window=1.0)
+    users = people_in(fake_slack, PEOPLE)
     database = tmp_path / "bridge.db"
     async with SQLiteStore(database) as store:
         campaign = Campaign("c1", "default", "slack", fake_slack.team_id, created_at=1.0)
@@ -57,18 +77,7 @@ async def test_kill_9_mid_campaign_and_a_restart_invite_everyone_exactly_once(
         await first.wait()
     assert first.returncode == -signal.SIGKILL
     assert posted() < PEOPLE
-    second = await start_worker(database, fake_slack)
-    try:
-        async with SQLiteStore(database) as store:
-            for _ in range(6000):
-                counts = (await store.invitation_counts("default")).by_state
-                if counts.get(InvitationState.INVITED) == PEOPLE:
-                    break
-                await asyncio.sleep(0.05)
-            assert counts == {InvitationState.INVITED: PEOPLE}
-    finally:
-        second.send_signal(signal.SIGKILL)
-        await second.wait()
+    await finish_with(await start_worker(database, fake_slack), database, InvitationState.INVITED, PEOPLE)
     channels = [call.args["channel"] for call in fake_slack.calls_of("chat.postMessage")]
     assert len(channels) == PEOPLE and len(set(channels)) == PEOPLE  # everyone once, nobody twice
     assert fake_slack.rate_stats("conversations.open").limited == 0

@@ -12,7 +12,7 @@ import signal
 from pathlib import Path
 
 from fake_slack import FakeSlack
-from test_slack_campaign_kill import start_worker
+from test_slack_campaign_kill import finish_with, people_in, start_worker
 
 from bot.core.invitations import DAY, Campaign, InvitationState
 from storage.sqlite import SQLiteStore
@@ -29,11 +29,7 @@ def reminders_in_dm(fake: FakeSlack, user: str) -> list[str]:
 async def test_kill_9_mid_reminders_and_a_restart_remind_everyone_exactly_once(
     fake_slack: FakeSlack, tmp_path: Path
 ) -> None:
-    users = [f"U{n:04d}" for n in range(PEOPLE)]
-    for user in users:
-        fake_slack.add_user(user, user)
-    for method, calls in (("users.info", 100), ("conversations.open", 50), ("conversations.history", 50)):
-        fake_slack.set_tier_limit(method, calls, window=1.0)  # Slack's tiers per second instead of per minute
+    users = people_in(fake_slack, PEOPLE)
     database = tmp_path / "bridge.db"
     invited_at = TUESDAY_10_UTC - 4 * DAY
     async with SQLiteStore(database) as store:
@@ -78,15 +74,6 @@ async def test_kill_9_mid_reminders_and_a_restart_remind_everyone_exactly_once(
     # 3. a restart finishes the round
     fake_slack.set_latency("chat.postMessage", 0.0)
     third = await start_worker(database, fake_slack, str(TUESDAY_10_UTC + 120.0))
-    try:
-        async with SQLiteStore(database) as store:
-            for _ in range(1200):
-                counts = (await store.invitation_counts("default")).by_state
-                if counts.get(InvitationState.REMINDED) == PEOPLE:
-                    break
-                await asyncio.sleep(0.05)
-            assert counts == {InvitationState.REMINDED: PEOPLE}
-    finally:
-        await kill(third)
+    await finish_with(third, database, InvitationState.REMINDED, PEOPLE)
     for user in users:
         assert reminders_in_dm(fake_slack, user) == ["ib_invite:r1"], user  # nobody skipped, nobody twice
