@@ -39,6 +39,8 @@ INVITATION_QUERIES: dict[str, str] = {
     "invitation_counts": "SELECT state, count(*) FROM invitations WHERE study = ? GROUP BY state",
     "volunteers": "SELECT count(*) FROM invitations WHERE study = ? AND opted_in = 1",
     "opted_out": ("SELECT user_id FROM invitation_opt_outs WHERE platform = ? AND workspace = ? AND user_id = ?"),
+    "invitations_of": f"{_SELECT} WHERE platform = ? AND user_id = ? ORDER BY id",
+    "opt_outs_of": "SELECT workspace, opted_out_at FROM invitation_opt_outs WHERE platform = ? AND user_id = ?",
 }
 _INSERT_CAMPAIGN = (
     "INSERT INTO campaigns (campaign_id, study, platform, workspace, created_at, reminders, reminder_after, "
@@ -249,6 +251,14 @@ class InvitationTables:
             if await self._rows(sql, (platform, workspace, user)):
                 found.add(user)
         return found
+
+    async def invitations_of(self, platform: str, user_id: str) -> list[Invitation]:
+        found = await self._rows(INVITATION_QUERIES["invitations_of"], (platform, user_id))
+        return [_invitation(row) for row in found]
+
+    async def opt_outs_of(self, platform: str, user_id: str) -> list[tuple[str, float]]:
+        found = await self._rows(INVITATION_QUERIES["opt_outs_of"], (platform, user_id))
+        return [(str(row[0]), float(row[1])) for row in found]
 
     async def respondents_of_study(self, study: str, platform: str) -> set[str]:
         return {str(row[0]) for row in await self._rows(_RESPONDENTS, (study, platform))}

@@ -200,6 +200,14 @@ class InvitationStore(Protocol):
         """Which of ``users`` opted out in this workspace."""
         ...
 
+    async def invitations_of(self, platform: str, user_id: str) -> list[Invitation]:
+        """Every invitation of one person on the platform, in any workspace, oldest first (my-data, forget-me)."""
+        ...
+
+    async def opt_outs_of(self, platform: str, user_id: str) -> list[tuple[str, float]]:
+        """The person's opt-outs on the platform: ``(workspace, when)`` each."""
+        ...
+
     async def respondents_of_study(self, study: str, platform: str) -> set[str]:
         """Everyone who has an interview of the study on the platform (they are not invited again)."""
         ...

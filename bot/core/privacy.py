@@ -29,6 +29,7 @@ from bot.core.events import (
     UserText,
 )
 from bot.core.i18n import catalogue
+from bot.core.invitations import Invitation
 from bot.core.keys import ConversationKey
 from bot.core.lifecycle import Lifecycle
 from bot.core.policy import typed_word
@@ -156,10 +157,23 @@ class PrivacyDesk:
         return [r for r in found if scope is None or r.key.workspace == scope]
 
     async def stores_anything(self, platform: str, workspace: str, user: str) -> bool:
-        """Whether any interview or consent record of the person is stored."""
+        """Whether any interview, consent record, invitation or opt-out of the person is stored."""
         if await self._records(platform, workspace, user):
             return True
-        return bool(await self._ctx.store.consents_of(platform, workspace, user))
+        if await self._ctx.store.consents_of(platform, workspace, user):
+            return True
+        return bool(
+            await self._invitations(platform, workspace, user) or await self._opt_outs(platform, workspace, user)
+        )
+
+    async def _invitations(self, platform: str, workspace: str, user: str) -> list[Invitation]:
+        scope = self._scope(platform, workspace)
+        found = await self._ctx.store.invitations_of(platform, user)
+        return [i for i in found if scope is None or i.workspace == scope]
+
+    async def _opt_outs(self, platform: str, workspace: str, user: str) -> list[tuple[str, float]]:
+        scope = self._scope(platform, workspace)
+        return [o for o in await self._ctx.store.opt_outs_of(platform, user) if scope is None or o[0] == scope]
 
     async def erased_at(self, platform: str, workspace: str, user: str) -> float | None:
         """When this person was forgotten, from the erasure log (None: never)."""
@@ -196,14 +210,15 @@ class PrivacyDesk:
         """Everything stored about the person as a JSON file, for them alone."""
         tr = catalogue(locale or self._ctx.config.locale)
         document = await self.export(key.platform, key.workspace, key.user)
-        if not document["interviews"] and not document["consents"]:
+        if not any(document[part] for part in ("interviews", "consents", "invitations", "opted_out")):
             text = privacy_texts.nothing_stored(tr, await self.erased_at(key.platform, key.workspace, key.user))
             return Outcome(OutcomeKind.NO_INTERVIEW, text)
         content = json.dumps(document, ensure_ascii=False, indent=2).encode("utf-8")
         return Outcome(OutcomeKind.ACCEPTED, privacy_texts.my_data_sent(tr), file=DataFile("my-data.json", content))
 
     async def export(self, platform: str, workspace: str, user: str) -> dict[str, Any]:
-        """The document of ``/interview my-data``: the person's interviews with their transcripts, their consents."""
+        """The document of ``/interview my-data``: the person's interviews with their transcripts, their consents,
+        the invitations they got and their opt-outs ("Don't ask me again")."""
         store = self._ctx.store
         interviews = []
         for record in await self._records(platform, workspace, user):
@@ -229,11 +244,26 @@ class PrivacyDesk:
             {"study": c.study, "decision": c.decision.value, "at": _iso(c.at)}
             for c in await store.consents_of(platform, workspace, user)
         ]
+        invitations = [
+            {
+                "study": i.study,
+                "state": i.state.value,
+                "invited_at": _iso(i.created_at),
+                "updated_at": _iso(i.updated_at),
+            }
+            for i in await self._invitations(platform, workspace, user)
+        ]
+        opted_out = [
+            {"workspace": where or None, "at": _iso(at)}
+            for where, at in await self._opt_outs(platform, workspace, user)
+        ]
         return {
             "about": {"platform": platform, "workspace": workspace or None, "user": user},
             "exported_at": _iso(self._ctx.clock.now()),
             "interviews": interviews,
             "consents": consents,
+            "invitations": invitations,
+            "opted_out": opted_out,
         }
 
     # --- retention ---

@@ -64,3 +64,15 @@ async def test_forget_me_confirms_in_the_dm_then_erases_and_says_what_stays_at_t
     nothing = await stack.fake.slash_command(BOB, "interview", [{"type": 1, "name": "my-data", "options": []}])
     await stack.fake.wait_for(lambda: bool(nothing.followups), timeout=10.0)
     stack.fake.assert_no_spec_errors()
+
+
+async def test_a_dm_saying_delete_my_data_asks_then_erases(stack: Stack) -> None:
+    await _interview(stack, ADA)
+    await stack.fake.user_sends_dm(ADA, "Delete my data")
+    erase = ids.action_id("forget")
+    await stack.fake.wait_for(lambda: any(erase in custom_ids(m) for m in stack.dm(ADA)), timeout=10.0)
+    assert await stack.store.interviews_of_user("discord", ADA), "nothing is erased before the confirmation"
+    await stack.fake.user_sends_dm(ADA, "yes")  # typed, like the button
+    await stack.said(ADA, "Done: this bot erased everything it stored about you")
+    assert await stack.store.interviews_of_user("discord", ADA) == []
+    stack.fake.assert_no_spec_errors()

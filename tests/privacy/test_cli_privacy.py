@@ -80,3 +80,16 @@ def test_doctor_warns_when_a_study_is_anonymous_but_encryption_is_off(tmp_path: 
     encrypted = _run(["doctor"], "", {**env, "TOKEN_ENCRYPTION_KEY": key, "RETENTION_DAYS": "30"})
     assert "anonymous but encryption is off" not in encrypted.stdout
     assert "purged after 30 days" in encrypted.stdout
+
+
+async def test_the_operator_forgets_a_discord_member_by_id_alone(
+    tmp_path: Path, client: InterviewClient, emulator: Emulator
+) -> None:
+    database = tmp_path / "bot.db"
+    await _seed(database, client, ConversationKey("discord", "", "1600000000000000001", "1500000000000000042"))
+    env = {"DATABASE_PATH": str(database)}
+    result = _run(["forget", "--platform", "discord", "--user", "1500000000000000042"], "", env)
+    assert result.returncode == 0, result.stderr
+    assert "Erased everything stored about discord user 1500000000000000042" in result.stdout
+    rows = await every_row(str(database))
+    assert containing(rows, "1500000000000000042", WORDS) == {} and len(rows["erasures"]) == 1

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
+
 from bot.core.bridge import Bridge
-from bot.core.events import ConsentReply, ForgetMe, OutcomeKind, Start, UserText
+from bot.core.events import ConsentReply, ForgetMe, MyData, OutcomeKind, Start, UserText
+from bot.core.invitations import Campaign
 from bot.core.ports import Action, NoticeKind
 from bot.core.store import Store
 from bot.emulator import Emulator
@@ -98,3 +101,27 @@ async def test_the_erasure_log_answers_who_was_forgotten_among_many(bridge: Brid
     found = await bridge.privacy.pseudonyms.erased_among(key.platform, key.workspace, [*crowd, user, "U0STAYS02"])
     assert found == {user}
     assert await bridge.privacy.pseudonyms.erased_among("slack", key.workspace, [user]) == set(), "per platform"
+
+
+async def test_someone_only_invited_who_opted_out_can_see_and_erase_that_too(
+    bridge: Bridge, store: Store, database: str
+) -> None:
+    """A campaign invitee who clicked "Don't ask me again" and never took part is stored too: my-data shows it,
+    forget-me erases it (it is not "nothing stored")."""
+    user, key = "U0INVITED", key_of("U0INVITED")
+    campaign = Campaign("c1", "named", key.platform, key.workspace, created_at=1.0)
+    await store.create_campaign(campaign)
+    await store.add_invitees(campaign, [user, "U0SOMEONE"], 1.0)
+    await store.opt_out(key.platform, key.workspace, user, 2.0)
+
+    data = await bridge.handle(MyData(key))
+    assert data.file is not None
+    document = json.loads(data.file.content)
+    assert [(i["study"], i["state"]) for i in document["invitations"]] == [("named", "opted_out")]
+    assert len(document["opted_out"]) == 1 and "U0SOMEONE" not in data.file.content.decode()
+
+    asked = await bridge.handle(ForgetMe(key, actor=user))
+    assert asked.kind is OutcomeKind.ACCEPTED, asked
+    await bridge.handle(ForgetMe(key, confirmed=True, actor=user))
+    rows = await every_row(database)
+    assert containing(rows, user) == {} and containing(rows, "U0SOMEONE"), "only theirs goes"

@@ -101,3 +101,18 @@ async def test_forget_me_asks_in_the_dm_then_leaves_only_the_erasure_log(harness
     assert "already erased on" in _ephemeral_texts(h.fake, ALICE)[-1]
     assert not h.fake.shared_files(channel), "no file of nothing"
     assert containing(await every_row(database), ALICE, WORDS, NAME) == {}, "the answers stored nothing anew"
+
+
+async def test_a_dm_saying_delete_my_data_asks_then_erases(harness: Harness) -> None:
+    h = harness
+    await _interview(h, ALICE, WORDS)
+    await h.fake.user_sends_dm(ALICE, "Delete my data")  # a new top-level message, not in the interview's thread
+    confirm = await h.wait_for_action("ib:act:forget")
+    assert await h.store.interviews_of_user("slack", ALICE), "nothing is erased before the confirmation"
+    assert await h.click(confirm, "ib:act:forget") == 200
+    channel = h.fake.dm_channel_of(ALICE)
+    await h.fake.wait_for(
+        lambda: any("erased everything" in block_text(m) for m in h.fake.bot_messages(channel)), timeout=10.0
+    )
+    assert await h.store.interviews_of_user("slack", ALICE) == []
+    assert containing(await every_row(h.store.path), ALICE, WORDS) == {}
