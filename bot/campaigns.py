@@ -125,7 +125,9 @@ async def campaign_status(settings: Settings, study_id: str, as_json: bool, out:
         out.write(json.dumps(counts.as_dict(), indent=2) + "\n")
         return 0
     lines = [f"study {study_id}: {counts.total} invited"]
-    lines += [f"  {state.value:<14} {counts.by_state.get(state, 0)}" for state in InvitationState]
+    for state in InvitationState:
+        times = f"  ({counts.times()})" if state is InvitationState.REMINDED and counts.reminded_times else ""
+        lines.append(f"  {state.value:<14} {counts.by_state.get(state, 0)}{times}")
     lines.append(f"  response rate  {counts.response_rate:.0%}")
     out.write("\n".join(lines) + "\n")
     return 0

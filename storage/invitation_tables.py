@@ -36,7 +36,9 @@ INVITATION_QUERIES: dict[str, str] = {
         f"{_SELECT} WHERE next_at IS NOT NULL AND next_at <= ? AND platform || '' = ? ORDER BY next_at LIMIT ?"
     ),
     "get_invitation": f"{_SELECT} WHERE study = ? AND platform = ? AND workspace = ? AND user_id = ?",
-    "invitation_counts": "SELECT state, count(*) FROM invitations WHERE study = ? GROUP BY state",
+    "invitation_counts": (
+        "SELECT state, reminders_sent, count(*) FROM invitations WHERE study = ? GROUP BY state, reminders_sent"
+    ),
     "volunteers": "SELECT count(*) FROM invitations WHERE study = ? AND opted_in = 1",
     "opted_out": ("SELECT user_id FROM invitation_opt_outs WHERE platform = ? AND workspace = ? AND user_id = ?"),
     "invitations_of": f"{_SELECT} WHERE platform = ? AND user_id = ? ORDER BY id",
@@ -226,8 +228,13 @@ class InvitationTables:
     async def invitation_counts(self, study: str) -> CampaignCounts:
         found = await self._rows(INVITATION_QUERIES["invitation_counts"], (study,))
         [(volunteers,)] = await self._rows(INVITATION_QUERIES["volunteers"], (study,))
-        by_state = {InvitationState(row[0]): int(row[1]) for row in found}
-        return CampaignCounts(study, by_state, volunteers=int(volunteers))
+        by_state: dict[InvitationState, int] = {}
+        reminded: dict[int, int] = {}
+        for state, sent, number in found:
+            by_state[InvitationState(state)] = by_state.get(InvitationState(state), 0) + int(number)
+            if state == InvitationState.REMINDED.value:
+                reminded[int(sent)] = int(number)
+        return CampaignCounts(study, by_state, volunteers=int(volunteers), reminded_times=reminded)
 
     async def settle_invitations(self, study: str, now: float) -> int:
         completed = await self._rows(_SETTLE_COMPLETED, (now, study))

@@ -196,6 +196,8 @@ def invitation_fields(counts: CampaignCounts, tr: Catalogue) -> list[tuple[str, 
         InvitationState.UNDELIVERABLE: tr.gettext("undeliverable"),
         InvitationState.EXPIRED: tr.gettext("expired"),
     }
+    if counts.reminded_times:
+        names[InvitationState.REMINDED] += f" ({counts.times()})"  # reminded (×1: 80, ×2: 40): 120
     states = ", ".join(
         f"{names[state]}: {counts.by_state[state]}" for state in InvitationState if state in counts.by_state
     )

@@ -85,6 +85,11 @@ class CampaignCounts:
     study: str
     by_state: Mapping[InvitationState, int]
     volunteers: int = 0  # asked to be reminded (Discord's "Remind me later"), whatever their state now
+    reminded_times: Mapping[int, int] = field(default_factory=dict)  # of the ``reminded``: how many after n reminders
+
+    def times(self) -> str:
+        """``×1: 80, ×2: 40``: the reminded by how many reminders they got ("" when nobody was reminded)."""
+        return ", ".join(f"×{n}: {self.reminded_times[n]}" for n in sorted(self.reminded_times))
 
     @property
     def total(self) -> int:
@@ -112,6 +117,7 @@ class CampaignCounts:
             "states": {state.value: self.by_state.get(state, 0) for state in InvitationState},
             "total": self.total,
             "volunteers": self.volunteers,
+            "reminded_times": {str(n): self.reminded_times[n] for n in sorted(self.reminded_times)},
             "response_rate": round(self.response_rate, 4),
         }
 

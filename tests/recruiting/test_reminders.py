@@ -78,6 +78,7 @@ async def test_everyone_is_invited_once_and_reminded_at_most_twice_at_their_work
         assert steps[1][1] - steps[0][1] >= 3 * DAY and steps[2][1] - steps[1][1] >= 5 * DAY
     counts = await store.invitation_counts("onboarding")
     assert counts.by_state == {S.REMINDED: 3}
+    assert counts.reminded_times == {2: 3} and counts.as_dict()["reminded_times"] == {"2": 3}  # reminded ×2
     assert await store.due_invitations(clock.now() + 365 * DAY) == []  # the cap reached: no timer left
 
 
@@ -224,7 +225,8 @@ async def test_a_reminder_cut_short_goes_once_and_one_that_failed_goes_after_all
     clock.advance(61.0)  # both leases lapse: "cut" is found in its DM, "down" is reminded now
     await desk.sweep(platform, "slack")
     assert [n for n, _ in platform.of("cut")] == [0, 1] and [n for n, _ in platform.of("down")] == [0, 1]
-    assert (await store.invitation_counts("onboarding")).by_state == {S.REMINDED: 2}
+    counts = await store.invitation_counts("onboarding")
+    assert counts.by_state == {S.REMINDED: 2} and counts.times() == "×1: 2"
     clock.advance(30 * DAY)
     await desk.sweep(platform, "slack")
     assert len(platform.sent) == 4  # the cap: nothing more

@@ -4,6 +4,7 @@ after the lease. Nothing is skipped, nothing doubled, and the cap holds."""
 
 from __future__ import annotations
 
+import io
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -14,6 +15,8 @@ from adapters.slack.adapter import SlackAdapter
 from adapters.slack.budget import DEFAULT_LIMITS, SlackBudget
 from adapters.slack.invitations import SlackInvitations
 from adapters.slack.runner import make_client
+from bot.campaigns import campaign_status
+from bot.config import Settings
 from bot.core import InvitationDesk, ManualClock, MemoryState
 from bot.core.invitations import DAY, Campaign, InvitationState
 from bot.core.studies import Study, StudyBook
@@ -40,7 +43,7 @@ def markers(fake: FakeSlack, user: str) -> list[str]:
 
 
 async def test_a_lost_answer_or_a_refused_post_neither_doubles_nor_skips_a_reminder(
-    fake_slack: FakeSlack, store: SQLiteStore
+    fake_slack: FakeSlack, store: SQLiteStore, tmp_path: Path
 ) -> None:
     for user in PEOPLE:
         fake_slack.add_user(user, user.lower())
@@ -76,6 +79,10 @@ async def test_a_lost_answer_or_a_refused_post_neither_doubles_nor_skips_a_remin
             assert markers(fake_slack, user) == ["ib_invite", "ib_invite:r1", "ib_invite:r2"], user
         counts = (await store.invitation_counts("default")).by_state
         assert counts == {InvitationState.REMINDED: 2}
+        status = io.StringIO()
+        settings = Settings(_env_file=None, database_path=str(tmp_path / "bridge.db"))  # type: ignore[call-arg]
+        assert await campaign_status(settings, "default", False, out=status) == 0
+        assert "  reminded       2  (×2: 2)" in status.getvalue().splitlines()  # reminded ×2, both of them
     finally:
         await budget.close()
 
