@@ -201,6 +201,7 @@ class PrivacyDesk:
         now = ctx.clock.now()
         erasure = await self.pseudonyms.erasure(platform, workspace, user)
         removed = await ctx.store.forget_user(platform, self._scope(platform, workspace), user, erasure, now)
+        await self.pseudonyms.forbid_contact(erasure)  # an opt-in since an earlier erasure no longer holds
         log.info("erased a person platform=%s removed=%s cards=%s", platform, removed, cards)
         return Erasure(removed, now, cards)
 

@@ -14,10 +14,12 @@ from collections.abc import Iterable
 
 from bot.core.store import Store
 
-__all__ = ["SECRET_KEY", "SECRET_SCOPE", "Pseudonyms", "erasure_hash", "person_of", "secret_of"]
+__all__ = ["CONTACT_SCOPE", "SECRET_KEY", "SECRET_SCOPE", "Pseudonyms", "erasure_hash", "person_of", "secret_of"]
 
 #: The storage scope of the per-install secret (never searched for, never erased: it names nobody).
 SECRET_SCOPE = "install"
+#: Forgotten people who asked to be invited again: key the erasure hash (names nobody without the secret).
+CONTACT_SCOPE = "erasure-contact"
 #: The key of the per-install secret in that scope; its value is ``{"secret": "<hex>"}``.
 SECRET_KEY = "privacy-secret"
 
@@ -69,10 +71,25 @@ class Pseudonyms:
         return erasure_hash(await self.secret(), platform, workspace, user)
 
     async def erased_among(self, platform: str, workspace: str, users: Iterable[str]) -> set[str]:
-        """Which of ``users`` are in the erasure log (forgotten people: never invited again)."""
+        """Which of ``users`` are in the erasure log and have not asked to be invited again since (forgotten
+        people are never invited: the erasure log is a do-not-contact record until their ``/interview opt-in``)."""
         wanted = list(dict.fromkeys(users))
         if not wanted:
             return set()
         secret = await self.secret()
         hashes = {erasure_hash(secret, platform, workspace, user): user for user in wanted}
-        return {hashes[found] for found in await self._store.erased_of(list(hashes))}
+        found = await self._store.erased_of(list(hashes))
+        return {hashes[erasure] for erasure in found if await self._store.get_state(CONTACT_SCOPE, erasure) is None}
+
+    async def allow_contact(self, platform: str, workspace: str, user: str, now: float) -> bool:
+        """The forgotten person asked to be invited again (``/interview opt-in``); False if they were never
+        forgotten. A later erasure takes it back (:meth:`forbid_contact`)."""
+        erasure = await self.erasure(platform, workspace, user)
+        if await self._store.erased_at(erasure) is None:
+            return False
+        await self._store.put_state(CONTACT_SCOPE, erasure, {"at": now})
+        return True
+
+    async def forbid_contact(self, erasure: str) -> None:
+        """An erasure: the person is not invited again, whatever they said before."""
+        await self._store.put_state(CONTACT_SCOPE, erasure, None)

@@ -259,8 +259,10 @@ class InvitationDesk:
         await self._store.opt_out(platform, workspace, user_id, self.clock.now())
 
     async def opt_in(self, platform: str, workspace: str, user_id: str) -> bool:
-        """``/interview opt-in``: later campaigns may invite the person again; False if they had not opted out."""
-        return await self._store.opt_in(platform, workspace, user_id)
+        """``/interview opt-in``: later campaigns may invite the person again — after an opt-out, or after an
+        erasure (which is a do-not-contact record too); False if neither held them back."""
+        had = await self._store.opt_in(platform, workspace, user_id)
+        return await self.pseudonyms.allow_contact(platform, workspace, user_id, self.clock.now()) or had
 
     async def is_closed(self, study: Study) -> bool:
         """Whether the study is closed (by an admin or its ``closes_at``): no campaign may start then."""

@@ -68,3 +68,36 @@ async def test_invite_and_the_sweep_leave_forgotten_people_alone(fake_slack: Fak
     sent_to = {c.args["channel"] for c in fake_slack.calls_of("chat.postMessage")}
     assert fake_slack.dm_channel_of("U0GONE0002") not in sent_to
     assert fake_slack.dm_channel_of("U0KEEN0001") in sent_to and fake_slack.dm_channel_of("U0KEEN0004") in sent_to
+
+
+async def test_a_forgotten_person_who_opts_in_again_is_invited_until_a_new_erasure(
+    fake_slack: FakeSlack, tmp_path: Path
+) -> None:
+    team = fake_slack.team_id
+    for user in PEOPLE:
+        fake_slack.add_user(user, user.lower())
+    settings = settings_for(fake_slack, tmp_path)
+    async with SQLiteStore(tmp_path / "bridge.db") as store:
+        await store.opt_out("slack", team, "U0GONE0002", now=1.0)
+    assert await forget_person(settings, "slack", team, "U0GONE0002") is not None
+    async with SQLiteStore(tmp_path / "bridge.db") as store:
+        desk = InvitationDesk(store, StudyBook((Study(id="default", name="Onboarding"),)), ManualClock())
+        assert await desk.opt_in("slack", team, "U0GONE0002"), "/interview opt-in answers 'Done'"
+        assert not await desk.opt_in("slack", team, "U0KEEN0001"), "nothing held this one back"
+    code, out, _ = await run_invite(settings, InviteRequest(study="default", users=("U0GONE0002",)))
+    assert code == 0 and line(out, "queued for an invitation now") == 1
+    assert line(out, "skipped, asked to be forgotten") == 0
+
+    async with SQLiteStore(tmp_path / "bridge.db") as store:  # they took part; then asked to be forgotten again
+        await store.create_interview(
+            InterviewRecord(
+                key=ConversationKey("slack", team, "D0GONE", "U0GONE0002"),
+                interview_id="iv-again",
+                session_token="secret",
+                status=RecordStatus.COMPLETED,
+                study="other",
+            )
+        )
+    assert await forget_person(settings, "slack", team, "U0GONE0002") is not None
+    code, out, _ = await run_invite(settings, InviteRequest(study="default", users=("U0GONE0002",)))
+    assert line(out, "skipped, asked to be forgotten") == 1, out
