@@ -17,9 +17,10 @@ from aiohttp import web
 from fake_slack import FakeSlack
 from test_slack_e2e import ALICE, Harness
 
+from adapters.slack.campaign import InviteCommand, parse_invite
 from bot.campaigns import InviteRequest, invite
 from bot.config import Settings
-from bot.core import ConversationKey, InvitationState
+from bot.core import ConversationKey, InvitationState, catalogue
 from bot.core.store import InterviewRecord, RecordStatus
 from bot.studies_file import parse_studies
 
@@ -166,3 +167,24 @@ async def test_the_slash_command_and_the_cli_print_the_same_campaign(
     assert count(printed_text := "\n".join(printed), "queued for an invitation now") == 5
     assert count(said, "queued for an invitation now") == 0 and count(said, "already invited to this study") == 5
     assert count(said, "skipped, bots") == count(printed_text, "skipped, bots") == 1
+
+
+def test_the_command_reads_slacks_escaped_mentions_and_plain_ids() -> None:
+    tr = catalogue("en")
+    typed = (
+        "onboarding <!subteam^S0DESIGN|@design> <!subteam^S0OPS> <#C0GENERAL|general> <@U0ANNA|anna> "
+        "emails:<mailto:ben@example.org|ben@example.org>,cem@example.org <mailto:dana@example.org|dana@example.org> "
+        "usergroup:S0DESIGN,S0MORE channel:C0RANDOM users:U0BEN,<@U0CEM|cem> reminders:1 reminder-after:24h"
+    )
+    command = parse_invite(typed.split(), tr)
+    assert isinstance(command, InviteCommand)
+    assert command.study == "onboarding" and command.reminders == 1 and command.reminder_after == (86_400.0,)
+    audience = command.audience
+    assert audience.usergroups == ("S0DESIGN", "S0OPS", "S0MORE")  # each once
+    assert audience.channels == ("C0GENERAL", "C0RANDOM")
+    assert audience.users == ("U0ANNA", "U0BEN", "U0CEM")
+    assert audience.emails == ("ben@example.org", "cem@example.org", "dana@example.org")
+    assert (
+        parse_invite(["onboarding", "reminder-after:soon"], tr)
+        == "reminder-after: 'soon' is not a delay like 3d, 24h or 90m"
+    )
