@@ -25,7 +25,7 @@ from bot.core.choosing import StudyGate
 from bot.core.clock import Clock
 from bot.core.invitations import Campaign, Invitation, InvitationState, InvitationStore
 from bot.core.pseudonyms import Pseudonyms
-from bot.core.store import Store
+from bot.core.store import RecordStatus, Store
 from bot.core.studies import Study, StudyBook, StudyState
 
 __all__ = [
@@ -43,6 +43,7 @@ S = InvitationState
 WORK_STARTS = 10  # local hour a reminder may go from
 WORK_ENDS = 17  # local hour after which it waits for the next working day
 PAUSED_RETRY = 3600.0  # a paused study's invitations are looked at again an hour later
+BUSY_RETRY = 3600.0  # someone in an interview (of any study) hears from a campaign an hour later at the earliest
 SEND_LEASE = 120.0  # an invitation being sent is claimed this long; after that another attempt checks the DM
 
 
@@ -236,11 +237,20 @@ class InvitationDesk:
         else:  # nothing more to send: the timer stops
             await self._move(invitation, invitation.state, None, now)
             return
+        if await self._in_an_interview(invitation):  # never interrupt one (of this or another study)
+            report.postponed += await self._move(invitation, invitation.state, now + BUSY_RETRY, now)
+            return
         delivered = await self._send_once(invitation, campaign, study, sender, number, now)
         report.invited += number == 0 and delivered is Delivery.SENT
         report.reminded += number > 0 and delivered is Delivery.SENT
         report.undeliverable += delivered is Delivery.UNDELIVERABLE
         report.failed += delivered is Delivery.FAILED
+
+    async def _in_an_interview(self, invitation: Invitation) -> bool:
+        """Whether the invitee has an interview running on the platform now (the claim also refuses anyone with an
+        interview of the invitation's own study, atomically)."""
+        recent = await self._store.interviews_of_user(invitation.platform, invitation.user_id, limit=5)
+        return any(record.status is not RecordStatus.COMPLETED for record in recent)
 
     async def answer(
         self, study_id: str, platform: str, workspace: str, user_id: str, state: InvitationState

@@ -230,3 +230,21 @@ async def test_a_reminder_cut_short_goes_once_and_one_that_failed_goes_after_all
     clock.advance(30 * DAY)
     await desk.sweep(platform, "slack")
     assert len(platform.sent) == 4  # the cap: nothing more
+
+
+async def test_someone_in_an_interview_of_another_study_hears_from_the_campaign_after_it(
+    store: RecruitingStore, clock: ManualClock, book: StudyBook
+) -> None:
+    await queue(store, ["busy", "free"], clock.now(), reminders=1, reminder_after=(DAY,))
+    platform = Platform(clock)
+    desk = InvitationDesk(store, book, clock)
+    pricing = _record("busy")
+    pricing.study, pricing.interview_id = "pricing", "iv-pricing"
+    await store.create_interview(pricing)  # in an interview of another study: not even invited now
+    await desk.sweep(platform, "slack")
+    assert platform.of("busy") == [] and [n for n, _ in platform.of("free")] == [0]
+    pricing.status = RecordStatus.COMPLETED
+    await store.update_interview(pricing)
+    await run_days(desk, platform, clock, 3)
+    assert [n for n, _ in platform.of("busy")] == [0, 1]  # once it is over: the invitation, then the reminder
+    assert [n for n, _ in platform.of("free")] == [0, 1]
