@@ -217,6 +217,23 @@ FIX_APP_TOKEN = (
 )
 
 
+def warn_of_missing_scopes(headers: Any) -> None:
+    """Log which of :data:`SCOPES` the bot token lacks (Slack lists the token's scopes in ``X-OAuth-Scopes``): an
+    app created from an older manifest keeps running, and the log says what to add for the rest."""
+    listed = next((str(value) for name, value in dict(headers or {}).items() if name.lower() == "x-oauth-scopes"), None)
+    if listed is None:
+        return
+    missing = sorted(set(SCOPES) - {scope.strip() for scope in listed.split(",")})
+    if missing:
+        needs = "; ".join(f"{scope}: {SCOPES[scope]}" for scope in missing)
+        log.warning(
+            "slack: the bot token lacks %s (%s). Add them under api.slack.com/apps → your app → OAuth & Permissions "
+            "(deploy/slack-manifest.yaml lists them all) and reinstall the app.",
+            ", ".join(missing),
+            needs,
+        )
+
+
 async def check_tokens(settings: Settings, client: AsyncWebClient, *, backoff: float = 1.0) -> None:
     """Ask Slack whether the tokens are accepted before serving (auth.test; apps.connections.open for xapp-).
 
@@ -231,7 +248,9 @@ async def check_tokens(settings: Settings, client: AsyncWebClient, *, backoff: f
         delay = backoff
         while True:
             try:
-                await web_client.api_call(method)
+                answer = await web_client.api_call(method)
+                if method == "auth.test":
+                    warn_of_missing_scopes(answer.headers)
                 break
             except SlackApiError as error:
                 code = str(error.response.get("error", "")) if error.response is not None else ""

@@ -5,6 +5,7 @@ the adapter called, an event it subscribes to, or its slash command (no needless
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -19,7 +20,8 @@ from fake_slack.scopes import COMMANDS_SCOPE, EVENT_SCOPES, METHOD_SCOPES, missi
 from test_slack_e2e import ALICE, Harness, action_ids, start_interview
 
 from adapters.slack.listeners import COMMAND, EVENTS
-from adapters.slack.runner import SCOPES
+from adapters.slack.runner import SCOPES, check_tokens, make_client
+from bot.config import Settings
 from bot.studies_file import parse_studies
 
 #: One study (so the respondent flow is unchanged) and admins by user group (the admin commands' scopes).
@@ -123,3 +125,21 @@ def test_manifest_follows_slacks_schema_and_offers_the_agent_view() -> None:
     assert 0 < len(agent["agent_description"]) <= 300
     assert 1 <= len(agent["suggested_prompts"]) <= 4
     assert [p["title"] for p in agent["suggested_prompts"]] == ["Start the interview", "How does this work?"]
+
+
+async def test_an_app_from_an_older_manifest_is_told_which_scopes_to_add(
+    fake_slack: FakeSlack, caplog: pytest.LogCaptureFixture
+) -> None:
+    scopes = set(manifest()["oauth_config"]["scopes"]["bot"])
+    settings = Settings(_env_file=None, slack_bot_token=fake_slack.bot_token, slack_api_url=fake_slack.api_url)  # type: ignore[call-arg]
+    client = make_client(fake_slack.bot_token, fake_slack.api_url)
+    fake_slack.granted_scopes = scopes - {"channels:read", "users:read.email"}  # installed before campaigns
+    with caplog.at_level(logging.WARNING, "adapters.slack"):
+        await check_tokens(settings, client)
+    assert "the bot token lacks channels:read, users:read.email" in caplog.text
+    assert "users.lookupByEmail" in caplog.text and "conversations.members" in caplog.text  # what each is for
+    caplog.clear()
+    fake_slack.granted_scopes = scopes
+    with caplog.at_level(logging.WARNING, "adapters.slack"):
+        await check_tokens(settings, client)
+    assert "lacks" not in caplog.text

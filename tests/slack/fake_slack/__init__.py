@@ -32,8 +32,9 @@ connection drops before the answer); `set_latency(method, seconds)` ("*" = all);
 limited, peak per window); `rate.enabled = False` or `FakeSlack(rate_limits=False)` to switch tiers off;
 `remove_app(team_id, error)` (account_inactive | invalid_auth | token_revoked | channel_not_found) and
 `await uninstall(team_id)` (also delivers app_uninstalled and tokens_revoked); `expire_stream(channel, ts)`;
-`granted_scopes` (None = all; a set of bot scopes makes methods outside it answer `missing_scope`, see
-`scopes.py` for what each method and event needs); `ack_timeout` (3 s: the app must answer within it);
+`granted_scopes` (None = all; every answer lists them in `X-OAuth-Scopes` as Slack's do; a set of bot scopes
+makes methods outside it answer `missing_scope`, see `scopes.py` for what each method and event needs);
+`ack_timeout` (3 s: the app must answer within it);
 `forge_signature = True` (bad X-Slack-Signature on every delivery); `add_workspace(team_id)`;
 `auto_retries` (0; Slack uses 3) with `retry_delays`: events the app fails or acks late are redelivered with
 X-Slack-Retry-Num / -Reason (http_timeout | http_error); `echo_bot_messages` (False): the app's own DM posts come

@@ -55,6 +55,9 @@ EVENT_SCOPES: dict[str, frozenset[str]] = {
 #: Features that need a scope: slash commands need `commands`; interactivity needs none.
 COMMANDS_SCOPE = "commands"
 
+#: Every bot scope named here: what `X-OAuth-Scopes` lists when every scope is granted (`granted_scopes` None).
+ALL: frozenset[str] = frozenset().union(*METHOD_SCOPES.values(), *EVENT_SCOPES.values(), {COMMANDS_SCOPE})
+
 
 #: Methods whose scope follows the kind of conversation named (``channels``, ``groups``, ``im``): its action.
 BY_CONVERSATION: dict[str, str] = {

@@ -16,7 +16,7 @@ from typing import Any
 from aiohttp import web
 
 from .core import FakeSlackBase
-from .scopes import missing_scope
+from .scopes import ALL, missing_scope
 from .state import JSON, RecordedCall, Workspace
 
 JSON_ARGS = ("blocks", "metadata", "chunks", "view", "attachments", "prompts", "loading_messages")
@@ -151,6 +151,8 @@ async def handle(fake: FakeSlackBase, request: web.Request) -> web.Response:
         body = {"ok": False, "error": exc.code, **exc.extra}
     except (json.JSONDecodeError, UnicodeDecodeError):
         body = {"ok": False, "error": "invalid_json"}
+    if team_id is not None and name != "apps.connections.open":  # like Slack: the bot token's scopes on each answer
+        headers["X-OAuth-Scopes"] = ",".join(sorted(fake.granted_scopes if fake.granted_scopes is not None else ALL))
     fake.calls.append(RecordedCall(name, args, status, body, team_id))
     fake.notify()
     if body.get("ok") and fake.lost_answers.get(name):
