@@ -18,6 +18,7 @@ from pydantic import ValidationError
 
 from bot import __version__
 from bot.config import Settings, explain
+from bot.core.campaign_record import MAX_REMINDERS
 from bot.core.i18n import Catalogue
 from bot.logs import log_to_file
 from bot.ops.logs import configure_logging
@@ -215,7 +216,8 @@ def build_parser() -> argparse.ArgumentParser:
     invite.add_argument("--channel", action="append", default=[], help="a channel id (C…): its members; repeatable")
     invite.add_argument("--users", action="append", default=[], help="user ids, comma-separated (U1,U2)")
     invite.add_argument("--csv", default=None, dest="csv_file", help="a CSV file with an email column")
-    invite.add_argument("--reminders", type=int, default=2, choices=range(0, 6), help="at most this many (default 2)")
+    most = range(0, MAX_REMINDERS + 1)
+    invite.add_argument("--reminders", type=int, default=2, choices=most, help="at most this many (default 2)")
     invite.add_argument("--reminder-after", default="3d,5d", help="delays of the reminders (default 3d,5d)")
     campaign = commands.add_parser("campaign", help="invitation campaigns")
     campaign_commands = campaign.add_subparsers(dest="campaign_command", required=True)

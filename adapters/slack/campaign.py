@@ -58,7 +58,7 @@ class InviteCommand:
     """``/interview invite`` as typed."""
 
     study: str | None = None
-    named: dict[str, list[str]] = field(default_factory=lambda: {kind: [] for kind in set(_KEYS.values())})
+    named: dict[str, list[str]] = field(default_factory=lambda: {kind: [] for kind in _MENTIONS.values()})
     reminders: int = DEFAULT_REMINDERS
     reminder_after: tuple[float, ...] = DEFAULT_REMINDER_AFTER
 
