@@ -7,6 +7,8 @@ of the capacity used over the run (requests / (limit × (windows elapsed + 1))),
 server saw. A slot counts from its grant until its response arrived plus one window (the server stamps a
 request somewhere in between), as in the process's own budget: each request's round trip (booking, request,
 settling) is time the window is not used, so wall-time use stays below 100 % even when every window is full.
+A settlement counts from the response, not from when its statement reached the database. Each instance opens
+its database and server connections before the start, as a running bot has them.
 """
 
 from __future__ import annotations

@@ -25,13 +25,15 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 async def main(base_url: str, api_key: str, dsn: str, limit: int, window: float, callers: int, each: int) -> None:
-    pool = await asyncpg.create_pool(dsn, min_size=1, max_size=4)
+    pool = await asyncpg.create_pool(dsn, min_size=4, max_size=4)  # connected before the start, as in a running bot
     budget = RequestBudget(limit, window)
     budget.shared = PostgresRequestWindow(pool, "bench-key", limit, window)
     limited = 0
     try:
         async with InterviewClient(base_url, api_key, budget=budget, backoff_base=0.01, max_retries=0) as client:
             interview = await client.start()
+            # a running bot's connections to the server are open: one per caller, before the start
+            await asyncio.gather(*(client.get(interview.interview_id, caller=f"c{n}") for n in range(callers)))
             print("ready", flush=True)
             await asyncio.to_thread(sys.stdin.readline)
             begin = time.monotonic()

@@ -10,6 +10,8 @@ between), as the process's own budget does. A dead instance's bookings simply ru
 
 from __future__ import annotations
 
+import time
+
 import asyncpg
 
 from storage.pg_locks import LockSpace, name_key
@@ -56,11 +58,15 @@ class PostgresRequestWindow:
             return [int(booking) for booking in bookings], 0.0
         return [], max(0.0, float(wait or 0.0))
 
-    async def settle(self, token: object) -> None:
-        """The response arrived: the booking counts ``window`` from now (the server counted it before now)."""
+    async def settle(self, token: object, answered_at: float | None = None) -> None:
+        """The response arrived (at ``answered_at`` on ``time.monotonic``, default now): the booking counts
+        ``window`` from then (the server counted it before). The time between the response and this statement
+        (a busy loop, a pool connection to wait for) is taken off, so it costs no capacity; what it cannot measure
+        (the statement's way to the database) only makes the booking end a little later, never earlier."""
         sql = f"UPDATE api_budget SET expires_at = {_NOW} + $2 WHERE id = $1"
         async with self._pool.acquire() as conn:
-            await conn.execute(sql, token, self.window)
+            late = 0.0 if answered_at is None else max(0.0, time.monotonic() - answered_at)
+            await conn.execute(sql, token, self.window - late)
 
     async def release(self, token: object) -> None:
         """The request never reached the server: its booking goes."""

@@ -27,8 +27,9 @@ class SharedWindow(Protocol):
         """Book up to ``count`` requests as the window has room: ``(tokens, 0.0)``; none: ``([], seconds to wait)``."""
         ...
 
-    async def settle(self, token: object) -> None:
-        """The booked request's response arrived: it counts one window from now."""
+    async def settle(self, token: object, answered_at: float | None = None) -> None:
+        """The booked request's response arrived (at ``answered_at`` on ``time.monotonic``, default now): it counts
+        one window from then."""
 
     async def release(self, token: object) -> None:
         """The booked request never reached the server: drop the booking."""

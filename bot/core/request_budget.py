@@ -78,7 +78,7 @@ class RequestBudget(FairScheduler):
 
     def _settle_at(self, grant: Grant, now: float) -> None:
         if not grant.done and self.shared is not None and grant.booking is not None:
-            self._tell_shared(self.shared.settle(grant.booking))
+            self._tell_shared(self.shared.settle(grant.booking, time.monotonic()))
         super()._settle_at(grant, now)
 
     def release(self, grant: Grant) -> None:

@@ -8,6 +8,7 @@ of the ``shared_budget`` benchmark), not here.
 from __future__ import annotations
 
 import asyncio
+import time
 
 import asyncpg
 import pytest
@@ -42,6 +43,17 @@ async def test_the_window_books_up_to_the_limit_and_frees_on_release(pool: async
     assert len((await window.take())[0]) == 1
     await window.settle(tokens[1])  # counts a window from now: still booked
     assert (await window.take())[0] == []
+
+
+async def test_a_late_settlement_counts_from_the_response(pool: asyncpg.Pool) -> None:
+    """The time between the response and the settling statement (a busy loop) costs no capacity."""
+    window = PostgresRequestWindow(pool, "key-late", limit=1, window=2.0)
+    (token,), _ = await window.take()
+    await window.settle(token, answered_at=time.monotonic() - 1.5)  # the response came 1.5 s ago
+    _, wait = await window.take()
+    assert 0.3 < wait < 0.7  # it frees 2 s after the response, not 2 s after the settlement
+    await asyncio.sleep(wait + 0.05)
+    assert len((await window.take())[0]) == 1
 
 
 async def test_concurrent_bookings_never_exceed_the_limit(pool: asyncpg.Pool) -> None:
