@@ -7,6 +7,7 @@ need). Nothing reaches the interview API until the person agrees — the start c
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from typing import Any
 
@@ -17,7 +18,7 @@ from bot.core.i18n import catalogue
 from bot.core.keys import ConversationKey
 from bot.core.lifecycle import Lifecycle
 from bot.core.policy import typed_word
-from bot.core.ports import Action, Notice, NoticeKind
+from bot.core.ports import Action, Notice, NoticeKind, RespondentUnreachable
 from bot.core.privacy_store import ConsentDecision, ConsentRecord
 from bot.core.studies import Study
 
@@ -77,7 +78,11 @@ class ConsentDesk:
         await ctx.store.save_consent(record)
         text = privacy_texts.consent_text(tr, study, ctx.config.retention_days, terminal=key.platform == TERMINAL)
         notice = Notice(NoticeKind.CONSENT, text, (Action.AGREE, Action.DECLINE), locale=locale, study=study.id)
-        await ctx.adapter(key).notify(key, notice)
+        try:
+            await ctx.adapter(key).notify(key, notice)
+        except RespondentUnreachable:  # never shown (DMs closed): nothing typed there later may count as consent
+            await ctx.store.save_consent(dataclasses.replace(record, request={}))
+            raise
         log.info("consent asked study=%s platform=%s", study.id, key.platform)
         return Outcome(OutcomeKind.ACCEPTED)
 

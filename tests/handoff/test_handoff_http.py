@@ -110,6 +110,10 @@ async def test_refusals_are_clear_and_leave_nothing_behind(world: HandoffWorld) 
         status, answer, _ = await world.hand_over(BOB)  # DMs closed
         assert status == 422 and answer["error"] == "user_unreachable", answer
         assert not world.fake.dm_channel_of(BOB) or not world.fake.bot_messages(world.fake.dm_channel_of(BOB) or "")
+        world.fake.set_dms_open(BOB, True)
+        await world.fake.user_sends_dm(BOB, "yes")  # later, unprompted: not an answer to a text never shown
+        await world.consent(BOB)  # the consent text comes first, as for anyone
+        assert sent_to_api(world) == []
         status, answer, _ = await world.hand_over("1999")  # not in the guild
         assert status == 422 and answer["error"] == "user_unreachable"
         assert len(world.emulator.book.interviews) == 0, "nothing was started at the interview service"
