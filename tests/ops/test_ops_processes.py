@@ -185,6 +185,7 @@ async def test_a_backup_taken_during_a_running_interview_is_whole(world: World) 
         await world.agree()
         await world.reply_done(1)
         await mid_reply(world)  # the bot is writing: a turn in flight, a reply streaming
+        world.emulator.faults.token_rate = 0.2  # and goes on streaming however slowly the backup process starts
         target = world.folder / "backups" / "during-interview.db"
         target.parent.mkdir()
         backup = await asyncio.create_subprocess_exec(
@@ -201,6 +202,7 @@ async def test_a_backup_taken_during_a_running_interview_is_whole(world: World) 
         _, err = await asyncio.wait_for(again.communicate(), 60)
         assert again.returncode == 1 and "exists already" in err.decode()  # never overwritten by accident
     finally:
+        world.emulator.faults.token_rate = 0.0
         code, _, err_text = await stop(bot)
     assert code == 0, err_text[-2000:]
 
