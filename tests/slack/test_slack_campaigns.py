@@ -20,7 +20,7 @@ from bot.config import Settings
 from bot.core import ConversationKey, InvitationDesk, ManualClock, MemoryState
 from bot.core.invitations import InvitationState
 from bot.core.store import InterviewRecord, RecordStatus
-from bot.core.studies import Study, StudyBook
+from bot.core.studies import Study, StudyBook, StudyState
 from storage.sqlite import SQLiteStore
 
 WINDOW = 1.0  # the fake's tiers per second instead of per minute: the same limits, 60 times faster
@@ -180,3 +180,13 @@ async def test_an_unknown_study_or_no_audience_records_nothing(fake_slack: FakeS
     assert code == 2 and "no study 'nope'" in err
     code, _, err = await run_invite(settings_for(fake_slack, tmp_path), InviteRequest("default"))
     assert code == 2 and "name an audience" in err
+
+
+async def test_a_study_an_admin_closed_records_no_campaign(
+    fake_slack: FakeSlack, tmp_path: Path, store: SQLiteStore
+) -> None:
+    book = StudyBook((Study(id="default", name="Onboarding"),))
+    await InvitationDesk(store, book, ManualClock()).gate.set_state(book.default, StudyState.CLOSED)
+    code, _, err = await run_invite(settings_for(fake_slack, tmp_path), InviteRequest("default", users=("U0ALICE01",)))
+    assert code == 2 and "the study 'default' is closed" in err
+    assert (await store.invitation_counts("default")).total == 0
