@@ -124,6 +124,11 @@ def parse_invite(words: list[str], tr: Catalogue) -> InviteCommand | str:
         if command.study is None and not colon and not word.startswith(("<", "@", "#")):
             command.study = word
             continue
+        if word.startswith(("@", "#")):  # a mention Slack did not escape: the command's escaping is off
+            return tr.gettext(
+                "Slack passed “{word}” as typed, not as an id: turn on “Escape channels, users, and links” for "
+                "/interview (docs/slack-setup.md), or name it by id (`usergroup:S…`, `channel:C…`, `users:U…`)."
+            ).format(word=word)
         said = tr.gettext("I don't understand “{word}”.").format(word=word)
         return f"{said} {invite_usage(tr)}"
     return command

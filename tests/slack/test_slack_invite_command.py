@@ -184,6 +184,8 @@ def test_the_command_reads_slacks_escaped_mentions_and_plain_ids() -> None:
     assert audience.channels == ("C0GENERAL", "C0RANDOM")
     assert audience.users == ("U0ANNA", "U0BEN", "U0CEM")
     assert audience.emails == ("ben@example.org", "cem@example.org", "dana@example.org")
+    unescaped = parse_invite(["onboarding", "@design"], tr)  # an app whose /interview does not escape mentions
+    assert isinstance(unescaped, str) and "Escape channels, users, and links" in unescaped
     assert (
         parse_invite(["onboarding", "reminder-after:soon"], tr)
         == "reminder-after: 'soon' is not a delay like 3d, 24h or 90m"
