@@ -61,8 +61,13 @@ class ConsentDesk:
         self._ctx = ctx
         self._lifecycle = lifecycle
 
-    async def ask(self, key: ConversationKey, respondent: RespondentInfo, study: Study) -> Outcome:
-        """Show ``study``'s consent text; the interview starts when the person agrees."""
+    async def ask(
+        self, key: ConversationKey, respondent: RespondentInfo, study: Study, offer_later: bool = True
+    ) -> Outcome:
+        """Show ``study``'s consent text; the interview starts when the person agrees.
+
+        ``offer_later`` False (a handoff, which waits for this answer): the text offers no **Remind me later**.
+        """
         ctx = self._ctx
         locale = respondent.locale or study.locale or ctx.config.locale
         tr = catalogue(locale)
@@ -73,11 +78,12 @@ class ConsentDesk:
             study.id,
             ConsentDecision.ASKED,
             ctx.clock.now(),
-            _request(key, respondent),
+            {**_request(key, respondent), "offer_later": offer_later},
         )
         await ctx.store.save_consent(record)
         text = privacy_texts.consent_text(tr, study, ctx.config.retention_days, terminal=key.platform == TERMINAL)
-        notice = Notice(NoticeKind.CONSENT, text, (Action.AGREE, Action.DECLINE), locale=locale, study=study.id)
+        later = study.id if offer_later else None  # the study named on the notice: Discord's "Remind me later"
+        notice = Notice(NoticeKind.CONSENT, text, (Action.AGREE, Action.DECLINE), locale=locale, study=later)
         try:
             await ctx.adapter(key).notify(key, notice)
         except RespondentUnreachable:  # never shown (DMs closed): nothing typed there later may count as consent
@@ -133,6 +139,7 @@ class ConsentDesk:
         if word in (*DECLINE_WORDS, privacy_texts.decline_label(tr).lower()):
             return await self.reply(event.key, False, locale)
         reminder = privacy_texts.consent_reminder(tr)
-        notice = Notice(NoticeKind.CONSENT, reminder, (Action.AGREE, Action.DECLINE), locale=locale, study=record.study)
+        later = record.study if record.request.get("offer_later", True) else None
+        notice = Notice(NoticeKind.CONSENT, reminder, (Action.AGREE, Action.DECLINE), locale=locale, study=later)
         await self._ctx.adapter(event.key).notify(event.key, notice)
         return Outcome(OutcomeKind.REJECTED, reminder)

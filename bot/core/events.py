@@ -32,6 +32,8 @@ class Start:
     event_id: str | None = None
     #: the person agreed to this study's consent text before (the store says so): no consent text is shown again
     consented: bool = False
+    #: another bot handed the person over (a handoff): its consent text offers no **Remind me later**
+    handed_over: bool = False
 
 
 @dataclass(frozen=True, slots=True)

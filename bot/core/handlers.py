@@ -75,7 +75,7 @@ class EventHandlers:
         if isinstance(event, Answer):
             return await self.on_answer(event)
         if isinstance(event, Start):
-            return await self.on_start(event.key, event.respondent, event.study, event.consented)
+            return await self.on_start(event.key, event.respondent, event.study, event.consented, event.handed_over)
         assert isinstance(event, Exit | Retry | CancelExit)  # privacy events were answered above
         return await self.control(event)
 
@@ -94,17 +94,27 @@ class EventHandlers:
         return record
 
     async def on_start(
-        self, key: ConversationKey, respondent: RespondentInfo, study: str | None, consented: bool = False
+        self,
+        key: ConversationKey,
+        respondent: RespondentInfo,
+        study: str | None,
+        consented: bool = False,
+        handed_over: bool = False,
     ) -> Outcome:
         record = await self.active(key)
         if record is not None:
             message = texts.already_running(catalogue(record.locale))
             await self.notify(record, Notice(NoticeKind.INFO, message, locale=record.locale))
             return Outcome(OutcomeKind.REJECTED, message, record.interview_id)
-        return await self._start_chosen(key, respondent, study, consented)
+        return await self._start_chosen(key, respondent, study, consented, handed_over)
 
     async def _start_chosen(
-        self, key: ConversationKey, respondent: RespondentInfo, requested: str | None, consented: bool = False
+        self,
+        key: ConversationKey,
+        respondent: RespondentInfo,
+        requested: str | None,
+        consented: bool = False,
+        handed_over: bool = False,
     ) -> Outcome:
         """Start the study the person asked for or the only one open to them; else say why not or offer a choice."""
         locale = respondent.locale or self._ctx.config.locale
@@ -112,7 +122,8 @@ class EventHandlers:
         if choice.study is not None:
             if consented:  # asked by whoever handed the person over
                 return await self._lifecycle.start(key, respondent, choice.study)
-            return await self._consent.ask(key, respondent, choice.study)  # the start call comes on "I agree"
+            # the start call comes on "I agree"
+            return await self._consent.ask(key, respondent, choice.study, offer_later=not handed_over)
         adapter = self._ctx.adapter(key)
         if choice.refusal is not None:
             await adapter.notify(key, Notice(NoticeKind.INFO, choice.refusal, locale=locale))

@@ -173,7 +173,7 @@ class Handoffs:
         key, respondent = opened or await self._open(request)
         respondent = dataclasses.replace(respondent, metadata={**respondent.metadata, **request.context})
         starting = record.status is HandoffStatus.STARTING
-        outcome = await self._handle(Start(key, respondent, record.study, consented=starting))
+        outcome = await self._handle(Start(key, respondent, record.study, consented=starting, handed_over=True))
         if outcome.kind is OutcomeKind.ACCEPTED and (outcome.interview_id is not None or not starting):
             if outcome.interview_id is not None:
                 return await self._accept(record, outcome.interview_id)

@@ -15,7 +15,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from discord_helpers import custom_ids
+from discord_helpers import custom_ids, labels
 from fake_discord import FakeDiscord, point_discord_py_at, running_client
 from fake_slack import FakeSlack
 
@@ -116,6 +116,10 @@ async def test_the_discord_example_hands_a_member_over_with_a_button_and_welcome
         await fake.wait_for(lambda: bool(clicked.followups), 10.0)
         assert "the interview starts once you agree" in clicked.all_texts()[-1] and clicked.ephemeral
         assert await bridge.active_conversations("discord") == [], "nothing starts before I agree"
+        dm = fake.dm_channel_of(ADA) or ""
+        await fake.wait_for(lambda: bool(fake.bot_messages(dm)), 10.0)
+        # the handing-over bot waits for this answer: no "Remind me later" (it would leave the handoff pending)
+        assert labels(fake.bot_messages(dm)[-1]) == ["I agree", "No thanks"]
         await answer_in_discord(fake, ADA, "agree")
         (key,) = await started(bridge, "discord")
         status = await bridge.current(key)
