@@ -135,6 +135,11 @@ class Settings(BaseSettings):
     discord_token: SecretStr | None = Field(None, description="Bot token; enables the Discord adapter.")
     discord_api_url: str | None = Field(None, description="REST base override (tests, proxies).")
     discord_gateway_url: str | None = Field(None, description="Gateway URL override (tests, proxies).")
+    discord_gateway: bool = Field(
+        True,
+        description="Open the Discord gateway here (false: REST only, for instances beside the one that opens it).",
+        json_schema_extra=_allowed("true or false"),
+    )
     discord_allowed_guilds: Annotated[tuple[str, ...], NoDecode] = Field(
         (), description="Guild ids whose members may be interviewed (empty: anyone sharing a server)."
     )
@@ -256,6 +261,10 @@ class Settings(BaseSettings):
         if self.database_url is not None and self.database_url.get_secret_value().strip():
             return self.database_url.get_secret_value().strip()
         return self.database_path
+
+    def shares_database(self) -> bool:
+        """True when DATABASE_URL names PostgreSQL, which other instances may share (``storage.locations``)."""
+        return self.database_location().startswith(("postgresql://", "postgres://"))
 
     def uses_builtin_server(self) -> bool:
         """True when no real API is configured: run the built-in interview server."""

@@ -154,6 +154,8 @@ def check_platforms(settings: Settings) -> list[Finding]:
                 not shape_ok,
             )
         )
+        if not settings.discord_gateway:
+            findings.append(_rest_only(settings))
     slack = _secret(settings.slack_bot_token)
     if slack:
         if not slack.startswith("xoxb-"):
@@ -187,6 +189,24 @@ def check_platforms(settings: Settings) -> list[Finding]:
             )
         )
     return findings
+
+
+def _rest_only(settings: Settings) -> Finding:
+    """DISCORD_GATEWAY=false: fine beside a gateway instance on one PostgreSQL, useless alone."""
+    if settings.shares_database():
+        return Finding(
+            True,
+            "Discord",
+            "DISCORD_GATEWAY=false: REST only. This instance receives no DM or click; it takes over Discord turns, "
+            "sweeps and handoffs. Exactly one instance on the same DATABASE_URL must open the gateway.",
+        )
+    return Finding(
+        False,
+        "Discord",
+        "DISCORD_GATEWAY=false needs DATABASE_URL=postgresql://… shared with an instance that opens the gateway: "
+        "alone, nothing would receive the DMs.",
+        True,
+    )
 
 
 def check_privacy(settings: Settings) -> list[Finding]:

@@ -2,6 +2,7 @@
 
 An interaction carries the member's roles; a plain DM does not, so the guilds (and roles) a study names are
 looked up over REST, at most once per member every few minutes, and only when some study restricts by them.
+Only the instance with the gateway asks (DMs arrive there), so the guild cache it falls back on is filled.
 """
 
 from __future__ import annotations

@@ -103,7 +103,8 @@ class InterviewCog(commands.Cog, name=components.COG_NAME):
     async def is_eligible(
         self, user_id: int, member_roles: list[int] | None = None, guild_id: int | None = None
     ) -> bool:
-        """Open to anyone sharing a server unless DISCORD_ALLOWED_GUILDS / DISCORD_ALLOWED_ROLES restrict it."""
+        """Open to anyone sharing a server unless DISCORD_ALLOWED_GUILDS / DISCORD_ALLOWED_ROLES restrict it
+        (asked on a DM or an interaction: on the gateway's instance, whose guild cache is filled)."""
         guilds, roles = self.settings.discord_allowed_guilds, self.settings.discord_allowed_roles
         if not guilds and not roles:
             return True

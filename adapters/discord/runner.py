@@ -1,7 +1,14 @@
-"""Running the adapter as its own bot (``interview-bridge run`` with ``DISCORD_TOKEN``)."""
+"""Running the adapter as its own bot (``interview-bridge run`` with ``DISCORD_TOKEN``).
+
+With ``DISCORD_GATEWAY=false`` the bot logs in over REST only (``Client.login`` without ``connect``): it receives
+nothing (DMs, clicks and commands reach the one instance that opens the gateway), but everything it sends goes by
+REST anyway, so it runs the Discord turns it takes over, the sweeps while it leads, the volunteers' reminders,
+results cards and handoffs over the HTTP API. See docs/scaling.md.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any
 
@@ -9,7 +16,7 @@ import discord
 from discord.ext import commands
 
 from adapters.discord.extension import configure_endpoints
-from adapters.discord.link import rate_limit_trace
+from adapters.discord.link import LINK, rate_limit_trace
 from bot.config import Settings
 from bot.core import Bridge
 
@@ -71,19 +78,48 @@ MISSING_INTENT = (
 )
 
 
+GATEWAY_ELSEWHERE = (
+    "DISCORD_GATEWAY=false: this instance opens no Discord gateway, so it receives no DM, click or command; it "
+    "only helps an instance that does, on the same PostgreSQL. Set DATABASE_URL=postgresql://… (the database of "
+    "that instance), or remove DISCORD_GATEWAY=false."
+)
+REST_ONLY = "REST only (DISCORD_GATEWAY=false)"
+
+
 async def run_discord(bridge: Bridge, settings: Settings, *, sync_commands: bool = True) -> None:
     """Connect and serve until cancelled. Commands are synced at start unless told otherwise.
 
+    With ``DISCORD_GATEWAY=false``: log in over REST only and serve what needs no gateway (see the module);
+    commands are then left to the gateway's instance to sync.
+
     Raises :class:`DiscordSetupError` (one clear sentence, for the caller to report) when Discord refuses
-    the token or an intent.
+    the token or an intent, or when REST only is asked for without a database shared with a gateway.
     """
     if settings.discord_token is None:
         raise DiscordSetupError("DISCORD_TOKEN is not set")
-    bot = build_bot(bridge, settings, sync_commands=sync_commands)
+    if not settings.discord_gateway and not settings.shares_database():
+        raise DiscordSetupError(GATEWAY_ELSEWHERE)
+    bot = build_bot(bridge, settings, sync_commands=sync_commands and settings.discord_gateway)
     try:
         async with bot:
-            await bot.start(settings.discord_token.get_secret_value())
+            if settings.discord_gateway:
+                await bot.start(settings.discord_token.get_secret_value())
+            else:
+                await serve_over_rest(bot, settings.discord_token.get_secret_value())
     except discord.LoginFailure:  # the caller reports it, once (`interview-bridge run` prints it)
         raise DiscordSetupError(BAD_TOKEN) from None
     except discord.PrivilegedIntentsRequired:
         raise DiscordSetupError(MISSING_INTENT) from None
+
+
+async def serve_over_rest(bot: InterviewBot, token: str) -> None:
+    """Log in without a gateway and serve until cancelled.
+
+    ``login`` runs ``setup_hook``, which loads the extension: the adapter registers with the bridge (resuming the
+    Discord work this instance owns), the volunteers' reminders and the panels' counts run. The link counts as
+    connected once Discord accepted the token, so readiness does not wait for a gateway that never comes.
+    """
+    await bot.login(token)
+    bot.interview_bridge.connections.track(LINK).up(REST_ONLY)
+    log.info("discord: logged in over REST only (DISCORD_GATEWAY=false): DMs and clicks go to the gateway's instance")
+    await asyncio.Event().wait()

@@ -8,6 +8,7 @@ fake Discord with three members in one guild, and a booted :class:`~adapters.dis
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -17,7 +18,8 @@ from fake_discord import FakeDiscord, Interaction, point_discord_py_at, running_
 
 from adapters.discord import ids
 from adapters.discord.adapter import dm_key
-from adapters.discord.runner import InterviewBot
+from adapters.discord.link import LINK
+from adapters.discord.runner import InterviewBot, serve_over_rest
 from bot.api.client import InterviewClient
 from bot.config import Settings
 from bot.core.bridge import Bridge
@@ -78,6 +80,27 @@ class Stack:
         self.bot = InterviewBot(self.bridge, self.settings, sync_commands=True, guild_ready_timeout=0.05)
         self._running = contextlib.AsyncExitStack()
         await self._running.enter_async_context(running_client(self.bot, self.fake))
+
+    async def boot_over_rest(self) -> None:
+        """Like :meth:`boot`, but as an instance with ``DISCORD_GATEWAY=false``: the bot logs in over REST only."""
+        self.store = SQLiteStore(self.db_path)
+        await self.store.open()
+        self.bridge = Bridge(self.api, self.store, CONFIG, clock=self.clock, studies=self.studies)
+        await self.bridge.start()
+        self.bot = bot = InterviewBot(self.bridge, self.settings)
+        self._running = contextlib.AsyncExitStack()
+        await self._running.enter_async_context(bot)  # closed (the extension unloaded) when the stack is
+        serving = asyncio.create_task(serve_over_rest(bot, self.fake.token), name="discord-rest-only")
+
+        async def stop_serving() -> None:
+            serving.cancel()
+            await asyncio.gather(serving, return_exceptions=True)
+
+        self._running.push_async_callback(stop_serving)
+        link = self.bridge.connections.track(LINK)
+        await self.fake.wait_for(lambda: link.connected or serving.done(), 10.0)
+        if serving.done():
+            serving.result()  # raises what stopped it
 
     async def shut_down(self) -> None:
         """Stop the bot and the bridge (what a restart or a crash leaves is in the store)."""

@@ -1,7 +1,8 @@
 """Discord's opt-in recruiting: ``/interview panel`` posts a persistent invitation in a channel (admins only);
 **Take the interview** starts in the member's DM after consent, **Remind me later** is the only way to get a DM
 reminder (capped, spaced, none after close), closed DMs make a person undeliverable with nothing half-started, and
-the panel's completed count is edited at most once a minute. Real discord.py, fake Discord, built-in server."""
+the panel's completed count is edited at most once a minute; an instance without the gateway
+(``DISCORD_GATEWAY=false``) sends the reminders too. Real discord.py, fake Discord, built-in server."""
 
 from __future__ import annotations
 
@@ -314,3 +315,20 @@ async def test_a_channel_the_bot_cannot_post_in_gets_a_clear_answer_and_no_panel
     assert posted.ephemeral and "Send Messages and Embed Links" in posted.all_texts()[-1]
     assert in_channel(stack) == []
     assert await panels(stack).state.get("index") is None
+
+
+async def test_an_instance_without_the_gateway_sends_the_reminders(stack: Stack) -> None:
+    panel = await post_panel(stack)
+    await answer_of(stack, await click(stack, ADA, panel, "Remind me later"))
+    await stack.shut_down()  # the gateway's instance is gone
+    identified = stack.fake.gateway.stats.identifies
+    await stack.boot_over_rest()  # DISCORD_GATEWAY=false: logged in over REST only
+    await sweep_days(stack, 12)
+    sent = reminders_to(stack, ADA)
+    assert len(sent) == 2, [m["content"] for m in stack.dm(ADA)]  # capped and spaced as from the gateway's instance
+    assert stack.fake.gateway.stats.identifies == identified, "it never opened the gateway"
+    await stack.shut_down()
+    await stack.boot()  # the click reaches the instance with the gateway, which starts the interview
+    await stack.click(ADA, sent[-1], custom_ids(sent[-1])[0])
+    await stack.consent(ADA)
+    stack.fake.assert_no_spec_errors()
