@@ -31,12 +31,14 @@ Runner = Callable[[Bridge, Settings], Coroutine[Any, Any, None]]
 
 
 def platform_runners(settings: Settings) -> dict[str, Runner]:
-    """The configured platforms, by the name of their link (``discord``, ``slack``)."""
+    """The configured platforms, by the name of their link (``discord``, ``discord-rest`` without the gateway,
+    ``slack``)."""
     runners: dict[str, Runner] = {}
     if settings.discord_token:
+        from adapters.discord.link import LINK, REST_LINK
         from adapters.discord.runner import run_discord
 
-        runners["discord"] = run_discord
+        runners[LINK if settings.discord_gateway else REST_LINK] = run_discord
     if settings.slack_bot_token:
         runners["slack"] = serve_slack
     return runners

@@ -53,6 +53,7 @@ async def setup(bot: commands.Bot) -> None:
             volunteers = recruiting(bridge, "discord")
         cog = InterviewCog(bot, bridge, settings, volunteers)
         await bot.add_cog(cog)
-        await bot.add_cog(GatewayLink(bridge.connections))
+        if getattr(bot, "interview_gateway", True):  # False: a bot that logs in over REST only (no gateway link)
+            await bot.add_cog(GatewayLink(bridge.connections))
         cog.resources.push_async_exit(stack.pop_all())
     log.info("discord: interview extension loaded")

@@ -18,6 +18,9 @@ log = logging.getLogger(__name__)
 
 #: The link's name in :class:`~bot.core.observe.Connections`.
 LINK = "discord"
+#: The link of an instance with ``DISCORD_GATEWAY=false`` instead: up once Discord took the token over REST. A
+#: name of its own, so the ``discord`` links of all instances together count the gateways open (one is right).
+REST_LINK = "discord-rest"
 
 
 class GatewayLink(commands.Cog, name="InterviewGatewayLink"):

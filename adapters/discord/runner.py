@@ -16,7 +16,7 @@ import discord
 from discord.ext import commands
 
 from adapters.discord.extension import configure_endpoints
-from adapters.discord.link import LINK, rate_limit_trace
+from adapters.discord.link import REST_LINK, rate_limit_trace
 from bot.config import Settings
 from bot.core import Bridge
 
@@ -44,6 +44,7 @@ class InterviewBot(commands.Bot):
         super().__init__(command_prefix=commands.when_mentioned, intents=intents(), help_command=None, **options)
         self.interview_bridge = bridge
         self.interview_settings = settings
+        self.interview_gateway = True  # False: logged in over REST only (serve_over_rest), no gateway link
         self.sync_commands = sync_commands
 
     async def setup_hook(self) -> None:
@@ -83,7 +84,6 @@ GATEWAY_ELSEWHERE = (
     "only helps an instance that does, on the same PostgreSQL. Set DATABASE_URL=postgresql://… (the database of "
     "that instance), or remove DISCORD_GATEWAY=false."
 )
-REST_ONLY = "REST only (DISCORD_GATEWAY=false)"
 
 
 async def run_discord(bridge: Bridge, settings: Settings, *, sync_commands: bool = True) -> None:
@@ -116,10 +116,15 @@ async def serve_over_rest(bot: InterviewBot, token: str) -> None:
     """Log in without a gateway and serve until cancelled.
 
     ``login`` runs ``setup_hook``, which loads the extension: the adapter registers with the bridge (resuming the
-    Discord work this instance owns), the volunteers' reminders and the panels' counts run. The link counts as
-    connected once Discord accepted the token, so readiness does not wait for a gateway that never comes.
+    Discord work this instance owns), the volunteers' reminders and the panels' counts run. There is no gateway
+    link; the ``discord-rest`` link is up once Discord accepted the token, and readiness requires it.
     """
+    bot.interview_gateway = False  # the extension then tracks no gateway link
+    link = bot.interview_bridge.connections.track(REST_LINK)
     await bot.login(token)
-    bot.interview_bridge.connections.track(LINK).up(REST_ONLY)
+    link.up("logged in over REST (DISCORD_GATEWAY=false)")
     log.info("discord: logged in over REST only (DISCORD_GATEWAY=false): DMs and clicks go to the gateway's instance")
-    await asyncio.Event().wait()
+    try:
+        await asyncio.Event().wait()
+    finally:
+        link.down("stopped")

@@ -18,7 +18,7 @@ from fake_discord import FakeDiscord, Interaction, point_discord_py_at, running_
 
 from adapters.discord import ids
 from adapters.discord.adapter import dm_key
-from adapters.discord.link import LINK
+from adapters.discord.link import REST_LINK
 from adapters.discord.runner import InterviewBot, serve_over_rest
 from bot.api.client import InterviewClient
 from bot.config import Settings
@@ -97,7 +97,7 @@ class Stack:
             await asyncio.gather(serving, return_exceptions=True)
 
         self._running.push_async_callback(stop_serving)
-        link = self.bridge.connections.track(LINK)
+        link = self.bridge.connections.track(REST_LINK)
         await self.fake.wait_for(lambda: link.connected or serving.done(), 10.0)
         if serving.done():
             serving.result()  # raises what stopped it

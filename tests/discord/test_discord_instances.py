@@ -148,8 +148,10 @@ async def test_a_rest_only_instance_serves_handoffs_and_takes_over_from_the_dead
         gateway = await launch("gateway", fake, emulator, pg_dsn, tmp_path)
         rest = await launch("rest-only", fake, emulator, pg_dsn, tmp_path, DISCORD_GATEWAY="false")
         try:
-            _, ready = await rest.call("GET", "/readyz")
-            assert ready["checks"]["discord"] == "ok", ready  # ready once Discord took the token over REST
+            _, ready = await rest.call("GET", "/readyz")  # ready once Discord took the token over REST
+            assert (ready["ready"], ready["checks"].get("discord-rest"), "discord" in ready["checks"]) == (
+                True, "ok", False,
+            ), ready  # fmt: skip
 
             # a handoff answered by the REST-only instance: the consent text goes out over REST
             status, answer = await rest.call(
@@ -202,6 +204,9 @@ async def test_a_rest_only_instance_serves_handoffs_and_takes_over_from_the_dead
             assert (status, view["interview_id"]) == (200, bob.id), view  # accepted (completed once Bob is silent)
             assert view["status"] in ("accepted", "completed"), view
             assert fake.gateway.stats.identifies == 1, "the REST-only instance never opened the gateway"
+            _, metrics = await rest.call("GET", "/metrics")
+            links = [line for line in metrics.splitlines() if line.startswith("interview_bridge_platform_connected{")]
+            assert links == ['interview_bridge_platform_connected{link="discord-rest"} 1.0'], links
         finally:
             for instance in (gateway, rest):
                 if instance.process.returncode is None:

@@ -327,6 +327,7 @@ async def test_an_instance_without_the_gateway_sends_the_reminders(stack: Stack)
     sent = reminders_to(stack, ADA)
     assert len(sent) == 2, [m["content"] for m in stack.dm(ADA)]  # capped and spaced as from the gateway's instance
     assert stack.fake.gateway.stats.identifies == identified, "it never opened the gateway"
+    assert [(link.name, link.connected) for link in stack.core.connections.all()] == [("discord-rest", True)]
     await stack.shut_down()
     await stack.boot()  # the click reaches the instance with the gateway, which starts the interview
     await stack.click(ADA, sent[-1], custom_ids(sent[-1])[0])
