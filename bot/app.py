@@ -198,8 +198,9 @@ def share_budgets(store: Store, clients: Iterable[InterviewClient]) -> None:
         budget.shared = PostgresRequestWindow(store.pool, budget.name, budget.limit, budget.window)
 
 
-def slack_tiers(store: Store) -> Callable[[str, int, float], PostgresRequestWindow] | None:
-    """With PostgreSQL, the windows in which every instance books its calls of a Slack workspace's rate tiers."""
+def shared_windows(store: Store) -> Callable[[str, int, float], PostgresRequestWindow] | None:
+    """With PostgreSQL, the windows in which every instance books its calls of a limit they share (a Slack
+    workspace's rate tiers, a Discord bot's global writes a second); None: this instance is the only one."""
     claim("storage")
     from storage.pg_budget import PostgresRequestWindow
     from storage.postgres import PostgresStore
@@ -208,10 +209,10 @@ def slack_tiers(store: Store) -> Callable[[str, int, float], PostgresRequestWind
         return None
     pool = store.pool
 
-    def tier(key: str, limit: int, window: float) -> PostgresRequestWindow:
-        return PostgresRequestWindow(pool, key, limit, window)
+    def window(key: str, limit: int, seconds: float) -> PostgresRequestWindow:
+        return PostgresRequestWindow(pool, key, limit, seconds)
 
-    return tier
+    return window
 
 
 @asynccontextmanager

@@ -47,9 +47,9 @@ def platform_runners(settings: Settings) -> dict[str, Runner]:
 async def serve_slack(bridge: Bridge, settings: Settings) -> None:
     """Serve Slack (Socket Mode, or HTTP mode) until cancelled."""
     from adapters.slack.runner import start_slack
-    from bot.app import invitation_desk, slack_tiers
+    from bot.app import invitation_desk, shared_windows
 
-    desk, tiers = invitation_desk(bridge), slack_tiers(bridge.store)
+    desk, tiers = invitation_desk(bridge), shared_windows(bridge.store)
     runner = await start_slack(settings, bridge, host=settings.slack_http_host, desk=desk, shared_tiers=tiers)
     try:
         await asyncio.Event().wait()

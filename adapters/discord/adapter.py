@@ -123,8 +123,8 @@ class DiscordAdapter(DirectOpening, ResultsPosting):
 
     async def send_file_privately(self, key: ConversationKey, file: ResultsFile, text: str) -> None:
         """A file in the person's DM with the bot."""
-        await self.budget.acquire_urgent(key.channel)
-        await self.channel(key).send(content=text, files=cards.discord_files([file]))
+        async with self.budget.write(key.channel):
+            await self.channel(key).send(content=text, files=cards.discord_files([file]))
 
     async def edit(
         self, key: ConversationKey, message_id: int, content: str | None = None, view: Any = MISSING
@@ -143,7 +143,9 @@ class DiscordAdapter(DirectOpening, ResultsPosting):
             raise
 
     async def typing(self, key: ConversationKey) -> None:
-        """Show "typing…" (best effort: it is cosmetic)."""
+        """Show "typing…" (best effort: it is cosmetic, left out while the instances' global window is full)."""
+        if not await self.budget.outside_queue():
+            return
         self.budget.note_write()
         try:
             await self.client.http.send_typing(int(key.channel))

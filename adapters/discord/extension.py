@@ -33,6 +33,21 @@ def configure_endpoints(settings: Settings) -> None:
         discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(settings.discord_gateway_url)
 
 
+def share_writes(bot: commands.Bot, cog: InterviewCog, bridge: Bridge) -> None:
+    """On a database other instances share (PostgreSQL), book the cog's writes in the global window of this bot
+    that they all book in, so together they stay within Discord's global limit."""
+    from bot.app import shared_windows
+
+    windows = shared_windows(bridge.store)
+    if windows is None:
+        return
+    who = bot.user.id if bot.user is not None else bot.application_id
+    if who is None:  # loaded before login: nothing names the bot yet
+        log.warning("discord: the extension was loaded before login; its writes are not shared with other instances")
+        return
+    cog.adapter.budget.share(windows, str(who))
+
+
 async def setup(bot: commands.Bot) -> None:
     """Add the interview cog (slash commands, DM listener, persistent components) to ``bot``.
 
@@ -52,6 +67,7 @@ async def setup(bot: commands.Bot) -> None:
 
             volunteers = recruiting(bridge, "discord")
         cog = InterviewCog(bot, bridge, settings, volunteers)
+        share_writes(bot, cog, bridge)
         await bot.add_cog(cog)
         if getattr(bot, "interview_gateway", True):  # False: a bot that logs in over REST only (no gateway link)
             await bot.add_cog(GatewayLink(bridge.connections))

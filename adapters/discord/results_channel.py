@@ -26,18 +26,20 @@ class ResultsPosting:
     async def post_results(self, channel: str, card: ResultsCard, files: Sequence[ResultsFile] = ()) -> str:
         """A results card as an embed in a team's channel, its files (charts) attached, 10 per message; returns
         the card's message id."""
-        await self.budget.acquire_urgent(channel)
         target = self.client.get_partial_messageable(int(channel))
-        posted = await target.send(embed=cards.card_embed(card), files=cards.discord_files(files[: cards.MAX_FILES]))
+        async with self.budget.write(channel):
+            embed = cards.card_embed(card)
+            posted = await target.send(embed=embed, files=cards.discord_files(files[: cards.MAX_FILES]))
         for start in range(cards.MAX_FILES, len(files), cards.MAX_FILES):
-            await target.send(files=cards.discord_files(files[start : start + cards.MAX_FILES]))
+            async with self.budget.write(channel):
+                await target.send(files=cards.discord_files(files[start : start + cards.MAX_FILES]))
         return str(posted.id)
 
     async def delete_results(self, channel: str, message: str) -> bool:
         """Delete a card the bot posted (``DELETE /channels/{channel}/messages/{message}``); gone already: True."""
-        await self.budget.acquire_urgent(channel)
         try:
-            await self.client.get_partial_messageable(int(channel)).get_partial_message(int(message)).delete()
+            async with self.budget.write(channel):
+                await self.client.get_partial_messageable(int(channel)).get_partial_message(int(message)).delete()
         except discord.NotFound:
             return True  # someone deleted it before (or the channel is gone with it)
         except discord.HTTPException as error:  # no access to the channel any more, or Discord failed

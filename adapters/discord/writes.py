@@ -14,6 +14,12 @@ Three limits hold at once:
 New messages (a reply's placeholder, a question, a notice) are *urgent*: they go before waiting edits and do
 not wait for the edit interval, but they count in the DM's window. Waiting DMs are served round-robin, so one
 busy conversation never starves the others.
+
+Several instances of one bot on one PostgreSQL database share the global limit (:meth:`WriteBudget.share`): each
+write the instance's queue grants is also booked in a window of ``global_rate`` writes a second that every
+instance books in (the core's ``SharedScheduler``, as the API key's budget and Slack's tiers), so together
+they stay within Discord's 50 requests/s per bot. The per-DM windows stay the instance's own: a DM's writes
+come from the instance running its turn (see docs/scaling.md, "Discord's write limits").
 """
 
 from __future__ import annotations
@@ -24,12 +30,17 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 
 from bot.config import Settings
-from bot.core import FairScheduler, Grant, Limit, Observer, SlidingWindow, TokenBucket
+from bot.core import Grant, Limit, Observer, SharedScheduler, SharedWindow, SlidingWindow, TokenBucket
 
 #: Discord's guidance for one DM channel: 5 writes per 5 s.
 DM_WRITES, DM_WINDOW = 5, 5.0
 #: Quiet DMs are forgotten when this many are on record.
 SWEEP_AT = 1024
+#: The window (seconds) of the global limit as booked across instances: Discord counts requests per second.
+GLOBAL_WINDOW = 1.0
+
+#: Makes the window named ``key`` allowing ``limit`` requests per ``window`` seconds that every instance books in.
+SharedWindows = Callable[[str, int, float], SharedWindow]
 
 
 @dataclass(slots=True)
@@ -58,11 +69,14 @@ class WriteBudget:
         if interval < 0 or global_rate <= 0:
             raise ValueError("interval must be ≥ 0 and global_rate > 0")
         self.interval = interval
+        self.global_rate = global_rate
         self.dm_writes = dm_writes
         self.dm_window = dm_window
         self._clock = clock
-        self.scheduler = FairScheduler(
-            TokenBucket(global_rate, burst if burst is not None else max(1.0, global_rate / 5), clock()), clock=clock
+        self.scheduler = SharedScheduler(
+            TokenBucket(global_rate, burst if burst is not None else max(1.0, global_rate / 5), clock()),
+            booking_window=GLOBAL_WINDOW,
+            clock=clock,
         )
         self._windows: dict[str, SlidingWindow] = {}
         self._spacing: dict[str, SlidingWindow] = {}
@@ -81,6 +95,16 @@ class WriteBudget:
         if observer is not None:
             budget.on_wait = lambda waited: observer.platform_write_waited(platform="discord", seconds=waited)
         return budget
+
+    def share(self, windows: SharedWindows, bot: str) -> None:
+        """Book every write in the global window of the bot named ``bot`` (its user id) that the other instances on
+        the database book in too: ``global_rate`` writes per :data:`GLOBAL_WINDOW` for all of them together."""
+        self.scheduler.shared = windows(f"discord {bot} writes", max(1, int(self.global_rate)), GLOBAL_WINDOW)
+
+    @property
+    def shared(self) -> SharedWindow | None:
+        """The global window shared with the other instances, if any."""
+        return self.scheduler.shared
 
     def _limits(self, channel: str, *, edit: bool) -> list[Limit]:
         limits: list[Limit] = []
@@ -150,6 +174,11 @@ class WriteBudget:
             yield
         finally:
             self.settle(grant)
+
+    async def outside_queue(self) -> bool:
+        """May a cosmetic write (typing) go now, outside the queue? False when the global window the instances
+        share is full at the moment (leave it out); else it is booked there, and counted by :meth:`note_write`."""
+        return await self.scheduler.book_now()
 
     def note_write(self, channel: str | None = None) -> None:
         """Count a write made outside the queue (typing) against the global limit, and if a ``channel`` is

@@ -5,6 +5,7 @@ import nothing else of the core (``make lint`` checks it). The store, the turn r
 behind :class:`Bridge`.
 """
 
+from bot.api.shared_window import SharedWindow
 from bot.core.action_labels import action_label
 from bot.core.adapter_state import AdapterState, MemoryState
 from bot.core.admin import AdminActor, Digest, StudyCounts
@@ -75,6 +76,7 @@ from bot.core.privacy_texts import agree_label, decline_label, forget_label, kee
 from bot.core.recruiting import Delivery, InvitationDesk, InvitationSender, RecruitingStore, SweepReport
 from bot.core.safe_text import printable
 from bot.core.scheduler import FairScheduler, Grant
+from bot.core.shared_scheduler import SharedScheduler
 from bot.core.store import RecordStatus
 from bot.core.studies import DEFAULT_STUDY, Study, StudyBook, StudyState
 from bot.core.texts import cancel_word, confirm_word, exit_word, retry_word, start_word
@@ -146,6 +148,8 @@ __all__ = [
     "ResultsChannel",
     "ResultsFile",
     "Retry",
+    "SharedScheduler",
+    "SharedWindow",
     "SlidingWindow",
     "Start",
     "StartedHook",

@@ -9,7 +9,8 @@ window never sees more than ``limit`` even when requests are slow.
 
 Several instances of the bot on one key (one PostgreSQL database) also share the key's window: the composition
 root sets :attr:`RequestBudget.shared` (a ``bot.api.shared_window.SharedWindow``), and every slot this budget
-grants is then booked there too, so all the processes together stay within the key's limit.
+grants is then booked there too (:class:`bot.core.shared_scheduler.SharedScheduler`), so all the processes
+together stay within the key's limit.
 """
 
 from __future__ import annotations
@@ -19,17 +20,15 @@ import logging
 import math
 import time
 import weakref
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 
-from bot.api.gate import QueueCallback
-from bot.api.shared_window import Booker, SharedWindow
-from bot.core.limits import Limit, SlidingWindow, Slot
-from bot.core.scheduler import FairScheduler, Grant
+from bot.core.limits import SlidingWindow, Slot
+from bot.core.shared_scheduler import SharedScheduler
 
 log = logging.getLogger(__name__)
 
 
-class RequestBudget(FairScheduler):
+class RequestBudget(SharedScheduler):
     """A fair, sliding-window request budget (one per API key)."""
 
     def __init__(
@@ -42,62 +41,11 @@ class RequestBudget(FairScheduler):
         keep_history: bool = False,
     ) -> None:
         self.window_limit = SlidingWindow(limit, window, in_flight=True)
-        super().__init__(self.window_limit, clock=clock, margin=margin, keep_history=keep_history)
+        super().__init__(
+            self.window_limit, booking_window=window, clock=clock, margin=margin, keep_history=keep_history
+        )
         #: Which key this is the budget of (a fingerprint, never the key).
         self.name = ""
-        self._booker: Booker | None = None
-        self._shared_calls: set[asyncio.Task[None]] = set()
-
-    @property
-    def shared(self) -> SharedWindow | None:
-        """The window this key shares with other processes, if any (set by the composition root)."""
-        return self._booker.shared if self._booker is not None else None
-
-    @shared.setter
-    def shared(self, window: SharedWindow | None) -> None:
-        self._booker = Booker(window, self.window) if window is not None else None
-
-    async def acquire_slot(
-        self,
-        conversation: str | None = None,
-        on_queued: QueueCallback | None = None,
-        *,
-        limits: Sequence[Limit] = (),
-        urgent: bool = False,
-    ) -> Grant:
-        """Wait for a slot (fairly); with a shared window, book it there too: the wait then includes the
-        other processes' use. Settle it when the response arrived, or release it if never sent."""
-        grant = await super().acquire_slot(conversation, on_queued, limits=limits, urgent=urgent)
-        if self._booker is not None:
-            try:
-                grant.booking = await self._booker.book()
-            except BaseException:
-                self.release(grant)
-                raise
-        return grant
-
-    def _settle_at(self, grant: Grant, now: float) -> None:
-        if not grant.done and self.shared is not None and grant.booking is not None:
-            self._tell_shared(self.shared.settle(grant.booking, time.monotonic()))
-        super()._settle_at(grant, now)
-
-    def release(self, grant: Grant) -> None:
-        """The request provably never reached the server: give its slot back (here and in the shared window)."""
-        if not grant.done and self.shared is not None and grant.booking is not None:
-            self._tell_shared(self.shared.release(grant.booking))
-            grant.booking = None
-        super().release(grant)
-
-    def _tell_shared(self, call: Awaitable[None]) -> None:
-        async def run() -> None:
-            try:
-                await call
-            except Exception:  # the booking then lapses at its provisional end
-                log.warning("the shared request window could not be updated", exc_info=True)
-
-        task = asyncio.get_running_loop().create_task(run())
-        self._shared_calls.add(task)
-        task.add_done_callback(self._shared_calls.discard)
 
     @property
     def limit(self) -> int:

@@ -13,6 +13,7 @@ from discord_helpers import ADA, BOB, GUILD, MOD, Stack, discord_stack
 
 from adapters.discord.adapter import dm_key
 from bot.core.events import ForgetMe
+from bot.core.ports import ResultsCard
 from bot.studies_file import parse_studies
 from tests.studies.steps import finish_interview
 from tests.waiting import wait_until
@@ -128,3 +129,17 @@ async def test_a_card_a_moderator_deleted_first_counts_as_gone(stack: Stack) -> 
     dm, _ = stack.fake.world.open_dm(ADA)
     done = await stack.core.handle(ForgetMe(dm_key(int(dm.id), int(ADA)), confirmed=True, actor=ADA))
     assert "was deleted too" in (done.message or "") and await stack.core.privacy.cards.waiting() == 0
+
+
+async def test_a_results_channel_takes_more_cards_than_its_write_window_holds(stack: Stack) -> None:
+    """Each card posted or deleted counts in the channel's write window until Discord answered, then for the
+    window: the channel's 21st write (20 per second here) waits a moment, never for ever."""
+    assert stack.bot is not None
+    cog: Any = stack.bot.get_cog("Interview")
+    adapter = cog.adapter
+    channel = stack.fake.guild_channel_of(GUILD)
+    posted = [await asyncio.wait_for(adapter.post_results(channel, ResultsCard(f"card {n}")), 30) for n in range(25)]
+    assert len(stack.fake.bot_messages(channel)) == 25
+    for message in posted:
+        assert await asyncio.wait_for(adapter.delete_results(channel, message), 30)
+    assert stack.fake.bot_messages(channel) == []
