@@ -198,13 +198,15 @@ def share_budgets(store: Store, clients: Iterable[InterviewClient]) -> None:
         budget.shared = PostgresRequestWindow(store.pool, budget.name, budget.limit, budget.window)
 
 
-def shared_windows(store: Store) -> Callable[[str, int, float], PostgresRequestWindow] | None:
-    """With PostgreSQL, the windows in which every instance books its calls of a limit they share (a Slack
-    workspace's rate tiers, a Discord bot's global writes a second); None: this instance is the only one."""
+def shared_windows(bridge: Bridge) -> Callable[[str, int, float], PostgresRequestWindow] | None:
+    """With PostgreSQL, the windows in which every instance on ``bridge``'s database books its calls of a limit
+    they share (a Slack workspace's rate tiers, a Discord bot's global writes a second); None: this instance is
+    the only one."""
     claim("storage")
     from storage.pg_budget import PostgresRequestWindow
     from storage.postgres import PostgresStore
 
+    store = bridge.store
     if not isinstance(store, PostgresStore):
         return None
     pool = store.pool

@@ -49,7 +49,7 @@ async def serve_slack(bridge: Bridge, settings: Settings) -> None:
     from adapters.slack.runner import start_slack
     from bot.app import invitation_desk, shared_windows
 
-    desk, tiers = invitation_desk(bridge), shared_windows(bridge.store)
+    desk, tiers = invitation_desk(bridge), shared_windows(bridge)
     runner = await start_slack(settings, bridge, host=settings.slack_http_host, desk=desk, shared_tiers=tiers)
     try:
         await asyncio.Event().wait()

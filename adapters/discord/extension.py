@@ -38,7 +38,7 @@ def share_writes(bot: commands.Bot, cog: InterviewCog, bridge: Bridge) -> None:
     that they all book in, so together they stay within Discord's global limit."""
     from bot.app import shared_windows
 
-    windows = shared_windows(bridge.store)
+    windows = shared_windows(bridge)
     if windows is None:
         return
     who = bot.user.id if bot.user is not None else bot.application_id

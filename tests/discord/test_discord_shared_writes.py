@@ -23,6 +23,7 @@ from bot.api.client import InterviewClient
 from bot.config import Settings
 from bot.core.bridge import Bridge
 from bot.core.policy import BridgeConfig
+from storage.pg_budget import PostgresRequestWindow
 from storage.postgres import PostgresStore
 
 INSTANCES = 3
@@ -107,3 +108,22 @@ async def test_an_unreachable_database_leaves_each_instance_its_own_budget(pg_ds
         await one.store.close()  # the database is away: the shared window cannot be reached
         await asyncio.wait_for(one.adapter.send(dm_key(channel, "3000"), "still here"), 30)
         assert [m["content"] for m in fake.bot_messages(channel)] == ["still here"]
+
+
+async def test_typing_is_left_out_while_the_shared_window_is_full(pg_dsn: str) -> None:
+    async with serving() as fake, instance(fake, pg_dsn) as one, instance(fake, pg_dsn) as other:
+        fake.add_user("3001", "member")
+        channel = fake.world.open_dm("3001")[0].id
+        key = dm_key(channel, "3001")
+        shared = other.adapter.budget.shared
+        assert isinstance(shared, PostgresRequestWindow)
+        # the other instance's writes fill the bot's window (booked to stay an hour: a slow machine changes nothing)
+        window = PostgresRequestWindow(other.store.pool, shared.key, shared.limit, 3600.0)
+        booked, _ = await window.take(shared.limit)
+        assert len(booked) == 40
+        await one.adapter.typing(key)
+        assert fake.typing_count(channel) == 0
+        for booking in booked:
+            await window.release(booking)
+        await one.adapter.typing(key)
+        assert fake.typing_count(channel) == 1
