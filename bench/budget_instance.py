@@ -54,13 +54,23 @@ async def main(base_url: str, api_key: str, dsn: str, limit: int, window: float,
 
 
 async def run_instances(
-    base_url: str, api_key: str, dsn: str, limit: int, window: float, instances: int, callers: int, each: int
+    base_url: str,
+    api_key: str,
+    dsn: str,
+    limit: int,
+    window: float,
+    instances: int,
+    callers: int,
+    each: int,
+    *,
+    root: Path = ROOT,
 ) -> list[dict[str, float]]:
-    """Start ``instances`` processes of this module, let them go at once, and return their reports."""
+    """Start ``instances`` processes of this module (of the checkout at ``root``), let them go at once, and return
+    their reports."""
     args = (base_url, api_key, dsn, str(limit), str(window), str(callers), str(each))
     pipes = {"stdin": asyncio.subprocess.PIPE, "stdout": asyncio.subprocess.PIPE}
     children = [
-        await asyncio.create_subprocess_exec(sys.executable, "-m", "bench.budget_instance", *args, cwd=ROOT, **pipes)
+        await asyncio.create_subprocess_exec(sys.executable, "-m", "bench.budget_instance", *args, cwd=root, **pipes)
         for _ in range(instances)
     ]
     try:

@@ -316,6 +316,15 @@ _HANDOFF_CONSENT = Migration(
     handoff_migration.sqlite(next(s for s in _HANDOFFS.statements if "handoff_callbacks (" in s)),
 )
 
+_BUDGET_AHEAD = Migration(
+    10,
+    "the shared request window books ahead: when a booking may be sent, and whether its end is final",
+    (
+        "ALTER TABLE api_budget ADD COLUMN starts_at REAL NOT NULL DEFAULT 0",
+        "ALTER TABLE api_budget ADD COLUMN settled INTEGER NOT NULL DEFAULT 0",
+    ),
+)
+
 MIGRATIONS: tuple[Migration, ...] = (
     _INITIAL,
     _TURN_LEASES,
@@ -326,6 +335,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     _PRIVACY,
     _INVITATION_SENDING,
     _HANDOFF_CONSENT,
+    _BUDGET_AHEAD,
 )
 """Every migration, oldest first; versions are 1, 2, 3, … without gaps."""
 

@@ -301,6 +301,15 @@ _INVITATION_SENDING = Migration(
 )
 _HANDOFF_CONSENT = Migration(9, handoff_migration.DESCRIPTION, handoff_migration.POSTGRES)
 
+_BUDGET_AHEAD = Migration(
+    10,
+    "the shared request window books ahead: when a booking may be sent, and whether its end is final",
+    (
+        "ALTER TABLE api_budget ADD COLUMN starts_at DOUBLE PRECISION NOT NULL DEFAULT 0",
+        "ALTER TABLE api_budget ADD COLUMN settled BOOLEAN NOT NULL DEFAULT false",
+    ),
+)
+
 
 MIGRATIONS: tuple[Migration, ...] = (
     _INITIAL,
@@ -312,6 +321,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     _PRIVACY,
     _INVITATION_SENDING,
     _HANDOFF_CONSENT,
+    _BUDGET_AHEAD,
 )
 """Every PostgreSQL migration, oldest first; version N here is version N of :data:`storage.migrations.MIGRATIONS`."""
 

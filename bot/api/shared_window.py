@@ -5,6 +5,11 @@ booked in the shared window, so all the processes on one key together stay withi
 itself lives in the database (``storage.pg_budget``); this module says what the budget expects of it, and books
 for the process: one booker per process asks for every slot waiting at once, so a window that frees thirty
 slots is refilled in one round trip, not thirty.
+
+While the window is full, a booking is made ahead: it takes over the slot that frees next and says when that is,
+and the caller sleeps until exactly then and sends. So a slot is used again the moment it frees, without a
+round trip to the database in between, and the booker asks again only when nothing at all could be booked
+(every slot in flight or already booked ahead).
 """
 
 from __future__ import annotations
@@ -17,14 +22,15 @@ from typing import Protocol
 log = logging.getLogger(__name__)
 
 POLLS_PER_WINDOW = 50
-"""While the shared window is full, how often per window a process looks for room again (20 ms for 1 s)."""
+"""While nothing can be booked, not even ahead, how often per window a process looks again (20 ms for 1 s)."""
 
 
 class SharedWindow(Protocol):
     """The request window of one key, shared by every process that uses the key."""
 
-    async def take(self, count: int = 1) -> tuple[list[object], float]:
-        """Book up to ``count`` requests as the window has room: ``(tokens, 0.0)``; none: ``([], seconds to wait)``."""
+    async def book(self, count: int = 1) -> tuple[list[tuple[object, float]], float]:
+        """Book up to ``count`` requests: ``([(token, seconds until it may be sent), …], 0.0)``, soonest first (0.0
+        where the window has room now, more for a booking made ahead); none: ``([], seconds to wait)``."""
         ...
 
     async def settle(self, token: object, answered_at: float | None = None) -> None:
@@ -41,26 +47,43 @@ class Booker:
     def __init__(self, shared: SharedWindow, window: float) -> None:
         self.shared = shared
         self._window = window
-        self._waiting: deque[asyncio.Future[object | None]] = deque()
+        self._waiting: deque[asyncio.Future[tuple[object, float] | None]] = deque()
         self._runner: asyncio.Task[None] | None = None
+        self._releases: set[asyncio.Task[None]] = set()
 
     async def book(self) -> object | None:
-        """Wait for room in the shared window and book it; None when it cannot be reached (the process's own
-        budget still holds)."""
-        booking: asyncio.Future[object | None] = asyncio.get_running_loop().create_future()
+        """Wait for a slot in the shared window, book it and wait until it may be used; None when the window
+        cannot be reached (the process's own budget still holds)."""
+        loop = asyncio.get_running_loop()
+        booking: asyncio.Future[tuple[object, float] | None] = loop.create_future()
         self._waiting.append(booking)
         if self._runner is None or self._runner.done():
             self._runner = asyncio.create_task(self._run(), name="shared-window")
-        return await booking
+        try:
+            booked = await booking
+        except BaseException:
+            if booking.done() and not booking.cancelled() and booking.result() is not None:
+                self._release(booking.result()[0])  # booked just as its caller gave up
+            raise
+        if booked is None:
+            return None
+        token, due = booked
+        try:
+            await asyncio.sleep(max(0.0, due - loop.time()))  # until the slot it took over frees
+        except BaseException:
+            self._release(token)
+            raise
+        return token
 
     async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
         while True:
             while self._waiting and self._waiting[0].done():  # its caller gave up
                 self._waiting.popleft()
             if not self._waiting:
                 return
             try:
-                tokens, wait = await self.shared.take(len(self._waiting))
+                bookings, wait = await self.shared.book(len(self._waiting))
             except Exception:  # the database is away: do not stop the bot for it
                 log.warning("the shared request window cannot be reached; using this process's budget alone")
                 while self._waiting:
@@ -68,17 +91,28 @@ class Booker:
                     if not waiter.done():
                         waiter.set_result(None)
                 return
-            for token in tokens:
-                self._hand_out(token)
-            if not tokens:
-                # the soonest booking may still be in flight, due to end earlier than booked: look again before
+            answered = loop.time()  # the database's "seconds from now" are at least that far from here
+            for token, starts_in in bookings:
+                self._hand_out(token, answered + starts_in)
+            if not bookings:
+                # every slot is in flight or booked ahead: look again once one may have settled
                 await asyncio.sleep(min(max(wait, 0.005), self._window / POLLS_PER_WINDOW))
 
-    def _hand_out(self, token: object) -> None:
+    def _hand_out(self, token: object, due: float) -> None:
         while self._waiting:
             waiter = self._waiting.popleft()
             if not waiter.done():
-                waiter.set_result(token)
+                waiter.set_result((token, due))
                 return
-        # every waiter gave up meanwhile: the booking is not needed
-        asyncio.get_running_loop().create_task(self.shared.release(token))
+        self._release(token)  # every waiter gave up meanwhile: the booking is not needed
+
+    def _release(self, token: object) -> None:
+        async def run() -> None:
+            try:
+                await self.shared.release(token)
+            except Exception:  # the booking then lapses at its provisional end
+                log.warning("a booking in the shared request window could not be given back", exc_info=True)
+
+        task = asyncio.get_running_loop().create_task(run())
+        self._releases.add(task)
+        task.add_done_callback(self._releases.discard)
