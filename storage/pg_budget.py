@@ -83,11 +83,13 @@ class PostgresRequestWindow:
             await conn.execute("SELECT pg_advisory_xact_lock($1, $2)", LockSpace.BUDGET, name_key(self.key))
             # a new statement, so a new snapshot: it sees every booking committed before the lock was ours
             row = await conn.fetchrow(_BOOK, self.key, self.limit, self.window + MARGIN, count, reserve, ahead)
+            answered = time.monotonic()  # the statement's clock read was before this
         assert row is not None
         bookings, starts, wait = row
+        since = time.monotonic() - answered  # the commit's round trip: the wait is counted from the answer
         if bookings:
-            return [(int(booking), float(start)) for booking, start in zip(bookings, starts, strict=True)], 0.0
-        return [], max(0.0, float(wait or 0.0))
+            return [(int(b), max(0.0, float(s) - since)) for b, s in zip(bookings, starts, strict=True)], 0.0
+        return [], max(0.0, float(wait or 0.0) - since)
 
     async def take(self, count: int = 1, reserve: int = 0) -> tuple[list[object], float]:
         """Book up to ``count`` requests as the window has room now: ``(booking ids, 0.0)``; none: ``([], wait)``.
@@ -97,11 +99,11 @@ class PostgresRequestWindow:
         return [booking for booking, _ in bookings], wait
 
     async def book(self, count: int = 1) -> tuple[list[tuple[object, float]], float]:
-        """Book up to ``count`` requests: ``([(booking id, seconds until it may be sent), …], 0.0)``, soonest
-        first. Where the window has room the request may go at once (0.0); where it is full, a booking takes over
-        the settled booking that ends next (at most :data:`AHEAD_PER_CALL` a call) and may go when that one ends.
-        Nothing to book or take over (every slot is in flight or booked ahead): ``([], seconds until the
-        soonest booking ends)``."""
+        """Book up to ``count`` requests: ``([(booking id, seconds from now until it may be sent), …], 0.0)``,
+        soonest first, counted from the database's answer (so never too short). Where the window has room a
+        request may go at once (0.0); where it is full, a booking takes over the settled booking that ends next
+        (at most :data:`AHEAD_PER_CALL` a call) and may go when that one ends. Nothing to book or take over
+        (every slot is in flight or booked ahead): ``([], seconds until the soonest booking ends)``."""
         bookings, wait = await self._book(count, 0, AHEAD_PER_CALL)
         return [(booking, start) for booking, start in bookings], wait
 

@@ -50,6 +50,8 @@ class Booker:
         self._waiting: deque[asyncio.Future[tuple[object, float] | None]] = deque()
         self._runner: asyncio.Task[None] | None = None
         self._releases: set[asyncio.Task[None]] = set()
+        #: The last booking reached the shared window (False: this process's budget holds alone).
+        self.reachable = True
 
     async def book(self) -> object | None:
         """Wait for a slot in the shared window, book it and wait until it may be used; None when the window
@@ -62,8 +64,9 @@ class Booker:
         try:
             booked = await booking
         except BaseException:
-            if booking.done() and not booking.cancelled() and booking.result() is not None:
-                self._release(booking.result()[0])  # booked just as its caller gave up
+            late = booking.result() if booking.done() and not booking.cancelled() else None
+            if late is not None:
+                self._release(late[0])  # booked just as its caller gave up
             raise
         if booked is None:
             return None
@@ -85,13 +88,15 @@ class Booker:
             try:
                 bookings, wait = await self.shared.book(len(self._waiting))
             except Exception:  # the database is away: do not stop the bot for it
+                self.reachable = False
                 log.warning("the shared request window cannot be reached; using this process's budget alone")
                 while self._waiting:
                     waiter = self._waiting.popleft()
                     if not waiter.done():
                         waiter.set_result(None)
                 return
-            answered = loop.time()  # the database's "seconds from now" are at least that far from here
+            self.reachable = True
+            answered = loop.time()  # the window's "seconds from now" are at least that far from here
             for token, starts_in in bookings:
                 self._hand_out(token, answered + starts_in)
             if not bookings:

@@ -65,7 +65,10 @@ class RequestBudget(SharedScheduler):
         """Keep in step with the server's ``X-RateLimit-Limit/Remaining/Reset`` headers.
 
         A lower server limit is adopted; if the server counts more requests than we granted (another process
-        uses the same key), the difference is booked as units that expire at the server's reset time.
+        uses the same key), the difference is booked as units that expire at the server's reset time — unless
+        the key's window is shared (and reachable): it books the other processes' requests already, when each
+        one ends, where the headers' count would be booked a second time, until a reset rounded up to whole
+        seconds, and hold this process back from slots the others no longer use.
         """
         lower = {k.lower(): v for k, v in headers.items()}
         try:
@@ -77,7 +80,7 @@ class RequestBudget(SharedScheduler):
         if limit is not None and 0 < limit < self.window_limit.limit:
             log.info("rate limit lowered to the server's %d per window", limit)
             self.window_limit.limit = limit
-        if remaining is None:
+        if remaining is None or (self._booker is not None and self._booker.reachable):
             return
         now = self._clock()
         server_used = (limit or self.limit) - remaining

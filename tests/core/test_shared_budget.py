@@ -117,8 +117,8 @@ async def test_a_booking_given_back_before_its_start_keeps_its_slot_until_then(p
 async def test_a_waiting_caller_gets_the_slot_another_instance_frees_without_a_429(pool: asyncpg.Pool) -> None:
     """Two instances on one key: the first fills the window; the second's callers book its slots ahead, each from
     the end of a settled booking (so the server, which counts the first instance's requests until then, has
-    room), and send then."""
-    window = 2.0
+    room), and send then; one that gives up keeps its slot until its start."""
+    window = 3.0
     async with run_emulator(EmulatorConfig(token_rate=0, rate_limit=2, rate_window=window)) as emu:
         budgets = [RequestBudget(2, window) for _ in range(2)]
         for budget in budgets:
@@ -130,6 +130,7 @@ async def test_a_waiting_caller_gets_the_slot_another_instance_frees_without_a_4
             interview = await first.start()
             await first.get(interview.interview_id)  # the window is full
             while not all(settled for _, _, settled in (await rows(pool, "key-e2e")).values()):
+                assert not emu.window.rejected
                 await asyncio.sleep(0.01)  # the settlements are on their way to the database
             ends = sorted(end for _, end, _ in (await rows(pool, "key-e2e")).values())
             waiting = [asyncio.create_task(second.get(interview.interview_id, caller=f"c{n}")) for n in range(2)]
@@ -138,7 +139,16 @@ async def test_a_waiting_caller_gets_the_slot_another_instance_frees_without_a_4
                 await asyncio.sleep(0.01)
                 starts = sorted(start for start, _, _ in (await rows(pool, "key-e2e")).values())
             assert starts == ends  # both booked ahead, each from the end of a booking of the first instance
-            await asyncio.gather(*waiting)
+            waiting[1].cancel()  # the later one gives up while it waits: its slot stays booked until its start
+
+            async def later() -> tuple[float, float, bool]:
+                return next(row for row in (await rows(pool, "key-e2e")).values() if row[0] == ends[1])
+
+            while not (await later())[2]:
+                assert emu.window.rejected == 0
+                await asyncio.sleep(0.01)  # given back on its way to the database
+            assert await later() == (ends[1], ends[1], True)  # the first instance's request counts until then
+            await waiting[0]
         assert emu.window.rejected == 0 and emu.window.max_in_window == 2
 
 
@@ -154,4 +164,24 @@ async def test_an_instance_whose_database_is_away_keeps_to_its_own_budget(pg_dsn
             interview = await client.start()
             await client.get(interview.interview_id)  # sent within the process's own budget
             assert budget.available() == 0  # which is used up now
+        assert emu.window.rejected == 0
+
+
+async def test_the_other_instances_requests_are_counted_once(pool: asyncpg.Pool) -> None:
+    """The server's headers count every instance's requests; with a shared window these are booked there already,
+    so the process's own budget does not book them again (it would hold the process back from slots the others
+    leave free until a reset rounded up to whole seconds)."""
+    async with run_emulator(EmulatorConfig(token_rate=0, rate_limit=4, rate_window=30.0)) as emu:
+        other = PostgresRequestWindow(pool, "key-once", 4, 30.0)
+        budget = RequestBudget(4, 30.0)
+        budget.shared = PostgresRequestWindow(pool, "key-once", 4, 30.0)
+        async with InterviewClient(emu.base_url, emu.api_key, budget=budget, max_retries=0) as client:
+            interview = await client.start()
+            async with InterviewClient(emu.base_url, emu.api_key, max_retries=0) as elsewhere:
+                (booked,), _ = await other.take()  # another instance's request, booked in the shared window
+                await elsewhere.get(interview.interview_id)
+                await other.settle(booked)
+            await client.get(interview.interview_id)  # the server says: 3 of 4 used
+            assert budget.available() == 2  # this process sent 2 of them; the shared window holds the third
+            assert len(await rows(pool, "key-once")) == 3
         assert emu.window.rejected == 0
