@@ -28,6 +28,11 @@ POLLS_PER_WINDOW = 50
 class SharedWindow(Protocol):
     """The request window of one key, shared by every process that uses the key."""
 
+    async def take(self, count: int = 1) -> tuple[list[object], float]:
+        """Book up to ``count`` requests as the window has room now: ``(tokens, 0.0)``; none: ``([], seconds to
+        wait)``."""
+        ...
+
     async def book(self, count: int = 1) -> tuple[list[tuple[object, float]], float]:
         """Book up to ``count`` requests: ``([(token, seconds until it may be sent), …], 0.0)``, soonest first (0.0
         where the window has room now, more for a booking made ahead); none: ``([], seconds to wait)``."""

@@ -5,7 +5,8 @@ instance's requests: an API key's requests a minute (:class:`bot.core.request_bu
 bot's writes a second (``adapters/discord/writes.py``). Each instance keeps its own fair queue; once set,
 :attr:`SharedScheduler.shared` (a ``bot.api.shared_window.SharedWindow``, e.g. ``storage.pg_budget``) books every
 slot the queue grants in the shared window too, in grant order and many per round trip (a ``Booker``), so the
-wait includes the other instances' use. The booking is settled when the request's answer arrived and given back
+wait includes the other instances' use; while that window is full, the slot that frees next is booked ahead and
+the request waits until exactly then. The booking is settled when the request's answer arrived and given back
 when it never went out, as the grant is. A database that cannot be reached leaves the process's own budget.
 """
 
