@@ -142,3 +142,35 @@ def test_neither_token_nor_secret_is_a_clear_error(fake_slack: FakeSlack) -> Non
 
     with pytest.raises(ValueError, match="SLACK_BOT_TOKEN"):
         make_app(Settings(_env_file=None))  # type: ignore[call-arg]
+
+
+async def test_socket_mode_a_connection_lost_after_the_acknowledgement_loses_nothing(
+    fake_slack: FakeSlack, bridge: Bridge
+) -> None:
+    """Over Socket Mode too, a DM is acknowledged once stored, and its turn runs in the background, on no
+    connection: when the connection dies right after the acknowledgement (Slack never resends an acknowledged
+    envelope), the answer still reaches the interview once and its reply is shown."""
+    fake_slack.auto_retries = 3  # like Slack: an envelope not acknowledged would come again
+    runner = await start_slack(settings(fake_slack, slack_app_token=fake_slack.app_token), bridge)
+    try:
+        await fake_slack.wait_for(lambda: fake_slack.socket.connected)
+        sent = await fake_slack.user_sends_dm(ALICE, "hi")
+        channel = fake_slack.dm_channel_of(ALICE)
+        await fake_slack.wait_for(lambda: any("ib:act:agree" in str(m) for m in fake_slack.bot_messages(channel)))
+        consent = next(m for m in fake_slack.bot_messages(channel) if "ib:act:agree" in str(m))
+        assert await fake_slack.click(ALICE, channel, consent["ts"], "ib:act:agree") == 200
+        await greeted(fake_slack, sent["ts"], count=2)
+        [interview] = await bridge.store.interviews_of_user("slack", ALICE)
+
+        answer = await fake_slack.user_sends_dm(ALICE, "I run the support team", thread_ts=sent["ts"])
+        assert answer["status"] == 200 and answer["delivery"].transport == "socket"
+        await fake_slack.socket.drop_all()  # the connection dies the moment the acknowledgement arrived
+        assert "I run the support team" in await stored_texts(bridge, interview.interview_id)
+        await greeted(fake_slack, sent["ts"], count=3)  # the reply to the answer, over a connection long gone
+        await bridge.wait_until_idle(interview.key)
+        details = await bridge.client.get(interview.interview_id)
+        said = [entry.content for entry in details.transcript if entry.role == "respondent"]
+        assert said == ["I run the support team"]
+        assert [d.status for d in fake_slack.deliveries if d.payload.get("event_id") == answer["event_id"]] == [200]
+    finally:
+        await runner.stop()

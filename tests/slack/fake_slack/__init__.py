@@ -63,9 +63,14 @@ versions), `bot_messages(...)`, `ephemerals(user)`, `home_view(user)`, `views_op
 `calls_of(method)` (`RecordedCall`: method, args, status, response), `deliveries`, `dm_channel_of(user)`,
 `await wait_for(predicate, timeout=5)`.
 
-Socket Mode: `socket.connected`, `socket.connects`, `await socket.request_reconnect()` (Slack's `disconnect`
-message), `await socket.drop_all()`, `async with socket.outage():` (connections dropped and new ones refused with
-HTTP 503 until the block ends; `socket.refused` counts the refused attempts).
+Socket Mode: up to 10 connections at once (`socket.connections`: the live ones; `socket.history`: every one, with
+opened_at, closed_at, the envelopes `sent` over it and those `acked`); an 11th is sent `disconnect` with reason
+`too_many_websockets` and closed. Each envelope goes to one live connection, round-robin; with `auto_retries`, an
+event not acknowledged in time is sent again to another connection (`Delivery.connection` names the one used).
+`socket.connected`, `socket.connects`, `await socket.request_reconnect()` (Slack's `disconnect` message),
+`await socket.drop(connection)`, `await socket.drop_all()`, `async with socket.outage():` (connections dropped and
+new ones refused with HTTP 503 until the block ends; `socket.refused` counts the refused attempts, and those
+beyond 10 connections).
 """
 
 from .delivery import Delivery

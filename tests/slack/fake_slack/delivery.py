@@ -20,7 +20,8 @@ class Delivery:
 
     `kind` is "event", "interactive", "command" or "url_verification"; `status` is the HTTP status
     (0 when the app did not answer within `ack_timeout`, or could not be reached); `ack_seconds` how long
-    the answer took; `json` the parsed answer body when it was JSON.
+    the answer took; `json` the parsed answer body when it was JSON; `connection` the Socket Mode connection
+    (`SocketConnection.number`) it went to.
     """
 
     kind: str
@@ -36,6 +37,7 @@ class Delivery:
     timed_out: bool = False
     error: str | None = None
     transport: str = "http"
+    connection: int | None = None  # Socket Mode: the number of the connection it was sent over
 
     @property
     def json(self) -> Any:
