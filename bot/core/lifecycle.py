@@ -164,10 +164,18 @@ class Lifecycle:
         return True
 
     async def finish_completing(self, record: InterviewRecord) -> None:
-        """Retry the API's complete for an interview left in ``completing`` (crash or API down)."""
-        reason = EndReason.parse(record.completion_reason) or EndReason.MANUAL
-        if await self._complete_remote(record, reason):
-            await self._ended_on_api(record)
+        """Retry the API's complete for an interview left in ``completing`` (crash or API down).
+
+        The caller holds the conversation's lock, but may have read ``record`` before it had the lock: whoever held
+        it (this instance's turn, or another instance) may have completed the interview meanwhile. It is read
+        again, and a completion already done is not sent again.
+        """
+        fresh = await self._ctx.store.get_interview(record.interview_id)
+        if fresh is None or fresh.status is not RecordStatus.COMPLETING:
+            return
+        reason = EndReason.parse(fresh.completion_reason) or EndReason.MANUAL
+        if await self._complete_remote(fresh, reason):
+            await self._ended_on_api(fresh)
 
     async def on_deadline(self, record: InterviewRecord) -> None:
         """A deadline of ``record`` is due (caller holds the lock and re-read the record)."""

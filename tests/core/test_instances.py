@@ -187,3 +187,28 @@ async def test_a_dead_instances_turn_is_taken_over_and_sent_once(instances: Laun
     shown = [r.final for r in shown_by_survivor(key) if r.final]
     interviewer = [entry.content for entry in details.transcript if entry.role == "interviewer"]
     assert shown == [interviewer[-1]]
+
+
+async def test_a_completion_another_instance_is_finishing_is_sent_once(instances: Launch, emulator: Emulator) -> None:
+    """An instance that looks for interviews left *completing* (at start, or in its sweep) reads them before it holds
+    their conversation; another instance may be completing one right then. It looks again once it holds it: the
+    API's complete is called once, not again with what it read before."""
+    one, two = await instances(), await instances()
+    key = key_of("ending")
+    interview_id = (await start_consented(one.bridge, key)).interview_id
+    assert interview_id is not None
+    await one.bridge.wait_until_idle(key)
+    emulator.faults.latency = 1.0  # every answer of the API takes a second: the complete is on its way a while
+    ending = asyncio.create_task(one.bridge.end(key))
+    for _ in range(500):  # until `one` stored the end: it then waits for the API
+        record = await two.store.get_interview(interview_id)
+        if record is not None and record.status.value == "completing":
+            break
+        await asyncio.sleep(0.01)
+    await two.bridge.resume()  # finds it completing, waits for the conversation, which `one` holds until it is done
+    assert (await ending).ok
+    emulator.faults.latency = 0.0
+    completes = [r for r in emulator.requests if r.path.endswith(f"{interview_id}/complete")]
+    assert [r.status for r in completes] == [200], "completed twice"
+    stored = await two.store.get_interview(interview_id)
+    assert stored is not None and stored.status.value == "completed"
