@@ -101,6 +101,7 @@ class Bridge:
         self.results = AnalysisWatch(self._ctx)
         self._lifecycle.on_completed = self.results.watch
         self._sweeper: asyncio.Task[None] | None = None
+        self._pruned_at = float("-inf")  # the sweep's housekeeping: last done at
         self.instances = SharedDuties(self._ctx, self._turns)
         self.handoffs = Handoffs(self._ctx, self.gate, self.handle, self.end)  # other bots hand users over
         self._background: set[asyncio.Task[None]] = set()
@@ -357,31 +358,35 @@ class Bridge:
         return acted
 
     async def _sweep_forever(self) -> None:
-        last_prune = float("-inf")
-        while True:
-            await asyncio.sleep(self.config.sweep_interval)
-            try:
-                if not await self._ctx.coordination.lead():  # another instance sweeps
-                    continue
-                await self.check_deadlines()
-                await self.instances.take_over_lapsed_turns()
-                await self.results.poll_due()
-                await self.handoffs.reconcile()  # consent answered or expired, interviews ended: callbacks queued
-                now = self._ctx.clock.now()
-                if now - last_prune >= HOUSEKEEPING_EVERY:
-                    last_prune = now
-                    await self._store.prune_events(now - EVENT_MEMORY)  # redeliveries come within minutes
-                    await self.privacy.housekeeping()  # RETENTION_DAYS; cards of erased people left to delete
-                    await self._retry_completions()
-            except Exception:  # the sweep must survive a bad record or a storage hiccup
-                log.exception("inactivity sweep failed")
+        """Leading: a dead instance's turns each sweep; the chores, which may wait for busy conversations, apart."""
+        chores: asyncio.Task[None] | None = None
+        try:
+            while True:
+                await asyncio.sleep(self.config.sweep_interval)
+                try:
+                    if await self._ctx.coordination.lead():  # else another instance sweeps
+                        await self.instances.take_over_lapsed_turns()
+                        if chores is None or chores.done():
+                            chores = asyncio.create_task(self._chores(), name="sweep-chores")
+                except Exception:  # the sweep must survive a bad record or a storage hiccup
+                    log.exception("inactivity sweep failed")
+        finally:
+            if chores is not None:
+                chores.cancel()
 
-    async def _retry_completions(self) -> None:
-        """Complete on the API what ended while it was down (the respondent was already told)."""
-        for record in await self._store.resumable_interviews():
-            if record.status is RecordStatus.COMPLETING:
-                async with self._ctx.locks.hold(record.key.as_str()):
-                    await self._lifecycle.finish_completing(record)
+    async def _chores(self) -> None:
+        try:
+            await self.check_deadlines()
+            await self.results.poll_due()
+            await self.handoffs.reconcile()  # consent answered or expired, interviews ended: callbacks queued
+            now = self._ctx.clock.now()
+            if now - self._pruned_at >= HOUSEKEEPING_EVERY:
+                self._pruned_at = now
+                await self._store.prune_events(now - EVENT_MEMORY)  # redeliveries come within minutes
+                await self.privacy.housekeeping()  # RETENTION_DAYS; cards of erased people left to delete
+                await self._lifecycle.retry_completions()  # what ended while the API was down
+        except Exception:
+            log.exception("inactivity sweep failed")
 
 
 def _unavailable(locale: str | None) -> str:

@@ -177,6 +177,13 @@ class Lifecycle:
         if await self._complete_remote(fresh, reason):
             await self._ended_on_api(fresh)
 
+    async def retry_completions(self) -> None:
+        """Complete on the API what ended while it was down (the respondent was already told)."""
+        for record in await self._ctx.store.resumable_interviews():
+            if record.status is RecordStatus.COMPLETING:
+                async with self._ctx.locks.hold(record.key.as_str()):
+                    await self.finish_completing(record)
+
     async def on_deadline(self, record: InterviewRecord) -> None:
         """A deadline of ``record`` is due (caller holds the lock and re-read the record)."""
         ctx = self._ctx

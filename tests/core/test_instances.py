@@ -212,3 +212,43 @@ async def test_a_completion_another_instance_is_finishing_is_sent_once(instances
     assert [r.status for r in completes] == [200], "completed twice"
     stored = await two.store.get_interview(interview_id)
     assert stored is not None and stored.status.value == "completed"
+
+
+async def owner_of_turn(store: PostgresStore, interview_id: str) -> str | None:
+    """The instance running the interview's turn in flight (its lease's owner)."""
+    owner = await store.pool.fetchval("SELECT owner FROM turns WHERE interview_id = $1", interview_id)
+    return None if owner is None else str(owner)
+
+
+async def test_a_dead_instances_turn_is_taken_over_while_the_sweep_waits_for_a_busy_conversation(
+    instances: Launch, emulator: Emulator
+) -> None:
+    """The leader's chores (here: completions left unfinished, looked at when it starts leading) wait for each
+    conversation's lock, and a conversation may stay busy for a minute: its completion waiting for the API's
+    budget holds it. The turns of a dead instance are taken over all the same, at the next sweep."""
+    doomed = await instances()
+    assert await doomed.coordination.lead()
+    survivor = await instances()
+    busy, key = key_of("busy"), key_of("orphaned")
+    assert (await start_consented(survivor.bridge, busy)).ok
+    interview_id = (await start_consented(doomed.bridge, key)).interview_id
+    assert interview_id is not None
+    await doomed.bridge.wait_until_idle(key)
+    emulator.faults.token_rate = 20.0  # a slow reply: the instance dies while it streams
+    assert (await doomed.bridge.handle(UserText(key, "I joined for the jams.", respondent(key.user)))).ok
+    await wait_until(lambda: len(doomed.adapter.replies_of(key)) >= 2, doomed.adapter.changed, timeout=30, poll=0.01)
+
+    emulator.faults.latency = 20.0  # from now on each answer of the API takes 20 s
+    ending = asyncio.create_task(survivor.bridge.end(busy))  # holds `busy` until the API has answered
+    for _ in range(500):
+        record = await survivor.store.active_interview(busy)
+        if record is not None and record.status.value == "completing":
+            break
+        await asyncio.sleep(0.01)
+    await doomed.die()
+    taken_over_at = time.monotonic() + 10.0
+    while await owner_of_turn(survivor.store, interview_id) != survivor.coordination.instance:
+        assert time.monotonic() < taken_over_at, "the dead instance's turn waited for the busy conversation"
+        await asyncio.sleep(0.05)
+    emulator.faults.latency = 0.0
+    assert (await ending).ok
