@@ -150,14 +150,23 @@ class InterviewClient:
         return self._messages.send(interview_id, session_token, body, caller, on_queued)
 
     async def recover_turn(
-        self, interview_id: str, content: str, *, turns_before: int | None = None, caller: str | None = None
+        self,
+        interview_id: str,
+        content: str,
+        *,
+        turns_before: int | None = None,
+        caller: str | None = None,
+        on_queued: QueueCallback | None = None,
     ) -> RecoveredTurn | None:
         """Did the server accept the respondent message ``content``? Then return the reply that followed.
 
         ``None`` means the message is not in the transcript (safe to send again). Raises ``StreamBroken``
-        (accepted) if the message is there but its reply does not appear after a few polls.
+        (accepted) if the message is there but its reply does not appear after a few polls. ``on_queued``: as
+        for :meth:`send`, the look-up's place while it waits for the key's budget.
         """
-        return await self._messages.recover_turn(interview_id, content, turns_before=turns_before, caller=caller)
+        return await self._messages.recover_turn(
+            interview_id, content, turns_before=turns_before, caller=caller, on_queued=on_queued
+        )
 
     # --- complete, get -------------------------------------------------------------------------------------------
 
@@ -211,9 +220,11 @@ class InterviewClient:
         data["already_completed"] = already or bool(data.get("already_completed"))
         return CompletionResult.model_validate(data)
 
-    async def get(self, interview_id: str, *, caller: str | None = None) -> InterviewDetails:
+    async def get(
+        self, interview_id: str, *, caller: str | None = None, on_queued: QueueCallback | None = None
+    ) -> InterviewDetails:
         """Status, transcript and (after completion) analysis of one interview."""
-        data = await self._transport.request("GET", f"interviews/{interview_id}", caller=caller)
+        data = await self._transport.request("GET", f"interviews/{interview_id}", caller=caller, on_queued=on_queued)
         if isinstance(data, dict) and isinstance(data.get("interview"), dict):
             data = data["interview"]
         try:

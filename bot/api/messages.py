@@ -265,18 +265,25 @@ class MessageSender:
         yield StatusEvent(status=turn.status, is_complete=turn.is_complete, turn_count=self.turns.get(interview_id))
 
     async def recover_turn(
-        self, interview_id: str, content: str, *, turns_before: int | None = None, caller: str | None = None
+        self,
+        interview_id: str,
+        content: str,
+        *,
+        turns_before: int | None = None,
+        caller: str | None = None,
+        on_queued: QueueCallback | None = None,
     ) -> RecoveredTurn | None:
         """Did the server accept the respondent message ``content``? Then return the reply that followed.
 
         ``None`` means the message is not in the transcript (safe to send again). Raises ``StreamBroken``
-        (accepted) if the message is there but its reply does not appear after a few polls.
+        (accepted) if the message is there but its reply does not appear after a few polls. ``on_queued`` hears of
+        the look-up's place in the key's queue, as a sent message's does.
         """
         wanted = content.strip()
         for attempt, delay in enumerate((0.0, *_RECOVERY_DELAYS)):
             if delay:
                 await asyncio.sleep(delay)
-            details = await self._get(interview_id, caller=caller)
+            details = await self._get(interview_id, caller=caller, on_queued=on_queued)
             entries = details.transcript
             mine = [i for i, e in enumerate(entries) if e.role == "respondent"]
             index = _accepted_index(entries, mine, wanted, turns_before)

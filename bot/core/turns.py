@@ -152,7 +152,7 @@ class TurnRunner:
         relay = ReplyRelay(stream, adapter.update_interval, tr) if stream is not None else None
         report.relay = relay
         try:
-            recovered = await self._recover(record, turn) if resumed else None
+            recovered = await self._recover(record, turn, relay) if resumed else None
             if recovered is not None:
                 await self._feed_recovered(relay, recovered)
                 text, question, is_complete = recovered.text, recovered.question, recovered.is_complete
@@ -192,9 +192,14 @@ class TurnRunner:
         """A turn found in flight at start-up: look it up before sending it again."""
         self._attempted.add(turn.id)
 
-    async def _recover(self, record: InterviewRecord, turn: Turn) -> RecoveredTurn | None:
+    async def _recover(self, record: InterviewRecord, turn: Turn, relay: ReplyRelay | None) -> RecoveredTurn | None:
+        """Look the turn up first (a taken-over turn waits for the key's budget like any: its place is shown)."""
         return await self._ctx.client_for(record.study).recover_turn(
-            record.interview_id, turn.content, turns_before=turn.turns_before, caller=record.key.as_str()
+            record.interview_id,
+            turn.content,
+            turns_before=turn.turns_before,
+            caller=record.key.as_str(),
+            on_queued=relay.queued if relay is not None else None,
         )
 
     @staticmethod

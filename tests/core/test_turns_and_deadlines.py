@@ -212,6 +212,37 @@ async def test_a_respondent_waiting_for_the_shared_budget_sees_their_place(
     assert all(r.final for r in adapter.replies), "everyone got their opening message in the end"
 
 
+async def test_a_resumed_turn_waiting_for_the_shared_budget_shows_its_place(
+    client: InterviewClient, store: SQLiteStore, clock: ManualClock, emulator: Emulator
+) -> None:
+    """A turn picked up after a restart (or from a dead instance) is looked up first; that look-up waits for the
+    key's budget like any request, and the respondent sees their place in the queue meanwhile, not silence."""
+    from bot.core.request_budget import RequestBudget
+
+    first = Bridge(client, store, CONFIG, clock=clock)
+    first.register(RecordingAdapter())
+    key = key_of("q1")
+    interview_id = await start(first, key)
+    emulator.faults.token_rate = 30.0
+    await first.handle(UserText(key, "cut me off", respondent("q1")))
+    await emulator_wait_for_respondent(first, interview_id)
+    await first.stop()  # the turn stays in flight
+    emulator.faults.token_rate = 5000.0
+    budget = RequestBudget(limit=1, window=1.5)
+    again = RecordingAdapter()
+    async with InterviewClient(emulator.base_url, emulator.api_key, budget=budget) as busy:
+        await busy.get(interview_id)  # someone else's request just took the key's only slot
+        second = Bridge(busy, store, CONFIG, clock=clock)
+        second.register(again)
+        await second.start()
+        await second.wait_until_idle(key)
+        await second.stop()
+        assert await _respondent_messages(second, interview_id) == ["cut me off"]  # looked up, not sent again
+    [resumed] = again.replies_of(key)
+    assert resumed.statuses and all("in line" in s or "next" in s for s in resumed.statuses), resumed.statuses
+    assert resumed.final
+
+
 async def test_deadlines_survive_a_restart(
     client: InterviewClient, store: SQLiteStore, clock: ManualClock, adapter: RecordingAdapter
 ) -> None:
