@@ -327,9 +327,16 @@ async def test_three_instances_respondents_one_killed(
                 return int(await admin.fetchval(owned, f"instance-{doomed}")) >= 2
 
             await wait_for(leader_mid_turn, 120, "the leader to run turns")
+            connected = {c.number for c in fake.socket.connections}
             processes[doomed].send_signal(signal.SIGKILL)
             await processes[doomed].wait()
             killed_at, killed_wall = time.monotonic(), datetime.now(UTC)
+
+            async def its_connection_closed() -> bool:
+                return transport == "http" or len(fake.socket.connections) == len(connected) - 1
+
+            await wait_for(its_connection_closed, 10, "the killed instance's connection to close")
+            [gone] = connected - {c.number for c in fake.socket.connections} if transport == "socket" else [0]
 
             async def new_leader() -> bool:
                 found = await leader_pid()
@@ -367,17 +374,22 @@ async def test_three_instances_respondents_one_killed(
     for user in users:
         *earlier, record = interviews_of(emulator, user)
         said = [e["content"] for r in (*earlier, record) for e in r.transcript if e["role"] == "respondent"]
-        assert said == list(ANSWERS), f"{user}: {said}"  # none lost, none doubled, in order, in one interview
+        # none lost, none doubled, in order, in one interview
+        assert said == list(ANSWERS), (
+            f"{user}: {said} (repeated {repeats.get(user, 0)})\n{thread_seen(fake, emulator, user)}"
+        )
         assert record.status == "completed"
         for orphan in earlier:  # a start the killed instance had sent: nothing else ever reached it
             assert orphan.created_at <= killed_wall and len(orphan.transcript) == 1, thread_seen(fake, emulator, user)
         orphans += len(earlier)
     assert emulator.window.rejected == 0
+    assert [r for r in emulator.requests if r.status == 429] == []
+    again = [r for r in emulator.requests if r.path.endswith("/complete") and r.status == 409]  # complete sent twice
     # an instance acknowledges a DM once stored (1.5 s at most): one killed between an acknowledgement that came
     # first and the store loses that event (Slack never resends an acknowledged one); only such events make a
     # respondent repeat themselves
     if transport == "socket":
-        mine = next(c for c in fake.socket.history if c.closed_at is not None and c.closed_at >= killed_at - 1.0)
+        mine = next(c for c in fake.socket.history if c.number == gone)
         last_moments = sum(1 for _, at in mine.acked if at > killed_at - 3.0)
         took = [len(c.sent) for c in fake.socket.history[:3]]
     else:
@@ -396,5 +408,6 @@ async def test_three_instances_respondents_one_killed(
         f"new sweeper after {took_over:.1f} s; turns taken over {taken}; API requests in the busiest minute "
         f"{emulator.window.max_in_window}/{RATE_LIMIT}; Retry clicks {sum(retried.values())}; respondents who "
         f"repeated a message {len(repeats)} (events acknowledged by the killed instance in its last 3 s: "
-        f"{last_moments}); orphan interviews {orphans}"
+        f"{last_moments}); orphan interviews {orphans}; API requests {len(emulator.requests)}, completes sent again "
+        f"{len(again)}"
     )
