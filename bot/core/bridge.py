@@ -17,7 +17,6 @@ import logging
 from typing import Any
 
 from bot.api.client import InterviewClient
-from bot.api.models import Question
 from bot.core import logfields
 from bot.core.adapter_state import AdapterState, ScopedState
 from bot.core.admin import StudyDesk
@@ -40,10 +39,10 @@ from bot.core.ports import Adapter, PendingQuestion, RespondentUnreachable
 from bot.core.privacy import PrivacyDesk
 from bot.core.results import AnalysisWatch
 from bot.core.sharing import SharedDuties
-from bot.core.store import InterviewRecord, RecordStatus, Store, StoredQuestion
+from bot.core.store import InterviewRecord, RecordStatus, Store
 from bot.core.studies import DEFAULT_STUDY, Study, StudyBook
 from bot.core.turns import TurnRunner
-from bot.core.views import InterviewStatus, status_of
+from bot.core.views import InterviewStatus, pending_of, status_of
 
 log = logging.getLogger("bot.core")
 
@@ -259,14 +258,14 @@ class Bridge:
         record = await self._store.active_interview(key)
         if record is None or record.status is not RecordStatus.ACTIVE:
             return None
-        return _pending(await self._store.pending_question(record.interview_id), record)
+        return pending_of(await self._store.pending_question(record.interview_id), record)
 
     async def pending_in(self, interview_id: str) -> PendingQuestion | None:
         """The question waiting for an answer in this interview (by id, as a click carries it), if any."""
         record = await self._store.get_interview(interview_id)
         if record is None or record.status is not RecordStatus.ACTIVE:
             return None
-        return _pending(await self._store.pending_question(interview_id), record)
+        return pending_of(await self._store.pending_question(interview_id), record)
 
     async def may_answer(self, actor: str, interview_id: str, question_id: str, locale: str | None = None) -> Outcome:
         """May ``actor`` act on this question now (open a widget step, a modal)? ``ok``, else why not.
@@ -373,6 +372,7 @@ class Bridge:
         finally:
             if chores is not None:
                 chores.cancel()
+                await asyncio.gather(chores, return_exceptions=True)
 
     async def _chores(self) -> None:
         try:
@@ -391,10 +391,3 @@ class Bridge:
 
 def _unavailable(locale: str | None) -> str:
     return catalogue(locale).gettext("Something went wrong on my side. Please try again in a moment.")
-
-
-def _pending(stored: StoredQuestion | None, record: InterviewRecord) -> PendingQuestion | None:
-    if stored is None:
-        return None
-    question = Question.model_validate(stored.question)
-    return PendingQuestion(stored.interview_id, question, record.key.user, record.locale)

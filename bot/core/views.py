@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from bot.api.models import Question
 from bot.core.endings import EndReason
 from bot.core.keys import ConversationKey
-from bot.core.store import InterviewRecord, RecordStatus
+from bot.core.ports import PendingQuestion
+from bot.core.store import InterviewRecord, RecordStatus, StoredQuestion
 
-__all__ = ["InterviewStatus", "status_of"]
+__all__ = ["InterviewStatus", "pending_of", "status_of"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,3 +57,11 @@ def status_of(record: InterviewRecord) -> InterviewStatus:
         end_reason=EndReason.parse(record.completion_reason),
         completed_at=record.completed_at,
     )
+
+
+def pending_of(stored: StoredQuestion | None, record: InterviewRecord) -> PendingQuestion | None:
+    """The stored question waiting in ``record``, as adapters show it (None: none waits)."""
+    if stored is None:
+        return None
+    question = Question.model_validate(stored.question)
+    return PendingQuestion(stored.interview_id, question, record.key.user, record.locale)
