@@ -26,7 +26,7 @@ from bot.core.events import (
 )
 from bot.core.i18n import Catalogue, catalogue
 from bot.core.keys import ConversationKey
-from bot.core.lifecycle import Lifecycle
+from bot.core.lifecycle import OPENING_UNSHOWN, Lifecycle
 from bot.core.policy import AfterCompletion, typed_word
 from bot.core.ports import Action, Notice, NoticeKind
 from bot.core.privacy import PrivacyDesk
@@ -144,6 +144,9 @@ class EventHandlers:
         if problem is not None:
             await self.notify(record, Notice(NoticeKind.REJECTED, problem, locale=record.locale))
             return Outcome(OutcomeKind.REJECTED, problem, record.interview_id)
+        if record.platform_state.get(OPENING_UNSHOWN):  # they never saw the first question: this answers nothing
+            await self._lifecycle.show_opening(record)
+            return Outcome(OutcomeKind.ACCEPTED, interview_id=record.interview_id)
         if record.exit_requested:  # the reply to "do you want to end it?" is never an answer to the interview
             return await self._on_exit_reply(record, word)
         if word in self._ctx.config.exit_words or word == texts.exit_word(tr).lower():

@@ -6,7 +6,7 @@ import logging
 from collections.abc import Awaitable, Callable
 
 from bot.api.errors import ApiUnavailable, InterviewApiError, NotFound, RateLimited, ServerError, Unauthorized
-from bot.api.models import Respondent
+from bot.api.models import Question, Respondent
 from bot.core import logfields, texts
 from bot.core.context import CoreContext
 from bot.core.endings import EndReason
@@ -20,6 +20,9 @@ from bot.core.studies import Study
 from bot.core.turns import TurnRunner
 
 log = logging.getLogger("bot.core.lifecycle")
+
+#: In ``platform_state`` while a started interview's opening is not on screen yet.
+OPENING_UNSHOWN = "opening_unshown"
 
 
 class Lifecycle:
@@ -73,6 +76,7 @@ class Lifecycle:
             record.platform_state["respondent_name"] = respondent.display_name
         ctx.set_deadlines(record)
         logfields.note(record.interview_id, record.study)
+        record.platform_state[OPENING_UNSHOWN] = True  # until it is on screen (see show_opening)
         try:
             await ctx.store.create_interview(record)
         except ActiveInterviewExists:  # another bot process won the race: give this one back
@@ -88,8 +92,30 @@ class Lifecycle:
                 StoredQuestion(record.interview_id, started.question.id, started.question.model_dump(mode="json"), now)
             )
         await ctx.reach(record, relay.finish(started.initial_message, pending))
+        record.platform_state.pop(OPENING_UNSHOWN, None)
+        await ctx.store.update_interview(record)
         log.info("interview started platform=%s interview=%s", key.platform, record.interview_id)
         return Outcome(OutcomeKind.ACCEPTED, interview_id=record.interview_id)
+
+    async def show_opening(self, record: InterviewRecord) -> None:
+        """Show the opening of an interview stored but never shown: the instance that started it stopped in
+        between (killed), or the platform refused it. The caller holds the lock, so no start is under way."""
+        ctx = self._ctx
+        said = [line.content for line in await ctx.store.transcript(record.interview_id) if line.role == "interviewer"]
+        if not said:  # stopped before even the mirror had it: the API has it
+            details = await ctx.client_for(record.study).get(record.interview_id, caller=record.key.as_str())
+            said = [entry.content for entry in details.transcript if entry.role == "interviewer"]
+        stored = await ctx.store.pending_question(record.interview_id)
+        pending = None
+        if stored is not None:
+            question = Question.model_validate(stored.question)
+            pending = PendingQuestion(record.interview_id, question, record.key.user, record.locale)
+        adapter = ctx.adapter(record.key)
+        relay = ReplyRelay(await adapter.begin_reply(record.key, record.locale), 0.0, catalogue(record.locale))
+        await ctx.reach(record, relay.finish(said[0] if said else "", pending))
+        record.platform_state.pop(OPENING_UNSHOWN, None)
+        await ctx.store.update_interview(record)
+        log.info("the opening of interview=%s was never shown: shown now", record.interview_id)
 
     async def _respondent(
         self, key: ConversationKey, respondent: RespondentInfo, study: Study, locale: str | None

@@ -15,7 +15,7 @@ from storage.sqlite import SQLiteStore
 from tests.waiting import wait_until
 
 from .conftest import CONFIG
-from .helpers import key_of, respondent, say, start
+from .helpers import key_of, respondent, say, start, start_consented
 from .recording import RecordingAdapter
 
 
@@ -241,6 +241,28 @@ async def test_a_resumed_turn_waiting_for_the_shared_budget_shows_its_place(
     [resumed] = again.replies_of(key)
     assert resumed.statuses and all("in line" in s or "next" in s for s in resumed.statuses), resumed.statuses
     assert resumed.final
+
+
+async def test_an_opening_never_shown_is_shown_when_the_respondent_writes(
+    bridge: Bridge, adapter: RecordingAdapter, emulator: Emulator
+) -> None:
+    """An interview stored but its opening never on screen (the instance that started it was killed in between,
+    or the platform refused it): the respondent saw no question, so what they write next answers nothing. The
+    opening is shown then, with its question, and their next message is the first answer."""
+    key = key_of("o1")
+    adapter.broken_finishes = 1  # the platform refuses the opening
+    refused = await start_consented(bridge, key)
+    assert refused.kind is OutcomeKind.ERROR
+    [record] = await bridge.store.interviews_of_user("test", "o1")
+    assert (await bridge.handle(UserText(key, "hello? anyone there?", respondent("o1")))).ok
+    await bridge.wait_until_idle(key)
+    opening = adapter.replies_of(key)[-1]
+    said = [e["content"] for e in emulator.transcript(record.interview_id) if e["role"] == "interviewer"]
+    assert opening.final == said[0]
+    assert await _respondent_messages(bridge, record.interview_id) == []  # nothing went in as an answer
+    await say(bridge, key, "I joined for the game jams.")
+    assert await _respondent_messages(bridge, record.interview_id) == ["I joined for the game jams."]
+    assert adapter.replies_of(key)[-1].final  # the reply to that answer
 
 
 async def test_deadlines_survive_a_restart(

@@ -11,10 +11,10 @@ the database — and another instance leads the sweeps within 10 s.
 
 ``make test`` runs :data:`RESPONDENTS` respondents (10: a minute or so per transport on two CPUs); ``SCALE_E2E=1``
 runs the full 30 of issue 14. Respondents agree to the consent text, click Retry when a reply fails, and write
-again after ``PATIENCE`` seconds of silence (needed only when an instance dies holding an event it acknowledged
-without storing it; the thread's status saying they wait for the API is not silence). A run that stalls fails
-with what each waiting respondent saw and what the database holds of their interview (``stuck``), not by the
-suite's timeout.
+again in their thread after ``PATIENCE`` seconds of silence (needed only when an instance dies holding an event
+it acknowledged without storing it, or an interview it stored before its opening was shown; the thread's status
+saying they wait for the API is not silence). A run that stalls fails with what each waiting respondent saw and
+what the database holds of their interview (``stuck``), not by the suite's timeout.
 """
 
 from __future__ import annotations
@@ -257,7 +257,8 @@ async def test_three_instances_respondents_one_killed(
             waiting: set[str] = set(users)
 
             async def respondent(user: str) -> None:
-                """Answers each question once it shows; like a person, says it again after 60 s of silence."""
+                """Answers each question once it shows; like a person, says it again (in the same thread) after
+                60 s of silence."""
                 thread = None
                 clicked: set[str] = set()
                 for number, text in enumerate(("hi", *ANSWERS)):
@@ -302,8 +303,6 @@ async def test_three_instances_respondents_one_killed(
                         except AssertionError:
                             repeats[user] = repeats.get(user, 0) + 1
                             stalls.append(thread_seen(fake, emulator, user))
-                            if number == 0:
-                                thread = None  # nothing started: a new DM starts the interview
 
             async def leader_pid() -> int | None:
                 row = await admin.fetchrow(
