@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import socket
 import sys
 import time
 from dataclasses import dataclass
@@ -31,6 +30,7 @@ from adapters.discord import ids
 from adapters.discord.text import PLACEHOLDER
 from bot.emulator import Emulator, EmulatorConfig, run_emulator
 from bot.emulator.interviews import InterviewRecord
+from tests.serving import free_port
 
 ADA, BOB, GUILD = "1001", "1002", "500"
 HANDOFF_TOKEN = "handoff-token-of-the-rest-only-test-0123456789"
@@ -47,13 +47,6 @@ questions:
   - {id: best, type: open_ended, text: "What helps you most?", max_follow_ups: 0}
 """
 END = ids.action_id("end")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 @dataclass

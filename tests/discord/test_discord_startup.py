@@ -15,14 +15,15 @@ from bot.config import Settings
 from bot.doctor import Finding, check_platforms
 
 
-async def test_a_refused_token_is_reported_once_with_what_to_fix(fake_discord: FakeDiscord, tmp_path: Path) -> None:
+async def run_until_refused(fake_discord: FakeDiscord, tmp_path: Path, **settings: str) -> str:
+    """``interview-bridge run`` against the fake Discord with ``settings``: what it printed before it exited 2."""
     prefixes = ("KOJI_", "DISCORD_", "SLACK_", "DATABASE_", "TOKEN_", "STUDIES_")
     env = {k: v for k, v in os.environ.items() if not k.startswith(prefixes)}
     env |= {
-        "DISCORD_TOKEN": "MTIz.wrong.token",
         "DISCORD_API_URL": fake_discord.rest_base,
         "DISCORD_GATEWAY_URL": fake_discord.gateway_url,
         "DATABASE_PATH": str(tmp_path / "bot.db"),
+        **settings,
     }
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "bot", "run", env=env, cwd=tmp_path,
@@ -31,6 +32,11 @@ async def test_a_refused_token_is_reported_once_with_what_to_fix(fake_discord: F
     async with asyncio.timeout(60):
         output = (await process.communicate())[0].decode()
     assert process.returncode == 2, output
+    return output
+
+
+async def test_a_refused_token_is_reported_once_with_what_to_fix(fake_discord: FakeDiscord, tmp_path: Path) -> None:
+    output = await run_until_refused(fake_discord, tmp_path, DISCORD_TOKEN="MTIz.wrong.token")
     assert output.count("Discord refused DISCORD_TOKEN (401 Unauthorized)") == 1, output
     assert "Traceback" not in output
 
@@ -38,22 +44,7 @@ async def test_a_refused_token_is_reported_once_with_what_to_fix(fake_discord: F
 async def test_rest_only_without_a_shared_database_is_refused_before_login(
     fake_discord: FakeDiscord, tmp_path: Path
 ) -> None:
-    prefixes = ("KOJI_", "DISCORD_", "SLACK_", "DATABASE_", "TOKEN_", "STUDIES_")
-    env = {k: v for k, v in os.environ.items() if not k.startswith(prefixes)}
-    env |= {
-        "DISCORD_TOKEN": fake_discord.token,
-        "DISCORD_GATEWAY": "false",
-        "DISCORD_API_URL": fake_discord.rest_base,
-        "DISCORD_GATEWAY_URL": fake_discord.gateway_url,
-        "DATABASE_PATH": str(tmp_path / "bot.db"),
-    }
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot", "run", env=env, cwd=tmp_path,
-        stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
-    )  # fmt: skip
-    async with asyncio.timeout(60):
-        output = (await process.communicate())[0].decode()
-    assert process.returncode == 2, output
+    output = await run_until_refused(fake_discord, tmp_path, DISCORD_TOKEN=fake_discord.token, DISCORD_GATEWAY="false")
     assert output.count(f"interview-bridge: {GATEWAY_ELSEWHERE}") == 1, output
     assert not fake_discord.requests, "nobody logged in: alone, a REST-only instance would serve nothing"
 

@@ -8,7 +8,6 @@ import hmac
 import json
 import os
 import signal
-import socket
 import sys
 import time
 from collections.abc import AsyncIterator
@@ -24,6 +23,7 @@ from fake_discord import FakeDiscord
 
 from adapters.discord import ids
 from bot.emulator import Emulator
+from tests.serving import free_port
 from tests.waiting import wait_until
 
 TOKEN = "handoff-token-9f8e7d6c5b4a39281706f5e4d3c2b1a0"
@@ -93,14 +93,6 @@ async def receiving() -> AsyncIterator[Receiver]:
 
 API_KEY = "pk_test_handoff_0123456789abcdef"
 ADA = "1001"
-
-
-def free_port() -> int:
-    """A port free on 127.0.0.1 right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 @dataclass

@@ -1,4 +1,4 @@
-"""Helpers of the operations tests: free ports, and polling the bot's HTTP server until it answers as expected.
+"""Helpers of the operations tests: polling the bot's HTTP server until it answers as expected.
 
 (A module of its own: ``from conftest import …`` would find whichever test folder's conftest came first.)
 """
@@ -6,19 +6,10 @@
 from __future__ import annotations
 
 import asyncio
-import socket
 import time
 from typing import Any
 
 import aiohttp
-
-
-def free_port() -> int:
-    """A port free on 127.0.0.1 right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 async def get(url: str) -> tuple[int, Any]:

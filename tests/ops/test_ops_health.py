@@ -17,7 +17,7 @@ from aiohttp import web
 from fake_discord import FakeDiscord
 from fake_discord import serving as discord_serving
 from fake_slack import FakeSlack
-from ops_helpers import free_port, get, until_status
+from ops_helpers import get, until_status
 
 from adapters.slack.runner import start_slack
 from bot.app import open_bridge, operations_server
@@ -26,6 +26,7 @@ from bot.ops.metrics import Metrics
 from bot.ops.readiness import Readiness
 from bot.ops.server import OpsServer
 from bot.service import serve
+from tests.serving import free_port
 
 ADA = "1001"
 

@@ -10,12 +10,13 @@ from pathlib import Path
 
 import pytest
 from fake_discord import serving as discord_serving
-from ops_helpers import free_port, until_status
+from ops_helpers import until_status
 from test_ops_health import ADA, discord_settings, running
 from test_ops_metrics import said
 
 from bot.ops.logs import JsonFormatter, configure_logging
 from storage.sqlite import SQLiteStore
+from tests.serving import free_port
 
 ENCRYPTION_KEY = "Zm9yLXRlc3RzLW9ubHktMzItYnl0ZXMtbG9uZy1rZXk="
 

@@ -9,7 +9,7 @@ from typing import Any
 from fake_discord import FakeDiscord
 from fake_discord import serving as discord_serving
 from fake_slack import FakeSlack
-from ops_helpers import free_port, get, until_status
+from ops_helpers import get, until_status
 from prometheus_client.parser import text_string_to_metric_families
 from test_ops_health import ADA, discord_settings, running
 
@@ -19,6 +19,7 @@ from bot.config import Settings
 from bot.core.keys import ConversationKey
 from bot.ops.metrics import MAX_LABEL_VALUES, Metrics
 from storage.sqlite import SQLiteStore
+from tests.serving import free_port
 
 Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
 

@@ -19,12 +19,13 @@ import pytest
 from discord_helpers import custom_ids
 from fake_discord import FakeDiscord
 from fake_discord import serving as discord_serving
-from ops_helpers import free_port, until_status
+from ops_helpers import until_status
 
 from adapters.discord import ids
 from bot.api.client import InterviewClient
 from bot.emulator import Emulator, EmulatorConfig, run_emulator
 from storage.sqlite import SQLiteStore
+from tests.serving import free_port
 
 API_KEY = "pk_test_ops_processes_0123456789abcdef"
 ADA = "1001"

@@ -23,7 +23,6 @@ import asyncio
 import itertools
 import os
 import signal
-import socket
 import sys
 import time
 from collections.abc import AsyncIterator, Callable
@@ -42,7 +41,7 @@ from adapters.slack.blocks import NOTICE_ACTION_PREFIX
 from bot.core.ports import Action
 from bot.emulator import Emulator, EmulatorConfig, run_emulator
 from storage.pg_locks import LockSpace
-from tests.serving import serving
+from tests.serving import free_port, serving
 
 RESPONDENTS = 30
 RATE_LIMIT = 4 * RESPONDENTS
@@ -68,12 +67,6 @@ questions:
   - {id: last, type: open_ended, text: "Anything else?", max_follow_ups: 0}
 """
 SIGNING_SECRET = "fake-signing-secret-for-instances"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 class LoadBalancer:
