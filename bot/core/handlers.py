@@ -120,7 +120,7 @@ class EventHandlers:
         locale = respondent.locale or self._ctx.config.locale
         choice = await self._gate.choose(key, requested, respondent.groups, locale)
         if choice.study is not None:
-            if consented:  # asked by whoever handed the person over
+            if consented:  # the person agreed to this study's consent text before
                 return await self._lifecycle.start(key, respondent, choice.study)
             # the start call comes on "I agree"
             return await self._consent.ask(key, respondent, choice.study, offer_later=not handed_over)
