@@ -78,7 +78,7 @@ def check_storage(settings: Settings) -> list[Finding]:
     """The database (an SQLite file or PostgreSQL) and the token encryption key."""
     findings: list[Finding] = []
     location = settings.database_location()
-    if location.startswith(("postgresql://", "postgres://")):
+    if settings.shares_database():
         findings.append(_check_postgres(location))
     else:
         findings.extend(_check_sqlite(settings))

@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import deque
+from collections.abc import Awaitable
 from typing import Protocol
 
 log = logging.getLogger(__name__)
@@ -47,14 +48,15 @@ class SharedWindow(Protocol):
 
 
 class Booker:
-    """Books the slots a process's budget grants in the shared window, in grant order, many per round trip."""
+    """Books the slots a process's budget grants in the shared window, in grant order, many per round trip; and
+    settles or gives back each booking in the background (a window that cannot be told lets it lapse)."""
 
     def __init__(self, shared: SharedWindow, window: float) -> None:
         self.shared = shared
         self._window = window
         self._waiting: deque[asyncio.Future[tuple[object, float] | None]] = deque()
         self._runner: asyncio.Task[None] | None = None
-        self._releases: set[asyncio.Task[None]] = set()
+        self._calls: set[asyncio.Task[None]] = set()  # settlements and releases on their way
         #: The last booking reached the shared window (False: this process's budget holds alone).
         self.reachable = True
 
@@ -71,7 +73,7 @@ class Booker:
         except BaseException:
             late = booking.result() if booking.done() and not booking.cancelled() else None
             if late is not None:
-                self._release(late[0])  # booked just as its caller gave up
+                self.release(late[0])  # booked just as its caller gave up
             raise
         if booked is None:
             return None
@@ -79,7 +81,7 @@ class Booker:
         try:
             await asyncio.sleep(max(0.0, due - loop.time()))  # until the slot it took over frees
         except BaseException:
-            self._release(token)
+            self.release(token)
             raise
         return token
 
@@ -93,8 +95,7 @@ class Booker:
             try:
                 bookings, wait = await self.shared.book(len(self._waiting))
             except Exception:  # the database is away: do not stop the bot for it
-                self.reachable = False
-                log.warning("the shared request window cannot be reached; using this process's budget alone")
+                self._unreachable()
                 while self._waiting:
                     waiter = self._waiting.popleft()
                     if not waiter.done():
@@ -114,15 +115,38 @@ class Booker:
             if not waiter.done():
                 waiter.set_result((token, due))
                 return
-        self._release(token)  # every waiter gave up meanwhile: the booking is not needed
+        self.release(token)  # every waiter gave up meanwhile: the booking is not needed
 
-    def _release(self, token: object) -> None:
+    async def book_now(self) -> bool:
+        """Book one request made outside the queue if the window has room right now: False when it is full. True
+        when the window cannot be reached (this process's budget holds alone; such a booking lapses by itself)."""
+        try:
+            booked, _ = await self.shared.take(1)
+        except Exception:  # the database is away: do not stop the bot for it
+            self._unreachable()
+            return True
+        self.reachable = True
+        return bool(booked)
+
+    def settle(self, token: object, answered_at: float) -> None:
+        """The request's answer arrived at ``answered_at`` (``time.monotonic``): told to the window meanwhile."""
+        self._in_background(self.shared.settle(token, answered_at))
+
+    def release(self, token: object) -> None:
+        """The request never went out: its booking is given back meanwhile."""
+        self._in_background(self.shared.release(token))
+
+    def _unreachable(self) -> None:
+        self.reachable = False
+        log.warning("the shared request window cannot be reached; using this process's budget alone")
+
+    def _in_background(self, call: Awaitable[None]) -> None:
         async def run() -> None:
             try:
-                await self.shared.release(token)
+                await call
             except Exception:  # the booking then lapses at its provisional end
-                log.warning("a booking in the shared request window could not be given back", exc_info=True)
+                log.warning("the shared request window could not be updated", exc_info=True)
 
         task = asyncio.get_running_loop().create_task(run())
-        self._releases.add(task)
-        task.add_done_callback(self._releases.discard)
+        self._calls.add(task)
+        task.add_done_callback(self._calls.discard)

@@ -6,7 +6,7 @@ import logging
 from collections.abc import Awaitable, Callable
 
 from bot.api.errors import ApiUnavailable, InterviewApiError, NotFound, RateLimited, ServerError, Unauthorized
-from bot.api.models import Question, Respondent
+from bot.api.models import Respondent
 from bot.core import logfields, texts
 from bot.core.context import CoreContext
 from bot.core.endings import EndReason
@@ -18,6 +18,7 @@ from bot.core.relay import ReplyRelay
 from bot.core.store import ActiveInterviewExists, InterviewRecord, RecordStatus, StoredQuestion
 from bot.core.studies import Study
 from bot.core.turns import TurnRunner
+from bot.core.views import pending_of
 
 log = logging.getLogger("bot.core.lifecycle")
 
@@ -105,11 +106,7 @@ class Lifecycle:
         if not said:  # stopped before even the mirror had it: the API has it
             details = await ctx.client_for(record.study).get(record.interview_id, caller=record.key.as_str())
             said = [entry.content for entry in details.transcript if entry.role == "interviewer"]
-        stored = await ctx.store.pending_question(record.interview_id)
-        pending = None
-        if stored is not None:
-            question = Question.model_validate(stored.question)
-            pending = PendingQuestion(record.interview_id, question, record.key.user, record.locale)
+        pending = pending_of(await ctx.store.pending_question(record.interview_id), record)
         adapter = ctx.adapter(record.key)
         relay = ReplyRelay(await adapter.begin_reply(record.key, record.locale), 0.0, catalogue(record.locale))
         await ctx.reach(record, relay.finish(said[0] if said else "", pending))

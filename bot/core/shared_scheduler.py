@@ -12,17 +12,13 @@ when it never went out, as the grant is. A database that cannot be reached leave
 
 from __future__ import annotations
 
-import asyncio
-import logging
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Sequence
 
 from bot.api.gate import QueueCallback
 from bot.api.shared_window import Booker, SharedWindow
 from bot.core.limits import Limit
 from bot.core.scheduler import FairScheduler, Grant
-
-log = logging.getLogger(__name__)
 
 
 class SharedScheduler(FairScheduler):
@@ -41,7 +37,6 @@ class SharedScheduler(FairScheduler):
         super().__init__(shared, clock=clock, margin=margin, keep_history=keep_history)
         self.booking_window = booking_window
         self._booker: Booker | None = None
-        self._shared_calls: set[asyncio.Task[None]] = set()
 
     @property
     def shared(self) -> SharedWindow | None:
@@ -75,34 +70,16 @@ class SharedScheduler(FairScheduler):
         """Book one request made outside the queue (e.g. a cosmetic one) if the shared window has room right now:
         False when it is full (leave the request out). True without a shared window or when it cannot be reached
         (the booking then lapses by itself: the request is never settled)."""
-        if self._booker is None:
-            return True
-        try:
-            booked, _ = await self._booker.shared.take(1)
-        except Exception:  # the database is away: the process's own budget still holds
-            log.warning("the shared request window cannot be reached; using this process's budget alone")
-            return True
-        return bool(booked)
+        return True if self._booker is None else await self._booker.book_now()
 
     def _settle_at(self, grant: Grant, now: float) -> None:
-        if not grant.done and self.shared is not None and grant.booking is not None:
-            self._tell_shared(self.shared.settle(grant.booking, time.monotonic()))
+        if not grant.done and self._booker is not None and grant.booking is not None:
+            self._booker.settle(grant.booking, time.monotonic())
         super()._settle_at(grant, now)
 
     def release(self, grant: Grant) -> None:
         """The request provably never reached the server: give its slot back (here and in the shared window)."""
-        if not grant.done and self.shared is not None and grant.booking is not None:
-            self._tell_shared(self.shared.release(grant.booking))
+        if not grant.done and self._booker is not None and grant.booking is not None:
+            self._booker.release(grant.booking)
             grant.booking = None
         super().release(grant)
-
-    def _tell_shared(self, call: Awaitable[None]) -> None:
-        async def run() -> None:
-            try:
-                await call
-            except Exception:  # the booking then lapses at its provisional end
-                log.warning("the shared request window could not be updated", exc_info=True)
-
-        task = asyncio.get_running_loop().create_task(run())
-        self._shared_calls.add(task)
-        task.add_done_callback(self._shared_calls.discard)
